@@ -1,0 +1,20 @@
+#!/usr/bin/env -S node --
+// lab's entry point. ("node --": node 20 would otherwise take our --env-file flag as its own.)
+// lab's entry point. `lab sandbox run` is the hot path (every lab step, CI step and
+// grading test starts a sandbox), so it skips loading oclif; every other command and
+// all help go through oclif.
+const argv = process.argv.slice(2)
+
+if (argv[0] === 'sandbox' && argv[1] === 'run') {
+  const {sandboxRun} = await import('../dist/cli/sandbox-run.js')
+  const code = await sandboxRun(argv.slice(2))
+  if (code !== 'help') {
+    process.exitCode = code
+  } else {
+    const {execute} = await import('@oclif/core')
+    await execute({dir: import.meta.url, args: ['sandbox', 'run', '--help']})
+  }
+} else {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Builds lab: the native helper (with the machine's C compiler), the TypeScript, and
+// the ahead-of-time compiled schema validators. Runs from `npm ci` (prepare) and `npm run build`.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdirSync, writeFileSync, existsSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const quiet = {cwd: root, stdio: ['ignore', 'inherit', 'inherit']}
+
+function fail(msg) {
+  console.error(`lab build: ${msg}`)
+  process.exit(1)
+}
+
+function findCompiler() {
+  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
+    const r = spawnSync(cc, ['--version'], {stdio: 'ignore'})
+    if (r.status === 0) return cc
+  }
+  return null
+}
+
+const cc = findCompiler()
+if (!cc) {
+  fail('no C compiler found; lab builds its sandbox helper from source. Install one and run `npm ci` again: ' +
+    'Debian/Ubuntu: apt-get install gcc make · Fedora: dnf install gcc make · Alpine: apk add build-base')
+}
+if (spawnSync('make', ['--version'], {stdio: 'ignore'}).status !== 0) {
+  fail('`make` is missing; install it (Debian/Ubuntu: apt-get install make) and run `npm ci` again')
+}
+const mk = spawnSync('make', ['-s', '-C', 'src/sandbox-native', `CC=${cc}`], quiet)
+if (mk.status !== 0) fail('building the sandbox helper failed (see the compiler output above)')
+
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+if (!existsSync(tsc)) fail('TypeScript is not installed; run `npm ci` (it installs the dev dependencies)')
+try {
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], quiet)
+} catch {
+  fail('TypeScript compilation failed (see above)')
+}
+
+// Standalone validators: start-up then never compiles a schema at run time.
+const {default: Ajv} = await import('ajv')
+const {default: standaloneCode} = await import('ajv/dist/standalone/index.js')
+const {SCHEMAS} = await import(pathToFileURL(join(root, 'dist', 'schemas', 'index.js')).href)
+mkdirSync(join(root, 'dist', 'validators'), {recursive: true})
+mkdirSync(join(root, 'schemas'), {recursive: true})
+for (const [name, schema] of Object.entries(SCHEMAS)) {
+  const ajv = new Ajv({code: {source: true, esm: true}, allErrors: true, strict: false})
+  const validate = ajv.compile(schema)
+  // ajv's ESM output still require()s its small runtime helpers: give it a require.
+  const code = "import {createRequire} from 'node:module';const require = createRequire(import.meta.url);" + standaloneCode(ajv, validate)
+  writeFileSync(join(root, 'dist', 'validators', `${name}.js`), code)
+  writeFileSync(join(root, 'schemas', `${name}.schema.json`), JSON.stringify({$schema: 'http://json-schema.org/draft-07/schema#', ...schema}, null, 2) + '\n')
+}

@@ -1,0 +1,110 @@
+/**
+ * The flags of `lab sandbox run`, as data: the oclif command builds its help from this
+ * table and the Docker-style parser below reads argv with it. Options end at the first
+ * argument that is not an option (or at "--"), as in `docker run`, so
+ * `lab sandbox run ls -l` runs `ls -l`.
+ */
+import {usageError} from '../errors.js'
+
+export interface FlagDef {
+  name: string
+  char?: string
+  kind: 'string' | 'multiple' | 'boolean'
+  description: string
+  default?: boolean
+  aliases?: string[]
+  helpValue?: string
+}
+
+export const RUN_FLAGS: FlagDef[] = [
+  {name: 'volume', char: 'v', kind: 'multiple', helpValue: 'HOST:DEST[:ro]', description: 'bind a host directory or file (nosuid, nodev)'},
+  {name: 'tmpfs', kind: 'multiple', helpValue: 'DEST[:size=64m,mode=1777,ro,noexec]', description: 'mount a size-capped tmpfs'},
+  {name: 'env', char: 'e', kind: 'multiple', helpValue: 'KEY=VALUE|KEY', description: 'set an environment variable (KEY alone copies the caller\'s)'},
+  {name: 'env-file', kind: 'multiple', helpValue: 'FILE', description: 'read KEY=value lines from a file'},
+  {name: 'user', char: 'u', kind: 'string', helpValue: 'UID[:GID]|NAME[:GROUP]', description: 'run as this user (default root inside the sandbox)'},
+  {name: 'workdir', char: 'w', kind: 'string', helpValue: 'DIR', description: 'working directory inside the sandbox'},
+  {name: 'hostname', char: 'h', kind: 'string', helpValue: 'NAME', description: 'hostname (default: the short id)'},
+  {name: 'name', kind: 'string', helpValue: 'NAME', description: 'a name for the sandbox'},
+  {name: 'read-only', kind: 'boolean', default: true, description: 'read-only root (default); --read-only=false gives a writable layer that is discarded'},
+  {name: 'rootfs', kind: 'string', helpValue: 'DIR', description: 'use a prepared root directory instead of the host\'s system directories'},
+  {name: 'network', kind: 'string', aliases: ['net'], helpValue: 'none|host', description: 'none (default: only loopback, up) or host'},
+  {name: 'cap-add', kind: 'multiple', helpValue: 'CAP', description: 'keep a capability (NET_RAW or CAP_NET_RAW); all are dropped by default'},
+  {name: 'cap-drop', kind: 'multiple', helpValue: 'CAP', description: 'drop a capability (ALL for every one)'},
+  {name: 'init', kind: 'boolean', default: false, description: 'run a small init as PID 1 that reaps zombies and forwards signals'},
+  {name: 'timeout', kind: 'string', helpValue: 'DURATION', description: 'wall-clock limit, e.g. 10s or 1m30s'},
+  {name: 'add-host', kind: 'multiple', helpValue: 'NAME:ADDRESS', description: 'add a line to /etc/hosts'},
+  {name: 'storage-opt', kind: 'multiple', helpValue: 'size=SIZE', description: 'size of the writable layer (with --read-only=false)'},
+  {name: 'security-opt', kind: 'multiple', helpValue: 'seccomp=PROFILE|unconfined', description: 'security options'},
+  {name: 'ulimit', kind: 'multiple', helpValue: 'NAME=SOFT[:HARD]', description: 'resource limit (defaults: core=0, nofile=4096)'},
+  {name: 'interactive', char: 'i', kind: 'boolean', default: false, description: 'keep stdin open (otherwise the sandbox reads /dev/null)'},
+  {name: 'tty', char: 't', kind: 'boolean', default: false, description: 'allocate a pseudo-terminal (not available yet)'},
+  {name: 'rm', kind: 'boolean', default: false, description: 'remove the sandbox when it exits (always true for foreground runs)'},
+  {name: 'json', kind: 'boolean', default: false, description: 'print the result as JSON; the program\'s output is captured into it'},
+]
+
+export type ParsedRun = {
+  flags: Record<string, string | boolean | string[] | undefined>
+  command: string[]
+  help: boolean
+}
+
+const byLong = new Map<string, FlagDef>()
+const byShort = new Map<string, FlagDef>()
+for (const f of RUN_FLAGS) {
+  byLong.set(f.name, f)
+  for (const a of f.aliases ?? []) byLong.set(a, f)
+  if (f.char) byShort.set(f.char, f)
+}
+
+function boolValue(raw: string, flag: string): boolean {
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  throw usageError(`--${flag} takes true or false, not "${raw}"`)
+}
+
+export function parseRunArgv(argv: string[]): ParsedRun {
+  const flags: ParsedRun['flags'] = {}
+  for (const f of RUN_FLAGS) if (f.kind === 'boolean') flags[f.name] = f.default ?? false
+  const set = (f: FlagDef, value: string | boolean) => {
+    if (f.kind === 'multiple') flags[f.name] = [...((flags[f.name] as string[] | undefined) ?? []), value as string]
+    else flags[f.name] = value
+  }
+  let i = 0
+  const need = (f: FlagDef, shown: string): string => {
+    if (i + 1 >= argv.length) throw usageError(`${shown} needs a value`, f.helpValue ? `e.g. ${shown} ${f.helpValue}` : undefined)
+    return argv[++i]
+  }
+  for (; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--') {
+      i++
+      break
+    }
+    if (a === '--help') return {flags, command: [], help: true}
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=')
+      const name = a.slice(2, eq < 0 ? undefined : eq)
+      const f = byLong.get(name)
+      if (!f) throw usageError(`unknown flag --${name}`, 'see `lab sandbox run --help`')
+      if (f.kind === 'boolean') set(f, eq < 0 ? true : boolValue(a.slice(eq + 1), name))
+      else set(f, eq < 0 ? need(f, `--${name}`) : a.slice(eq + 1))
+      continue
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      // -it, -e K=V, -eK=V
+      for (let j = 1; j < a.length; j++) {
+        const f = byShort.get(a[j])
+        if (!f) throw usageError(`unknown flag -${a[j]}`, 'see `lab sandbox run --help`')
+        if (f.kind === 'boolean') {
+          set(f, true)
+          continue
+        }
+        set(f, j + 1 < a.length ? a.slice(j + 1) : need(f, `-${a[j]}`))
+        break
+      }
+      continue
+    }
+    break
+  }
+  return {flags, command: argv.slice(i), help: false}
+}

@@ -1,0 +1,173 @@
+/* lab-helper: the privileged half of a lab sandbox.
+ *
+ * The TypeScript engine validates a sandbox spec, turns it into a plan (an ordered
+ * list of operations, see src/sandbox/plan.ts) and writes it on fd 3, a socket it
+ * keeps open. The helper answers on the same socket with JSON event lines:
+ * "error" (setup failed: stage, call, path, errno), "started" (pid), "exit".
+ *
+ * Stage order:
+ *   parent  read plan -> read seccomp BPF -> clone(new namespaces)
+ *   child   wait for "go"  (the parent first moves it into its cgroups and writes
+ *           its id maps, so everything the child does is already accounted and mapped)
+ *   child   cgroup ns -> setsid -> hostname, lo up -> build root, pivot -> rlimits
+ *           -> drop capabilities, switch user, no_new_privs -> [fork init]
+ *           -> cwd check -> seal fds -> reset signals -> seccomp (last) -> exec
+ *   parent  "started" -> supervise (forward signals, watch caller, wall-clock limit)
+ *           -> reap -> "exit"
+ * The helper is single-threaded throughout. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "init.h"
+#include "mount.h"
+#include "ns.h"
+#include "plan.h"
+#include "process.h"
+#include "seccomp.h"
+#include "supervise.h"
+#include "util.h"
+
+#define CONTROL_FD 3
+#define HELPER_VERSION "lab-helper 1"
+
+static struct plan g_plan;
+
+static _Noreturn void child_fail(int err_w, int code) {
+  write_error_event(err_w);
+  _exit(code);
+}
+
+static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter, int go_r, int err_w, int status_w) {
+  /* Die with the helper: a sandbox must never outlive its supervisor. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Nothing may ptrace us or open /proc/1/exe (the helper's binary) while we are
+   * still the helper; exec of the program resets this. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  char go;
+  if (read(go_r, &go, 1) != 1) _exit(125); /* the parent died before releasing us */
+  close(go_r);
+  g_stage = "namespaces";
+  if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
+    set_error("unshare CLONE_NEWCGROUP", NULL, errno);
+    child_fail(err_w, 125);
+  }
+  /* Its own session: no controlling terminal, so TIOCSTI cannot inject into the caller's. */
+  if (p->new_session && setsid() < 0) {
+    set_error("setsid", NULL, errno);
+    child_fail(err_w, 125);
+  }
+  if (setup_uts_and_net(p) < 0) child_fail(err_w, 125);
+  umask(0);
+  if (build_root(p, -1) < 0) child_fail(err_w, 125);
+  if (apply_rlimits(p) < 0) child_fail(err_w, 125);
+  if (drop_privileges(p) < 0) child_fail(err_w, 125);
+  if (p->init) {
+    if (become_init(status_w, err_w) < 0) child_fail(err_w, 125);
+    /* from here on: the program's process; the init is its parent, PID 1 */
+  }
+  if (enter_workdir(p) < 0) child_fail(err_w, 125);
+  if (seal_fds() < 0) child_fail(err_w, 125);
+  reset_signals();
+  umask(022);
+  if (filter->len && install_seccomp(filter) < 0) child_fail(err_w, 125);
+  exec_program(p);
+  child_fail(err_w, g_error.err == ENOENT ? 127 : 126);
+}
+
+static int run(void) {
+  struct stat st;
+  if (fstat(CONTROL_FD, &st) < 0) {
+    fprintf(stderr, "lab-helper: fd %d (control socket) is not open; this program is started by lab\n", CONTROL_FD);
+    return 125;
+  }
+  int ctl = CONTROL_FD;
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  forwarded_signals(&set);
+  /* Blocked before clone so no signal is lost; the child unblocks before exec. */
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  if (read_plan(ctl, &g_plan) < 0) {
+    write_error_event(ctl);
+    return 125;
+  }
+  struct sock_fprog filter = {0, NULL};
+  if (g_plan.seccomp_bpf && read_seccomp_bpf(g_plan.seccomp_bpf, &filter) < 0) {
+    write_error_event(ctl);
+    return 125;
+  }
+  int go[2], errp[2], statp[2] = {-1, -1};
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (g_plan.init && pipe2(statp, O_CLOEXEC) < 0)) {
+    set_error("pipe2", NULL, errno);
+    write_error_event(ctl);
+    return 125;
+  }
+  pid_t child = clone_into_namespaces(&g_plan);
+  if (child < 0) {
+    write_error_event(ctl);
+    return 125;
+  }
+  if (child == 0) {
+    close(go[1]);
+    close(errp[0]);
+    if (statp[0] >= 0) close(statp[0]);
+    close(ctl);
+    child_main(&g_plan, &filter, go[0], errp[1], statp[1]);
+  }
+  close(go[0]);
+  close(errp[1]);
+  if (statp[1] >= 0) close(statp[1]);
+  if (join_cgroups(child, &g_plan) < 0 || write_id_maps(child, &g_plan) < 0) {
+    write_error_event(ctl);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 125;
+  }
+  if (write(go[1], "g", 1) != 1) {
+    set_error("write", "sync pipe", errno);
+    write_error_event(ctl);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 125;
+  }
+  close(go[1]);
+  /* The error pipe is close-on-exec: EOF without data means the program is running. */
+  char buf[4096];
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(errp[0], buf + got, sizeof buf - 1 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+    if (got >= sizeof buf - 1) break;
+  }
+  close(errp[0]);
+  if (got > 0) {
+    write_all(ctl, buf, got);
+  } else {
+    char started[96];
+    int n = snprintf(started, sizeof started, "{\"event\":\"started\",\"pid\":%d}\n", (int)child);
+    write_all(ctl, started, (size_t)n);
+  }
+  return supervise(child, ctl, statp[0], &g_plan);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "version") == 0) {
+    puts(HELPER_VERSION);
+    return 0;
+  }
+  if (argc >= 2 && strcmp(argv[1], "run") == 0) return run();
+  fprintf(stderr, "usage: lab-helper run   (plan on fd 3; started by lab, not by hand)\n       lab-helper version\n");
+  return 125;
+}

@@ -1,0 +1,357 @@
+/* Root construction, in this order (each step explains why it sits where it does):
+ *  1. make every mount private, so nothing we do propagates back to the host;
+ *  2. mount a size-capped tmpfs on a scratch directory and pivot into it, keeping the host
+ *     root reachable at /oldroot: every host path is then opened *below* /oldroot;
+ *  3. replay the plan's operations into /newroot (binds are cloned mount trees obtained
+ *     from an fd opened without following symlinks; destinations are resolved with
+ *     RESOLVE_IN_ROOT so a symlink inside a prepared rootfs can never aim outside it);
+ *  4. detach /oldroot, make /newroot read-only if asked, pivot into it and detach the
+ *     scratch root. Nothing of this is visible on the host and all of it disappears
+ *     with the mount namespace: no temp directory or mount can leak. */
+#define _GNU_SOURCE
+#include "mount.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+#include "util.h"
+
+static int oldroot_fd = -1;
+static int newroot_fd = -1;
+static int overlay_count;
+
+static unsigned attrs_of(unsigned flags) {
+  unsigned a = 0;
+  if (flags & MF_RO) a |= MOUNT_ATTR_RDONLY;
+  if (flags & MF_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (flags & MF_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (flags & MF_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  return a;
+}
+
+static const char *relative(const char *path) {
+  while (*path == '/') path++;
+  return *path ? path : ".";
+}
+
+/* Opens path (absolute, taken relative to the new root) resolved as if the new root
+ * were "/". flags: O_PATH for a mount target, O_RDONLY|O_DIRECTORY to create in. */
+static int open_in_root(const char *path, int flags) {
+  return sys_openat2(newroot_fd, relative(path), (uint64_t)(O_CLOEXEC | flags), RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY)
+
+/* Splits "/a/b/c" into a parent fd (created as needed) and the last component. */
+static int open_parent(const char *path, char *name, size_t namelen) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return set_error("open", path, ENAMETOOLONG);
+  char *slash = strrchr(buf, '/');
+  if (!slash || slash[1] == '\0') return set_error_msg("open", path, "path has no last component");
+  snprintf(name, namelen, "%s", slash + 1);
+  if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0) return set_error_msg("open", path, "path ends in . or ..");
+  *slash = '\0';
+  const char *parent = buf[0] ? buf : "/";
+  int fd = open_in_root(parent, DIR_FLAGS);
+  if (fd >= 0) return fd;
+  if (errno != ENOENT) return set_error("openat2", parent, errno);
+  /* Create the missing parents one component at a time, each inside the root. */
+  int cur = open_in_root("/", DIR_FLAGS);
+  if (cur < 0) return set_error("openat2", "/", errno);
+  char walk[PATH_MAX] = "";
+  for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+    strncat(walk, "/", sizeof walk - strlen(walk) - 1);
+    strncat(walk, c, sizeof walk - strlen(walk) - 1);
+    int next = open_in_root(walk, DIR_FLAGS);
+    if (next < 0 && errno == ENOENT) {
+      if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) {
+        int e = errno;
+        close(cur);
+        return set_error("mkdir", walk, e);
+      }
+      next = open_in_root(walk, DIR_FLAGS);
+    }
+    if (next < 0) {
+      int e = errno;
+      close(cur);
+      return set_error("openat2", walk, e);
+    }
+    close(cur);
+    cur = next;
+  }
+  return cur;
+}
+
+/* The mount point for dst: an existing directory/file, or one created for it. */
+static int open_target(const char *dst, bool is_file) {
+  int fd = open_in_root(dst, O_PATH);
+  if (fd >= 0) return fd;
+  if (errno != ENOENT) return set_error("openat2", dst, errno);
+  char name[NAME_MAX + 1];
+  autoclose int dir = open_parent(dst, name, sizeof name);
+  if (dir < 0) return -1;
+  if (is_file) {
+    int f = openat(dir, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (f < 0) return set_error("create", dst, errno);
+    close(f);
+  } else if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST) {
+    return set_error("mkdir", dst, errno);
+  }
+  fd = open_in_root(dst, O_PATH);
+  if (fd < 0) return set_error("openat2", dst, errno);
+  return fd;
+}
+
+/* Opens a host path below /oldroot without following any symlink: the engine has
+ * already canonicalised it, so a symlink here means it changed under us. */
+static int open_host(const char *src) {
+  return sys_openat2(oldroot_fd, relative(src), O_PATH | O_CLOEXEC,
+                     RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+static int attach(int tree, const char *dst, bool is_file) {
+  autoclose int target = open_target(dst, is_file);
+  if (target < 0) return -1;
+  if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return set_error("move_mount", dst, errno);
+  return 0;
+}
+
+static int set_attrs(int tree, const char *dst, unsigned attrs, int userns_fd) {
+  if (!attrs && userns_fd < 0) return 0;
+  struct lab_mount_attr a = {.attr_set = attrs};
+  if (userns_fd >= 0) {
+    a.attr_set |= MOUNT_ATTR_IDMAP;
+    a.userns_fd = (uint64_t)userns_fd;
+  }
+  /* The idmap flag may only be set on the top mount, never recursively. */
+  unsigned flags = AT_EMPTY_PATH | (userns_fd >= 0 ? 0 : AT_RECURSIVE);
+  if (sys_mount_setattr(tree, "", flags, &a) < 0) return set_error("mount_setattr", dst, errno);
+  return 0;
+}
+
+static int do_bind(const struct mount_op *o, int userns_fd) {
+  autoclose int src = open_host(o->src);
+  if (src < 0) {
+    if (errno == ENOENT && (o->flags & MF_OPTIONAL)) return 0;
+    if (errno == ELOOP) return set_error_msg("bind", o->src, "source changed into a symlink while the sandbox was set up");
+    return set_error("open", o->src, errno);
+  }
+  struct stat st;
+  if (fstat(src, &st) < 0) return set_error("fstat", o->src, errno);
+  unsigned tflags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (userns_fd >= 0 ? 0 : AT_RECURSIVE);
+  autoclose int tree = sys_open_tree(src, "", tflags);
+  if (tree < 0) return set_error("open_tree", o->src, errno);
+  if (set_attrs(tree, o->dst, attrs_of(o->flags), (o->flags & MF_IDMAP) ? userns_fd : -1) < 0) return -1;
+  return attach(tree, o->dst, !S_ISDIR(st.st_mode));
+}
+
+/* A fresh superblock of type fs, configured with key=value pairs, attached at dst. */
+static int do_fs(const char *fs, const char *dst, const char *const *kv, unsigned attrs) {
+  autoclose int fsfd = sys_fsopen(fs, FSOPEN_CLOEXEC);
+  if (fsfd < 0) return set_error("fsopen", fs, errno);
+  for (int i = 0; kv && kv[i]; i += 2) {
+    if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv[i], kv[i + 1], 0) < 0) {
+      char what[128];
+      snprintf(what, sizeof what, "%s %s=%s", fs, kv[i], kv[i + 1]);
+      return set_error("fsconfig", what, errno);
+    }
+  }
+  if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return set_error("fsconfig create", dst, errno);
+  autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
+  if (mnt < 0) return set_error("fsmount", dst, errno);
+  return attach(mnt, dst, false);
+}
+
+static int do_tmpfs(const struct mount_op *o) {
+  char size[32], mode[16];
+  snprintf(size, sizeof size, "%llu", o->size);
+  snprintf(mode, sizeof mode, "%o", o->mode);
+  const char *kv[] = {"size", size, "mode", mode, NULL};
+  return do_fs("tmpfs", o->dst, kv, attrs_of(o->flags));
+}
+
+static int do_symlink(const struct mount_op *o) {
+  char name[NAME_MAX + 1];
+  autoclose int dir = open_parent(o->dst, name, sizeof name);
+  if (dir < 0) return -1;
+  if (symlinkat(o->src, dir, name) < 0 && errno != EEXIST) return set_error("symlink", o->dst, errno);
+  return 0;
+}
+
+static int do_mkdir(const struct mount_op *o) {
+  autoclose int made = open_target(o->dst, false);
+  if (made < 0) return -1;
+  autoclose int fd = open_in_root(o->dst, DIR_FLAGS);
+  if (fd < 0) return set_error("open", o->dst, errno);
+  if (fchmod(fd, o->mode) < 0) return set_error("fchmod", o->dst, errno);
+  return 0;
+}
+
+static int do_file(const struct mount_op *o) {
+  char name[NAME_MAX + 1];
+  autoclose int dir = open_parent(o->dst, name, sizeof name);
+  if (dir < 0) return -1;
+  autoclose int f = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, o->mode);
+  if (f < 0) return set_error("create", o->dst, errno);
+  if (write_all(f, o->data, strlen(o->data)) < 0) return set_error("write", o->dst, errno);
+  if (fchmod(f, o->mode) < 0) return set_error("fchmod", o->dst, errno);
+  return 0;
+}
+
+static int do_mask(const struct mount_op *o) {
+  autoclose int target = open_in_root(o->dst, O_PATH);
+  if (target < 0) return errno == ENOENT ? 0 : set_error("openat2", o->dst, errno);
+  struct stat st;
+  if (fstat(target, &st) < 0) return set_error("fstat", o->dst, errno);
+  if (S_ISDIR(st.st_mode)) {
+    const char *kv[] = {"size", "4096", "mode", "555", "nr_inodes", "16", NULL};
+    return do_fs("tmpfs", o->dst, kv, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  }
+  autoclose int null = sys_open_tree(oldroot_fd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (null < 0) return set_error("open_tree", "/dev/null", errno);
+  if (sys_move_mount(null, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return set_error("move_mount", o->dst, errno);
+  return 0;
+}
+
+static int do_readonly(const struct mount_op *o) {
+  autoclose int target = open_in_root(o->dst, O_PATH);
+  if (target < 0) return errno == ENOENT ? 0 : set_error("openat2", o->dst, errno);
+  autoclose int tree = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  if (tree < 0) return set_error("open_tree", o->dst, errno);
+  if (set_attrs(tree, o->dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, -1) < 0) return -1;
+  if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return set_error("move_mount", o->dst, errno);
+  return 0;
+}
+
+/* A copy-on-write view of a host directory; the upper layer lives on the scratch tmpfs,
+ * so writes are capped by its size and vanish with the sandbox. */
+static int do_overlay(const struct mount_op *o, bool in_userns) {
+  char upper[64], work[64], lower[PATH_MAX + 16];
+  int n = overlay_count++;
+  snprintf(upper, sizeof upper, "/layers/%d/upper", n);
+  snprintf(work, sizeof work, "/layers/%d/work", n);
+  if (snprintf(lower, sizeof lower, "/oldroot%s", o->src) >= (int)sizeof lower) return set_error("overlay", o->src, ENAMETOOLONG);
+  char dir[64];
+  snprintf(dir, sizeof dir, "/layers/%d", n);
+  if ((mkdir("/layers", 0700) < 0 && errno != EEXIST) || mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+    return set_error("mkdir", dir, errno);
+  const char *kv[] = {"lowerdir", lower, "upperdir", upper, "workdir", work, in_userns ? "userxattr" : NULL, NULL, NULL};
+  if (in_userns) {
+    /* userxattr is a flag, not a string option */
+    autoclose int fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fsfd < 0) return set_error("fsopen", "overlay", errno);
+    for (int i = 0; i < 6; i += 2)
+      if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv[i], kv[i + 1], 0) < 0) return set_error("fsconfig", o->src, errno);
+    if (sys_fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) return set_error("fsconfig userxattr", o->src, errno);
+    if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return set_error("fsconfig create", o->dst, errno);
+    autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+    if (mnt < 0) return set_error("fsmount", o->dst, errno);
+    return attach(mnt, o->dst, false);
+  }
+  kv[6] = NULL;
+  return do_fs("overlay", o->dst, kv, MOUNT_ATTR_NODEV);
+}
+
+static int apply_op(const struct mount_op *o, const struct plan *p, int userns_fd) {
+  switch (o->kind) {
+    case OP_BIND: return do_bind(o, userns_fd);
+    case OP_TMPFS: return do_tmpfs(o);
+    case OP_PROC: return do_fs("proc", o->dst, NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    case OP_SYSFS: {
+      if (do_fs("sysfs", o->dst, NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) == 0)
+        return 0;
+      /* Without a net namespace of our own the kernel refuses a new sysfs: fall back to
+       * a read-only recursive bind of the host's. */
+      struct mount_op b = {.kind = OP_BIND, .src = "/sys", .dst = o->dst, .flags = MF_RO | MF_NOSUID | MF_NODEV | MF_NOEXEC};
+      return do_bind(&b, -1);
+    }
+    case OP_DEVPTS: {
+      const char *kv[] = {"newinstance", "", "ptmxmode", "0666", "mode", "0620", NULL};
+      autoclose int fsfd = sys_fsopen("devpts", FSOPEN_CLOEXEC);
+      if (fsfd < 0) return set_error("fsopen", "devpts", errno);
+      if (sys_fsconfig(fsfd, FSCONFIG_SET_FLAG, kv[0], NULL, 0) < 0 ||
+          sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv[2], kv[3], 0) < 0 ||
+          sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv[4], kv[5], 0) < 0)
+        return set_error("fsconfig", "devpts", errno);
+      if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return set_error("fsconfig create", o->dst, errno);
+      autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+      if (mnt < 0) return set_error("fsmount", o->dst, errno);
+      return attach(mnt, o->dst, false);
+    }
+    case OP_MQUEUE: return do_fs("mqueue", o->dst, NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    case OP_SYMLINK: return do_symlink(o);
+    case OP_MKDIR: return do_mkdir(o);
+    case OP_FILE: return do_file(o);
+    case OP_MASK: return do_mask(o);
+    case OP_READONLY: return do_readonly(o);
+    case OP_OVERLAY: return do_overlay(o, (p->ns_flags & CLONE_NEWUSER) != 0);
+  }
+  return set_error_msg("plan", o->dst, "unknown operation");
+}
+
+static int enter_scratch_root(const struct plan *p) {
+  /* Private first: none of the mounts below may propagate to the host. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return set_error("mount private", "/", errno);
+  const char *bases[] = {"/tmp", "/mnt", "/run", "/var/tmp", NULL};
+  const char *base = NULL;
+  char opts[64];
+  snprintf(opts, sizeof opts, "size=%llu,mode=0755", p->root_size ? p->root_size : 16ull << 20);
+  for (int i = 0; bases[i]; i++) {
+    if (mount("lab-root", bases[i], "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0) {
+      base = bases[i];
+      break;
+    }
+  }
+  if (!base) return set_error("mount tmpfs", "/tmp", errno);
+  if (chdir(base) < 0) return set_error("chdir", base, errno);
+  if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0) return set_error("mkdir", base, errno);
+  if (sys_pivot_root(".", "oldroot") < 0) return set_error("pivot_root", base, errno);
+  if (chdir("/") < 0) return set_error("chdir", "/", errno);
+  /* pivot_root needs the final root to be a mount point of its own. */
+  if (mount("/newroot", "/newroot", NULL, MS_BIND, NULL) < 0) return set_error("mount bind", "/newroot", errno);
+  oldroot_fd = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  newroot_fd = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (oldroot_fd < 0 || newroot_fd < 0) return set_error("open", "/newroot", errno);
+  return 0;
+}
+
+static int leave_for_new_root(const struct plan *p) {
+  close(oldroot_fd);
+  oldroot_fd = -1;
+  if (umount2("/oldroot", MNT_DETACH) < 0) return set_error("umount", "/oldroot", errno);
+  if (p->root_readonly) {
+    struct lab_mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    if (sys_mount_setattr(newroot_fd, "", AT_EMPTY_PATH, &a) < 0) return set_error("mount_setattr ro", "/", errno);
+  } else {
+    struct lab_mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    if (sys_mount_setattr(newroot_fd, "", AT_EMPTY_PATH, &a) < 0) return set_error("mount_setattr", "/", errno);
+  }
+  if (fchdir(newroot_fd) < 0) return set_error("fchdir", "/newroot", errno);
+  close(newroot_fd);
+  newroot_fd = -1;
+  /* Stack the new root over the scratch root, then detach the scratch root from under it. */
+  if (sys_pivot_root(".", ".") < 0) return set_error("pivot_root", "/newroot", errno);
+  if (umount2(".", MNT_DETACH) < 0) return set_error("umount", "scratch root", errno);
+  if (chdir("/") < 0) return set_error("chdir", "/", errno);
+  return 0;
+}
+
+int build_root(const struct plan *p, int userns_fd) {
+  g_stage = "mount";
+  if (enter_scratch_root(p) < 0) return -1;
+  for (int i = 0; i < p->n_ops; i++)
+    if (apply_op(&p->ops[i], p, userns_fd) < 0) return -1;
+  g_stage = "pivot";
+  return leave_for_new_root(p);
+}

@@ -1,0 +1,74 @@
+#define _GNU_SOURCE
+#include "ns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util.h"
+
+pid_t clone_into_namespaces(const struct plan *p) {
+  g_stage = "clone";
+  /* Raw clone with a NULL stack behaves like fork() but takes namespace flags, so
+   * the child is PID 1 of its new PID namespace from its first instruction. */
+  long pid = syscall(SYS_clone, (unsigned long)(p->ns_flags | SIGCHLD), NULL, NULL, NULL, 0);
+  if (pid < 0) return (pid_t)set_error("clone", NULL, errno);
+  return (pid_t)pid;
+}
+
+static int write_file(const char *path, const char *data) {
+  autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return set_error("open", path, errno);
+  if (write(fd, data, strlen(data)) != (ssize_t)strlen(data)) return set_error("write", path, errno);
+  return 0;
+}
+
+int join_cgroups(pid_t child, const struct plan *p) {
+  g_stage = "cgroup";
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)child);
+  for (int i = 0; i < p->n_cgroups; i++)
+    if (write_file(p->cgroup_procs[i], pid) < 0) return -1;
+  return 0;
+}
+
+static int write_map(pid_t child, const char *file, const struct idmap *m, int n) {
+  char path[64], buf[512];
+  size_t o = 0;
+  for (int i = 0; i < n && o < sizeof buf; i++)
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "%lu %lu %lu\n", m[i].inside, m[i].outside, m[i].count);
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)child, file);
+  return write_file(path, buf);
+}
+
+int write_id_maps(pid_t child, const struct plan *p) {
+  g_stage = "userns";
+  if (!(p->ns_flags & CLONE_NEWUSER)) return 0;
+  if (p->n_uidmap && write_map(child, "uid_map", p->uidmap, p->n_uidmap) < 0) return -1;
+  if (p->n_gidmap && write_map(child, "gid_map", p->gidmap, p->n_gidmap) < 0) return -1;
+  return 0;
+}
+
+int setup_uts_and_net(const struct plan *p) {
+  g_stage = "uts";
+  if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) return set_error("sethostname", p->hostname, errno);
+  if (!p->loopback) return 0;
+  g_stage = "net";
+  autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return set_error("socket", "lo", errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return set_error("ioctl SIOCGIFFLAGS", "lo", errno);
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return set_error("ioctl SIOCSIFFLAGS", "lo", errno);
+  return 0;
+}

@@ -1,0 +1,19 @@
+/* Namespaces: creating the sandbox's, the parent's part of the handshake
+ * (cgroup join, id maps), and the in-sandbox network basics. */
+#ifndef LAB_NS_H
+#define LAB_NS_H
+
+#include <sys/types.h>
+
+#include "plan.h"
+
+/* fork() into the plan's new namespaces. */
+pid_t clone_into_namespaces(const struct plan *p);
+/* Parent side, before the child may continue: put it into its cgroups. */
+int join_cgroups(pid_t child, const struct plan *p);
+/* Parent side, for a new user namespace: write its uid/gid maps. */
+int write_id_maps(pid_t child, const struct plan *p);
+/* Child side: set the hostname and bring lo up. */
+int setup_uts_and_net(const struct plan *p);
+
+#endif

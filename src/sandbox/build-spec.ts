@@ -1,0 +1,227 @@
+/**
+ * Request → spec: every front end (CLI flags, a lab step, a CI step, a grading run)
+ * describes what it wants as a SandboxRequest; this turns it into one SandboxSpec,
+ * applying every default in one place. Bad input is a LabError naming the flag.
+ */
+import {randomBytes} from 'node:crypto'
+import {readFileSync, statSync} from 'node:fs'
+
+import {usageError} from '../errors.js'
+import {seccompForSandbox} from '../seccomp/index.js'
+import {resolveCapabilities} from './capabilities.js'
+import {BASE_GROUPS, BASE_USERS, parseGroup, parsePasswd} from './etc.js'
+import {cleanDestination} from './paths.js'
+import {DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS} from './plan.js'
+import type {Mount, Rlimit, SandboxSpec} from './spec.js'
+import {parseDuration, parseSize} from './units.js'
+import {resolveUser} from './users.js'
+import {parseBindVolume, parseTmpfs} from './volumes.js'
+
+export interface SandboxRequest {
+  command: string[]
+  /** -e K=V or K (taken from `callerEnv`) */
+  env?: string[]
+  envFiles?: string[]
+  user?: string
+  workdir?: string
+  hostname?: string
+  name?: string
+  readOnly?: boolean
+  rootfs?: string
+  network?: string
+  capAdd?: string[]
+  capDrop?: string[]
+  init?: boolean
+  timeout?: string
+  addHost?: string[]
+  volumes?: string[]
+  /** already-resolved mounts (labs, grading, CI build these directly) */
+  mounts?: Mount[]
+  tmpfs?: string[]
+  storageOpt?: string[]
+  securityOpt?: string[]
+  ulimit?: string[]
+  /** the environment `-e NAME` reads from; nothing else of the caller's leaks in */
+  callerEnv?: Record<string, string | undefined>
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+const ENV_NAME = /^[^=\0\s]+$/
+
+export const DEFAULT_RLIMITS: Rlimit[] = [
+  {name: 'core', soft: 0, hard: 0},
+  {name: 'nofile', soft: 4096, hard: 4096},
+]
+
+function parseEnvEntry(entry: string, source: string, callerEnv: Record<string, string | undefined>, into: Record<string, string>): void {
+  const eq = entry.indexOf('=')
+  const key = eq < 0 ? entry : entry.slice(0, eq)
+  if (!ENV_NAME.test(key)) throw usageError(`${source}: invalid environment variable name "${key}"`, 'names may not be empty or contain "=" or spaces')
+  if (entry.includes('\0')) throw usageError(`${source}: environment value contains a NUL byte`)
+  if (eq >= 0) into[key] = entry.slice(eq + 1)
+  else if (callerEnv[key] !== undefined) into[key] = callerEnv[key]!
+}
+
+function readEnvFile(file: string, callerEnv: Record<string, string | undefined>, into: Record<string, string>): void {
+  let text: string
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file')
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw usageError(`--env-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'give a readable file of KEY=value lines')
+  }
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '')
+    if (line.trim() === '' || line.trimStart().startsWith('#')) return
+    const key = line.split('=', 1)[0]
+    if (!ENV_NAME.test(key)) {
+      throw usageError(`--env-file ${file}:${i + 1}: "${line.slice(0, 40)}" is not KEY=value`, 'each line is KEY=value, KEY, or a # comment')
+    }
+    parseEnvEntry(line, `--env-file ${file}:${i + 1}`, callerEnv, into)
+  })
+}
+
+const RLIMIT_NAMES = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'])
+
+function parseUlimit(value: string): Rlimit {
+  const m = /^([a-z]+)=(-?\d+|unlimited)(?::(-?\d+|unlimited))?$/.exec(value)
+  if (!m || !RLIMIT_NAMES.has(m[1])) {
+    throw usageError(`invalid --ulimit "${value}"`, `use NAME=SOFT[:HARD] with NAME one of ${[...RLIMIT_NAMES].join(', ')}`)
+  }
+  const conv = (s: string): number | 'unlimited' => {
+    if (s === 'unlimited' || s === '-1') return 'unlimited'
+    const n = Number(s)
+    if (!Number.isSafeInteger(n) || n < 0) throw usageError(`invalid --ulimit "${value}": ${s} is not a valid limit`, 'use a non-negative number or unlimited')
+    return n
+  }
+  const soft = conv(m[2])
+  const hard = m[3] === undefined ? soft : conv(m[3])
+  const num = (x: number | 'unlimited') => (x === 'unlimited' ? Infinity : x)
+  if (num(soft) > num(hard)) throw usageError(`invalid --ulimit "${value}": soft limit above hard limit`, 'write NAME=SOFT:HARD with SOFT <= HARD')
+  return {name: m[1], soft, hard}
+}
+
+function parseAddHost(value: string): {host: string; address: string} {
+  const idx = value.indexOf(':')
+  const host = value.slice(0, idx)
+  const address = value.slice(idx + 1)
+  if (idx <= 0 || !/^[a-zA-Z0-9.-]{1,253}$/.test(host) || !/^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-fA-F:]{2,45})$/.test(address)) {
+    throw usageError(`invalid --add-host "${value}"`, 'use --add-host NAME:ADDRESS, e.g. db:127.0.0.1')
+  }
+  return {host, address}
+}
+
+function newId(): string {
+  return randomBytes(32).toString('hex')
+}
+
+export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
+  if (!req.command || req.command.length === 0) {
+    throw usageError('no command given', 'put the command after the options, e.g. lab sandbox run -- echo hello')
+  }
+  const callerEnv = req.callerEnv ?? {}
+  const id = newId()
+  const hostname = req.hostname ?? id.slice(0, 12)
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(hostname) || hostname.length > 64) {
+    throw usageError(`invalid hostname "${hostname}"`, 'use letters, digits, dots and hyphens, at most 64 characters')
+  }
+  const name = req.name ?? `lab-${id.slice(0, 12)}`
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(name)) {
+    throw usageError(`invalid name "${name}"`, 'names start with a letter or digit and use letters, digits, _ . -')
+  }
+
+  // --- root
+  let root: SandboxSpec['root']
+  const readOnly = req.readOnly ?? true
+  let rootSize = readOnly ? 4 * 1024 * 1024 : 256 * 1024 * 1024
+  for (const so of req.storageOpt ?? []) {
+    const m = /^size=(.+)$/.exec(so)
+    if (!m) throw usageError(`invalid --storage-opt "${so}"`, 'the only storage option is size=SIZE, e.g. size=1g')
+    rootSize = parseSize(m[1], '--storage-opt size', {min: 1024 * 1024})
+  }
+  if (req.rootfs !== undefined) {
+    let real: string
+    try {
+      real = (await import('node:fs')).realpathSync(req.rootfs)
+      if (!statSync(real).isDirectory()) throw new Error('not a directory')
+    } catch {
+      throw usageError(`--rootfs ${req.rootfs} is not a directory`, 'give a directory holding a root file system (e.g. made with debootstrap)')
+    }
+    if (real === '/') throw usageError('--rootfs / would expose the whole host', 'leave --rootfs out to use the host\'s system directories read-only')
+    root = {type: 'dir', path: real, readOnly, sizeBytes: rootSize}
+  } else {
+    root = {type: 'host', readOnly, sizeBytes: rootSize}
+  }
+
+  // --- user
+  let users = BASE_USERS
+  let groups = BASE_GROUPS
+  if (root.type === 'dir') {
+    try {
+      users = parsePasswd(readFileSync(`${root.path}/etc/passwd`, {encoding: 'utf8', flag: 'r'}))
+      groups = parseGroup(readFileSync(`${root.path}/etc/group`, {encoding: 'utf8', flag: 'r'}))
+    } catch {
+      /* a root without a user database: numeric ids still work */
+    }
+  }
+  const user = resolveUser(req.user ?? '0:0', users, groups)
+
+  // --- env: a clean default, nothing leaked from the caller
+  const env: Record<string, string> = {PATH: DEFAULT_PATH, HOSTNAME: hostname, HOME: user.home || '/'}
+  for (const f of req.envFiles ?? []) readEnvFile(f, callerEnv, env)
+  for (const e of req.env ?? []) parseEnvEntry(e, '-e', callerEnv, env)
+
+  // --- mounts
+  const mounts: Mount[] = [...(req.mounts ?? [])]
+  for (const v of req.volumes ?? []) mounts.push(parseBindVolume(v))
+  for (const t of req.tmpfs ?? []) mounts.push(parseTmpfs(t))
+
+  // --- network
+  const network = req.network ?? 'none'
+  if (network !== 'none' && network !== 'host') {
+    throw usageError(`unknown network "${network}"`, 'use --network none (the default: loopback only) or --network host')
+  }
+
+  // --- security options
+  let seccompOpt: string | undefined
+  for (const so of req.securityOpt ?? []) {
+    const [k, v] = so.includes('=') ? so.split(/=(.*)/s, 2) : so.split(/:(.*)/s, 2)
+    if (k === 'seccomp' && v) seccompOpt = v
+    else if (k === 'no-new-privileges' && (v === undefined || v === '' || v === 'true')) continue
+    else if (k === 'no-new-privileges' && v === 'false') throw usageError('lab always sets no_new_privs; it cannot be turned off', 'remove --security-opt no-new-privileges=false')
+    else throw usageError(`unknown --security-opt "${so}"`, 'use seccomp=PROFILE|unconfined or no-new-privileges')
+  }
+  const capabilities = resolveCapabilities(req.capAdd ?? [], req.capDrop ?? [])
+
+  const rlimits = [...DEFAULT_RLIMITS]
+  for (const u of req.ulimit ?? []) {
+    const r = parseUlimit(u)
+    const i = rlimits.findIndex((x) => x.name === r.name)
+    if (i >= 0) rlimits[i] = r
+    else rlimits.push(r)
+  }
+
+  return {
+    version: 1,
+    id,
+    name,
+    hostname,
+    process: {
+      args: req.command,
+      env,
+      cwd: req.workdir === undefined ? '/' : cleanDestination(req.workdir, 'working directory (-w)'),
+      user: {uid: user.uid, gid: user.gid, groups: []},
+      capabilities,
+      rlimits,
+      init: req.init ?? false,
+    },
+    root,
+    mounts,
+    network,
+    extraHosts: (req.addHost ?? []).map(parseAddHost),
+    timeoutMs: req.timeout === undefined ? 0 : parseDuration(req.timeout, '--timeout'),
+    seccomp: await seccompForSandbox(seccompOpt, capabilities),
+    maskedPaths: DOCKER_MASKED_PATHS,
+    readonlyPaths: DOCKER_READONLY_PATHS,
+  }
+}

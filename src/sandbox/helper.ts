@@ -1,0 +1,129 @@
+/**
+ * Runs the native helper: writes the plan on its control socket (fd 3), reads its JSON
+ * events back, and keeps the socket open so that the helper ends the sandbox if this
+ * process dies. Only node built-ins here: this is on the start-up path.
+ */
+import {spawn, type StdioOptions} from 'node:child_process'
+import {accessSync, constants} from 'node:fs'
+import type {Duplex} from 'node:stream'
+import {fileURLToPath} from 'node:url'
+
+import {LabError} from '../errors.js'
+import type {ExitEvent, HelperError} from './result.js'
+
+export const HELPER_PATH = fileURLToPath(new URL('../native/lab-helper', import.meta.url))
+
+export function assertHelperBuilt(): void {
+  try {
+    accessSync(HELPER_PATH, constants.X_OK)
+  } catch {
+    throw new LabError('helper-missing', `the sandbox helper is not built (${HELPER_PATH} is missing)`, {hint: 'run `npm ci` or `npm run build` in the lab directory'})
+  }
+}
+
+export interface HelperRunOptions {
+  /** inherit: the sandbox shares our terminal; pipe: output is collected */
+  stdio: 'inherit' | 'pipe'
+  /** connect stdin (otherwise the sandbox reads /dev/null) */
+  stdin?: boolean
+  /** text written to the sandbox's stdin (pipe mode) */
+  input?: string | Buffer
+  /** bytes of stdout+stderr kept in pipe mode; beyond it output is cut and the run ended */
+  outputLimit?: number
+  onStdout?: (chunk: Buffer) => void
+  onStderr?: (chunk: Buffer) => void
+  /** called once the program runs */
+  onStarted?: (pid: number) => void
+}
+
+export interface HelperOutcome {
+  exit: ExitEvent | null
+  error: HelperError | null
+  stdout: Buffer
+  stderr: Buffer
+  outputLimited: boolean
+  helperExitCode: number | null
+}
+
+export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperOutcome> {
+  assertHelperBuilt()
+  const stdin = opts.stdin ? (opts.stdio === 'pipe' ? 'pipe' : 'inherit') : 'ignore'
+  const out = opts.stdio === 'pipe' ? 'pipe' : 'inherit'
+  const stdio: StdioOptions = [stdin, out, out, 'pipe']
+  const child = spawn(HELPER_PATH, ['run'], {stdio})
+  const ctl = child.stdio[3] as Duplex
+  const outcome: HelperOutcome = {exit: null, error: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), outputLimited: false, helperExitCode: null}
+
+  // Ctrl-C reaches the helper too (same process group) and it forwards it to the
+  // sandbox; we stay alive to report. SIGTERM sent to us alone is passed on.
+  const onSigint = () => {}
+  const onSigterm = () => ctl.write('kill 15\n')
+  process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigterm)
+
+  const limit = opts.outputLimit ?? Number.POSITIVE_INFINITY
+  const chunks: {stdout: Buffer[]; stderr: Buffer[]} = {stdout: [], stderr: []}
+  let kept = 0
+  const collect = (which: 'stdout' | 'stderr', cb?: (c: Buffer) => void) => (c: Buffer) => {
+    if (outcome.outputLimited) return
+    const room = limit - kept
+    if (c.length > room) {
+      if (room > 0) chunks[which].push(c.subarray(0, room))
+      kept = limit
+      outcome.outputLimited = true
+      ctl.write('kill 9\n')
+      return
+    }
+    kept += c.length
+    chunks[which].push(c)
+    cb?.(c)
+  }
+  child.stdout?.on('data', collect('stdout', opts.onStdout))
+  child.stderr?.on('data', collect('stderr', opts.onStderr))
+  if (child.stdin) {
+    child.stdin.on('error', () => {})
+    if (opts.input !== undefined) child.stdin.end(opts.input)
+  }
+
+  let buf = ''
+  ctl.setEncoding('utf8')
+  ctl.on('data', (d: string) => {
+    buf += d
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      let ev: {event: string} & Record<string, unknown>
+      try {
+        ev = JSON.parse(line)
+      } catch {
+        continue
+      }
+      if (ev.event === 'exit') outcome.exit = ev as unknown as ExitEvent
+      else if (ev.event === 'error') outcome.error = ev as unknown as HelperError
+      else if (ev.event === 'started') opts.onStarted?.(ev.pid as number)
+    }
+  })
+  ctl.on('error', () => {})
+  ctl.write(plan)
+
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => {
+      cleanup()
+      reject(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'}))
+    })
+    child.on('close', (code) => {
+      cleanup()
+      outcome.helperExitCode = code
+      outcome.stdout = Buffer.concat(chunks.stdout)
+      outcome.stderr = Buffer.concat(chunks.stderr)
+      resolve(outcome)
+    })
+  })
+
+  function cleanup() {
+    process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigterm)
+    ctl.destroy()
+  }
+}

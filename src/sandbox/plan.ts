@@ -1,0 +1,146 @@
+/**
+ * Spec → plan: the ordered operations the native helper replays (the bubblewrap idea:
+ * set-up is data). Pure apart from reading the host's layout; snapshot-testable.
+ *
+ * Wire format (fd 3 of lab-helper): one operation per line, tokens separated by one
+ * space, every token percent-encoded (a lone "%" is the empty string), ending "end".
+ *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
+ *   root SIZE ro|rw                       scratch tmpfs the root is built on
+ *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap or -
+ *   overlay SRC DST | tmpfs DST SIZE MODE FLAGS | proc DST | sysfs DST | devpts DST | mqueue DST
+ *   symlink TARGET DST | mkdir DST MODE | file DST MODE CONTENT | mask DST | readonly DST
+ *   cgroup PROCS_FILE | uidmap IN OUT N | gidmap IN OUT N
+ *   rlimit NAME SOFT HARD | user UID GID [GROUP...] | caps HEX | ambient HEX
+ *   seccomp BPF_FILE | env K=V | cwd DIR | init | timeout MS | exec ARG...
+ */
+import {capabilityMask} from './capabilities.js'
+import {groupFile, hostsFile, NSSWITCH, passwdFile, sandboxGroups, sandboxUsers} from './etc.js'
+import {isWithin} from './paths.js'
+import {dirRootOps, hostRootOps, hostTopLevel} from './rootfs.js'
+import type {SandboxSpec} from './spec.js'
+
+export type PlanOp = string[]
+
+export const DOCKER_MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+]
+export const DOCKER_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
+const DEFAULT_TMP_SIZE = 64 * 1024 * 1024
+
+export interface PlanContext {
+  /** cgroup.procs files the child is moved into before it continues */
+  cgroupProcs?: string[]
+  /** host resolv.conf content, used with --network host */
+  hostResolvConf?: string
+}
+
+function devOps(): PlanOp[] {
+  const ops: PlanOp[] = [['tmpfs', '/dev', String(64 * 1024), '755', 'nosuid,noexec']]
+  for (const n of DEV_NODES) ops.push(['bind', `/dev/${n}`, `/dev/${n}`, 'nosuid,noexec,file'])
+  ops.push(['devpts', '/dev/pts'], ['symlink', 'pts/ptmx', '/dev/ptmx'])
+  ops.push(['tmpfs', '/dev/shm', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev,noexec'], ['mqueue', '/dev/mqueue'])
+  for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']]) {
+    ops.push(['symlink', target, `/dev/${name}`])
+  }
+  return ops
+}
+
+function etcOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
+  const {uid, gid} = spec.process.user
+  const resolv = spec.network === 'host' ? ctx.hostResolvConf ?? '' : '# this sandbox has no network\n'
+  return [
+    ['mkdir', '/etc', '755'],
+    ['file', '/etc/passwd', '644', passwdFile(sandboxUsers(uid, gid))],
+    ['file', '/etc/group', '644', groupFile(sandboxGroups(gid))],
+    ['file', '/etc/hosts', '644', hostsFile(spec.hostname, spec.extraHosts)],
+    ['file', '/etc/hostname', '644', spec.hostname + '\n'],
+    ['file', '/etc/nsswitch.conf', '644', NSSWITCH],
+    ['file', '/etc/resolv.conf', '644', resolv],
+  ]
+}
+
+export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
+  const ops: PlanOp[] = [['version', '1']]
+  for (const ns of ['pid', 'mount', 'uts', 'ipc', 'cgroup']) ops.push(['ns', ns])
+  if (spec.network === 'none') ops.push(['ns', 'net'], ['loopback'])
+  ops.push(['hostname', spec.hostname])
+  for (const p of ctx.cgroupProcs ?? []) ops.push(['cgroup', p])
+
+  // --- the root
+  const writable = !spec.root.readOnly
+  ops.push(['root', String(spec.root.sizeBytes), writable ? 'rw' : 'ro'])
+  let topLevel: Set<string>
+  if (spec.root.type === 'host') {
+    ops.push(...hostRootOps(writable))
+    ops.push(...etcOps(spec, ctx))
+    ops.push(['mkdir', '/root', '700'])
+    topLevel = hostTopLevel()
+  } else {
+    const r = dirRootOps(spec.root.path!, writable)
+    ops.push(...r.ops)
+    topLevel = r.topLevel
+  }
+
+  // --- kernel file systems, with Docker's masks
+  ops.push(['proc', '/proc'])
+  ops.push(['sysfs', '/sys'])
+  for (const p of spec.maskedPaths) ops.push(['mask', p])
+  for (const p of spec.readonlyPaths) ops.push(['readonly', p])
+  ops.push(...devOps())
+  if (!spec.mounts.some((m) => m.destination === '/tmp')) {
+    ops.push(['tmpfs', '/tmp', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev'])
+  }
+
+  // --- the caller's mounts, in order
+  for (const m of spec.mounts) {
+    if (m.type === 'bind') {
+      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev'])
+    } else {
+      const flags = ['nosuid', 'nodev', ...(m.readOnly ? ['ro'] : []), ...(m.noexec ? ['noexec'] : [])]
+      ops.push(['tmpfs', m.destination, String(m.sizeBytes), m.mode.toString(8), flags.join(',')])
+    }
+  }
+
+  // A working directory on the root's own tmpfs is created; one inside a mount must exist.
+  const cwd = spec.process.cwd
+  const first = cwd.split('/')[1] ?? ''
+  const inMount = spec.mounts.some((m) => isWithin(cwd, m.destination))
+  if (cwd !== '/' && !inMount && !topLevel.has(first) && !['proc', 'sys', 'dev', 'tmp'].includes(first)) {
+    ops.push(['mkdir', cwd, '755'])
+  }
+
+  // --- the process
+  for (const r of spec.process.rlimits) ops.push(['rlimit', r.name, String(r.soft), String(r.hard)])
+  const {uid, gid, groups} = spec.process.user
+  ops.push(['user', String(uid), String(gid), ...groups.map(String)])
+  ops.push(['caps', capabilityMask(spec.process.capabilities)])
+  // A non-root user keeps added capabilities only as ambient ones (Podman's choice; Docker drops them).
+  if (uid !== 0) ops.push(['ambient', capabilityMask(spec.process.capabilities)])
+  if (spec.seccomp.bpfPath) ops.push(['seccomp', spec.seccomp.bpfPath])
+  for (const [k, v] of Object.entries(spec.process.env)) ops.push(['env', `${k}=${v}`])
+  ops.push(['cwd', cwd])
+  if (spec.process.init) ops.push(['init'])
+  if (spec.timeoutMs > 0) ops.push(['timeout', String(spec.timeoutMs)])
+  ops.push(['exec', ...spec.process.args])
+  return ops
+}
+
+const SAFE = /^[A-Za-z0-9._/=:,@+-]$/
+
+export function encodeToken(t: string): string {
+  if (t === '') return '%'
+  let out = ''
+  for (const ch of t) {
+    if (SAFE.test(ch)) out += ch
+    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).padStart(2, '0')
+  }
+  return out
+}
+
+export function serializePlan(ops: PlanOp[]): string {
+  return ops.map((op) => op.map(encodeToken).join(' ')).join('\n') + '\nend\n'
+}

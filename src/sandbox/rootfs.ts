@@ -1,0 +1,83 @@
+/**
+ * The root's layout as plan operations: the host's system directories (default) or
+ * the top-level entries of a prepared root directory (--rootfs), bound read-only or,
+ * for a writable root, as copy-on-write overlays whose changes vanish with the sandbox.
+ */
+import {lstatSync, readdirSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
+
+import {LabError} from '../errors.js'
+import {HOST_ETC_ENTRIES} from './etc.js'
+import type {PlanOp} from './plan.js'
+
+export const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']
+/** Top-level entries of a prepared root that the engine provides itself. */
+const ENGINE_OWNED = new Set(['proc', 'sys', 'dev', 'tmp'])
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p)
+  } catch {
+    return null
+  }
+}
+
+/** One host entry mirrored into the root at the same place. */
+function mirror(hostPath: string, dest: string, writable: boolean, etc: boolean): PlanOp | null {
+  const st = lstatOrNull(hostPath)
+  if (!st) return null
+  if (st.isSymbolicLink()) return ['symlink', readlinkSync(hostPath), dest]
+  const flags = etc ? 'ro,nosuid,nodev,noexec' : 'ro,nosuid,nodev'
+  if (st.isDirectory()) return writable ? ['overlay', realpathSync(hostPath), dest] : ['bind', realpathSync(hostPath), dest, flags]
+  if (st.isFile()) return ['bind', realpathSync(hostPath), dest, flags + ',file']
+  return null // never device nodes, sockets or FIFOs
+}
+
+let hostLayoutCache: {ro: PlanOp[]; rw: PlanOp[]} | null = null
+
+/** The host's system directories and the harmless part of its /etc (cached per process). */
+export function hostRootOps(writable: boolean): PlanOp[] {
+  if (!hostLayoutCache) {
+    const build = (w: boolean): PlanOp[] => {
+      const ops: PlanOp[] = []
+      for (const d of SYSTEM_DIRS) {
+        const op = mirror(d, d, w, false)
+        if (op) ops.push(op)
+      }
+      for (const e of HOST_ETC_ENTRIES) {
+        const op = mirror(`/etc/${e}`, `/etc/${e}`, false, true)
+        if (op) ops.push(op)
+      }
+      return ops
+    }
+    hostLayoutCache = {ro: build(false), rw: build(true)}
+  }
+  return writable ? hostLayoutCache.rw : hostLayoutCache.ro
+}
+
+/** Top-level names the host layout occupies (for deciding what a workdir lands on). */
+export function hostTopLevel(): Set<string> {
+  return new Set([...SYSTEM_DIRS.filter((d) => lstatOrNull(d)).map((d) => d.slice(1)), 'etc'])
+}
+
+/** The entries of a prepared root directory; its /etc comes with it. */
+export function dirRootOps(root: string, writable: boolean): {ops: PlanOp[]; topLevel: Set<string>} {
+  let names: string[]
+  try {
+    names = readdirSync(root)
+  } catch (e) {
+    throw new LabError('rootfs', `--rootfs ${root}: cannot read it: ${(e as Error).message}`, {hint: 'give a directory that holds a root file system (bin, lib, usr, etc)'})
+  }
+  const ops: PlanOp[] = []
+  const topLevel = new Set<string>()
+  for (const name of names.sort()) {
+    if (ENGINE_OWNED.has(name)) continue
+    const op = mirror(`${root}/${name}`, `/${name}`, writable, name === 'etc')
+    if (op) {
+      // etc of a rootfs may be written in a writable root but is never executable from
+      if (name === 'etc' && op[0] === 'bind') op[3] = writable ? 'nosuid,nodev,noexec' : 'ro,nosuid,nodev,noexec'
+      ops.push(op)
+      topLevel.add(name)
+    }
+  }
+  return {ops, topLevel}
+}

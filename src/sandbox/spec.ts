@@ -1,0 +1,196 @@
+/**
+ * The sandbox spec: the one contract between every front end (CLI flags, a lab step,
+ * a CI step, a grading run) and the engine. It is validated against SANDBOX_SPEC_SCHEMA
+ * (compiled ahead of time, see scripts/build.mjs) and by the named checks in
+ * validate.ts before anything runs; plan.ts turns it into the helper's operations.
+ */
+
+export type NetworkMode = 'none' | 'host'
+
+export interface BindMount {
+  type: 'bind'
+  /** canonical host path (no symlinks), resolved by volumes.ts */
+  source: string
+  destination: string
+  readOnly: boolean
+}
+
+export interface TmpfsMount {
+  type: 'tmpfs'
+  destination: string
+  sizeBytes: number
+  mode: number
+  readOnly: boolean
+  noexec: boolean
+}
+
+export type Mount = BindMount | TmpfsMount
+
+export interface Rlimit {
+  name: string
+  soft: number | 'unlimited'
+  hard: number | 'unlimited'
+}
+
+export interface SandboxSpec {
+  version: 1
+  id: string
+  name: string
+  hostname: string
+  process: {
+    args: string[]
+    env: Record<string, string>
+    cwd: string
+    user: {uid: number; gid: number; groups: number[]}
+    /** capabilities kept (Docker names without CAP_); empty by default */
+    capabilities: string[]
+    rlimits: Rlimit[]
+    /** run a reaping init as PID 1 */
+    init: boolean
+  }
+  root: {
+    /** host: the host's system directories, read-only; dir: a prepared root directory */
+    type: 'host' | 'dir'
+    path?: string
+    readOnly: boolean
+    /** cap on the writable layer (and on the root skeleton) */
+    sizeBytes: number
+  }
+  mounts: Mount[]
+  network: NetworkMode
+  /** extra /etc/hosts lines: name → address */
+  extraHosts: Array<{host: string; address: string}>
+  /** wall-clock limit in milliseconds; 0 means none */
+  timeoutMs: number
+  /** path of the compiled seccomp filter, or null for unconfined */
+  seccomp: {profile: string; bpfPath: string | null}
+  maskedPaths: string[]
+  readonlyPaths: string[]
+}
+
+const absPath = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 4096,
+  // absolute, normalised: no empty, "." or ".." components, no trailing slash (but "/")
+  pattern: '^(/|(/(?!\\.{1,2}(/|$))[^/\\u0000]+)+)$',
+} as const
+
+const size = {type: 'integer', minimum: 0, maximum: 2 ** 50} as const
+const rlimValue = {anyOf: [{type: 'integer', minimum: 0, maximum: 2 ** 53 - 1}, {const: 'unlimited'}]} as const
+
+export const SANDBOX_SPEC_SCHEMA = {
+  $id: 'https://lab.dev/schemas/sandbox-spec.json',
+  title: 'lab sandbox spec',
+  description: 'One validated description of a sandbox; the only input of the engine.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'id', 'name', 'hostname', 'process', 'root', 'mounts', 'network', 'extraHosts', 'timeoutMs', 'seccomp', 'maskedPaths', 'readonlyPaths'],
+  properties: {
+    version: {const: 1},
+    id: {type: 'string', pattern: '^[0-9a-f]{64}$'},
+    name: {type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$'},
+    hostname: {type: 'string', pattern: '^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$', maxLength: 64},
+    process: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['args', 'env', 'cwd', 'user', 'capabilities', 'rlimits', 'init'],
+      properties: {
+        args: {type: 'array', minItems: 1, maxItems: 4096, items: {type: 'string', maxLength: 131072, pattern: '^[^\\u0000]*$'}},
+        env: {
+          type: 'object',
+          maxProperties: 4096,
+          propertyNames: {pattern: '^[^=\\u0000]+$', maxLength: 1024},
+          additionalProperties: {type: 'string', maxLength: 131072, pattern: '^[^\\u0000]*$'},
+        },
+        cwd: absPath,
+        user: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['uid', 'gid', 'groups'],
+          properties: {
+            uid: {type: 'integer', minimum: 0, maximum: 4294967294},
+            gid: {type: 'integer', minimum: 0, maximum: 4294967294},
+            groups: {type: 'array', maxItems: 64, items: {type: 'integer', minimum: 0, maximum: 4294967294}},
+          },
+        },
+        capabilities: {type: 'array', uniqueItems: true, items: {type: 'string', pattern: '^[A-Z_]+$'}},
+        rlimits: {
+          type: 'array',
+          maxItems: 16,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'soft', 'hard'],
+            properties: {
+              name: {enum: ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']},
+              soft: rlimValue,
+              hard: rlimValue,
+            },
+          },
+        },
+        init: {type: 'boolean'},
+      },
+    },
+    root: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'readOnly', 'sizeBytes'],
+      properties: {
+        type: {enum: ['host', 'dir']},
+        path: absPath,
+        readOnly: {type: 'boolean'},
+        sizeBytes: {type: 'integer', minimum: 1 << 20, maximum: 2 ** 50},
+      },
+    },
+    mounts: {
+      type: 'array',
+      maxItems: 256,
+      items: {
+        oneOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type', 'source', 'destination', 'readOnly'],
+            properties: {type: {const: 'bind'}, source: absPath, destination: absPath, readOnly: {type: 'boolean'}},
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type', 'destination', 'sizeBytes', 'mode', 'readOnly', 'noexec'],
+            properties: {
+              type: {const: 'tmpfs'},
+              destination: absPath,
+              sizeBytes: {type: 'integer', minimum: 4096, maximum: 2 ** 50},
+              mode: {type: 'integer', minimum: 0, maximum: 0o7777},
+              readOnly: {type: 'boolean'},
+              noexec: {type: 'boolean'},
+            },
+          },
+        ],
+      },
+    },
+    network: {enum: ['none', 'host']},
+    extraHosts: {
+      type: 'array',
+      maxItems: 256,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['host', 'address'],
+        properties: {host: {type: 'string', pattern: '^[a-zA-Z0-9.-]{1,253}$'}, address: {type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$'}},
+      },
+    },
+    timeoutMs: {type: 'integer', minimum: 0, maximum: 2 ** 40},
+    seccomp: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['profile', 'bpfPath'],
+      properties: {profile: {type: 'string', minLength: 1}, bpfPath: {anyOf: [absPath, {type: 'null'}]}},
+    },
+    maskedPaths: {type: 'array', items: absPath},
+    readonlyPaths: {type: 'array', items: absPath},
+  },
+} as const
+
+export {size as SIZE_SCHEMA}

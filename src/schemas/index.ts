@@ -1,0 +1,10 @@
+/**
+ * Every JSON Schema the project validates with. scripts/build.mjs compiles each to a
+ * standalone validator module (dist/validators/NAME.js) so start-up never pays for
+ * schema compilation, and publishes it as schemas/NAME.schema.json for editors.
+ */
+import {SANDBOX_SPEC_SCHEMA} from '../sandbox/spec.js'
+
+export const SCHEMAS: Record<string, object> = {
+  'sandbox-spec': SANDBOX_SPEC_SCHEMA,
+}
