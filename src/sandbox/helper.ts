@@ -32,6 +32,8 @@ export interface HelperRunOptions {
   outputLimit?: number
   onStdout?: (chunk: Buffer) => void
   onStderr?: (chunk: Buffer) => void
+  /** after SIGTERM to this process, how long the sandbox gets before SIGKILL (default 10 s) */
+  stopGraceMs?: number
   /** called once the program runs */
   onStarted?: (pid: number) => void
 }
@@ -55,9 +57,17 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
   const outcome: HelperOutcome = {exit: null, error: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), outputLimited: false, helperExitCode: null}
 
   // Ctrl-C reaches the helper too (same process group) and it forwards it to the
-  // sandbox; we stay alive to report. SIGTERM sent to us alone is passed on.
-  const onSigint = () => {}
-  const onSigterm = () => ctl.write('kill 15\n')
+  // sandbox; we stay alive to report. A PID 1 without a handler ignores SIGINT/SIGTERM
+  // (as in Docker), so a second Ctrl-C, or the grace period after SIGTERM, kills.
+  let interrupts = 0
+  let grace: NodeJS.Timeout | undefined
+  const onSigint = () => {
+    if (++interrupts >= 2) ctl.write('kill 9\n')
+  }
+  const onSigterm = () => {
+    ctl.write(grace ? 'kill 9\n' : 'kill 15\n')
+    grace ??= setTimeout(() => ctl.write('kill 9\n'), opts.stopGraceMs ?? 10_000)
+  }
   process.on('SIGINT', onSigint)
   process.on('SIGTERM', onSigterm)
 
@@ -122,6 +132,7 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
   })
 
   function cleanup() {
+    if (grace) clearTimeout(grace)
     process.off('SIGINT', onSigint)
     process.off('SIGTERM', onSigterm)
     ctl.destroy()
