@@ -1,0 +1,44 @@
+// Start-up of a fully hardened sandbox, measured against peers in the same session:
+//   helper alone (/bin/true, full default hardening) vs bwrap --unshare-all and bare unshare
+//   `lab sandbox run -- true` end to end vs `node -e 0`
+// Targets (issue 2): helper ≤ 1.0× bwrap; end to end ≤ 2.6× node -e 0.
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {hyperfine, need, ROOT, report} from './lib.mjs'
+
+const {buildSpec} = await import(join(ROOT, 'dist/sandbox/build-spec.js'))
+const {buildPlan, serializePlan} = await import(join(ROOT, 'dist/sandbox/plan.js'))
+const {HELPER_PATH} = await import(join(ROOT, 'dist/sandbox/helper.js'))
+
+need('hyperfine', 'apt-get install hyperfine')
+need('bwrap', 'apt-get install bubblewrap')
+const work = mkdtempSync(join(tmpdir(), 'lab-bench-'))
+const runner = join(work, 'plan-runner')
+execFileSync('cc', ['-O2', '-o', runner, join(ROOT, 'bench/plan-runner.c')])
+const spec = await buildSpec({command: ['/bin/true']})
+const planFile = join(work, 'true.plan')
+writeFileSync(planFile, serializePlan(buildPlan(spec)))
+
+// bwrap with the same layout: system dirs read-only, /proc, minimal /dev, /tmp tmpfs,
+// every namespace, no capabilities, new session.
+const bwrap = [
+  'bwrap --unshare-all --die-with-parent --new-session --cap-drop ALL --hostname bench',
+  '--ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib --symlink usr/lib64 /lib64',
+  '--ro-bind /etc/ld.so.cache /etc/ld.so.cache --proc /proc --dev /dev --tmpfs /tmp /bin/true',
+].join(' ')
+
+const r = hyperfine('startup', {
+  helper: `${runner} ${HELPER_PATH} ${planFile}`,
+  bwrap,
+  unshare: 'unshare --pid --fork --mount --uts --ipc --net --cgroup --mount-proc /bin/true',
+  'lab sandbox run': `${join(ROOT, 'bin/run.js')} sandbox run -- /bin/true`,
+  'node -e 0': `${process.execPath} -e 0`,
+})
+report('startup', r, [
+  {what: 'helper / bwrap', ratio: r.helper / r.bwrap, target: 1.0},
+  {what: 'helper / unshare', ratio: r.helper / r.unshare},
+  {what: 'lab sandbox run / node -e 0', ratio: r['lab sandbox run'] / r['node -e 0'], target: 2.6},
+])
