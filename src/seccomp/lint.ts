@@ -1,0 +1,94 @@
+/**
+ * Lint: a valid profile that is probably not what its author meant. Each finding
+ * names a JSON path, a rule id and what to do; nothing here stops a profile loading.
+ */
+import {hostArches, type SyscallTables} from './host.js'
+import {effectiveRules, entryApplies, entryNames, MULTIPLEXED, resolveProfile, sameAction, toAction, type ResolveContext} from './resolve.js'
+import {SECCOMP_PROFILE_SCHEMA, type SeccompProfile} from './schema.js'
+
+export interface LintFinding {
+  rule: 'default-allow' | 'dangerous-allow' | 'unknown-syscall' | 'missing-on-arch' | 'unreachable' | 'shadowed' | 'same-as-default' | 'repeated-argument' | 'multiplexer-bypass' | 'unknown-key' | 'ignored-setting' | 'errno-range' | 'no-names'
+  path: string
+  message: string
+}
+
+/** Calls that give a sandboxed process the kernel's attack surface or a way out. */
+export const DANGEROUS: Record<string, string> = {
+  keyctl: 'kernel keyrings are not namespaced', add_key: 'kernel keyrings are not namespaced', request_key: 'kernel keyrings are not namespaced',
+  userfaultfd: 'a staple of kernel exploits (stalls page faults)', io_uring_setup: 'io_uring bypasses seccomp for the operations it runs', io_uring_enter: 'io_uring bypasses seccomp', io_uring_register: 'io_uring bypasses seccomp',
+  kexec_load: 'replaces the running kernel', kexec_file_load: 'replaces the running kernel', bpf: 'loads programs into the kernel', perf_event_open: 'leaks kernel addresses and timing',
+  mount: 'changes the sandbox\'s mounts', umount2: 'can reveal what masks hide', umount: 'can reveal what masks hide', pivot_root: 'changes the root', fsopen: 'the new mount API', fsmount: 'the new mount API', move_mount: 'the new mount API', open_tree: 'the new mount API', fsconfig: 'the new mount API', fspick: 'the new mount API', mount_setattr: 'changes mount flags',
+  unshare: 'creates namespaces (user namespaces open much of the kernel)', setns: 'joins other namespaces', clone3: 'its flags cannot be filtered (answer ENOSYS instead)',
+  open_by_handle_at: 'the "shocker" escape: opens host files by handle', name_to_handle_at: 'pairs with open_by_handle_at',
+  init_module: 'loads kernel modules', finit_module: 'loads kernel modules', delete_module: 'unloads kernel modules', reboot: 'reboots the machine', swapon: 'host swap', swapoff: 'host swap',
+  acct: 'host process accounting', quotactl: 'host quotas', syslog: 'reads the kernel log', lookup_dcookie: 'kernel internals', uselib: 'obsolete loader', vm86: 'obsolete, bug-prone', vm86old: 'obsolete, bug-prone', modify_ldt: 'a frequent source of kernel bugs',
+  ptrace: 'inspects and changes other processes (grading: use the strict profile)', process_vm_readv: 'reads other processes\' memory', process_vm_writev: 'writes other processes\' memory',
+  iopl: 'raw port I/O', ioperm: 'raw port I/O', sethostname: 'host name', setdomainname: 'domain name', settimeofday: 'host clock', clock_settime: 'host clock', nfsservctl: 'obsolete',
+}
+
+export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: ResolveContext): LintFinding[] {
+  const out: LintFinding[] = []
+  const known = new Set(Object.keys(SECCOMP_PROFILE_SCHEMA.properties))
+  for (const k of Object.keys(p)) if (!known.has(k) && k !== 'comment') out.push({rule: 'unknown-key', path: `/${k}`, message: `Docker ignores the key "${k}" (a typo?)`})
+  if (p.flags?.length) out.push({rule: 'ignored-setting', path: '/flags', message: 'filter flags are not applied by lab (the filter is installed without flags)'})
+  if (p.listenerPath) out.push({rule: 'ignored-setting', path: '/listenerPath', message: 'lab has no seccomp agent; the listener is never contacted'})
+  const def = toAction(p.defaultAction, p.defaultErrnoRet)
+  if (def.kind === 'allow' || def.kind === 'log') {
+    out.push({rule: 'default-allow', path: '/defaultAction', message: `the default action ${p.defaultAction} allows every call not listed, including ones added to the kernel later; deny by default and list what is needed`})
+  }
+  if ((p.defaultErrnoRet ?? 0) > 4095) out.push({rule: 'errno-range', path: '/defaultErrnoRet', message: 'errno values above 4095 are not errors to the C library'})
+
+  const allNames = new Set<string>()
+  for (const a of Object.values(tables.arches)) for (const n of Object.keys(a.syscalls)) allNames.add(n)
+  const archList = hostArches().filter((a) => tables.arches[a])
+  const declared = [...(p.architectures ?? []), ...(p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])]
+  if (declared.length === 0) out.push({rule: 'ignored-setting', path: '/architectures', message: `no architectures listed; lab covers ${archList.join(', ')} anyway`})
+
+  const resolved = resolveProfile(p, ctx)
+  ;(p.syscalls ?? []).forEach((e, i) => {
+    const at = `/syscalls/${i}`
+    const names = entryNames(e)
+    if (names.length === 0) out.push({rule: 'no-names', path: at, message: 'the entry names no syscall and does nothing'})
+    if ((e.errnoRet ?? 0) > 4095) out.push({rule: 'errno-range', path: `${at}/errnoRet`, message: 'errno values above 4095 are not errors to the C library'})
+    const action = toAction(e.action, e.errnoRet)
+    if (sameAction(action, def)) out.push({rule: 'same-as-default', path: `${at}/action`, message: `the action equals the default action, so the entry changes nothing`})
+    const idx = (e.args ?? []).map((a) => a.index ?? 0)
+    if (new Set(idx).size !== idx.length) {
+      out.push({rule: 'repeated-argument', path: `${at}/args`, message: 'an argument is compared twice: Docker then applies each comparison as a separate rule (OR, not AND), which usually allows more than meant'})
+    }
+    // conditions that can never hold on any machine
+    if (e.includes?.caps?.some((c) => (e.excludes?.caps ?? []).includes(c))) out.push({rule: 'unreachable', path: `${at}/includes`, message: 'the same capability is both required and excluded'})
+    const decision = entryApplies(e.includes, e.excludes, ctx)
+    names.forEach((n, j) => {
+      const np = e.names ? `${at}/names/${j}` : `${at}/name`
+      if (!allNames.has(n)) {
+        out.push({rule: 'unknown-syscall', path: np, message: `"${n}" is not a syscall on ${archList.join(', ')} (libseccomp ${tables.libseccomp}); the entry is ignored there`})
+      } else if (!tables.arches[tables.native]?.syscalls[n] && tables.arches[tables.native]?.syscalls[n] !== 0) {
+        const on = archList.filter((a) => tables.arches[a].syscalls[n] !== undefined)
+        out.push({rule: 'missing-on-arch', path: np, message: `"${n}" exists only on ${on.join(', ')} of this host's ABIs`})
+      }
+      if ((action.kind === 'allow' || action.kind === 'log') && DANGEROUS[n] && !decision) {
+        const guarded = (e.args ?? []).length > 0 || (e.includes?.caps ?? []).length > 0
+        if (!guarded) out.push({rule: 'dangerous-allow', path: np, message: `"${n}" is allowed unconditionally: ${DANGEROUS[n]}`})
+      }
+      if (!decision) {
+        const eff = effectiveRules(resolved, n)
+        if (eff.unconditional && eff.unconditional.entry >= 0 && eff.unconditional.entry < i) {
+          out.push({rule: 'shadowed', path: np, message: `syscalls[${eff.unconditional.entry}] already decides "${n}" without conditions; this entry is never reached`})
+        }
+      }
+    })
+  })
+  // 32-bit x86: arguments behind socketcall/ipc live in memory, out of a filter's reach
+  if (archList.includes('x86')) {
+    for (const [mux, calls] of Object.entries(MULTIPLEXED)) {
+      const muxRules = effectiveRules(resolved, mux)
+      if (!muxRules.unconditional || muxRules.unconditional.action.kind !== 'allow') continue
+      const filtered = calls.filter((c) => effectiveRules(resolved, c).conditional.length > 0)
+      if (filtered.length) {
+        out.push({rule: 'multiplexer-bypass', path: `/syscalls/${muxRules.unconditional.entry}`, message: `"${mux}" is allowed while ${filtered.join(', ')} have argument filters: a 32-bit process reaches them through ${mux}, whose arguments the filter cannot read`})
+      }
+    }
+  }
+  return out
+}

@@ -1,0 +1,142 @@
+// Seccomp from inside the sandbox: every family the default profile denies answers
+// its documented errno and the process lives on; ordinary programs work under
+// default and strict; 32-bit int 0x80 cannot slip past the argument filters.
+import {spawnSync} from 'node:child_process'
+import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {suite} from 'uvu'
+import * as assert from 'uvu/assert'
+
+import {lab, rootTest} from '../helpers.mjs'
+
+const t = suite('security: seccomp')
+const dir = mkdtempSync(join(tmpdir(), 'lab-seccomp-sec-'))
+// readable by the sandbox's own (mapped) root
+chmodSync(dir, 0o755)
+t.after(() => rmSync(dir, {recursive: true, force: true}))
+
+// Calls each forbidden syscall by number (x86_64) with harmless arguments and prints
+// NAME=RESULT; then prints "alive" — a kill would end the output early.
+writeFileSync(join(dir, 'probe.py'), `
+import ctypes, errno, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def sc(nr, *a):
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(x) for x in a])
+    return 'ok' if r >= 0 else errno.errorcode[ctypes.get_errno()]
+calls = dict(keyctl=(250, 0), add_key=(248, 0), request_key=(249, 0), userfaultfd=(323, 0), io_uring_setup=(425, 1, 0),
+  kexec_load=(246, 0), kexec_file_load=(320, 0), bpf=(321, 0), perf_event_open=(298, 0), mount=(165, 0), umount2=(166, 0),
+  unshare_newns=(272, 0x20000), unshare_newuser=(272, 0x10000000), setns=(308, 0, 0), open_by_handle_at=(304, 0), name_to_handle_at=(303, 0),
+  init_module=(175, 0), finit_module=(313, 0), pivot_root=(155, 0), swapon=(167, 0), reboot=(169, 0), acct=(163, 0), syslog=(103, 0),
+  clone_newuser=(56, 0x10000000 | 17), clone_newnet=(56, 0x40000000 | 17), personality_exec=(135, 0x0400000), personality_norandom=(135, 0x0040000),
+  clone3=(435, 0, 0), modify_ldt=(154, 0), fsopen=(430, 0))
+for k, v in calls.items(): print(k + '=' + sc(*v))
+for fam, name in [(17, 'packet'), (38, 'alg'), (40, 'vsock')]:
+    try: socket.socket(fam, 5 if fam == 38 else socket.SOCK_DGRAM, 0); print(name + '=ok')
+    except OSError as e: print(name + '=' + errno.errorcode[e.errno])
+for fam, name in [(socket.AF_UNIX, 'unix'), (socket.AF_INET, 'inet'), (socket.AF_INET6, 'inet6'), (socket.AF_NETLINK, 'netlink')]:
+    try: socket.socket(fam, socket.SOCK_DGRAM, 0).close(); print(name + '=ok')
+    except OSError as e: print(name + '=' + errno.errorcode[e.errno])
+try: socket.socket(socket.AF_INET, socket.SOCK_RAW, 1).close(); print('raw=ok')
+except OSError as e: print('raw=' + errno.errorcode[e.errno])
+print('ptrace=' + sc(101, 0x4206, os.getppid(), 0, 0))
+print('alive')
+`)
+const parse = (out) => Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => l.split('=')))
+const probe = (flags = []) => lab(['sandbox', 'run', '-v', `${dir}:/probe:ro`, ...flags, '--', 'sh', '-c', 'python3 /probe/probe.py'])
+
+rootTest(t, 'attack: reach the kernel through keyrings, bpf, perf, io_uring, userfaultfd, kexec, modules, mounts, namespaces · defence: the default profile answers EPERM and the process lives on', async () => {
+  const r = await probe()
+  assert.is(r.code, 0, r.stderr)
+  assert.match(r.stdout, /\nalive\n$/)
+  const got = parse(r.stdout)
+  const eperm = ['keyctl', 'add_key', 'request_key', 'userfaultfd', 'io_uring_setup', 'kexec_load', 'kexec_file_load', 'bpf', 'perf_event_open', 'mount', 'umount2', 'unshare_newns', 'unshare_newuser', 'setns', 'open_by_handle_at', 'name_to_handle_at', 'init_module', 'finit_module', 'pivot_root', 'swapon', 'reboot', 'acct', 'syslog', 'clone_newuser', 'clone_newnet', 'personality_exec', 'personality_norandom', 'modify_ldt', 'fsopen']
+  for (const k of eperm) assert.is(got[k], 'EPERM', `${k}: ${got[k]}`)
+})
+
+rootTest(t, 'attack: clone3 with flags the filter cannot read · defence: ENOSYS, so glibc falls back to clone', async () => {
+  const r = await probe()
+  assert.is(parse(r.stdout).clone3, 'ENOSYS')
+})
+
+rootTest(t, 'attack: AF_VSOCK, AF_ALG and AF_PACKET sockets (even with NET_RAW) · defence: EAFNOSUPPORT; ordinary families still work', async () => {
+  const r = await probe(['--cap-add', 'NET_RAW'])
+  const got = parse(r.stdout)
+  for (const k of ['packet', 'alg', 'vsock']) assert.is(got[k], 'EAFNOSUPPORT', k)
+  for (const k of ['unix', 'inet', 'inet6', 'netlink']) assert.is(got[k], 'ok', k)
+  assert.is(got.raw, 'ok', 'default keeps raw IP sockets for NET_RAW (ping)')
+})
+
+rootTest(t, 'attack: debug or read another process, open raw sockets while grading · defence: strict denies ptrace (EPERM) and SOCK_RAW (ESOCKTNOSUPPORT)', async () => {
+  const r = await probe(['--cap-add', 'NET_RAW', '--security-opt', 'seccomp=strict'])
+  assert.is(r.code, 0, r.stderr)
+  const got = parse(r.stdout)
+  assert.is(got.ptrace, 'EPERM')
+  assert.is(got.raw, 'ESOCKTNOSUPPORT')
+  assert.is(got.keyctl, 'EPERM')
+  const d = parse((await probe()).stdout)
+  assert.is(d.ptrace, 'ok', 'the default profile keeps ptrace for debuggers, as Docker does')
+})
+
+rootTest(t, 'ordinary programs work under default and strict: shell, coreutils, python3 threads, node, fork', async () => {
+  const script = 'set -e; echo sh-ok; ls / >/dev/null; sort </etc/passwd | head -1 >/dev/null; cp /etc/hostname /tmp/h; stat /tmp/h >/dev/null; ' +
+    'python3 -c "import threading,os,subprocess; t=threading.Thread(target=lambda: None); t.start(); t.join(); p=os.fork(); os._exit(0) if p==0 else os.waitpid(p,0); print(subprocess.run([\'true\']).returncode, \'py-ok\')"; ' +
+    `"${process.execPath}" -e "require('child_process').execFileSync('true'); const {Worker}=require('worker_threads'); new Worker('1',{eval:true}).on('exit',()=>console.log('node-ok'))"; ` +
+    'grep -E "^Seccomp:" /proc/self/status'
+  for (const profile of ['default', 'strict']) {
+    const r = await lab(['sandbox', 'run', '-v', `${process.execPath}:${process.execPath}:ro`, '--security-opt', `seccomp=${profile}`, '--', 'sh', '-c', script])
+    assert.is(r.code, 0, `${profile}: ${r.stderr}`)
+    assert.match(r.stdout, /sh-ok\n0 py-ok\nnode-ok\nSeccomp:\s+2\n/, profile)
+  }
+})
+
+rootTest(t, 'unconfined is an explicit choice: no filter at all', async () => {
+  const r = await lab(['sandbox', 'run', '--security-opt', 'seccomp=unconfined', '--', 'grep', '^Seccomp:', '/proc/self/status'])
+  assert.match(r.stdout, /Seccomp:\s+0/)
+  const d = await lab(['sandbox', 'run', '--', 'grep', '^Seccomp:', '/proc/self/status'])
+  assert.match(d.stdout, /Seccomp:\s+2/, 'no option means the default profile')
+})
+
+rootTest(t, 'lab profiles: ch6 denies the chmod family (EPERM); the packet-capture lab refuses SOCK_RAW with EACCES even with NET_RAW', async () => {
+  const c = await lab(['sandbox', 'run', '--security-opt', 'seccomp=lab-no-chmod', '--', 'sh', '-c', 'touch /tmp/f; chmod 700 /tmp/f; echo rc=$?'])
+  assert.match(c.stderr + c.stdout, /Operation not permitted[\s\S]*rc=1/)
+  const p = await probe(['--cap-add', 'NET_RAW', '--security-opt', 'seccomp=lab-no-packet-capture'])
+  assert.is(parse(p.stdout).raw, 'EACCES')
+})
+
+// A static 32-bit probe without libc: socket() directly (359) and via socketcall (102).
+const has32 = (() => {
+  writeFileSync(join(dir, 'p32.c'), `
+static long sys(long nr, long a, long b, long c) { long r; __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory"); return r; }
+static void out(const char *s) { int n = 0; while (s[n]) n++; sys(4, 1, (long)s, n); }
+static void num(long v) { char b[16]; int i = 15; b[i] = 0; int neg = v < 0; if (neg) v = -v; do { b[--i] = '0' + v % 10; v /= 10; } while (v); if (neg) b[--i] = '-'; out(b + i); }
+void _start(void) {
+  long fams[] = {2, 17, 38, 40};
+  for (int i = 0; i < 4; i++) {
+    long args[3] = {fams[i], 2, 0};
+    out("direct"); num(fams[i]); out("="); num(sys(359, fams[i], 2, 0) < 0 ? sys(359, fams[i], 2, 0) : 0); out("\\n");
+    out("socketcall"); num(fams[i]); out("="); num(sys(102, 1, (long)args, 0)); out("\\n");
+  }
+  out("unshare="); num(sys(310, 0x20000, 0, 0)); out("\\n");
+  out("keyctl="); num(sys(288, 0, 0, 0)); out("\\n");
+  out("alive\\n");
+  sys(1, 0, 0, 0);
+}`)
+  const r = spawnSync('cc', ['-m32', '-nostdlib', '-static', '-ffreestanding', '-fno-pie', '-no-pie', '-fno-stack-protector', '-O1', '-o', join(dir, 'p32'), join(dir, 'p32.c')], {stdio: 'ignore'})
+  return r.status === 0
+})()
+const test32 = has32 ? rootTest : (s, name, fn) => s.skip(`${name} [skipped: cc -m32 -nostdlib cannot build a 32-bit probe on this machine]`, fn)
+
+test32(t, 'attack: 32-bit int 0x80 to dodge the argument filters (socketcall) · defence: x86 is filtered too; socketcall answers ENOSYS', async () => {
+  const r = await lab(['sandbox', 'run', '-v', `${dir}:/probe:ro`, '--', '/probe/p32'])
+  assert.is(r.code, 0, r.stderr)
+  const got = parse(r.stdout)
+  assert.is(got.direct2, '0', 'AF_INET works from 32-bit code')
+  for (const f of [17, 38, 40]) assert.is(got[`direct${f}`], '-97', `direct socket(${f})`)
+  for (const f of [2, 17, 38, 40]) assert.is(got[`socketcall${f}`], '-38', `socketcall(${f})`)
+  assert.is(got.unshare, '-1')
+  assert.is(got.keyctl, '-1')
+  assert.match(r.stdout, /alive\n$/)
+})
+
+t.run()
