@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// What cgroups cost a sandbox, and how many limited sandboxes one lab process runs per second.
+//   setup+teardown: create the group with limits (memory+swap, pids, cpu quota), kill
+//                   what is left, read the accounting, remove it — per sandbox, serially;
+//   throughput:     /bin/true sandboxes with limits through the engine API, 2 at a time,
+//                   from ONE node process; against bubblewrap's raw rate (no limits) at 2
+//                   at a time, measured in the same run.
+// Writes bench/results/cgroups.json and prints a summary. Needs root.
+import {spawn, spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const {buildSpec} = await import(join(root, 'dist/sandbox/build-spec.js'))
+const {runSandbox} = await import(join(root, 'dist/sandbox/run.js'))
+const {cgroupDriver, createSandboxCgroup} = await import(join(root, 'dist/sandbox/cgroups/index.js'))
+const {parseLimits} = await import(join(root, 'dist/sandbox/limits.js'))
+
+const N = Number(process.env.LAB_BENCH_N ?? 400)
+const PARALLEL = 2
+const LIMIT_FLAGS = {memory: '256m', pidsLimit: '64', cpus: '1'}
+
+if (process.getuid() !== 0) {
+  console.error('bench/cgroups.mjs needs root (it creates cgroups and sandboxes)')
+  process.exit(1)
+}
+
+async function lanes(n, parallel, job) {
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(Array.from({length: parallel}, async () => {
+    while (next < n) {
+      next++
+      await job()
+    }
+  }))
+  return (performance.now() - t0) / 1000
+}
+
+// --- cgroup setup + teardown alone
+const limits = parseLimits(LIMIT_FLAGS)
+const driver = cgroupDriver()
+for (let i = 0; i < 20; i++) {
+  const g = await createSandboxCgroup(randomBytes(32).toString('hex'), limits)
+  await g.remove()
+}
+const cycleMs = []
+for (let i = 0; i < N; i++) {
+  const t0 = performance.now()
+  const g = await createSandboxCgroup(randomBytes(32).toString('hex'), limits)
+  await g.killAll()
+  await g.stats()
+  await g.remove()
+  cycleMs.push(performance.now() - t0)
+}
+cycleMs.sort((a, b) => a - b)
+const pct = (p) => cycleMs[Math.min(cycleMs.length - 1, Math.floor((p / 100) * cycleMs.length))]
+
+// --- limited /bin/true sandboxes through the engine, 2 at a time, one process
+const spec = () => buildSpec({command: ['/bin/true'], limits: LIMIT_FLAGS})
+for (let i = 0; i < 20; i++) await runSandbox(await spec(), {stdio: 'pipe'})
+let failures = 0
+const labSecs = await lanes(N, PARALLEL, async () => {
+  const r = await runSandbox(await spec(), {stdio: 'pipe'})
+  if (r.verdict !== 'ok') failures++
+})
+
+// --- bubblewrap's raw rate, same shape (2 at a time from one node process), no limits
+const bwrapArgs = ['--ro-bind', '/', '/', '--unshare-all', '--dev', '/dev', '--proc', '/proc', '--die-with-parent', '/bin/true']
+const haveBwrap = spawnSync('bwrap', ['--version']).status === 0
+let bwrapSecs = null
+if (haveBwrap) {
+  const once = () => new Promise((res) => spawn('bwrap', bwrapArgs, {stdio: 'ignore'}).on('close', res))
+  for (let i = 0; i < 20; i++) await once()
+  bwrapSecs = await lanes(N, PARALLEL, once)
+}
+
+const result = {
+  date: new Date().toISOString(),
+  host: {cgroup: driver.version, cpus: (await import('node:os')).availableParallelism()},
+  limits: LIMIT_FLAGS,
+  cgroupCycleMs: {n: N, mean: cycleMs.reduce((a, b) => a + b, 0) / N, p50: pct(50), p90: pct(90), p99: pct(99)},
+  throughput: {
+    n: N,
+    parallel: PARALLEL,
+    labPerSec: N / labSecs,
+    labFailures: failures,
+    bwrapPerSec: bwrapSecs === null ? null : N / bwrapSecs,
+    target: 300,
+  },
+}
+mkdirSync(join(root, 'bench', 'results'), {recursive: true})
+writeFileSync(join(root, 'bench', 'results', 'cgroups.json'), JSON.stringify(result, null, 2) + '\n')
+const f = (x) => (x === null ? 'n/a' : x.toFixed(x < 10 ? 2 : 0))
+console.log(`cgroups (${driver.version}): setup+teardown ${f(result.cgroupCycleMs.mean)} ms mean, p50 ${f(pct(50))} ms, p99 ${f(pct(99))} ms`)
+console.log(`throughput, /bin/true with limits, ${PARALLEL} at a time, one process: lab ${f(result.throughput.labPerSec)}/s` +
+  ` (target ≥ 300/s)${failures ? `, ${failures} failed` : ''}; bwrap without limits ${f(result.throughput.bwrapPerSec)}/s`)

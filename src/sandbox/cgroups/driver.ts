@@ -1,0 +1,159 @@
+/**
+ * The cgroup driver: one interface, two backends (v1.ts: one hierarchy per controller;
+ * v2.ts: the unified hierarchy). The engine creates one group per sandbox under a
+ * parent group "lab" in each hierarchy, hands the group's cgroup.procs files to the
+ * helper (which moves the sandbox in before it execs anything), and when the run ends
+ * kills what is left, reads the accounting and removes the group.
+ */
+import {open, readFile, rmdir, writeFile} from 'node:fs/promises'
+
+import {LabError} from '../../errors.js'
+import type {Limits} from '../limits.js'
+
+export type CgroupVersion = 'v1' | 'v2'
+
+/** What the kernel counted for one sandbox; null where this kernel does not report it. */
+export interface CgroupStats {
+  cpuUserUs: number
+  cpuSystemUs: number
+  memoryPeakBytes: number | null
+  /** processes the OOM killer ended inside the group (memory.events / memory.oom_control) */
+  oomKills: number
+  /** times usage reached the memory limit (v2 memory.events "max", v1 memory.failcnt) */
+  memoryLimitHits: number
+  pidsPeak: number | null
+  /** forks and clones refused by pids.max (pids.events "max") */
+  pidsLimitHits: number
+  /** is swap use bounded as asked (memsw / memory.swap.max, or v1 swappiness 0)? */
+  swapBounded: boolean
+}
+
+export interface SandboxCgroup {
+  readonly id: string
+  readonly version: CgroupVersion
+  /** the group's directory in each hierarchy used */
+  readonly paths: string[]
+  /** the cgroup.procs files the helper writes the sandbox's pid into */
+  readonly procsFiles: string[]
+  /** CPU time used so far by every process of the group, in µs */
+  cpuUsageUs(): Promise<number>
+  /** SIGKILLs every process of the group (v2 cgroup.kill; v1 freeze, kill, thaw) and waits until it is empty */
+  killAll(): Promise<void>
+  stats(): Promise<CgroupStats>
+  /** removes the group (after killAll); a group already gone is fine */
+  remove(): Promise<void>
+}
+
+export interface CgroupDriver {
+  readonly version: CgroupVersion
+  /** controllers this driver can use */
+  readonly controllers: ReadonlySet<string>
+  /** creates the sandbox's group with its limits applied */
+  create(id: string, limits: Limits): Promise<SandboxCgroup>
+  /** ids of the sandbox groups that exist under the parent group */
+  list(): Promise<string[]>
+  /** a handle on an existing group (for clean-up of groups whose owner died) */
+  open(id: string): SandboxCgroup
+}
+
+/** The parent group every sandbox group lives under, in each hierarchy. */
+export const PARENT_GROUP = 'lab'
+export const GROUP_ID = /^[0-9a-f]{64}$/
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export function cgroupError(call: string, path: string, err: unknown, hint?: string): LabError {
+  const e = err as NodeJS.ErrnoException
+  return new LabError('cgroup', `cgroup set-up failed: ${call} ${path}: ${e.code ?? e.message}`, {
+    hint: hint ?? (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'lab needs to be root to create cgroups; run `lab doctor`' : 'run `lab doctor` to see what this host supports'),
+    cause: err,
+  })
+}
+
+/** Writes one value to a cgroup file; a refused value becomes a LabError naming the file. */
+export async function writeControl(path: string, value: string, hint?: string): Promise<void> {
+  try {
+    await writeFile(path, value)
+  } catch (e) {
+    throw cgroupError(`write "${value}" to`, path, e, hint)
+  }
+}
+
+/**
+ * Reads a cgroup control file (null when it does not exist). Control files report a size
+ * of 0 and are produced whole by one read, so this opens, reads once and closes: one
+ * thread-pool hop fewer than readFile, which also stats the file.
+ */
+export async function readControl(path: string): Promise<string | null> {
+  let fh
+  try {
+    fh = await open(path, 'r')
+    const buf = Buffer.allocUnsafe(16384)
+    const {bytesRead} = await fh.read(buf, 0, buf.length, null)
+    // a full buffer means there is more (a long cgroup.procs): read it all
+    return bytesRead < buf.length ? buf.toString('utf8', 0, bytesRead) : await readFile(path, 'utf8')
+  } catch {
+    return null
+  } finally {
+    await fh?.close().catch(() => {})
+  }
+}
+
+/** "key value" lines (cpu.stat, memory.events, memory.oom_control, pids.events) → numbers. */
+export function parseKeyed(text: string | null): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.trim().split(/\s+/)
+    if (k && v !== undefined && /^\d+$/.test(v)) out[k] = Number(v)
+  }
+  return out
+}
+
+export function parseNumber(text: string | null): number | null {
+  const t = text?.trim()
+  return t && /^\d+$/.test(t) ? Number(t) : null
+}
+
+export function parsePids(text: string | null): number[] {
+  return (text ?? '').split('\n').filter((l) => /^\d+$/.test(l)).map(Number)
+}
+
+export function killPids(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * Removes a group directory. rmdir fails with EBUSY while the last tasks are still
+ * exiting, so it is retried for a short while; a group already gone counts as removed.
+ */
+export async function removeGroupDir(path: string, waitMs = 2000): Promise<void> {
+  const end = Date.now() + waitMs
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      await rmdir(path)
+      return
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') return
+      if (code !== 'EBUSY' || Date.now() > end) throw cgroupError('rmdir', path, e, 'a process of the sandbox is still in it; `lab system prune` removes it later')
+    }
+    await sleep(delay)
+  }
+}
+
+/** Waits until every file reads as no pids (or the time is up); returns whether they did. */
+export async function waitEmpty(procsFiles: string[], waitMs = 2000): Promise<boolean> {
+  const end = Date.now() + waitMs
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    const texts = await Promise.all(procsFiles.map(readControl))
+    if (texts.every((t) => parsePids(t).length === 0)) return true
+    if (Date.now() > end) return false
+    await sleep(delay)
+  }
+}

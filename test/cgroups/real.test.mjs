@@ -1,0 +1,103 @@
+// The cgroup driver on this host's real cgroup file system: the backend detection picks
+// (v1 here, v2 in `npm run test:cgroup2`'s VM) creates, limits, kills and removes for real.
+// The v2 tests run where /sys/fs/cgroup is a pure v2 hierarchy with controllers.
+import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {suite} from 'uvu'
+import * as assert from 'uvu/assert'
+
+import {buildSpec} from '../../dist/sandbox/build-spec.js'
+import {cgroupDriver, createSandboxCgroup, detectCgroups} from '../../dist/sandbox/cgroups/index.js'
+import {parseLimits} from '../../dist/sandbox/limits.js'
+import {runSandbox} from '../../dist/sandbox/run.js'
+import {isRoot, rootTest, waitFor} from '../helpers.mjs'
+
+const t = suite('cgroups: the real hierarchy of this host')
+const layout = detectCgroups()
+const v2 = layout.mode === 'v2' && ['memory', 'pids', 'cpu'].every((c) => layout.v2Controllers.includes(c))
+
+function v2Test(name, fn) {
+  if (!isRoot) t.skip(`${name} [skipped: needs root]`, fn)
+  else if (!v2) t.skip(`${name} [skipped: /sys/fs/cgroup is ${layout.mode}, not a pure v2 hierarchy with memory, pids and cpu; run npm run test:cgroup2]`, fn)
+  else t(name, fn)
+}
+
+const newId = () => randomBytes(32).toString('hex')
+const exited = (child) => new Promise((r) => child.on('exit', (code, signal) => r(signal ?? code)))
+
+rootTest(t, `the ${layout.mode} backend: a stopped process and its fork in a group are all killed, then the group is removed`, async () => {
+  const group = await createSandboxCgroup(newId(), parseLimits({memory: '64m', pidsLimit: '20'}))
+  const child = spawn('sh', ['-c', 'sleep 60 & sleep 60; wait'], {stdio: 'ignore'})
+  const gone = exited(child)
+  for (const f of group.procsFiles) writeFileSync(f, String(child.pid))
+  child.kill('SIGSTOP')
+  assert.ok(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8').includes(group.id), 'the process is in the group')
+  await group.killAll()
+  assert.is(await gone, 'SIGKILL')
+  for (const f of group.procsFiles) assert.is(readFileSync(f, 'utf8'), '', `${f} is empty`)
+  await group.remove()
+  for (const p of group.paths) assert.not.ok(existsSync(p), `${p} is removed`)
+  assert.not.ok(existsSync(`/run/lab/cgroups/${group.id}`), 'the owner record is removed')
+})
+
+rootTest(t, 'a sandbox sits in its own group, with its limits, from before it runs until it ends', async () => {
+  const spec = await buildSpec({command: ['sh', '-c', 'cat /proc/self/cgroup; sleep 0.3'], limits: {memory: '48m', pidsLimit: '30', cpus: '0.5'}})
+  const seen = {}
+  const driver = cgroupDriver()
+  const r = await runSandbox(spec, {
+    stdio: 'pipe',
+    onStarted: () => {
+      const g = driver.open(spec.id)
+      const read = (f) => {
+        for (const p of g.paths) if (existsSync(join(p, f))) return readFileSync(join(p, f), 'utf8').trim()
+        return null
+      }
+      if (driver.version === 'v2') Object.assign(seen, {memory: read('memory.max'), swap: read('memory.swap.max'), pids: read('pids.max'), cpu: read('cpu.max')})
+      else Object.assign(seen, {memory: read('memory.limit_in_bytes'), swap: read('memory.memsw.limit_in_bytes'), pids: read('pids.max'), cpu: read('cpu.cfs_quota_us')})
+    },
+  })
+  assert.is(r.verdict, 'ok', JSON.stringify(r))
+  // the cgroup namespace shows the sandbox its own group as the root
+  assert.ok(r.stdout.split('\n').filter(Boolean).every((l) => l.endsWith(':/')), r.stdout)
+  assert.is(seen.memory, String(48 << 20))
+  assert.is(seen.swap, driver.version === 'v2' ? '0' : String(48 << 20))
+  assert.is(seen.pids, '30')
+  assert.is(seen.cpu, driver.version === 'v2' ? '50000 100000' : '50000')
+  assert.ok(r.pidsPeak === null || r.pidsPeak >= 2)
+  for (const p of driver.open(spec.id).paths) assert.not.ok(existsSync(p), `${p} is removed after the run`)
+})
+
+v2Test('v2: a memory bomb ends with verdict memory and the OOM kill from memory.events', async () => {
+  const spec = await buildSpec({command: ['python3', '-c', 'a=[]\nwhile True: a.append(bytearray(1<<20))'], limits: {memory: '32m'}, timeout: '60s'})
+  const r = await runSandbox(spec, {stdio: 'pipe'})
+  assert.is(r.verdict, 'memory', JSON.stringify(r))
+  assert.ok(r.evidence.oomKills >= 1)
+  assert.is(r.evidence.memoryLimitBytes, 32 << 20)
+  assert.ok(r.peakMemoryBytes <= 32 << 20)
+})
+
+v2Test('v2: a fork bomb hits pids.max (pids.events) and the group is emptied with cgroup.kill', async () => {
+  const spec = await buildSpec({command: ['sh', '-c', 'f(){ f | f & }; f 2>/dev/null; sleep 2'], limits: {pidsLimit: '24'}, timeout: '60s'})
+  const r = await runSandbox(spec, {stdio: 'pipe'})
+  assert.is(r.verdict, 'pids', JSON.stringify(r))
+  assert.ok(r.evidence.pidsLimitHits >= 1)
+  assert.ok(r.pidsPeak === null || r.pidsPeak <= 24)
+  assert.not.ok(existsSync(`/sys/fs/cgroup/lab/${spec.id}`))
+})
+
+v2Test('v2: --cpu-time ends a many-threaded spinner from cpu.stat', async () => {
+  const spin = 'import threading,hashlib\nb=bytes(1<<20)\ndef s():\n    while True: hashlib.sha256(b).digest()\nfor i in range(4): threading.Thread(target=s,daemon=True).start()\nthreading.Event().wait()'
+  const spec = await buildSpec({command: ['python3', '-c', spin], limits: {cpuTime: '300ms'}, timeout: '60s'})
+  const r = await runSandbox(spec, {stdio: 'pipe'})
+  assert.is(r.verdict, 'cpu-time', JSON.stringify(r))
+  assert.ok(r.cpu.userMs + r.cpu.systemMs >= 300)
+})
+
+t('the backend matches the host layout', () => {
+  if (layout.mode === 'none') return
+  assert.is(cgroupDriver().version, layout.mode === 'v2' ? 'v2' : 'v1')
+})
+
+t.run()
