@@ -1,0 +1,1 @@
+lab sandbox run -v "$PWD/logs:/towatch:ro" -- head -n 2 /towatch/logA

@@ -1,0 +1,1 @@
+lab sandbox run -- sh -c 'python3 -m http.server 8080 --bind 127.0.0.1 >/dev/null 2>&1 & for i in 1 2 3 4 5 6 7 8 9 10; do python3 -c "import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:8080/\")" 2>/dev/null && echo "loopback works" && exit 0; sleep 0.3; done; exit 1'

@@ -1,0 +1,1 @@
+lab sandbox run --hostname barker -- hostname

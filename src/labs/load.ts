@@ -1,0 +1,371 @@
+/**
+ * Finding and loading labs: lab.yaml is parsed (yaml), checked against the published
+ * schema (compiled ahead of time), then by named checks of meaning — references
+ * between steps, templates, run arguments, and safe fixture and solution trees.
+ * Every problem is one line naming the file, the line and the JSON path.
+ */
+import {existsSync, readdirSync, realpathSync} from 'node:fs'
+import {basename, join, relative} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import Handlebars from 'handlebars'
+import {LineCounter, parseDocument} from 'yaml'
+
+import {parseRunArgv} from '../cli/run-flags.js'
+import {LabError} from '../errors.js'
+import {check as schemaCheck, type SchemaProblem} from '../validators.js'
+import {FLAG_FEATURES, missingFeatures} from './features.js'
+import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
+import {CHECK_KINDS, type Check, type Feature, type LabFile, type Step} from './schema.js'
+import {splitCommand} from './shell.js'
+
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const LABS_DIR = join(PACKAGE_ROOT, 'labs')
+
+/** Flags a lab's run action may not use: the runner owns output, stdin and the terminal. */
+const FORBIDDEN_FLAGS = new Set(['json', 'interactive', 'tty'])
+
+export interface LoadedStep extends Step {
+  index: number
+  number: number
+  /** features the step needs: declared plus implied by its flags */
+  needs: Feature[]
+  /** why the step cannot run on this engine, or null */
+  unavailable: string | null
+}
+
+export interface Lab {
+  id: string
+  dir: string
+  file: string
+  data: LabFile
+  steps: LoadedStep[]
+  /** instructions by relative path */
+  templates: Map<string, string>
+  hasFixtures: boolean
+  hasSolution: boolean
+}
+
+export class LabFormatError extends LabError {
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super('lab-invalid', problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''), {
+      hint: problems.length > 1 ? 'run `lab validate PATH` to see every problem' : 'fix the lab file; the schema is schemas/lab.schema.json',
+    })
+    this.problems = problems
+  }
+}
+
+/** A lab id or a path to a lab directory (or its lab.yaml) → the lab's directory. */
+export function resolveLabDir(idOrPath: string): string {
+  const looksLikePath = idOrPath.includes('/') || idOrPath === '.' || idOrPath === '..' || idOrPath.endsWith('.yaml')
+  let dir = looksLikePath ? idOrPath.replace(/\/lab\.yaml$/, '').replace(/^lab\.yaml$/, '.') : join(LABS_DIR, idOrPath)
+  if (!looksLikePath && !/^[a-z][a-z0-9-]{1,39}$/.test(idOrPath)) {
+    throw new LabError('lab-not-found', `"${idOrPath}" is not a lab id`, {hint: 'lab ids are lowercase words joined by "-"; `lab list` shows them', exitCode: 1})
+  }
+  if (!existsSync(join(dir, 'lab.yaml'))) {
+    throw new LabError('lab-not-found', looksLikePath ? `${idOrPath}: no lab.yaml there` : `no lab named "${idOrPath}"`, {
+      hint: looksLikePath ? 'give a directory that holds a lab.yaml' : '`lab list` shows the labs',
+      exitCode: 1,
+    })
+  }
+  dir = realpathSync(dir)
+  return dir
+}
+
+/** Every lab shipped with lab (labs/<id>/lab.yaml), sorted by id. */
+export function listLabDirs(root = LABS_DIR): string[] {
+  if (!existsSync(root)) return []
+  return readdirSync(root)
+    .filter((n) => /^[a-z][a-z0-9-]{1,39}$/.test(n) && existsSync(join(root, n, 'lab.yaml')))
+    .sort()
+    .map((n) => join(root, n))
+}
+
+type YamlPath = Array<string | number>
+
+function jsonPathToYaml(path: string): YamlPath {
+  if (path === '/' || path === '') return []
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+}
+
+function yamlPathToJson(path: YamlPath): string {
+  return path.length === 0 ? '/' : '/' + path.map(String).join('/')
+}
+
+/** Collects problems as "file:line: /path: message". */
+class Problems {
+  readonly list: string[] = []
+  constructor(
+    private readonly file: string,
+    private readonly locate: (p: YamlPath) => number | null,
+  ) {}
+
+  add(path: YamlPath, message: string): void {
+    const line = this.locate(path)
+    this.list.push(`${this.file}${line ? `:${line}` : ''}: ${yamlPathToJson(path)}: ${message}`)
+  }
+
+  addFile(file: string, message: string): void {
+    this.list.push(`${file}: ${message}`)
+  }
+}
+
+/** Picks readable messages from ajv's: a oneOf of "exactly one kind" becomes one sentence. */
+function schemaMessages(problems: SchemaProblem[]): SchemaProblem[] {
+  const out: SchemaProblem[] = []
+  const oneOfPaths = new Set(problems.filter((p) => p.message.includes('exactly one schema in oneOf')).map((p) => p.path))
+  for (const p of problems) {
+    if (oneOfPaths.has(p.path) && (p.message.startsWith('must have required property') || p.message.includes('oneOf'))) {
+      if (!p.message.includes('oneOf')) continue
+      const isCheck = /\/checks\/\d+$/.test(p.path)
+      const kinds = isCheck ? CHECK_KINDS.join(', ') : 'run, runFile, mkdir'
+      out.push({path: p.path, message: `${isCheck ? 'a check' : 'an action'} needs exactly one of ${kinds}`})
+      continue
+    }
+    if (p.message.startsWith('must match exactly one schema')) continue
+    out.push(p)
+  }
+  // the same path once, the first message
+  const seen = new Set<string>()
+  return out.filter((p) => (seen.has(p.path + p.message) ? false : (seen.add(p.path + p.message), true)))
+}
+
+/** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
+const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'if', 'unless', 'each', 'with', 'this'])
+
+/** Checks a handlebars template; returns the result names it reads. */
+export function templateProblems(src: string, resultsSoFar: Set<string>): {error: string | null; results: string[]} {
+  let ast: hbs.AST.Program
+  try {
+    ast = Handlebars.parse(src)
+  } catch (e) {
+    return {error: `template does not parse: ${String((e as Error).message).split('\n')[0]}`, results: []}
+  }
+  const results: string[] = []
+  const visit = (node: hbs.AST.Node | undefined): string | null => {
+    if (!node) return null
+    const n = node as unknown as {type: string; path?: {original?: string; type?: string}; params?: hbs.AST.Node[]; program?: hbs.AST.Program; inverse?: hbs.AST.Program; body?: hbs.AST.Node[]; original?: string}
+    if (n.type === 'PathExpression') {
+      const orig = n.original ?? ''
+      if (orig.startsWith('@') || orig === 'this' || orig.startsWith('this.') || orig.startsWith('../')) return null
+      const parts = orig.split('.')
+      if (!TEMPLATE_ROOTS.has(parts[0])) return `unknown template variable "{{${orig}}}" (use work, lab, step, results.NAME, host.interfaces, host.hostname or {{name "x"}})`
+      if (parts[0] === 'results' && parts[1] !== undefined) {
+        if (!resultsSoFar.has(parts[1])) return `{{${orig}}} refers to no earlier result named "${parts[1]}"`
+        results.push(parts[1])
+      }
+      return null
+    }
+    for (const child of [n.path as hbs.AST.Node | undefined, ...(n.params ?? []), ...(n.body ?? [])]) {
+      const e = visit(child)
+      if (e) return e
+    }
+    // block helpers (#each, #with) change the context: their bodies are not checked
+    return null
+  }
+  for (const node of ast.body) {
+    const e = visit(node)
+    if (e) return {error: e, results}
+  }
+  return {error: null, results}
+}
+
+/** A dummy context for checking run arguments at load time. */
+function dummyRender(src: string, labId: string): string {
+  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`}})
+}
+
+const RESULT_KINDS = new Set(['run', 'runFile'])
+
+function checkRunArgs(args: string, where: YamlPath, labId: string, problems: Problems): Feature[] {
+  const needs: Feature[] = []
+  let argv: string[]
+  try {
+    argv = splitCommand(dummyRender(args, labId), {where: 'run', vars: {}})
+  } catch (e) {
+    problems.add(where, (e as LabError).message.replace(/^run: /, ''))
+    return needs
+  }
+  // flags of features the engine lacks are expected (the step is then unavailable)
+  const known: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--' || !a.startsWith('-')) {
+      known.push(...argv.slice(i))
+      break
+    }
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0] : a.slice(1, 2)
+    const feature = FLAG_FEATURES[name]
+    if (feature) {
+      needs.push(feature)
+      if (!missingFeatures([feature])) known.push(a)
+      // skip the flag's value when it has one ("--memory 64m"); boolean feature flags (-d) have none
+      else if (!a.includes('=') && !['d', 'detach'].includes(name)) i++
+      continue
+    }
+    known.push(a)
+  }
+  try {
+    const parsed = parseRunArgv(known)
+    if (parsed.help) problems.add(where, '--help is not an action')
+    for (const f of FORBIDDEN_FLAGS) if (parsed.flags[f] === true) problems.add(where, `--${f} cannot be used in a lab (the runner captures output and reads no terminal)`)
+    if (parsed.command.length === 0) problems.add(where, 'no command after the options')
+    const name = parsed.flags.name
+    if (typeof name === 'string' && !name.startsWith(`${labId}-`)) problems.add(where, `--name ${name}: sandboxes of a lab are named for it; write --name {{name "${name}"}}`)
+  } catch (e) {
+    problems.add(where, (e as LabError).message)
+  }
+  return needs
+}
+
+export async function loadLab(idOrPath: string): Promise<Lab> {
+  const dir = resolveLabDir(idOrPath)
+  const shown = relative(process.cwd(), join(dir, 'lab.yaml')) || 'lab.yaml'
+  const shownFile = shown.startsWith('..') ? join(dir, 'lab.yaml') : shown
+  const text = safeReadFile(dir, 'lab.yaml', shownFile, 1024 * 1024)
+  if (text === null) throw new LabError('lab-not-found', `${shownFile}: not found`, {exitCode: 1})
+
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]
+    const pos = lineCounter.linePos(e.pos[0])
+    throw new LabFormatError([`${shownFile}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`])
+  }
+  const locate = (p: YamlPath): number | null => {
+    for (let n = p.length; n >= 0; n--) {
+      const node = doc.getIn(p.slice(0, n), true) as {range?: [number, number, number]} | undefined
+      if (node && node.range) return lineCounter.linePos(node.range[0]).line
+    }
+    return null
+  }
+  const problems = new Problems(shownFile, locate)
+  const data = doc.toJS() as LabFile
+
+  for (const p of schemaMessages(await schemaCheck('lab', data))) problems.add(jsonPathToYaml(p.path), p.message)
+  if (problems.list.length > 0) throw new LabFormatError(problems.list)
+
+  // --- meaning
+  const dirName = basename(dir)
+  if (data.id !== dirName) problems.add(['id'], `the id "${data.id}" differs from the lab's directory name "${dirName}"`)
+
+  const rel = (p: string) => (relative(process.cwd(), join(dir, p)).startsWith('..') ? join(dir, p) : relative(process.cwd(), join(dir, p)))
+  const hasFixtures = existsSync(join(dir, 'fixtures'))
+  const hasSolution = existsSync(join(dir, 'solution'))
+  const solutionFiles = new Set<string>()
+  const fixtureFiles = new Set<string>()
+  for (const [sub, set] of [['fixtures', fixtureFiles], ['solution', solutionFiles]] as const) {
+    if (!existsSync(join(dir, sub))) continue
+    if (!safeStat(dir, sub, rel(sub))?.isDirectory()) {
+      problems.addFile(rel(sub), 'must be a directory')
+      continue
+    }
+    try {
+      for (const e of walkSafe(join(dir, sub), rel(sub))) if (!e.dir) set.add(e.rel)
+    } catch (e) {
+      problems.list.push((e as LabError).message)
+    }
+  }
+
+  const templates = new Map<string, string>()
+  const readTemplate = (p: string, where: YamlPath, resultsSoFar: Set<string>) => {
+    if (!p.endsWith('.md')) problems.add(where, `${p}: instructions are Markdown files ending in .md`)
+    let src: string | null
+    try {
+      src = safeReadFile(dir, p, rel(p))
+    } catch (e) {
+      problems.add(where, (e as LabError).message)
+      return
+    }
+    if (src === null) {
+      problems.add(where, `${p} does not exist in the lab directory`)
+      return
+    }
+    const t = templateProblems(src, resultsSoFar)
+    if (t.error) problems.addFile(rel(p), t.error)
+    templates.set(p, src)
+  }
+  const checkTemplate = (src: string, where: YamlPath, resultsSoFar: Set<string>) => {
+    const t = templateProblems(src, resultsSoFar)
+    if (t.error) problems.add(where, t.error)
+  }
+
+  if (data.intro) readTemplate(data.intro, ['intro'], new Set())
+
+  const stepIds = new Set<string>()
+  const resultNames = new Set<string>()
+  const steps: LoadedStep[] = []
+  data.steps.forEach((step, si) => {
+    const at: YamlPath = ['steps', si]
+    if (stepIds.has(step.id)) problems.add([...at, 'id'], `a step with id "${step.id}" comes earlier; step ids are unique`)
+    stepIds.add(step.id)
+    const needs = new Set<Feature>(step.requires ?? [])
+    const stepResults = new Set<string>()
+    const actions = step.actions ?? []
+    actions.forEach((a, ai) => {
+      const aat: YamlPath = [...at, 'actions', ai]
+      const kind = Object.keys(a).find((k) => ['run', 'runFile', 'mkdir'].includes(k))!
+      const name = a.as ?? `a${ai + 1}`
+      if (a.as !== undefined && resultNames.has(a.as)) problems.add([...aat, 'as'], `the result name "${a.as}" is used earlier; result names are unique in a lab`)
+      if (RESULT_KINDS.has(kind)) {
+        stepResults.add(name)
+        if (a.as !== undefined) resultNames.add(a.as)
+      } else if (a.as !== undefined) problems.add([...aat, 'as'], `${kind} gives no result to name`)
+      if (a.run !== undefined) {
+        checkTemplate(a.run, [...aat, 'run'], resultNames)
+        for (const f of checkRunArgs(a.run, [...aat, 'run'], data.id, problems)) needs.add(f)
+      }
+      if (a.runFile !== undefined) {
+        const known = solutionFiles.has(a.runFile) || fixtureFiles.has(a.runFile)
+        if (!known) problems.add([...aat, 'runFile'], `${a.runFile} is neither in solution/ nor in fixtures/ (the walkthrough runs the reference answer)`)
+        if (step.exercise && step.exercise.file !== a.runFile && !fixtureFiles.has(a.runFile)) {
+          problems.add([...aat, 'runFile'], `${a.runFile} is not this step's exercise file (${step.exercise.file})`)
+        }
+      }
+    })
+    if (step.read) readTemplate(step.read, [...at, 'read'], resultNames)
+    if (step.exercise) {
+      checkTemplate(step.exercise.task, [...at, 'exercise', 'task'], new Set())
+      if (!solutionFiles.has(step.exercise.file)) problems.add([...at, 'exercise', 'file'], `no reference answer: solution/${step.exercise.file} is missing`)
+      if ((step.checks ?? []).length === 0) problems.add([...at, 'exercise'], 'an exercise needs checks to judge the answer')
+    }
+    const lastResult = [...stepResults].pop()
+    ;(step.checks ?? []).forEach((c: Check, ci) => {
+      const cat: YamlPath = [...at, 'checks', ci]
+      const needsResult = !c.file && !c.wallRatio
+      if (c.of !== undefined && !stepResults.has(c.of)) {
+        problems.add([...cat, 'of'], `unknown result "${c.of}"${stepResults.size ? ` (this step's results: ${[...stepResults].join(', ')})` : ''}`)
+      } else if (needsResult && !lastResult) {
+        problems.add(cat, 'unreachable check: the step runs nothing whose outcome it could look at (add a run or runFile action)')
+      }
+      if (c.wallRatio) {
+        for (const k of ['slow', 'fast'] as const) if (!stepResults.has(c.wallRatio[k])) problems.add([...cat, 'wallRatio', k], `unknown result "${c.wallRatio[k]}"`)
+      }
+      for (const k of ['stdout', 'stderr', 'file'] as const) {
+        const m = c[k] as Record<string, unknown> | undefined
+        if (!m) continue
+        for (const [mk, mv] of Object.entries(m)) {
+          if (typeof mv !== 'string') continue
+          checkTemplate(mv, [...cat, k, mk], resultNames)
+          if (mk === 'matches') {
+            try {
+              new RegExp(mv, 'm')
+            } catch (e) {
+              problems.add([...cat, k, mk], `not a regular expression: ${(e as Error).message}`)
+            }
+          }
+        }
+      }
+    })
+    const loaded: LoadedStep = {...step, index: si, number: si + 1, needs: [...needs], unavailable: missingFeatures(needs)}
+    steps.push(loaded)
+  })
+
+  if (problems.list.length > 0) throw new LabFormatError(problems.list)
+  return {id: data.id, dir, file: shownFile, data, steps, templates, hasFixtures, hasSolution}
+}

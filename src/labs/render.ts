@@ -1,0 +1,106 @@
+/**
+ * Instructions: Markdown handlebars templates rendered with the step's live context
+ * (the work directory, sandbox names, results of earlier steps), then turned into
+ * terminal text — bold headings, highlighted code — or left as plain Markdown when
+ * the output is not a terminal. No HTML escaping: the target is a terminal.
+ */
+import {readdirSync} from 'node:fs'
+import {hostname as osHostname} from 'node:os'
+
+import Handlebars from 'handlebars'
+
+import {LabError} from '../errors.js'
+import type {SandboxResult} from '../sandbox/result.js'
+
+export interface ResultView {
+  exitCode: number
+  verdict: string
+  stdout: string
+  stderr: string
+  wallMs: number
+  peakMemoryBytes: number
+  command: string
+}
+
+export interface RenderContext {
+  lab: {id: string; title: string}
+  /** facts about the host, for checks that compare inside with outside */
+  host?: {interfaces: string; hostname: string}
+  work: string
+  step?: {id: string; title: string; number: number}
+  results: Record<string, ResultView | undefined>
+}
+
+/** The host's network interfaces (sorted, one a line) and hostname. */
+export function hostFacts(): {interfaces: string; hostname: string} {
+  let interfaces = ''
+  try {
+    interfaces = readdirSync('/sys/class/net').sort().join('\n')
+  } catch {
+    /* no sysfs: leave it empty */
+  }
+  return {interfaces, hostname: osHostname()}
+}
+
+export function resultView(r: SandboxResult, command: string): ResultView {
+  return {exitCode: r.exitCode, verdict: r.verdict, stdout: r.stdout ?? '', stderr: r.stderr ?? '', wallMs: Math.round(r.wallMs), peakMemoryBytes: r.peakMemoryBytes, command}
+}
+
+const compiled = new Map<string, HandlebarsTemplateDelegate>()
+
+/** Renders a lab template. A result not produced yet renders as "(not run yet)". */
+export function renderTemplate(src: string, ctx: RenderContext, where = 'template'): string {
+  let t = compiled.get(src)
+  if (!t) {
+    t = Handlebars.compile(src, {noEscape: true})
+    compiled.set(src, t)
+  }
+  // a result not produced yet (lab show, a failed step) reads as "(not run yet)"
+  const results: Record<string, unknown> = {...ctx.results}
+  const host = ctx.host ?? (src.includes('host.') ? hostFacts() : undefined)
+  for (const m of src.matchAll(/results\.([a-z][a-z0-9-]*)/g)) {
+    results[m[1]] ??= {exitCode: '(not run yet)', verdict: '(not run yet)', stdout: '(not run yet)', stderr: '(not run yet)', command: '(not run yet)'}
+  }
+  try {
+    return t({...ctx, host, results}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`}})
+  } catch (e) {
+    throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
+  }
+}
+
+const ESC = '\u001b['
+const style = {
+  bold: (s: string) => `${ESC}1m${s}${ESC}22m`,
+  dim: (s: string) => `${ESC}2m${s}${ESC}22m`,
+  code: (s: string) => `${ESC}36m${s}${ESC}39m`,
+  under: (s: string) => `${ESC}4m${s}${ESC}24m`,
+}
+
+/** Markdown → terminal text. Code blocks are kept verbatim (indented); inline marks styled. */
+export function markdownToTerminal(md: string, color: boolean): string {
+  if (!color) return md.trimEnd() + '\n'
+  const out: string[] = []
+  let inCode = false
+  for (const line of md.replace(/\r\n/g, '\n').split('\n')) {
+    if (/^\s*```/.test(line)) {
+      inCode = !inCode
+      continue
+    }
+    if (inCode) {
+      out.push('    ' + style.code(line))
+      continue
+    }
+    const h = /^(#{1,6})\s+(.*)$/.exec(line)
+    if (h) {
+      out.push(h[1].length <= 2 ? style.bold(style.under(h[2])) : style.bold(h[2]))
+      continue
+    }
+    out.push(
+      line
+        .replace(/`([^`]+)`/g, (_, c: string) => style.code(c))
+        .replace(/\*\*([^*]+)\*\*/g, (_, b: string) => style.bold(b))
+        .replace(/^(\s*)[-*] /, '$1• '),
+    )
+  }
+  return out.join('\n').trimEnd() + '\n'
+}

@@ -1,0 +1,154 @@
+// Every shipped lab: its walkthrough passes on this engine, every exercise passes with the
+// reference solution, and an empty or a wrong answer fails with the right hint. The
+// outcomes are checked from inside the sandboxes by the labs' own checks (EROFS on a
+// read-only bind, the file a sandbox wrote on the host, PID 1, …).
+import {chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync, readdirSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {suite} from 'uvu'
+import * as assert from 'uvu/assert'
+
+import {spawn} from 'node:child_process'
+
+import {LAB, lab, processesMatching, rootTest, waitFor} from '../helpers.mjs'
+import {listLabDirs, loadLab} from '../../dist/labs/load.js'
+import {runLab} from '../../dist/labs/runner.js'
+import {makeWalkthroughDir, ensureExerciseDir} from '../../dist/labs/workdir.js'
+
+const t = suite('labs: walkthroughs and exercises')
+
+/** Wrong answers: the check that must fail, and a word its hint must contain. */
+const WRONG = {
+  'ch4-volumes': [
+    {file: '01-bind.cmd', answer: `lab sandbox run -v "$PWD/docs:/srv/htdocs:ro" -- sh -c 'echo visited >> /srv/htdocs/visits.log'`, check: 'docs/visits.log on the host holds "visited"', hint: '-v "$PWD/docs:/srv/htdocs"'},
+    {file: '02-deface.cmd', answer: `lab sandbox run -v "$PWD/docs:/srv/htdocs" -- sh -c 'echo hacked > /srv/htdocs/defaced.html'`, check: 'creating defaced.html fails with EROFS', hint: ':ro'},
+    {file: '03-reader.cmd', answer: `lab sandbox run -v "$PWD/logs:/towatch:ro" -- head -n 3 /towatch/logA`, check: 'only the first two entries', hint: 'head -n 2'},
+  ],
+  'ch5-network': [
+    {file: '01-loopback.cmd', answer: `lab sandbox run -- python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/')"`, check: 'your server and client talked over loopback', hint: 'start the server in the background'},
+    {file: '03-hostname.cmd', answer: `lab sandbox run -- hostname`, check: 'your sandbox is called barker', hint: '--hostname barker'},
+    {file: '04-add-host.cmd', answer: `lab sandbox run --add-host docker.test:10.0.0.1 -- getent hosts docker.test`, check: 'docker.test resolves to 127.0.0.1', hint: '--add-host docker.test:127.0.0.1'},
+  ],
+}
+
+const walkDirsBefore = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-walk-${process.pid}-`))
+
+async function exerciseRun(l, step, answer) {
+  const parent = mkdtempSync(join(tmpdir(), 'labex-'))
+  chmodSync(parent, 0o711) // the sandbox's root is unprivileged on the host: let it reach the bind sources
+  const dir = join(parent, 'work')
+  ensureExerciseDir(l, dir)
+  if (answer !== undefined) writeFileSync(join(dir, step.exercise.file), answer)
+  try {
+    return await runLab(l, {mode: 'exercise', workDir: dir, removeWorkDir: false, steps: [step]})
+  } finally {
+    rmSync(join(dir, '..'), {recursive: true, force: true})
+  }
+}
+
+for (const labDir of listLabDirs()) {
+  const id = labDir.split('/').pop()
+
+  rootTest(t, `${id}: the walkthrough passes (unavailable steps say why) and leaves nothing behind`, async () => {
+    const l = await loadLab(labDir)
+    const o = await runLab(l, {mode: 'walkthrough', workDir: makeWalkthroughDir(l), removeWorkDir: true})
+    const failed = o.steps.filter((s) => s.status === 'failed')
+    assert.is(failed.length, 0, JSON.stringify(failed, null, 1))
+    assert.ok(o.counts.passed >= 1, 'at least one step runs on this engine')
+    for (const s of o.steps.filter((x) => x.status === 'unavailable')) assert.match(s.reason, /needs .* which this engine \(or the lab runner\) does not have yet/)
+    assert.equal(walkDirsBefore(), [], 'the work directory is removed')
+  })
+
+  rootTest(t, `${id}: every exercise passes with the reference solution and fails without an answer`, async () => {
+    const l = await loadLab(labDir)
+    for (const step of l.steps.filter((s) => s.exercise && !s.unavailable)) {
+      const sol = (await import('node:fs')).readFileSync(join(labDir, 'solution', step.exercise.file), 'utf8')
+      const good = await exerciseRun(l, step, sol)
+      assert.is(good.status, 'passed', `${step.id} with the solution: ${JSON.stringify(good.steps[0], null, 1)}`)
+      for (const empty of [undefined, '']) {
+        const bad = await exerciseRun(l, step, empty)
+        assert.is(bad.status, 'failed', `${step.id} without an answer`)
+        const s = bad.steps[0]
+        assert.ok(s.actions.some((a) => a.error && /does not exist|has no command/.test(a.error) && /write your `lab sandbox run …` command/.test(a.hint)), JSON.stringify(s.actions))
+        assert.ok(s.checks.some((c) => !c.passed && c.hint), `${step.id}: a failing check shows its hint`)
+      }
+    }
+  })
+
+  for (const w of WRONG[id] ?? []) {
+    rootTest(t, `${id}: a wrong ${w.file} fails "${w.check}" with its hint`, async () => {
+      const l = await loadLab(labDir)
+      const step = l.steps.find((s) => s.exercise?.file === w.file)
+      const o = await exerciseRun(l, step, w.answer + '\n')
+      assert.is(o.status, 'failed')
+      const c = o.steps[0].checks.find((x) => x.name === w.check)
+      assert.ok(c, `no check named ${w.check}`)
+      assert.is(c.passed, false, JSON.stringify(o.steps[0].checks))
+      assert.ok(c.hint.includes(w.hint), c.hint)
+    })
+  }
+}
+
+rootTest(t, 'lab check records progress, lab list shows it, lab hint shows the failed check\'s hint, lab reset keeps answers', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'labcheck-'))
+  chmodSync(cwd, 0o711)
+  const env = {...process.env, LAB_STATE_DIR: join(cwd, 'state')}
+  try {
+    const first = await lab(['check', 'ch4-volumes', '--step', '2'], {cwd, env})
+    assert.is(first.code, 1)
+    assert.match(first.stdout, /created your work directory/)
+    assert.match(first.stdout, /FAIL creating defaced\.html fails with EROFS: 02-deface\.cmd does not exist/)
+    const hint = await lab(['hint', 'ch4-volumes', '--step', '2', '--json'], {cwd, env})
+    const h = JSON.parse(hint.stdout)
+    assert.ok(h.failed.some((f) => f.check === 'creating defaced.html fails with EROFS' && /:ro/.test(f.hint)), hint.stdout)
+    const work = join(cwd, 'lab-work', 'ch4-volumes')
+    cpSync(join(listLabDirs().find((d) => d.endsWith('ch4-volumes')), 'solution'), work, {recursive: true})
+    const ok = await lab(['check', 'ch4-volumes', '--json'], {cwd, env})
+    assert.is(ok.code, 0, ok.stdout)
+    assert.is(JSON.parse(ok.stdout).status, 'passed')
+    const list = JSON.parse((await lab(['list', '--json'], {cwd, env})).stdout)
+    const ch4 = list.labs.find((x) => x.id === 'ch4-volumes')
+    assert.is(ch4.exercisesDone, ch4.exercises)
+    const reset = await lab(['reset', 'ch4-volumes', '--json'], {cwd, env})
+    assert.is(reset.code, 0, reset.stderr)
+    assert.ok(readdirSync(work).includes('01-bind.cmd'), 'answers are kept')
+    const after = JSON.parse((await lab(['list', '--json'], {cwd, env})).stdout)
+    assert.is(after.labs.find((x) => x.id === 'ch4-volumes').exercisesDone, 0)
+  } finally {
+    rmSync(cwd, {recursive: true, force: true})
+  }
+})
+
+rootTest(t, 'lab run ch4-volumes --json: the CLI returns the outcome as data and exits 0', async () => {
+  const r = await lab(['run', 'ch4-volumes', '--json'])
+  assert.is(r.code, 0, r.stderr)
+  const o = JSON.parse(r.stdout)
+  assert.is(o.status, 'passed')
+  assert.is(o.mode, 'walkthrough')
+  assert.ok(o.steps[1].actions[0].stderr.includes('Read-only file system'))
+})
+
+rootTest(t, 'Ctrl-C during a walkthrough ends the sandbox, removes the work directory and exits 130', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'labint-')), 'slow')
+  const marker = `sleep 37.${process.pid}`
+  ;(await import('node:fs')).mkdirSync(dir)
+  writeFileSync(join(dir, 'lab.yaml'), `id: slow\ntitle: Slow\nchapter: "0"\nsource: test\nestimatedMinutes: 1\nsteps:\n  - id: wait\n    title: Wait\n    actions:\n      - run: -- ${marker}\n    checks:\n      - name: ends\n        exitCode: 0\n  - id: after\n    title: After\n    actions:\n      - run: -- true\n    checks:\n      - name: ends\n        exitCode: 0\n`)
+  const child = spawn(process.execPath, ['--', LAB, 'run', dir], {detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const exited = new Promise((r) => child.on('close', (code) => r(code)))
+  try {
+    assert.ok(await waitFor(() => processesMatching(marker).length > 0, 10_000), 'the sandbox started')
+    process.kill(-child.pid, 'SIGINT') // what a terminal's Ctrl-C does: the whole foreground group
+    assert.is(await exited, 130, out)
+    assert.match(out, /step 2\/2 after: skipped: interrupted/)
+    assert.match(out, /lab slow: interrupted/)
+    assert.equal(processesMatching(marker), [], 'no sandbox process is left')
+    assert.equal(readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-walk-${child.pid}-`)), [], 'the work directory is gone')
+  } finally {
+    try { process.kill(-child.pid, 'SIGKILL') } catch {}
+    rmSync(join(dir, '..'), {recursive: true, force: true})
+  }
+})
+
+t.run()
