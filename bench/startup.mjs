@@ -1,7 +1,8 @@
 // Start-up of a fully hardened sandbox, measured against peers in the same session:
 //   helper alone (/bin/true, full default hardening) vs bwrap --unshare-all and bare unshare
 //   `lab sandbox run -- true` end to end vs `node -e 0`
-// Targets (issue 2): helper ≤ 1.0× bwrap; end to end ≤ 2.6× node -e 0.
+// Targets: helper ≤ 1.0× bwrap (issue 2), still with user namespace and an idmapped
+// volume (issue 5); end to end ≤ 2.6× node -e 0.
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -18,9 +19,17 @@ need('bwrap', 'apt-get install bubblewrap')
 const work = mkdtempSync(join(tmpdir(), 'lab-bench-'))
 const runner = join(work, 'plan-runner')
 execFileSync('cc', ['-O2', '-o', runner, join(ROOT, 'bench/plan-runner.c')])
-const spec = await buildSpec({command: ['/bin/true']})
-const planFile = join(work, 'true.plan')
-writeFileSync(planFile, serializePlan(buildPlan(spec)))
+async function planFor(name, req) {
+  const file = join(work, `${name}.plan`)
+  writeFileSync(file, serializePlan(buildPlan(await buildSpec({command: ['/bin/true'], ...req}))))
+  return file
+}
+const planFile = await planFor('default', {})
+const noUserns = await planFor('userns-host', {userns: 'host'})
+const vol = join(work, 'vol')
+execFileSync('mkdir', ['-p', vol])
+execFileSync('chown', ['1234:1234', vol])
+const withIdmap = await planFor('idmap', {volumes: [`${vol}:/data`]})
 
 // bwrap with the same layout: system dirs read-only, /proc, minimal /dev, /tmp tmpfs,
 // every namespace, no capabilities, new session.
@@ -32,6 +41,8 @@ const bwrap = [
 
 const r = hyperfine('startup', {
   helper: `${runner} ${HELPER_PATH} ${planFile}`,
+  'helper, --userns=host': `${runner} ${HELPER_PATH} ${noUserns}`,
+  'helper + idmapped volume': `${runner} ${HELPER_PATH} ${withIdmap}`,
   bwrap,
   unshare: 'unshare --pid --fork --mount --uts --ipc --net --cgroup --mount-proc /bin/true',
   'lab sandbox run': `${join(ROOT, 'bin/run.js')} sandbox run -- /bin/true`,
@@ -40,5 +51,7 @@ const r = hyperfine('startup', {
 report('startup', r, [
   {what: 'helper / bwrap', ratio: r.helper / r.bwrap, target: 1.0},
   {what: 'helper / unshare', ratio: r.helper / r.unshare},
+  {what: 'user namespace cost', ratio: r.helper / r['helper, --userns=host']},
+  {what: 'helper + idmap / bwrap', ratio: r['helper + idmapped volume'] / r.bwrap, target: 1.0},
   {what: 'lab sandbox run / node -e 0', ratio: r['lab sandbox run'] / r['node -e 0'], target: 2.6},
 ])

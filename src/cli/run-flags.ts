@@ -27,7 +27,8 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'name', kind: 'string', helpValue: 'NAME', description: 'a name for the sandbox'},
   {name: 'read-only', kind: 'boolean', default: true, description: 'read-only root (default); --read-only=false gives a writable layer that is discarded'},
   {name: 'rootfs', kind: 'string', helpValue: 'DIR', description: 'use a prepared root directory instead of the host\'s system directories'},
-  {name: 'network', kind: 'string', aliases: ['net'], helpValue: 'none|host', description: 'none (default: only loopback, up) or host'},
+  {name: 'network', kind: 'string', aliases: ['net'], helpValue: 'none|host|sandbox:NAME', description: 'none (default: only loopback, up), host, or sandbox:NAME to share a running sandbox\'s network'},
+  {name: 'userns', kind: 'string', helpValue: 'private|host', description: 'private (default): root inside maps to an unprivileged host id range; host: share the host\'s ids (visible opt-out)'},
   {name: 'cap-add', kind: 'multiple', helpValue: 'CAP', description: 'keep a capability (NET_RAW or CAP_NET_RAW); all are dropped by default'},
   {name: 'cap-drop', kind: 'multiple', helpValue: 'CAP', description: 'drop a capability (ALL for every one)'},
   {name: 'init', kind: 'boolean', default: false, description: 'run a small init as PID 1 that reaps zombies and forwards signals'},
@@ -36,9 +37,29 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'storage-opt', kind: 'multiple', helpValue: 'size=SIZE', description: 'size of the writable layer (with --read-only=false)'},
   {name: 'security-opt', kind: 'multiple', helpValue: 'seccomp=PROFILE|unconfined', description: 'security options'},
   {name: 'ulimit', kind: 'multiple', helpValue: 'NAME=SOFT[:HARD]', description: 'resource limit (defaults: core=0, nofile=4096)'},
+  {name: 'memory', char: 'm', kind: 'string', helpValue: 'SIZE', description: 'memory limit, swap included (default 2g; at least 6m)'},
+  {name: 'memory-swap', kind: 'string', helpValue: 'SIZE|-1', description: 'memory plus swap (default: equal to --memory, i.e. no swap); -1 for unlimited swap'},
+  {name: 'cpus', kind: 'string', helpValue: 'N', description: 'CPU quota in CPUs, e.g. 0.5'},
+  {name: 'cpu-shares', kind: 'string', helpValue: 'N', description: 'relative CPU weight (2-262144, default 1024)'},
+  {name: 'cpuset-cpus', kind: 'string', helpValue: 'LIST', description: 'CPUs the sandbox may use, e.g. 0-1 or 0,2'},
+  {name: 'pids-limit', kind: 'string', helpValue: 'N', description: 'most processes and threads at once (default 1024; -1 for none)'},
+  {name: 'blkio-weight', kind: 'string', helpValue: 'N', description: 'relative block I/O weight (10-1000), where the host supports it'},
+  {name: 'device-read-bps', kind: 'multiple', helpValue: 'DEVICE:RATE', description: 'limit reads from a block device, e.g. /dev/sda:10mb'},
+  {name: 'device-write-bps', kind: 'multiple', helpValue: 'DEVICE:RATE', description: 'limit writes to a block device, e.g. /dev/sda:10mb'},
+  {name: 'device-read-iops', kind: 'multiple', helpValue: 'DEVICE:N', description: 'limit read operations per second on a block device'},
+  {name: 'device-write-iops', kind: 'multiple', helpValue: 'DEVICE:N', description: 'limit write operations per second on a block device'},
+  {name: 'cpu-time', kind: 'string', helpValue: 'DURATION', description: 'CPU time of all processes together, e.g. 10s; the run ends when it is used up'},
+  {name: 'output-limit', kind: 'string', helpValue: 'SIZE', description: 'stdout+stderr beyond this are cut and the run ended, e.g. 1m'},
   {name: 'interactive', char: 'i', kind: 'boolean', default: false, description: 'keep stdin open (otherwise the sandbox reads /dev/null)'},
   {name: 'tty', char: 't', kind: 'boolean', default: false, description: 'allocate a pseudo-terminal (not available yet)'},
   {name: 'rm', kind: 'boolean', default: false, description: 'remove the sandbox when it exits (always true for foreground runs)'},
+  {name: 'detach', char: 'd', kind: 'boolean', default: false, description: 'run in the background, supervised; print the id (see lab sandbox ps, logs, stop)'},
+  {name: 'restart', kind: 'string', helpValue: 'no|on-failure[:N]|always|unless-stopped', description: 'restart policy of a detached sandbox, with exponential back-off'},
+  {name: 'cidfile', kind: 'string', helpValue: 'FILE', description: 'write the sandbox id to FILE (which must not exist)'},
+  {name: 'volumes-from', kind: 'multiple', helpValue: 'SANDBOX[:ro|rw]', description: 'mount the volumes of another sandbox'},
+  {name: 'ipc', kind: 'string', helpValue: 'private|host|sandbox:NAME', description: 'IPC namespace: private (default), the host\'s, or another sandbox\'s'},
+  {name: 'pid', kind: 'string', helpValue: 'sandbox:NAME', description: 'share another running sandbox\'s PID namespace'},
+  {name: 'state-dir', kind: 'string', helpValue: 'DIR', description: 'where sandboxes, logs and volumes are kept (env LAB_STATE_DIR)'},
   {name: 'json', kind: 'boolean', default: false, description: 'print the result as JSON; the program\'s output is captured into it'},
 ]
 
@@ -107,4 +128,15 @@ export function parseRunArgv(argv: string[]): ParsedRun {
     break
   }
   return {flags, command: argv.slice(i), help: false}
+}
+
+/** Flags that need the lifecycle engine (state, supervisor, managed volumes, joined namespaces). */
+export function needsLifecycle(parsed: ParsedRun): boolean {
+  const f = parsed.flags
+  const managed = ((f.volume as string[] | undefined) ?? []).some((v) => {
+    const first = v.split(':')[0]
+    return (v.startsWith('/') && !v.includes(':')) || (!first.startsWith('/') && !first.startsWith('.') && first !== '')
+  })
+  return f.detach === true || managed || f.restart !== undefined || f.cidfile !== undefined || f['volumes-from'] !== undefined ||
+    f.ipc !== undefined || f.pid !== undefined || /^(sandbox|container):/.test((f.network as string | undefined) ?? '')
 }

@@ -42,7 +42,8 @@ int drop_privileges(const struct plan *p) {
     return set_error("prctl PR_CAP_AMBIENT_CLEAR_ALL", NULL, errno);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return set_error("prctl PR_SET_KEEPCAPS", NULL, errno);
   g_stage = "user";
-  if (setgroups((size_t)p->n_groups, p->groups) < 0) return set_error("setgroups", NULL, errno);
+  /* With setgroups denied (unprivileged maps) the group list is already fixed. */
+  if (!p->setgroups_deny && setgroups((size_t)p->n_groups, p->groups) < 0) return set_error("setgroups", NULL, errno);
   if (setresgid(p->gid, p->gid, p->gid) < 0) return set_error("setresgid", NULL, errno);
   if (setresuid(p->uid, p->uid, p->uid) < 0) return set_error("setresuid", NULL, errno);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return set_error("prctl PR_SET_KEEPCAPS", NULL, errno);

@@ -14,6 +14,10 @@
  *           -> cwd check -> seal fds -> reset signals -> seccomp (last) -> exec
  *   parent  "started" -> supervise (forward signals, watch caller, wall-clock limit)
  *           -> reap -> "exit"
+ * A plan with "detach" hands over to detach.c after the plan is read: it forks a
+ * supervisor that outlives the caller and repeats the parent's part for each restart.
+ * Joined namespaces (join.c) are entered by the parent just before clone. A plan with
+ * "target" is an exec into a running sandbox (exec.c) and creates no namespaces.
  * The helper is single-threaded throughout. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,12 +34,15 @@
 
 #include "caps.h"
 #include "init.h"
+#include "lifecycle.h"
 #include "mount.h"
 #include "ns.h"
 #include "plan.h"
 #include "process.h"
 #include "seccomp.h"
+#include "seccomp_tools.h"
 #include "supervise.h"
+#include "userns.h"
 #include "util.h"
 
 #define CONTROL_FD 3
@@ -51,12 +58,18 @@ static _Noreturn void child_fail(int err_w, int code) {
 static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter, int go_r, int err_w, int status_w) {
   /* Die with the helper: a sandbox must never outlive its supervisor. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  /* Nothing may ptrace us or open /proc/1/exe (the helper's binary) while we are
-   * still the helper; exec of the program resets this. */
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   char go;
   if (read(go_r, &go, 1) != 1) _exit(125); /* the parent died before releasing us */
   close(go_r);
+  /* Nothing may ptrace us or open /proc/1/exe (the helper's binary) while we are still
+   * the helper; exec of the program resets this. Only after "go": a non-dumpable
+   * process's /proc files belong to root, and an unprivileged parent must first write
+   * our id maps there. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (assume_mapped_identity(p) < 0) child_fail(err_w, 125);
+  /* A change of credentials clears the parent-death signal (prctl(2)): set it again, or a
+   * killed supervisor would leave this sandbox running. Again after drop_privileges. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   g_stage = "namespaces";
   if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
     set_error("unshare CLONE_NEWCGROUP", NULL, errno);
@@ -72,6 +85,7 @@ static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter
   if (build_root(p, -1) < 0) child_fail(err_w, 125);
   if (apply_rlimits(p) < 0) child_fail(err_w, 125);
   if (drop_privileges(p) < 0) child_fail(err_w, 125);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (p->init) {
     if (become_init(status_w, err_w) < 0) child_fail(err_w, 125);
     /* from here on: the program's process; the init is its parent, PID 1 */
@@ -83,6 +97,87 @@ static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter
   if (filter->len && install_seccomp(filter) < 0) child_fail(err_w, 125);
   exec_program(p);
   child_fail(err_w, g_error.err == ENOENT ? 127 : 126);
+}
+
+char g_last_error_event[2048];
+
+/* Starts one instance of the sandbox (also each restart of a detached one): enter any
+ * joined namespaces, clone, move the child into its cgroups and write its id maps,
+ * release it, and wait until it has exec'd. Reports "started" or "error" on report_fd.
+ * Returns 0 when the program runs, 1 when the child failed before exec (it exits on
+ * its own and is still to be reaped), -1 when nothing is left running. */
+int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd, pid_t *child_out, int *status_out) {
+  g_last_error_event[0] = '\0';
+  *status_out = -1;
+  /* Joined namespaces are entered by this (parent) process, before clone, so the
+   * child inherits them and clone only creates the ones that are not shared. */
+  if (join_namespaces(p) < 0) {
+    write_error_event(report_fd);
+    return -1;
+  }
+  int go[2], errp[2], statp[2] = {-1, -1};
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (p->init && pipe2(statp, O_CLOEXEC) < 0)) {
+    set_error("pipe2", NULL, errno);
+    write_error_event(report_fd);
+    return -1;
+  }
+  if (prepare_userns(p, report_fd) < 0) {
+    write_error_event(report_fd);
+    close(go[0]), close(go[1]), close(errp[0]), close(errp[1]);
+    if (statp[0] >= 0) close(statp[0]), close(statp[1]);
+    return -1;
+  }
+  pid_t child = clone_into_namespaces(p);
+  if (child > 0) release_idmapped_trees(p);
+  if (child < 0) {
+    write_error_event(report_fd);
+    close(go[0]), close(go[1]), close(errp[0]), close(errp[1]);
+    if (statp[0] >= 0) close(statp[0]), close(statp[1]);
+    return -1;
+  }
+  if (child == 0) {
+    close(go[1]);
+    close(errp[0]);
+    if (statp[0] >= 0) close(statp[0]);
+    if (report_fd >= 0) close(report_fd);
+    child_main(p, filter, go[0], errp[1], statp[1]);
+  }
+  close(go[0]);
+  close(errp[1]);
+  if (statp[1] >= 0) close(statp[1]);
+  if (join_cgroups(child, p) < 0 || write_id_maps(child, p) < 0 ||
+      (write(go[1], "g", 1) != 1 && set_error("write", "sync pipe", errno) < 0)) {
+    write_error_event(report_fd);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(go[1]);
+    close(errp[0]);
+    if (statp[0] >= 0) close(statp[0]);
+    return -1;
+  }
+  close(go[1]);
+  /* The error pipe is close-on-exec: EOF without data means the program is running. */
+  char buf[4096];
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(errp[0], buf + got, sizeof buf - 1 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+    if (got >= sizeof buf - 1) break;
+  }
+  close(errp[0]);
+  *child_out = child;
+  *status_out = statp[0];
+  if (got > 0) {
+    write_all(report_fd, buf, got);
+    snprintf(g_last_error_event, sizeof g_last_error_event, "%.*s", (int)got, buf);
+    return 1;
+  }
+  char started[96];
+  int n = snprintf(started, sizeof started, "{\"event\":\"started\",\"pid\":%d}\n", (int)child);
+  write_all(report_fd, started, (size_t)n);
+  return 0;
 }
 
 static int run(void) {
@@ -106,60 +201,14 @@ static int run(void) {
     write_error_event(ctl);
     return 125;
   }
-  int go[2], errp[2], statp[2] = {-1, -1};
-  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (g_plan.init && pipe2(statp, O_CLOEXEC) < 0)) {
-    set_error("pipe2", NULL, errno);
-    write_error_event(ctl);
-    return 125;
-  }
-  pid_t child = clone_into_namespaces(&g_plan);
-  if (child < 0) {
-    write_error_event(ctl);
-    return 125;
-  }
-  if (child == 0) {
-    close(go[1]);
-    close(errp[0]);
-    if (statp[0] >= 0) close(statp[0]);
-    close(ctl);
-    child_main(&g_plan, &filter, go[0], errp[1], statp[1]);
-  }
-  close(go[0]);
-  close(errp[1]);
-  if (statp[1] >= 0) close(statp[1]);
-  if (join_cgroups(child, &g_plan) < 0 || write_id_maps(child, &g_plan) < 0) {
-    write_error_event(ctl);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
-    return 125;
-  }
-  if (write(go[1], "g", 1) != 1) {
-    set_error("write", "sync pipe", errno);
-    write_error_event(ctl);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
-    return 125;
-  }
-  close(go[1]);
-  /* The error pipe is close-on-exec: EOF without data means the program is running. */
-  char buf[4096];
-  size_t got = 0;
-  for (;;) {
-    ssize_t r = read(errp[0], buf + got, sizeof buf - 1 - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += (size_t)r;
-    if (got >= sizeof buf - 1) break;
-  }
-  close(errp[0]);
-  if (got > 0) {
-    write_all(ctl, buf, got);
-  } else {
-    char started[96];
-    int n = snprintf(started, sizeof started, "{\"event\":\"started\",\"pid\":%d}\n", (int)child);
-    write_all(ctl, started, (size_t)n);
-  }
-  return supervise(child, ctl, statp[0], &g_plan);
+  /* Detached sandboxes and exec have their own supervisors (detach.c, exec.c). */
+  if (g_plan.lc.detach) return run_detached(&g_plan, &filter, ctl);
+  if (g_plan.lc.target) return run_exec(&g_plan, &filter, ctl);
+  pid_t child;
+  int status_fd;
+  int r = start_sandbox(&g_plan, &filter, ctl, &child, &status_fd);
+  if (r < 0) return 125;
+  return supervise(child, ctl, status_fd, &g_plan);
 }
 
 int main(int argc, char **argv) {
@@ -168,6 +217,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc >= 2 && strcmp(argv[1], "run") == 0) return run();
+  /* seccomp tooling for `lab profile` (never on the sandbox start-up path) */
+  if (argc >= 2 && strcmp(argv[1], "seccomp-compile") == 0) return seccomp_compile_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "seccomp-names") == 0) return seccomp_names_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "seccomp-record") == 0) return seccomp_record_main(argc, argv);
   fprintf(stderr, "usage: lab-helper run   (plan on fd 3; started by lab, not by hand)\n       lab-helper version\n");
   return 125;
 }

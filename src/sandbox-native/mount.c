@@ -139,6 +139,12 @@ static int set_attrs(int tree, const char *dst, unsigned attrs, int userns_fd) {
 }
 
 static int do_bind(const struct mount_op *o, int userns_fd) {
+  if (o->tree_fd >= 0) {
+    /* An idmapped tree prepared by the parent, attributes already set. */
+    struct stat st;
+    if (fstat(o->tree_fd, &st) < 0) return set_error("fstat", o->src, errno);
+    return attach(o->tree_fd, o->dst, !S_ISDIR(st.st_mode));
+  }
   autoclose int src = open_host(o->src);
   if (src < 0) {
     if (errno == ENOENT && (o->flags & MF_OPTIONAL)) return 0;
@@ -273,7 +279,7 @@ static int apply_op(const struct mount_op *o, const struct plan *p, int userns_f
         return 0;
       /* Without a net namespace of our own the kernel refuses a new sysfs: fall back to
        * a read-only recursive bind of the host's. */
-      struct mount_op b = {.kind = OP_BIND, .src = "/sys", .dst = o->dst, .flags = MF_RO | MF_NOSUID | MF_NODEV | MF_NOEXEC};
+      struct mount_op b = {.kind = OP_BIND, .src = "/sys", .dst = o->dst, .flags = MF_RO | MF_NOSUID | MF_NODEV | MF_NOEXEC, .tree_fd = -1};
       return do_bind(&b, -1);
     }
     case OP_DEVPTS: {

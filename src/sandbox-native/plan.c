@@ -98,6 +98,7 @@ static int add_op(struct plan *p, int line, enum op_kind kind, char *src, char *
   struct mount_op *o = &p->ops[p->n_ops++];
   memset(o, 0, sizeof *o);
   o->kind = kind;
+  o->tree_fd = -1;
   o->src = src;
   o->dst = dst;
   o->data = data;
@@ -221,6 +222,22 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
     if (parse_idmap(t, n, p->uidmap, &p->n_uidmap) < 0) return bad(line, "bad uid map");
   } else if (strcmp(op, "gidmap") == 0) {
     if (parse_idmap(t, n, p->gidmap, &p->n_gidmap) < 0) return bad(line, "bad gid map");
+  } else if (strcmp(op, "idpool") == 0) {
+    NEED(5);
+    unsigned long long b, z, c;
+    if (t[1][0] != '/' || parse_u64(t[2], &b) < 0 || parse_u64(t[3], &z) < 0 || parse_u64(t[4], &c) < 0 || z == 0 || c == 0 ||
+        b + z * c > 0xffffffffULL)
+      return bad(line, "bad id pool");
+    p->idpool = (struct idpool){.dir = t[1], .base = b, .size = z, .count = c};
+  } else if (strcmp(op, "mapper") == 0) {
+    NEED(3);
+    if (t[1][0] != '/' || t[2][0] != '/') return bad(line, "mapper paths must be absolute");
+    p->newuidmap = t[1];
+    p->newgidmap = t[2];
+  } else if (strcmp(op, "setgroups") == 0) {
+    NEED(2);
+    if (strcmp(t[1], "deny") != 0) return bad(line, "setgroups takes deny");
+    p->setgroups_deny = true;
   } else if (strcmp(op, "seccomp") == 0) {
     NEED(2);
     p->seccomp_bpf = t[1];
@@ -246,7 +263,9 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
     if (n < 2 || n - 1 > MAX_ARGS) return bad(line, "exec needs a command");
     for (int i = 1; i < n; i++) p->argv[p->n_argv++] = t[i];
   } else {
-    return bad(line, "unknown operation");
+    int r = parse_lifecycle_op(p, line, t, n);
+    if (r < 0) return -1;
+    if (r == 0) return bad(line, "unknown operation");
   }
   return 0;
 #undef NEED

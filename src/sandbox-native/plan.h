@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "lifecycle.h"
+
 #define MAX_OPS 512
 #define MAX_ARGS 4096
 #define MAX_ENV 4096
@@ -49,6 +51,7 @@ struct mount_op {
   unsigned flags;
   unsigned long long size;
   unsigned mode;
+  int tree_fd;          /* an idmapped tree made by the parent (userns.c), or -1 */
 };
 
 struct rlimit_op {
@@ -58,6 +61,13 @@ struct rlimit_op {
 
 struct idmap {
   unsigned long inside, outside, count;
+};
+
+/* Host id ranges handed out to sandboxes: `count` ranges of `size` ids from `base`,
+ * each locked through a file in `dir` while a sandbox uses it. */
+struct idpool {
+  char *dir;
+  unsigned long base, size, count;
 };
 
 struct plan {
@@ -82,6 +92,10 @@ struct plan {
   int n_uidmap;
   struct idmap gidmap[MAX_IDMAP];
   int n_gidmap;
+  struct idpool idpool;   /* when set, the uid/gid maps come from the pool */
+  bool setgroups_deny;    /* unprivileged maps: /proc/PID/setgroups must say deny */
+  char *newuidmap;        /* rootless with subordinate ids: the setuid map writers */
+  char *newgidmap;
   char *seccomp_bpf;      /* path of a compiled BPF program, or NULL */
   char *env[MAX_ENV + 1];
   int n_env;
@@ -90,6 +104,7 @@ struct plan {
   bool loopback;          /* bring lo up in a new net namespace */
   bool new_session;
   unsigned long long timeout_ms;
+  struct lifecycle lc;     /* detach, logs, restart, joined namespaces, exec target */
   char *argv[MAX_ARGS + 1];
   int n_argv;
 };

@@ -13,8 +13,10 @@ import {BASE_GROUPS, BASE_USERS, parseGroup, parsePasswd} from './etc.js'
 import {cleanDestination} from './paths.js'
 import {DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS} from './plan.js'
 import type {Mount, Rlimit, SandboxSpec} from './spec.js'
+import {type LimitsRequest, parseLimits} from './limits.js'
 import {parseDuration, parseSize} from './units.js'
 import {resolveUser} from './users.js'
+import {parseUsernsOption} from './userns.js'
 import {parseBindVolume, parseTmpfs} from './volumes.js'
 
 export interface SandboxRequest {
@@ -41,6 +43,10 @@ export interface SandboxRequest {
   storageOpt?: string[]
   securityOpt?: string[]
   ulimit?: string[]
+  /** resource limits: -m, --memory-swap, --cpus, --pids-limit, --cpu-time, --output-limit… (limits.ts) */
+  limits?: LimitsRequest
+  /** --userns: private (default) or host */
+  userns?: string
   /** the environment `-e NAME` reads from; nothing else of the caller's leaks in */
   callerEnv?: Record<string, string | undefined>
 }
@@ -193,12 +199,18 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
   }
   const capabilities = resolveCapabilities(req.capAdd ?? [], req.capDrop ?? [])
 
+  const limits = parseLimits(req.limits ?? {})
   const rlimits = [...DEFAULT_RLIMITS]
   for (const u of req.ulimit ?? []) {
     const r = parseUlimit(u)
     const i = rlimits.findIndex((x) => x.name === r.name)
     if (i >= 0) rlimits[i] = r
     else rlimits.push(r)
+  }
+  // --cpu-time is enforced on the whole cgroup; RLIMIT_CPU backs it up per process.
+  if (limits.cpuTimeMs !== null && !rlimits.some((r) => r.name === 'cpu')) {
+    const secs = Math.ceil(limits.cpuTimeMs / 1000)
+    rlimits.push({name: 'cpu', soft: secs, hard: secs + 1})
   }
 
   return {
@@ -217,11 +229,13 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
     },
     root,
     mounts,
+    userns: parseUsernsOption(req.userns),
     network,
     extraHosts: (req.addHost ?? []).map(parseAddHost),
     timeoutMs: req.timeout === undefined ? 0 : parseDuration(req.timeout, '--timeout'),
     seccomp: await seccompForSandbox(seccompOpt, capabilities),
     maskedPaths: DOCKER_MASKED_PATHS,
     readonlyPaths: DOCKER_READONLY_PATHS,
+    limits,
   }
 }

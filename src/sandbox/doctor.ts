@@ -2,6 +2,7 @@
 import {assertHelperBuilt, HELPER_PATH} from './helper.js'
 import {buildSpec} from './build-spec.js'
 import {cgroupInfo, findLibseccomp, kernelAtLeast, kernelVersion, namespacesSupported, overlaySupported, seccompSupport, userNamespaceRestrictions} from './host.js'
+import {delegatedParent} from './cgroups/rootless.js'
 import {runSandbox} from './run.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -48,6 +49,15 @@ export async function runDoctor(): Promise<DoctorReport> {
   else {
     const ctrls = cg.mode === 'v1' || cg.mode === 'hybrid' ? Object.keys(cg.v1).sort().join(', ') : cg.v2Controllers.join(', ')
     add({name: 'cgroups', status: 'ok', detail: `${cg.mode}${ctrls ? ` (${ctrls})` : ''}`})
+  }
+
+  if (!root) {
+    const parent = delegatedParent()
+    add(
+      parent
+        ? {name: 'cgroup delegation', status: 'ok', detail: `limits go into the delegated group ${parent}`}
+        : {name: 'cgroup delegation', status: 'warn', detail: 'no writable cgroup v2 subtree: memory, cpu and pids limits are reported as not enforced (rlimits and timeouts still hold)', fix: 'run lab under `systemd-run --user --scope -p Delegate=yes`, or point LAB_CGROUP_PARENT at a delegated group'},
+    )
   }
 
   const sc = seccompSupport()

@@ -36,6 +36,8 @@ export interface HelperRunOptions {
   stopGraceMs?: number
   /** called once the program runs */
   onStarted?: (pid: number) => void
+  /** aborting it kills the sandbox at once (a lab run stopped by Ctrl-C) */
+  abortSignal?: AbortSignal
 }
 
 export interface HelperOutcome {
@@ -45,6 +47,9 @@ export interface HelperOutcome {
   stderr: Buffer
   outputLimited: boolean
   helperExitCode: number | null
+  /** the host id range the sandbox's user namespace maps onto */
+  userns: {uidBase: number; gidBase: number; size: number} | null
+  warnings: string[]
 }
 
 export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperOutcome> {
@@ -54,7 +59,7 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
   const stdio: StdioOptions = [stdin, out, out, 'pipe']
   const child = spawn(HELPER_PATH, ['run'], {stdio})
   const ctl = child.stdio[3] as Duplex
-  const outcome: HelperOutcome = {exit: null, error: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), outputLimited: false, helperExitCode: null}
+  const outcome: HelperOutcome = {exit: null, error: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), outputLimited: false, helperExitCode: null, userns: null, warnings: []}
 
   // Ctrl-C reaches the helper too (same process group) and it forwards it to the
   // sandbox; we stay alive to report. A PID 1 without a handler ignores SIGINT/SIGTERM
@@ -70,6 +75,9 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
   }
   process.on('SIGINT', onSigint)
   process.on('SIGTERM', onSigterm)
+  const onAbort = () => ctl.write('kill 9\n')
+  if (opts.abortSignal?.aborted) onAbort()
+  opts.abortSignal?.addEventListener('abort', onAbort)
 
   const limit = opts.outputLimit ?? Number.POSITIVE_INFINITY
   const chunks: {stdout: Buffer[]; stderr: Buffer[]} = {stdout: [], stderr: []}
@@ -78,7 +86,11 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
     if (outcome.outputLimited) return
     const room = limit - kept
     if (c.length > room) {
-      if (room > 0) chunks[which].push(c.subarray(0, room))
+      if (room > 0) {
+        // the part that still fits is kept and passed on, like everything before it
+        chunks[which].push(c.subarray(0, room))
+        cb?.(c.subarray(0, room))
+      }
       kept = limit
       outcome.outputLimited = true
       ctl.write('kill 9\n')
@@ -112,6 +124,8 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
       if (ev.event === 'exit') outcome.exit = ev as unknown as ExitEvent
       else if (ev.event === 'error') outcome.error = ev as unknown as HelperError
       else if (ev.event === 'started') opts.onStarted?.(ev.pid as number)
+      else if (ev.event === 'userns') outcome.userns = {uidBase: ev.uidBase as number, gidBase: ev.gidBase as number, size: ev.size as number}
+      else if (ev.event === 'warning') outcome.warnings.push(String(ev.message))
     }
   })
   ctl.on('error', () => {})
@@ -135,6 +149,7 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
     if (grace) clearTimeout(grace)
     process.off('SIGINT', onSigint)
     process.off('SIGTERM', onSigterm)
+    opts.abortSignal?.removeEventListener('abort', onAbort)
     ctl.destroy()
   }
 }

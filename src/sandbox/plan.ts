@@ -12,14 +12,58 @@
  *   cgroup PROCS_FILE | uidmap IN OUT N | gidmap IN OUT N
  *   rlimit NAME SOFT HARD | user UID GID [GROUP...] | caps HEX | ambient HEX
  *   seccomp BPF_FILE | env K=V | cwd DIR | init | timeout MS | exec ARG...
+ * Lifecycle (src/sandbox/lifecycle.ts; C side detach.c, logs.c, join.c, exec.c):
+ *   join net|ipc|pid PID STARTTIME         enter that running sandbox's namespace before clone
+ *                                          (its "ns" line is left out); PID must still have
+ *                                          STARTTIME (field 22 of /proc/PID/stat): no pid reuse
+ *   detach RUN_DIR                         become a supervisor that outlives the caller:
+ *                                          RUN_DIR/status.json (atomic), RUN_DIR/events, RUN_DIR/ctl
+ *                                          (control socket: "kill SIG", "stop GRACE_MS", "status")
+ *   log FILE MAXBYTES                      capture stdout/stderr into FILE, rotated to FILE.1
+ *   restart no|on-failure|always|unless-stopped MAX   restart policy, exponential back-off
+ *   keepstdin                              stdin is a pipe held open (-i with -d)
+ *   autoremove PATH | names DIR ID         --rm: remove PATH and DIR/NAME -> ID links at the end
+ *   target PID STARTTIME                   exec: run the program inside that running sandbox
  */
 import {capabilityMask} from './capabilities.js'
 import {groupFile, hostsFile, NSSWITCH, passwdFile, sandboxGroups, sandboxUsers} from './etc.js'
 import {isWithin} from './paths.js'
 import {dirRootOps, hostRootOps, hostTopLevel} from './rootfs.js'
 import type {SandboxSpec} from './spec.js'
+import {ensurePoolLockDir, idPool, POOL_LOCK_DIR, RANGE_SIZE, rootlessRanges} from './userns.js'
 
 export type PlanOp = string[]
+
+const isRoot = () => process.getuid?.() === 0
+
+/** The user namespace: a pooled range as root; the caller's own ids without root. */
+function usernsOps(spec: SandboxSpec): PlanOp[] {
+  if (spec.userns === 'host') return []
+  if (isRoot()) {
+    ensurePoolLockDir()
+    const pool = idPool()
+    return [['ns', 'user'], ['idpool', POOL_LOCK_DIR, String(pool.base), String(RANGE_SIZE), String(pool.count)]]
+  }
+  const full = rootlessRanges()
+  if (full) {
+    // The caller is root inside; its subordinate ids are everyone else.
+    return [
+      ['ns', 'user'],
+      ['mapper', full.newuidmap, full.newgidmap],
+      ['uidmap', '0', String(process.getuid!()), '1'],
+      ['uidmap', '1', String(full.uid.start), String(full.uid.count)],
+      ['gidmap', '0', String(process.getgid!()), '1'],
+      ['gidmap', '1', String(full.gid.start), String(full.gid.count)],
+    ]
+  }
+  const {uid, gid} = spec.process.user
+  return [
+    ['ns', 'user'],
+    ['uidmap', String(uid), String(process.getuid!()), '1'],
+    ['gidmap', String(gid), String(process.getgid!()), '1'],
+    ['setgroups', 'deny'],
+  ]
+}
 
 export const DOCKER_MASKED_PATHS = [
   '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
@@ -36,6 +80,10 @@ export interface PlanContext {
   cgroupProcs?: string[]
   /** host resolv.conf content, used with --network host */
   hostResolvConf?: string
+  /** namespaces of running sandboxes to enter instead of creating new ones (lifecycle.ts) */
+  joins?: Array<{kind: 'net' | 'ipc' | 'pid'; pid: number; start: number}>
+  /** --ipc host: no new IPC namespace */
+  ipcHost?: boolean
 }
 
 function devOps(): PlanOp[] {
@@ -65,8 +113,13 @@ function etcOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
 
 export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   const ops: PlanOp[] = [['version', '1']]
-  for (const ns of ['pid', 'mount', 'uts', 'ipc', 'cgroup']) ops.push(['ns', ns])
-  if (spec.network === 'none') ops.push(['ns', 'net'], ['loopback'])
+  const joined = new Set((ctx.joins ?? []).map((j) => j.kind))
+  for (const ns of ['pid', 'mount', 'uts', 'ipc', 'cgroup']) {
+    if (!joined.has(ns as 'pid') && !(ns === 'ipc' && ctx.ipcHost)) ops.push(['ns', ns])
+  }
+  if (spec.network === 'none' && !joined.has('net')) ops.push(['ns', 'net'], ['loopback'])
+  ops.push(...usernsOps(spec))
+  for (const j of ctx.joins ?? []) ops.push(['join', j.kind, String(j.pid), String(j.start)])
   ops.push(['hostname', spec.hostname])
   for (const p of ctx.cgroupProcs ?? []) ops.push(['cgroup', p])
 
@@ -98,7 +151,10 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   // --- the caller's mounts, in order
   for (const m of spec.mounts) {
     if (m.type === 'bind') {
-      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev'])
+      // As root with remapping, a writable volume is idmapped: the volume's owner on the
+      // host is the sandbox's user inside, and what it writes stays the owner's.
+      const idmap = !m.readOnly && spec.userns !== 'host' && isRoot() ? ',idmap' : ''
+      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev' + idmap])
     } else {
       const flags = ['nosuid', 'nodev', ...(m.readOnly ? ['ro'] : []), ...(m.noexec ? ['noexec'] : [])]
       ops.push(['tmpfs', m.destination, String(m.sizeBytes), m.mode.toString(8), flags.join(',')])

@@ -4,6 +4,10 @@
  */
 import {constants} from 'node:os'
 
+import type {CgroupStats} from './cgroups/driver.js'
+import type {Limits} from './limits.js'
+import type {Rlimit} from './spec.js'
+
 export type Verdict =
   | 'ok'
   | 'nonzero-exit'
@@ -46,11 +50,22 @@ export interface SandboxResult {
   signal: string | null
   timedOut: boolean
   wallMs: number
+  /** CPU time of every process of the sandbox (from its cgroup; of PID 1 and its reaped children without one) */
   cpu: {userMs: number; systemMs: number}
   peakMemoryBytes: number
+  /** most tasks at once, where the kernel reports it (pids.peak) */
+  pidsPeak?: number | null
   /** what the verdict rests on: the limit and the observation */
   evidence: Record<string, unknown>
   error?: HelperError & {hint?: string}
+  /** the seccomp profile in force ("unconfined" when filtering was turned off) */
+  seccompProfile?: string
+  /** the host ids the sandbox's user namespace maps onto (null: --userns=host) */
+  userns?: {hostUidBase: number; hostGidBase: number; size: number} | null
+  /** limits this host could not enforce (rootless without a delegated cgroup), each with why */
+  unenforcedLimits?: Array<{limit: string; value: unknown; reason: string}>
+  /** things that worked differently than asked, e.g. a volume that could not be idmapped */
+  warnings?: string[]
   stdout?: string
   stderr?: string
 }
@@ -76,10 +91,88 @@ export function hintFor(err: HelperError): string | undefined {
   return undefined
 }
 
+/** What the engine observed besides the helper's events: the cgroup's counters and its own limit kills. */
+export interface Accounting {
+  stats: CgroupStats | null
+  limits: Limits
+  timeoutMs: number
+  rlimits: Rlimit[]
+  /** the engine ended the run because --cpu-time was used up (CPU µs seen then) */
+  cpuTimeExceededUs: number | null
+  /** the engine cut the output and ended the run */
+  outputLimited: boolean
+  outputLimitBytes: number | null
+}
+
+const SIGXCPU = constants.signals.SIGXCPU
+const SIGXFSZ = constants.signals.SIGXFSZ
+
+/**
+ * The verdict, by a fixed precedence so that it never blames the wrong limit: first the
+ * limits the engine itself enforced by ending the run (output, CPU time), then what the
+ * kernel recorded (an OOM kill, SIGXFSZ, refused forks: a limit that was hit, even if the
+ * program carried on), then the wall clock, then how the program ended. `evidence` shows what it rests on.
+ */
+function judge(r: SandboxResult, exit: ExitEvent, acc: Accounting): void {
+  const s = acc.stats
+  const endedBy = exit.killedBy === 'timeout' ? 'timeout' : exit.signal ? `signal ${signalName(exit.signal)}` : `exit ${exit.exitCode}`
+  const rlimit = (name: string) => acc.rlimits.find((x) => x.name === name)
+  const l = acc.limits
+  if (acc.outputLimited) {
+    r.verdict = 'output-limit'
+    r.evidence = {outputLimitBytes: acc.outputLimitBytes, endedBy: 'output-limit'}
+  } else if (acc.cpuTimeExceededUs !== null || exit.signal === SIGXCPU) {
+    r.verdict = 'cpu-time'
+    r.evidence = {
+      cpuTimeLimitMs: l.cpuTimeMs ?? (rlimit('cpu')?.soft === 'unlimited' ? null : Number(rlimit('cpu')?.soft) * 1000),
+      cpuTimeUsedMs: (acc.cpuTimeExceededUs ?? (s ? s.cpuUserUs + s.cpuSystemUs : exit.userUs + exit.sysUs)) / 1000,
+      by: acc.cpuTimeExceededUs !== null ? 'cgroup' : 'RLIMIT_CPU (SIGXCPU)',
+      endedBy: acc.cpuTimeExceededUs !== null ? 'cpu-time' : endedBy,
+    }
+  } else if (s && s.oomKills > 0) {
+    r.verdict = 'memory'
+    r.evidence = {memoryLimitBytes: l.memoryBytes, memorySwapLimitBytes: l.memorySwapBytes, oomKills: s.oomKills, memoryLimitHits: s.memoryLimitHits, peakMemoryBytes: s.memoryPeakBytes, endedBy}
+  } else if (exit.signal === SIGXFSZ || (rlimit('fsize') && exit.exitCode === 128 + SIGXFSZ)) {
+    // A shell reports a child that SIGXFSZ killed as 128+25. (A PID 1 without --init
+    // never gets SIGXFSZ: the kernel spares a namespace's init; its write fails with EFBIG.)
+    const fsize = rlimit('fsize')
+    r.verdict = 'file-size'
+    r.evidence = {fileSizeLimitBytes: fsize ? fsize.soft : null, signal: 'SIGXFSZ', endedBy}
+  } else if (s && s.pidsLimitHits > 0) {
+    r.verdict = 'pids'
+    r.evidence = {pidsLimit: l.pids, pidsLimitHits: s.pidsLimitHits, pidsPeak: s.pidsPeak, endedBy}
+  } else if (exit.killedBy === 'timeout') {
+    r.verdict = 'timeout'
+    r.evidence = {timeoutMs: acc.timeoutMs, wallMs: r.wallMs, endedBy}
+  }
+}
+
+const mib = (b: unknown) => (typeof b === 'number' ? `${Math.round((b / 1024 / 1024) * 10) / 10} MiB` : 'its limit')
+
+/** One line for a run a limit ended (the terminal form of the verdict); null for other verdicts. */
+export function limitVerdictLine(r: SandboxResult): string | null {
+  const e = r.evidence as Record<string, number | string | null | undefined>
+  switch (r.verdict) {
+    case 'memory':
+      return `the sandbox ran out of memory (limit ${mib(e.memoryLimitBytes)}; the kernel OOM-killed ${e.oomKills} process${e.oomKills === 1 ? '' : 'es'})`
+    case 'pids':
+      return `the sandbox hit its process limit (--pids-limit ${e.pidsLimit}; ${e.pidsLimitHits} fork${e.pidsLimitHits === 1 ? ' was' : 's were'} refused; ended by ${e.endedBy})`
+    case 'cpu-time':
+      return `the sandbox used up its CPU time (${e.cpuTimeLimitMs} ms; used ${Math.round(Number(e.cpuTimeUsedMs))} ms)`
+    case 'output-limit':
+      return `the sandbox's output was cut at --output-limit ${e.outputLimitBytes} bytes and the run ended`
+    case 'file-size':
+      return `a file grew past the size limit (RLIMIT_FSIZE ${e.fileSizeLimitBytes} bytes; SIGXFSZ)`
+    default:
+      return null
+  }
+}
+
 export function resultFromEvents(
   base: {id: string; name: string},
   exit: ExitEvent | null,
   error: HelperError | null,
+  acc?: Accounting,
 ): SandboxResult {
   const r: SandboxResult = {
     id: base.id,
@@ -92,6 +185,11 @@ export function resultFromEvents(
     cpu: {userMs: exit ? exit.userUs / 1000 : 0, systemMs: exit ? exit.sysUs / 1000 : 0},
     peakMemoryBytes: exit ? exit.maxRssKb * 1024 : 0,
     evidence: {},
+  }
+  if (acc?.stats) {
+    r.cpu = {userMs: acc.stats.cpuUserUs / 1000, systemMs: acc.stats.cpuSystemUs / 1000}
+    if (acc.stats.memoryPeakBytes !== null) r.peakMemoryBytes = acc.stats.memoryPeakBytes
+    r.pidsPeak = acc.stats.pidsPeak
   }
   if (error) {
     r.error = {...error, hint: hintFor(error)}
@@ -115,15 +213,14 @@ export function resultFromEvents(
     r.exitCode = 128 + 9
     r.signal = 'SIGKILL'
     r.evidence = {wallMs: r.wallMs}
-    return r
-  }
-  if (exit.signal) {
+  } else if (exit.signal) {
     r.verdict = 'signaled'
     r.signal = signalName(exit.signal)
     r.exitCode = 128 + exit.signal
-    return r
+  } else {
+    r.exitCode = exit.exitCode
+    r.verdict = exit.exitCode === 0 ? 'ok' : 'nonzero-exit'
   }
-  r.exitCode = exit.exitCode
-  r.verdict = exit.exitCode === 0 ? 'ok' : 'nonzero-exit'
+  if (acc) judge(r, exit, acc)
   return r
 }

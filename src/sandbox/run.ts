@@ -1,5 +1,13 @@
-/** Running one sandbox to completion: validate → plan → helper → result. */
+/**
+ * Running one sandbox to completion: validate → cgroup → plan → helper → kill what is
+ * left in the cgroup → accounting → remove the cgroup → result.
+ */
 import {readFileSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
+
+import {usageError} from '../errors.js'
+import {type CgroupOptions, createSandboxCgroup, type CgroupStats, type SandboxCgroup, type UnenforcedLimit} from './cgroups/index.js'
+import {DEFAULT_LIMITS, type Limits} from './limits.js'
 
 import {buildPlan, serializePlan} from './plan.js'
 import {runHelper, type HelperRunOptions} from './helper.js'
@@ -7,7 +15,10 @@ import {resultFromEvents, type SandboxResult} from './result.js'
 import type {SandboxSpec} from './spec.js'
 import {validateSpec} from './validate.js'
 
-export type RunOptions = HelperRunOptions
+export type RunOptions = HelperRunOptions & {
+  /** cgroup root and ownership records (tests inject a fake tree) */
+  cgroup?: CgroupOptions
+}
 
 function hostResolvConf(): string {
   try {
@@ -17,15 +28,105 @@ function hostResolvConf(): string {
   }
 }
 
+/** How many CPUs the sandbox can keep busy at once: the fastest it can burn CPU time. */
+function cpuParallelism(l: Limits): number {
+  let n = availableParallelism()
+  if (l.cpus !== null) n = Math.min(n, l.cpus)
+  if (l.cpusetCpus !== null) {
+    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
+      const [a, b = a] = part.split('-').map(Number)
+      return sum + b - a + 1
+    }, 0))
+  }
+  return Math.max(n, 0.01)
+}
+
+/**
+ * --cpu-time: the whole sandbox's CPU time (every process and thread, from the cgroup)
+ * is checked when it could first have run out (the rest divided by the CPUs it can use,
+ * at most 250 ms apart), and the cgroup is killed once it has.
+ */
+function watchCpuTime(group: SandboxCgroup, limits: Limits) {
+  const limitUs = limits.cpuTimeMs! * 1000
+  const cpus = cpuParallelism(limits)
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  const state = {exceededUs: null as number | null}
+  const tick = async () => {
+    if (stopped) return
+    const used = await group.cpuUsageUs()
+    if (stopped) return
+    const leftUs = limitUs - used
+    if (leftUs <= 0) {
+      state.exceededUs = used
+      await group.killAll()
+      return
+    }
+    timer = setTimeout(tick, Math.min(250, Math.max(5, leftUs / 1000 / cpus)))
+  }
+  return {
+    state,
+    start: () => void tick(),
+    stop: () => {
+      stopped = true
+      if (timer) clearTimeout(timer)
+    },
+  }
+}
+
 export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: 'pipe'}): Promise<SandboxResult> {
   await validateSpec(spec)
-  const plan = serializePlan(buildPlan(spec, {hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined}))
-  const outcome = await runHelper(plan, opts)
-  const result = resultFromEvents(spec, outcome.exit, outcome.error)
-  if (outcome.outputLimited && result.verdict !== 'engine-error') {
-    result.verdict = 'output-limit'
-    result.evidence = {outputLimitBytes: opts.outputLimit}
+  const limits = spec.limits ?? DEFAULT_LIMITS
+  const outputLimit = Math.min(opts.outputLimit ?? Infinity, limits.outputBytes ?? Infinity)
+  // An output limit must hold for a terminal run too: the output then passes through us.
+  const forward = opts.stdio === 'inherit' && limits.outputBytes !== null
+  if (forward && opts.stdin) throw usageError('--output-limit with -i is only available with --json for now', 'leave out -i, or add --json to capture the output')
+  const helperOpts: RunOptions = {...opts, outputLimit: Number.isFinite(outputLimit) ? outputLimit : undefined}
+  if (forward) {
+    helperOpts.stdio = 'pipe'
+    helperOpts.onStdout = (c) => process.stdout.write(c)
+    helperOpts.onStderr = (c) => process.stderr.write(c)
   }
+
+  // The group exists, limits applied, before the helper starts; the helper moves the
+  // sandbox into it before the sandbox does anything (plan line "cgroup").
+  const group = await createSandboxCgroup(spec.id, limits, opts.cgroup)
+  let stats: CgroupStats | null = null
+  const watchdog = limits.cpuTimeMs !== null ? watchCpuTime(group, limits) : null
+  let outcome
+  try {
+    const plan = serializePlan(buildPlan(spec, {cgroupProcs: group.procsFiles, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined}))
+    helperOpts.onStarted = (pid) => {
+      watchdog?.start()
+      opts.onStarted?.(pid)
+    }
+    try {
+      outcome = await runHelper(plan, helperOpts)
+    } finally {
+      watchdog?.stop()
+    }
+    // Nothing of the sandbox may outlive the run, and the counters are final only then.
+    await group.killAll()
+    stats = await group.stats()
+  } finally {
+    // A group that cannot be removed now is left to the next sweep (its owner will be gone).
+    await group.remove().catch(() => {})
+  }
+  const result = resultFromEvents(spec, outcome.exit, outcome.error, {
+    stats,
+    limits,
+    timeoutMs: spec.timeoutMs,
+    rlimits: spec.process.rlimits,
+    cpuTimeExceededUs: watchdog?.state.exceededUs ?? null,
+    outputLimited: outcome.outputLimited,
+    outputLimitBytes: helperOpts.outputLimit ?? null,
+  })
+  result.seccompProfile = spec.seccomp.profile
+  const unenforced = (group as {unenforced?: UnenforcedLimit[]}).unenforced
+  if (unenforced?.length) result.unenforcedLimits = unenforced
+  if (outcome.userns) result.userns = {hostUidBase: outcome.userns.uidBase, hostGidBase: outcome.userns.gidBase, size: outcome.userns.size}
+  else result.userns = null
+  if (outcome.warnings.length) result.warnings = outcome.warnings
   if (opts.stdio === 'pipe') {
     result.stdout = outcome.stdout.toString('utf8')
     result.stderr = outcome.stderr.toString('utf8')

@@ -5,6 +5,8 @@
  * validate.ts before anything runs; plan.ts turns it into the helper's operations.
  */
 
+import {LIMITS_SCHEMA, type Limits} from './limits.js'
+
 export type NetworkMode = 'none' | 'host'
 
 export interface BindMount {
@@ -57,6 +59,9 @@ export interface SandboxSpec {
     sizeBytes: number
   }
   mounts: Mount[]
+  /** private (default): own user namespace, root inside is a distinct unprivileged host
+   * id; host: share the host's ids (visible opt-out) */
+  userns?: 'private' | 'host'
   network: NetworkMode
   /** extra /etc/hosts lines: name → address */
   extraHosts: Array<{host: string; address: string}>
@@ -66,6 +71,10 @@ export interface SandboxSpec {
   seccomp: {profile: string; bpfPath: string | null}
   maskedPaths: string[]
   readonlyPaths: string[]
+  /** resource limits (limits.ts); build-spec.ts always sets it, a spec without it gets DEFAULT_LIMITS */
+  limits?: Limits
+  /** namespaces shared with other sandboxes (ids) or, for ipc, the host; absent: all private */
+  share?: {network?: string; ipc?: string; pid?: string}
 }
 
 const absPath = {
@@ -170,6 +179,7 @@ export const SANDBOX_SPEC_SCHEMA = {
         ],
       },
     },
+    userns: {enum: ['private', 'host']},
     network: {enum: ['none', 'host']},
     extraHosts: {
       type: 'array',
@@ -190,6 +200,16 @@ export const SANDBOX_SPEC_SCHEMA = {
     },
     maskedPaths: {type: 'array', items: absPath},
     readonlyPaths: {type: 'array', items: absPath},
+    limits: LIMITS_SCHEMA,
+    share: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        network: {type: 'string', pattern: '^[0-9a-f]{64}$'},
+        ipc: {type: 'string', pattern: '^([0-9a-f]{64}|host)$'},
+        pid: {type: 'string', pattern: '^[0-9a-f]{64}$'},
+      },
+    },
   },
 } as const
 

@@ -52,7 +52,8 @@ export function parseBindVolume(value: string): BindMount {
   }
   const [source, dest, opts = ''] = parts
   if (!source.startsWith('/') && !source.startsWith('.')) {
-    throw usageError(`volume "${value}": named volumes are not available yet`, 'bind a host directory with an absolute path, e.g. -v "$PWD/data:/data"')
+    // Valid volume names are resolved by the lifecycle engine before they get here.
+    throw usageError(`invalid volume "${value}": "${source}" is neither an absolute host path nor a volume name`, 'use -v /host/path:/dest, or -v NAME:/dest with a name of letters, digits, _ . - (starting with a letter or digit)')
   }
   let readOnly = false
   for (const o of opts.split(',').filter(Boolean)) {

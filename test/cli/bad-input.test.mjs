@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
-import {helperProcesses, lab} from '../helpers.mjs'
+import {lab} from '../helpers.mjs'
 
 const t = suite('cli: bad input')
 
@@ -16,7 +16,7 @@ const cases = [
   [['sandbox', 'run', '-v', '/tmp:/data/../etc', '--', 'true'], /contains "\.\."/],
   [['sandbox', 'run', '-v', '/tmp:/proc', '--', 'true'], /cannot mount over \/proc/],
   [['sandbox', 'run', '-v', './relative:/data', '--', 'true'], /not an absolute path/],
-  [['sandbox', 'run', '-v', 'myvol:/data', '--', 'true'], /named volumes are not available yet/],
+  [['sandbox', 'run', '-v', 'bad name:/data', '--', 'true'], /is neither an absolute host path nor a volume name/],
   [['sandbox', 'run', '-v', '/dev/null:/x', '--', 'true'], /not a directory or regular file/],
   [['sandbox', 'run', '-u', 'mallory', '--', 'true'], /unknown user "mallory"/],
   [['sandbox', 'run', '-u', '1000:wheel2', '--', 'true'], /unknown group "wheel2"/],
@@ -61,11 +61,12 @@ t('--json turns a bad-input error into a JSON error object', async () => {
   assert.ok(j.error.hint)
 })
 
-t('nothing is left behind by refused runs', async () => {
-  const before = readdirSync(tmpdir()).length
-  await lab(['sandbox', 'run', '-v', '/nope:/x', '--', 'true'])
-  assert.is(helperProcesses().length, 0)
-  assert.is(readdirSync(tmpdir()).length, before)
+t('nothing is left behind by refused runs (no temp file in a private TMPDIR)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labtmp-'))
+  await lab(['sandbox', 'run', '-v', '/nope:/x', '--', 'true'], {env: {...process.env, TMPDIR: dir}})
+  await lab(['sandbox', 'run', '--env-file', '/nope', '--', 'true'], {env: {...process.env, TMPDIR: dir}})
+  assert.equal(readdirSync(dir), [])
+  rmSync(dir, {recursive: true})
 })
 
 t.run()

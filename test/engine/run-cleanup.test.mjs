@@ -1,6 +1,7 @@
 // After any run — normal, failed, killed, or when the CLI itself dies — nothing of the
 // sandbox remains on the host: no process, no mount, no temp dir.
-import {readFileSync, readdirSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
 import {tmpdir} from 'node:os'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
@@ -22,19 +23,18 @@ const alive = (pid) => {
 }
 const ppid = (pid) => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
 
-function tmpCount() {
-  return readdirSync(tmpdir()).length
-}
-
-rootTest(t, 'normal and failing runs leave no process, mount or temp dir', async () => {
-  const before = tmpCount()
-  assert.is((await sh('exit 0')).code, 0)
-  assert.is((await sh('exit 7')).code, 7)
-  assert.is((await lab(['sandbox', 'run', '--init', '--', 'sh', '-c', 'kill -SEGV $$'])).code, 128 + 11)
-  assert.is((await lab(['sandbox', 'run', '--', '/no/such/program'])).code, 127)
-  assert.is((await lab(['sandbox', 'run', '--', '/etc/passwd'])).code, 126)
+rootTest(t, 'normal and failing runs leave no process, mount or temp file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labtmp-'))
+  const env = {...process.env, TMPDIR: dir}
+  assert.is((await sh('exit 0', [], {env})).code, 0)
+  assert.is((await sh('exit 7', [], {env})).code, 7)
+  assert.is((await lab(['sandbox', 'run', '--init', '--', 'sh', '-c', 'kill -SEGV $$'], {env})).code, 128 + 11)
+  assert.is((await lab(['sandbox', 'run', '--', '/no/such/program'], {env})).code, 127)
+  assert.is((await lab(['sandbox', 'run', '--', '/etc/passwd'], {env})).code, 126)
+  assert.is((await lab(['sandbox', 'run', '--read-only=false', '--', 'sh', '-c', 'echo x > /usr/new'], {env})).code, 0)
   assert.equal(leftoverMounts(), [])
-  assert.ok(tmpCount() <= before, 'no temp dir left')
+  assert.equal(readdirSync(dir), [], 'no temp file left')
+  rmSync(dir, {recursive: true})
 })
 
 rootTest(t, 'a background process that outlives PID 1 is killed with the sandbox', async () => {

@@ -108,7 +108,9 @@ rootTest(t, 'attack: spin the CPU on 8 threads · defence: --cpus caps the quota
   assert.is(timed.verdict, 'cpu-time', JSON.stringify(timed))
   assert.is(timed.evidence.cpuTimeLimitMs, 300)
   const t2 = timed.cpu.userMs + timed.cpu.systemMs
-  assert.ok(t2 >= 300 && t2 < 1500, `cpu time ${t2} ms`)
+  // ended long before the 20 s wall limit could (8 threads on 2 cores: up to 40 s of CPU);
+  // the bound is loose because the checks run late on a loaded machine
+  assert.ok(t2 >= 300 && t2 < 4000, `cpu time ${t2} ms`)
   assertNothingLeft(capped.id)
   assertNothingLeft(timed.id)
 })

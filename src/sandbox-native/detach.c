@@ -1,0 +1,442 @@
+/* The detached supervisor: what keeps a `run -d` sandbox alive after the CLI exits.
+ *
+ * Order, and why:
+ *   1. in the helper the CLI started: bind the control socket, open the log, make the
+ *      output pipes -- every failure here still reaches the caller as an "error" event;
+ *   2. fork, and setsid in the child: the supervisor leaves the caller's session, so
+ *      neither Ctrl-C nor a hang-up of the CLI's terminal reaches it; the first process
+ *      exits at once and the CLI learns the outcome from events on fd 3;
+ *   3. start the sandbox (start_sandbox, as in the foreground), report "started" and
+ *      "detached" on fd 3 and close it: from now on the CLI may die freely;
+ *   4. loop: reap, copy output into the log, answer the control socket (kill, stop,
+ *      status), enforce --timeout and the stop grace period, and restart with
+ *      exponential back-off as the policy says (100 ms doubling to 60 s; reset after
+ *      10 s of running, as Docker does);
+ *   5. when the sandbox ends for good: final status, socket removed, and with --rm
+ *      its state removed.
+ * Each sandbox is a child of the supervisor with PR_SET_PDEATHSIG=SIGKILL: if the
+ * supervisor is killed, its sandbox dies with it and the next CLI command cleans up.
+ * status.json is replaced atomically (write a temp file, rename) on every change. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "logs.h"
+#include "plan.h"
+#include "supervise.h"
+#include "util.h"
+
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 60000
+#define BACKOFF_RESET_MS 10000
+#define DEFAULT_STOP_GRACE_MS 10000
+
+extern char g_last_error_event[2048];
+
+struct sup {
+  struct plan *p;
+  const struct sock_fprog *filter;
+  int lsock, sfd, killt, backofft, events;
+  int out_r, err_r, stdin_w;
+  struct logsink log;
+  pid_t child;
+  int status_fd;
+  const char *state;
+  const char *kill_reason; /* why killt fires: "timeout" or "stop" */
+  const char *killed_by;
+  int restart_count, backoff_n;
+  bool manual_stop, no_restart;
+  long long started_at, finished_at, started_mono;
+  int exit_code, exit_signal;
+  unsigned long long self_start;
+};
+
+static long long wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static long long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void arm(int tfd, long long ms) {
+  struct itimerspec its = {{0, 0}, {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L}};
+  if (ms <= 0) its.it_value.tv_nsec = 1; /* fire now; zero would disarm */
+  timerfd_settime(tfd, 0, &its, NULL);
+}
+
+static void disarm(int tfd) {
+  struct itimerspec its = {{0, 0}, {0, 0}};
+  timerfd_settime(tfd, 0, &its, NULL);
+}
+
+static int status_json(struct sup *s, char *out, size_t len) {
+  char err[2100] = "null";
+  if (g_last_error_event[0]) {
+    snprintf(err, sizeof err, "%s", g_last_error_event);
+    char *nl = strchr(err, '\n');
+    if (nl) *nl = '\0';
+  }
+  return snprintf(out, len,
+                  "{\"state\":\"%s\",\"pid\":%d,\"supervisorPid\":%d,\"supervisorStart\":%llu,\"startedAt\":%lld,"
+                  "\"finishedAt\":%lld,\"exitCode\":%d,\"signal\":%d,\"killedBy\":%s%s%s,\"restartCount\":%d,"
+                  "\"manualStop\":%s,\"error\":%s}\n",
+                  s->state, (int)s->child, (int)getpid(), s->self_start, s->started_at, s->finished_at, s->exit_code,
+                  s->exit_signal, s->killed_by ? "\"" : "", s->killed_by ? s->killed_by : "null", s->killed_by ? "\"" : "",
+                  s->restart_count, s->manual_stop ? "true" : "false", err);
+}
+
+static void write_status(struct sup *s) {
+  char json[3072], tmp[4200], dst[4200];
+  int n = status_json(s, json, sizeof json);
+  snprintf(tmp, sizeof tmp, "%s/status.json.tmp", s->p->lc.run_dir);
+  snprintf(dst, sizeof dst, "%s/status.json", s->p->lc.run_dir);
+  autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return;
+  if (write_all(fd, json, (size_t)n) == 0) rename(tmp, dst);
+}
+
+static void event(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void event(struct sup *s, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0 && s->events >= 0) write_all(s->events, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static int make_socket(const char *run_dir) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (snprintf(addr.sun_path, sizeof addr.sun_path, "%s/ctl", run_dir) >= (int)sizeof addr.sun_path)
+    return set_error_msg("bind", run_dir, "state directory path too long for a control socket");
+  unlink(addr.sun_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return set_error("socket", "ctl", errno);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || chmod(addr.sun_path, 0600) < 0 || listen(fd, 64) < 0) {
+    int e = errno;
+    close(fd);
+    return set_error("bind", addr.sun_path, e);
+  }
+  return fd;
+}
+
+static void drain_output(struct sup *s) {
+  while (s->out_r >= 0 && log_drain(&s->log, 'o', s->out_r) > 0) {}
+  while (s->err_r >= 0 && log_drain(&s->log, 'e', s->err_r) > 0) {}
+}
+
+static void request_stop(struct sup *s, long long grace_ms) {
+  s->manual_stop = true;
+  if (s->child > 0) {
+    kill(s->child, SIGTERM);
+    s->kill_reason = "stop";
+    arm(s->killt, grace_ms);
+  } else {
+    disarm(s->backofft); /* a pending restart is cancelled */
+    s->no_restart = true;
+  }
+}
+
+static void handle_client(struct sup *s, int c) {
+  char buf[128];
+  size_t got = 0;
+  struct pollfd pfd = {c, POLLIN, 0};
+  /* The CLI writes its one request line right after connecting. */
+  while (got < sizeof buf - 1 && !memchr(buf, '\n', got) && poll(&pfd, 1, 1000) > 0) {
+    ssize_t r = read(c, buf + got, sizeof buf - 1 - got);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  buf[got] = '\0';
+  char reply[3100];
+  int sig;
+  long long ms;
+  if (sscanf(buf, "kill %d", &sig) == 1 && sig > 0 && sig < NSIG) {
+    if (s->child <= 0) {
+      snprintf(reply, sizeof reply, "error not-running\n");
+    } else {
+      /* Docker's rule: a sandbox killed with its stop or kill signal stays down. */
+      if (sig == SIGKILL || sig == SIGTERM) s->manual_stop = true;
+      if (sig == SIGKILL) s->killed_by = "kill";
+      kill(s->child, sig);
+      snprintf(reply, sizeof reply, "ok\n");
+    }
+  } else if (sscanf(buf, "stop %lld", &ms) == 1 && ms >= 0) {
+    request_stop(s, ms);
+    snprintf(reply, sizeof reply, "ok\n");
+  } else if (strncmp(buf, "status", 6) == 0) {
+    status_json(s, reply, sizeof reply);
+  } else {
+    snprintf(reply, sizeof reply, "error unknown-command\n");
+  }
+  write_all(c, reply, strlen(reply));
+}
+
+static void on_exit_status(struct sup *s, int ws) {
+  if (s->status_fd >= 0) {
+    char line[64];
+    ssize_t r = read(s->status_fd, line, sizeof line - 1);
+    int st;
+    if (r > 0) {
+      line[r] = '\0';
+      if (sscanf(line, "status %d", &st) == 1) ws = st;
+    }
+    close(s->status_fd);
+    s->status_fd = -1;
+  }
+  s->exit_signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+  s->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + s->exit_signal;
+  s->finished_at = wall_ms();
+  s->child = 0;
+  disarm(s->killt);
+}
+
+static bool should_restart(struct sup *s) {
+  if (s->manual_stop || s->no_restart) return false;
+  switch (s->p->lc.restart) {
+    case RESTART_NO: return false;
+    case RESTART_ON_FAILURE:
+      return s->exit_code != 0 && (s->p->lc.restart_max == 0 || (unsigned)s->restart_count < s->p->lc.restart_max);
+    case RESTART_ALWAYS:
+    case RESTART_UNLESS_STOPPED: return true;
+  }
+  return false;
+}
+
+static long long next_backoff(struct sup *s) {
+  if (mono_ms() - s->started_mono >= BACKOFF_RESET_MS) s->backoff_n = 0;
+  long long d = BACKOFF_FIRST_MS;
+  for (int i = 0; i < s->backoff_n && d < BACKOFF_MAX_MS; i++) d *= 2;
+  s->backoff_n++;
+  return d > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d;
+}
+
+static void began(struct sup *s, pid_t child, int status_fd) {
+  s->child = child;
+  s->status_fd = status_fd;
+  s->state = "running";
+  s->killed_by = NULL;
+  s->started_at = wall_ms();
+  s->started_mono = mono_ms();
+  s->finished_at = 0;
+  if (s->p->timeout_ms) {
+    s->kill_reason = "timeout";
+    arm(s->killt, (long long)s->p->timeout_ms);
+  }
+  event(s, "{\"event\":\"started\",\"pid\":%d,\"at\":%lld,\"restartCount\":%d}\n", (int)child, s->started_at, s->restart_count);
+  write_status(s);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (type == FTW_DP ? rmdir : unlink)(path);
+  return 0;
+}
+
+static void remove_state(struct sup *s) {
+  struct lifecycle *lc = &s->p->lc;
+  if (lc->names_dir && lc->id) {
+    DIR *d = opendir(lc->names_dir);
+    struct dirent *e;
+    char target[80];
+    while (d && (e = readdir(d))) {
+      ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+      if (n <= 0) continue;
+      target[n] = '\0';
+      if (strcmp(target, lc->id) == 0) unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d) closedir(d);
+  }
+  /* FTW_PHYS: never follow a symlink out of the state directory; FTW_MOUNT: never cross into a mount. */
+  for (int i = 0; i < lc->n_autoremove; i++) nftw(lc->autoremove[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static int supervise_loop(struct sup *s) {
+  for (;;) {
+    if (s->child > 0) {
+      int ws;
+      struct rusage ru;
+      pid_t w = wait4(s->child, &ws, WNOHANG, &ru);
+      if (w == s->child) {
+        drain_output(s);
+        on_exit_status(s, ws);
+        if (!s->killed_by && s->kill_reason && s->manual_stop) s->killed_by = "stop";
+        event(s, "{\"event\":\"exit\",\"exitCode\":%d,\"signal\":%d,\"at\":%lld}\n", s->exit_code, s->exit_signal, s->finished_at);
+        if (!should_restart(s)) break;
+        long long delay = next_backoff(s);
+        s->state = "restarting";
+        event(s, "{\"event\":\"restarting\",\"delayMs\":%lld,\"at\":%lld}\n", delay, wall_ms());
+        write_status(s);
+        arm(s->backofft, delay);
+      }
+    } else if (s->no_restart || s->manual_stop) {
+      break;
+    }
+    struct pollfd pfd[6] = {{s->sfd, POLLIN, 0}, {s->lsock, POLLIN, 0}, {s->out_r, POLLIN, 0},
+                            {s->err_r, POLLIN, 0}, {s->killt, POLLIN, 0}, {s->backofft, POLLIN, 0}};
+    if (poll(pfd, 6, -1) < 0) continue;
+    if (pfd[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(s->sfd, &si, sizeof si) == sizeof si) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) request_stop(s, DEFAULT_STOP_GRACE_MS);
+        else if (sig != SIGCHLD && sig != SIGHUP && s->child > 0) kill(s->child, sig);
+      }
+    }
+    if (pfd[1].revents & POLLIN) {
+      int c = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC);
+      if (c >= 0) {
+        handle_client(s, c);
+        close(c);
+      }
+    }
+    if (pfd[2].revents & (POLLIN | POLLHUP)) log_drain(&s->log, 'o', s->out_r);
+    if (pfd[3].revents & (POLLIN | POLLHUP)) log_drain(&s->log, 'e', s->err_r);
+    if (pfd[4].revents & POLLIN) {
+      unsigned long long x;
+      if (read(s->killt, &x, sizeof x) > 0 && s->child > 0) {
+        s->killed_by = s->kill_reason;
+        kill(s->child, SIGKILL);
+      }
+    }
+    if (pfd[5].revents & POLLIN) {
+      unsigned long long x;
+      if (read(s->backofft, &x, sizeof x) > 0 && s->child <= 0 && !s->manual_stop) {
+        s->restart_count++;
+        pid_t child;
+        int status_fd;
+        int r = start_sandbox(s->p, s->filter, s->events, &child, &status_fd);
+        if (r < 0) {
+          /* the set-up failed this time: count it as a failed run and back off again */
+          s->exit_code = 125;
+          s->exit_signal = 0;
+          s->finished_at = wall_ms();
+          s->started_mono = mono_ms();
+          if (!should_restart(s)) break;
+          arm(s->backofft, next_backoff(s));
+        } else {
+          began(s, child, status_fd);
+          if (r == 1) s->no_restart = true; /* the program cannot be executed: do not loop */
+        }
+      }
+    }
+  }
+  s->state = "exited";
+  s->child = 0;
+  return s->exit_code;
+}
+
+int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
+  g_stage = "detach";
+  static struct sup s;
+  memset(&s, 0, sizeof s);
+  s.p = p;
+  s.filter = filter;
+  s.status_fd = -1;
+  s.stdin_w = -1;
+  s.state = "created";
+  char path[4200];
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int outp[2], errp[2], inp[2] = {-1, -1};
+  if (devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (p->lc.keep_stdin && pipe2(inp, O_CLOEXEC) < 0)) {
+    set_error("pipe2", NULL, errno);
+    write_error_event(ctl);
+    return 125;
+  }
+  if ((s.lsock = make_socket(p->lc.run_dir)) < 0) {
+    write_error_event(ctl);
+    return 125;
+  }
+  snprintf(path, sizeof path, "%s/events", p->lc.run_dir);
+  s.events = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (s.events < 0 || (p->lc.log_path && log_open(&s.log, p->lc.log_path, p->lc.log_max) < 0)) {
+    if (s.events < 0) set_error("open", path, errno);
+    write_error_event(ctl);
+    return 125;
+  }
+  if (!p->lc.log_path) s.log.fd = -1;
+  s.killt = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  s.backofft = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  sigset_t set;
+  forwarded_signals(&set);
+  s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (s.killt < 0 || s.backofft < 0 || s.sfd < 0) {
+    set_error("timerfd_create", NULL, errno);
+    write_error_event(ctl);
+    return 125;
+  }
+  pid_t f = fork();
+  if (f < 0) {
+    set_error("fork", "supervisor", errno);
+    write_error_event(ctl);
+    return 125;
+  }
+  if (f > 0) return 0; /* the supervisor carries on; it reports on ctl */
+  setsid();
+  if (chdir("/") < 0) {}
+  /* The sandbox inherits 0-2: stdin from /dev/null (or the kept pipe), output into the pipes we log. */
+  dup2(p->lc.keep_stdin ? inp[0] : devnull, 0);
+  dup2(outp[1], 1);
+  dup2(errp[1], 2);
+  close(outp[1]);
+  close(errp[1]);
+  if (inp[0] >= 0) close(inp[0]);
+  close(devnull);
+  s.out_r = outp[0];
+  s.err_r = errp[0];
+  s.stdin_w = inp[1];
+  fcntl(s.out_r, F_SETFL, O_NONBLOCK);
+  fcntl(s.err_r, F_SETFL, O_NONBLOCK);
+  s.self_start = process_start_time(getpid());
+
+  pid_t child;
+  int status_fd;
+  int r = start_sandbox(p, filter, ctl, &child, &status_fd);
+  if (r < 0) {
+    s.exit_code = 125;
+    s.finished_at = wall_ms();
+    s.state = "exited";
+    snprintf(g_last_error_event, sizeof g_last_error_event, "{\"event\":\"error\",\"stage\":\"%s\"}", g_error.stage ? g_error.stage : "");
+    write_status(&s);
+    close(ctl);
+    snprintf(path, sizeof path, "%s/ctl", p->lc.run_dir);
+    unlink(path);
+    return 125;
+  }
+  began(&s, child, status_fd);
+  if (r == 1) s.no_restart = true;
+  char line[96];
+  int n = snprintf(line, sizeof line, "{\"event\":\"detached\",\"supervisorPid\":%d}\n", (int)getpid());
+  write_all(ctl, line, (size_t)n);
+  close(ctl);
+
+  int code = supervise_loop(&s);
+  write_status(&s);
+  close(s.lsock);
+  snprintf(path, sizeof path, "%s/ctl", p->lc.run_dir);
+  unlink(path);
+  if (p->lc.n_autoremove) remove_state(&s);
+  return code;
+}

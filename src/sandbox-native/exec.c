@@ -1,0 +1,145 @@
+/* `lab sandbox exec`: run a program inside a running sandbox with the same hardening.
+ *
+ * Order, and why:
+ *   1. pidfd for the sandbox's PID 1, checked against the start time the engine saw,
+ *      and an fd on its root (/proc/PID/root) -- both before anything changes;
+ *   2. join its cgroups while the host's cgroup file system is still what we see;
+ *   3. setns(pidfd, every namespace that differs from ours) in one call: the kernel
+ *      enters them atomically and in the right order (user first);
+ *   4. chroot into the sandbox's root through the fd from step 1 (entering a mount
+ *      namespace only resets the root to that namespace's original root, not the
+ *      pivoted one);
+ *   5. fork (the pid namespace applies to children only); the child then takes the
+ *      sandbox's steps: rlimits -> capabilities, user, no_new_privs -> cwd -> sealed
+ *      fds -> default signals -> seccomp (last) -> exec;
+ *   6. the parent supervises exactly as for a foreground run (supervise.c).
+ * Neither process is dumpable, so nothing in the sandbox can ptrace the helper while it
+ * still holds host fds. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "lifecycle.h"
+#include "ns.h"
+#include "plan.h"
+#include "process.h"
+#include "seccomp.h"
+#include "supervise.h"
+#include "util.h"
+
+static const struct {
+  const char *name;
+  int flag;
+} kinds[] = {
+    {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
+    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
+};
+
+/* The namespaces of pid that are not ours. */
+static int differing_namespaces(pid_t pid) {
+  int flags = 0;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    char mine[64], theirs[64];
+    struct stat a, b;
+    snprintf(mine, sizeof mine, "/proc/self/ns/%s", kinds[i].name);
+    snprintf(theirs, sizeof theirs, "/proc/%d/ns/%s", (int)pid, kinds[i].name);
+    if (stat(mine, &a) < 0 || stat(theirs, &b) < 0) continue;
+    if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) flags |= kinds[i].flag;
+  }
+  return flags;
+}
+
+static _Noreturn void exec_child(struct plan *p, const struct sock_fprog *filter, int err_w) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (p->new_session && setsid() < 0) {
+    set_error("setsid", NULL, errno);
+    goto fail;
+  }
+  if (apply_rlimits(p) < 0 || drop_privileges(p) < 0 || enter_workdir(p) < 0 || seal_fds() < 0) goto fail;
+  reset_signals();
+  umask(022);
+  if (filter->len && install_seccomp(filter) < 0) goto fail;
+  exec_program(p);
+  write_error_event(err_w);
+  _exit(g_error.err == ENOENT ? 127 : 126);
+fail:
+  write_error_event(err_w);
+  _exit(125);
+}
+
+int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
+  g_stage = "exec-join";
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  pid_t pid = p->lc.target;
+  autoclose int pidfd = open_pidfd_checked(pid, p->lc.target_start);
+  if (pidfd < 0) goto fail;
+  char root[64];
+  snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
+  autoclose int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) {
+    set_error("open", root, errno);
+    goto fail;
+  }
+  int flags = differing_namespaces(pid);
+  if (!pidfd_alive(pidfd)) {
+    set_error_msg("pidfd_open", NULL, "the sandbox stopped while exec was joining it");
+    goto fail;
+  }
+  if (join_cgroups(getpid(), p) < 0) goto fail;
+  g_stage = "exec-join";
+  if (flags && setns(pidfd, flags) < 0) {
+    set_error("setns", "the sandbox's namespaces", errno);
+    goto fail;
+  }
+  if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+    set_error("chroot", "the sandbox's root", errno);
+    goto fail;
+  }
+  int errp[2];
+  if (pipe2(errp, O_CLOEXEC) < 0) {
+    set_error("pipe2", NULL, errno);
+    goto fail;
+  }
+  pid_t child = fork();
+  if (child < 0) {
+    set_error("fork", NULL, errno);
+    goto fail;
+  }
+  if (child == 0) {
+    close(errp[0]);
+    close(ctl);
+    exec_child(p, filter, errp[1]);
+  }
+  close(errp[1]);
+  char buf[4096];
+  size_t got = 0;
+  for (;;) {
+    ssize_t r = read(errp[0], buf + got, sizeof buf - 1 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+    if (got >= sizeof buf - 1) break;
+  }
+  close(errp[0]);
+  if (got > 0) {
+    write_all(ctl, buf, got);
+  } else {
+    char started[96];
+    int n = snprintf(started, sizeof started, "{\"event\":\"started\",\"pid\":%d}\n", (int)child);
+    write_all(ctl, started, (size_t)n);
+  }
+  return supervise(child, ctl, -1, p);
+fail:
+  write_error_event(ctl);
+  return 125;
+}

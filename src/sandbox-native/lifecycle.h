@@ -1,0 +1,64 @@
+/* Sandbox lifecycle: detached supervision (detach.c), captured logs (logs.c), joined
+ * namespaces (join.c) and exec into a running sandbox (exec.c). The plan lines that set
+ * these fields are documented in src/sandbox/plan.ts. */
+#ifndef LAB_LIFECYCLE_H
+#define LAB_LIFECYCLE_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define MAX_JOINS 4
+#define MAX_AUTOREMOVE 16
+
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
+
+struct join_op {
+  int nstype;                 /* CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWPID */
+  pid_t pid;                  /* a process of the sandbox to join */
+  unsigned long long start;   /* its start time (field 22 of /proc/PID/stat): guards against pid reuse */
+  int fd;                     /* the namespace, opened once and kept for restarts (-1 before) */
+};
+
+struct lifecycle {
+  bool detach;                /* run as a detached supervisor */
+  char *run_dir;              /* status.json, events and the ctl socket live here */
+  char *log_path;             /* captured stdout/stderr (detached only) */
+  unsigned long long log_max; /* bytes per log file before it rotates to PATH.1 */
+  enum restart_policy restart;
+  unsigned restart_max;       /* on-failure:N; 0 = no limit */
+  bool keep_stdin;            /* -i: stdin is a pipe the supervisor holds open */
+  char *autoremove[MAX_AUTOREMOVE]; /* --rm: paths removed when the sandbox ends for good */
+  int n_autoremove;
+  char *names_dir;            /* --rm: name links pointing at id are removed too */
+  char *id;
+  struct join_op joins[MAX_JOINS];
+  int n_joins;
+  pid_t target;               /* exec: a process of the sandbox to enter */
+  unsigned long long target_start;
+};
+
+struct plan;
+
+/* Parses a lifecycle plan line. Returns 1 when handled, 0 when the line is not one of
+ * ours, -1 on a malformed line (error set). */
+int parse_lifecycle_op(struct plan *p, int line, char **t, int n);
+
+/* join.c: parent side, before clone: enter the namespaces the plan joins. */
+int join_namespaces(struct plan *p);
+/* join.c: the start time of pid from /proc/PID/stat (0 if it is gone). */
+unsigned long long process_start_time(pid_t pid);
+/* join.c: a pidfd for pid, refused when its start time is not start (0: unchecked). */
+int open_pidfd_checked(pid_t pid, unsigned long long start);
+bool pidfd_alive(int pidfd);
+
+/* main.c: starts one instance of the sandbox and reports "started"/"error" on report_fd. */
+int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd, pid_t *child, int *status_fd);
+
+/* detach.c: supervise the sandbox without the caller; returns the helper's exit code. */
+int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl);
+
+/* exec.c: run the plan's program inside the running sandbox p->lc.target. */
+int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl);
+
+#endif

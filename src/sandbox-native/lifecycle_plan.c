@@ -1,0 +1,85 @@
+/* The plan lines of the sandbox lifecycle (grammar in src/sandbox/plan.ts):
+ *   detach RUN_DIR | log FILE MAXBYTES | restart POLICY MAX | keepstdin
+ *   autoremove PATH | names DIR ID | join net|ipc|pid PID STARTTIME | target PID STARTTIME */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "plan.h"
+#include "util.h"
+
+static int bad(int line, const char *what) {
+  char where[32];
+  snprintf(where, sizeof where, "line %d", line);
+  return set_error_msg("plan", where, "%s", what);
+}
+
+static int parse_pid(const char *s, pid_t *out) {
+  unsigned long long v;
+  if (parse_u64(s, &v) < 0 || v == 0 || v > 4194304) return -1;
+  *out = (pid_t)v;
+  return 0;
+}
+
+int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
+  struct lifecycle *lc = &p->lc;
+  const char *op = t[0];
+  if (strcmp(op, "detach") == 0) {
+    if (n != 2 || t[1][0] != '/') return bad(line, "detach needs an absolute run directory");
+    lc->detach = true;
+    lc->run_dir = t[1];
+  } else if (strcmp(op, "log") == 0) {
+    if (n != 3 || t[1][0] != '/' || parse_u64(t[2], &lc->log_max) < 0 || lc->log_max < 4096)
+      return bad(line, "log needs an absolute file and a size of at least 4096");
+    lc->log_path = t[1];
+  } else if (strcmp(op, "restart") == 0) {
+    unsigned long long max;
+    if (n != 3 || parse_u64(t[2], &max) < 0 || max > 1000000) return bad(line, "restart needs a policy and a count");
+    lc->restart_max = (unsigned)max;
+    if (strcmp(t[1], "no") == 0) lc->restart = RESTART_NO;
+    else if (strcmp(t[1], "on-failure") == 0) lc->restart = RESTART_ON_FAILURE;
+    else if (strcmp(t[1], "always") == 0) lc->restart = RESTART_ALWAYS;
+    else if (strcmp(t[1], "unless-stopped") == 0) lc->restart = RESTART_UNLESS_STOPPED;
+    else return bad(line, "unknown restart policy");
+  } else if (strcmp(op, "keepstdin") == 0) {
+    if (n != 1) return bad(line, "keepstdin takes no arguments");
+    lc->keep_stdin = true;
+  } else if (strcmp(op, "autoremove") == 0) {
+    if (n != 2 || t[1][0] != '/' || strlen(t[1]) < 2) return bad(line, "autoremove needs an absolute path");
+    if (lc->n_autoremove >= MAX_AUTOREMOVE) return bad(line, "too many autoremove paths");
+    lc->autoremove[lc->n_autoremove++] = t[1];
+  } else if (strcmp(op, "names") == 0) {
+    if (n != 3 || t[1][0] != '/') return bad(line, "names needs a directory and an id");
+    lc->names_dir = t[1];
+    lc->id = t[2];
+  } else if (strcmp(op, "join") == 0 || strcmp(op, "target") == 0) {
+    bool join = op[0] == 'j';
+    int base = join ? 2 : 1;
+    pid_t pid;
+    unsigned long long start;
+    if (n != base + 2 || parse_pid(t[base], &pid) < 0 || parse_u64(t[base + 1], &start) < 0)
+      return bad(line, join ? "join needs a kind, a pid and its start time" : "target needs a pid and its start time");
+    if (!join) {
+      lc->target = pid;
+      lc->target_start = start;
+      return 1;
+    }
+    if (lc->n_joins >= MAX_JOINS) return bad(line, "too many joined namespaces");
+    int type;
+    if (strcmp(t[1], "net") == 0) type = CLONE_NEWNET;
+    else if (strcmp(t[1], "ipc") == 0) type = CLONE_NEWIPC;
+    else if (strcmp(t[1], "pid") == 0) type = CLONE_NEWPID;
+    else return bad(line, "join: the namespace must be net, ipc or pid");
+    if (p->ns_flags & (unsigned long)type) return bad(line, "join: that namespace is also to be created (drop its ns line)");
+    struct join_op *j = &lc->joins[lc->n_joins++];
+    j->nstype = type;
+    j->pid = pid;
+    j->start = start;
+    j->fd = -1;
+  } else {
+    return 0;
+  }
+  return 1;
+}

@@ -1,0 +1,189 @@
+/* Why the parent does all of this: writing another process's id maps, and setting
+ * MOUNT_ATTR_IDMAP on a host file system, both need privilege in the host's user
+ * namespace, which the sandbox's child never has. The idmapped trees are detached
+ * mounts the child inherits through clone and attaches with move_mount. */
+#define _GNU_SOURCE
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+#include "util.h"
+
+static int pool_lock_fd = -1;
+static unsigned long pool_base;
+
+/* Slots are files in the pool directory; a slot is ours while we hold its flock, and
+ * the kernel drops the lock when this process (and its inheritors) are gone, so a
+ * crashed helper frees its range by itself. */
+static int allocate_range(struct plan *p) {
+  if (pool_lock_fd >= 0) return 0; /* restarts keep their range */
+  const struct idpool *ip = &p->idpool;
+  if (mkdir(ip->dir, 0700) < 0 && errno != EEXIST) return set_error("mkdir", ip->dir, errno);
+  unsigned long start = (unsigned long)getpid() % ip->count;
+  for (unsigned long i = 0; i < ip->count; i++) {
+    unsigned long slot = (start + i) % ip->count;
+    char path[600];
+    snprintf(path, sizeof path, "%s/%lu", ip->dir, slot);
+    int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return set_error("open", path, errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      pool_lock_fd = fd;
+      pool_base = ip->base + slot * ip->size;
+      /* for `lab system prune` and debugging: who holds the slot */
+      char owner[32];
+      int n = snprintf(owner, sizeof owner, "%d\n", (int)getpid());
+      if (ftruncate(fd, 0) == 0) write_all(fd, owner, (size_t)n);
+      return 0;
+    }
+    close(fd);
+  }
+  return set_error_msg("idpool", ip->dir, "all %lu id ranges of the pool are in use", ip->count);
+}
+
+/* A user namespace whose only mapping is inside → outside (one id, uid and gid), for
+ * MOUNT_ATTR_IDMAP: a file owned by `inside` on disk shows as host id `outside`. */
+static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned long gid_in, unsigned long gid_out) {
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC) < 0) return set_error("pipe2", NULL, errno);
+  long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, 0);
+  if (pid < 0) {
+    close(sync[0]), close(sync[1]);
+    return set_error("clone", "id-mapping namespace", errno);
+  }
+  if (pid == 0) {
+    char c;
+    close(sync[1]);
+    (void)!read(sync[0], &c, 1); /* parked until the parent has what it needs */
+    _exit(0);
+  }
+  close(sync[0]);
+  char path[64], map[96];
+  int fd = -1, rc = 0;
+  snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+  snprintf(map, sizeof map, "%lu %lu 1\n", uid_in, uid_out);
+  int m = open(path, O_WRONLY | O_CLOEXEC);
+  if (m < 0 || write(m, map, strlen(map)) < 0) rc = set_error("write", path, errno);
+  if (m >= 0) close(m);
+  if (rc == 0) {
+    snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
+    snprintf(map, sizeof map, "%lu %lu 1\n", gid_in, gid_out);
+    m = open(path, O_WRONLY | O_CLOEXEC);
+    if (m < 0 || write(m, map, strlen(map)) < 0) rc = set_error("write", path, errno);
+    if (m >= 0) close(m);
+  }
+  if (rc == 0) {
+    snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) rc = set_error("open", path, errno);
+  }
+  close(sync[1]);
+  waitpid((pid_t)pid, NULL, 0);
+  return rc < 0 ? -1 : fd;
+}
+
+static unsigned mount_attrs(unsigned flags) {
+  unsigned a = 0;
+  if (flags & MF_RO) a |= MOUNT_ATTR_RDONLY;
+  if (flags & MF_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (flags & MF_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (flags & MF_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  return a;
+}
+
+static void warn_event(int fd, const char *code, const char *path, const char *message) {
+  if (fd < 0) return;
+  char p[1100], m[1400], line[2800];
+  json_escape(p, sizeof p, path);
+  json_escape(m, sizeof m, message);
+  int n = snprintf(line, sizeof line, "{\"event\":\"warning\",\"code\":\"%s\",\"path\":\"%s\",\"message\":\"%s\"}\n", code, p, m);
+  if (n > 0) write_all(fd, line, (size_t)n);
+}
+
+static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd) {
+  /* The volume's owner: files it owns show as the sandbox user, and what the sandbox
+   * user creates is stored as it. */
+  autoclose int src = sys_openat2(AT_FDCWD, o->src, O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (src < 0) return set_error("open", o->src, errno);
+  struct stat st;
+  if (fstat(src, &st) < 0) return set_error("fstat", o->src, errno);
+  char msg[1200];
+  if (st.st_uid == 0) {
+    /* Mapping host root to the sandbox's user would make it host root on that tree
+     * (every root-owned file there, hard links to system files included). */
+    snprintf(msg, sizeof msg,
+             "volume %s belongs to host root, so it is not id-mapped: the sandbox may write there only where "
+             "permissions for others allow; give the directory to an ordinary user to make it the sandbox's",
+             o->src);
+    warn_event(report_fd, "root-owned-volume", o->src, msg);
+    o->flags &= ~MF_IDMAP;
+    return 0;
+  }
+  /* A group-root directory: its owner's id stands in for the group (user-private groups). */
+  gid_t gid_in = st.st_gid == 0 ? (gid_t)st.st_uid : st.st_gid;
+  unsigned long uid_out = pool_base + p->uid, gid_out = pool_base + p->gid;
+  if (p->n_uidmap > 0) uid_out = p->uidmap[0].outside + p->uid - p->uidmap[0].inside;
+  if (p->n_gidmap > 0) gid_out = p->gidmap[0].outside + p->gid - p->gidmap[0].inside;
+  autoclose int ns = mapping_userns(st.st_uid, uid_out, gid_in, gid_out);
+  if (ns < 0) return -1;
+  int tree = sys_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (tree < 0) return set_error("open_tree", o->src, errno);
+  struct lab_mount_attr a = {.attr_set = mount_attrs(o->flags) | MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
+  if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &a) < 0) {
+    int e = errno;
+    close(tree);
+    if (e == EINVAL || e == EOPNOTSUPP || e == ENOSYS || e == EPERM) {
+      snprintf(msg, sizeof msg,
+               "cannot idmap %s (%s: its file system or this kernel lacks idmapped mounts); it is mounted without "
+               "id mapping, so files the sandbox writes there belong to its remapped host ids",
+               o->src, strerror(e));
+      warn_event(report_fd, "no-idmap", o->src, msg);
+      o->flags &= ~MF_IDMAP;
+      return 0;
+    }
+    return set_error("mount_setattr idmap", o->src, e);
+  }
+  o->tree_fd = tree;
+  return 0;
+}
+
+int prepare_userns(struct plan *p, int report_fd) {
+  if (!(p->ns_flags & CLONE_NEWUSER)) return 0;
+  g_stage = "userns";
+  if (p->idpool.count > 0) {
+    if (allocate_range(p) < 0) return -1;
+    p->n_uidmap = p->n_gidmap = 1;
+    p->uidmap[0] = (struct idmap){.inside = 0, .outside = pool_base, .count = p->idpool.size};
+    p->gidmap[0] = p->uidmap[0];
+  }
+  if (report_fd >= 0 && p->n_uidmap > 0) {
+    char line[160];
+    int n = snprintf(line, sizeof line, "{\"event\":\"userns\",\"uidBase\":%lu,\"gidBase\":%lu,\"size\":%lu}\n",
+                     p->uidmap[0].outside, p->n_gidmap ? p->gidmap[0].outside : 0, p->uidmap[0].count);
+    write_all(report_fd, line, (size_t)n);
+  }
+  for (int i = 0; i < p->n_ops; i++) {
+    struct mount_op *o = &p->ops[i];
+    if (o->kind == OP_BIND && (o->flags & MF_IDMAP) && o->tree_fd < 0 && build_idmapped_tree(p, o, report_fd) < 0) return -1;
+  }
+  return 0;
+}
+
+void release_idmapped_trees(struct plan *p) {
+  for (int i = 0; i < p->n_ops; i++) {
+    if (p->ops[i].tree_fd >= 0) {
+      close(p->ops[i].tree_fd);
+      p->ops[i].tree_fd = -1;
+    }
+  }
+}

@@ -1,0 +1,934 @@
+/**
+ * The sandbox lifecycle: detached sandboxes with names, states, logs, restart policies,
+ * managed volumes and joined namespaces. The one API that `lab sandbox …`, `lab volume …`
+ * and labs use; commands only print what it returns.
+ *
+ * A started sandbox is supervised by the native helper itself (src/sandbox-native/
+ * detach.c): it outlives the CLI, writes status.json atomically, captures the output
+ * into a capped log and restarts by policy. This module reads that status, talks to the
+ * supervisor over its control socket, and notices (by pid + start time) when a
+ * supervisor died, so the next command reports the truth and cleans up.
+ *
+ * States: created → running ⇄ paused; running → restarting → running; running → exited;
+ * exited → running (start); created|exited → removed (rm), anything → removed (rm -f).
+ */
+import {spawn} from 'node:child_process'
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {connect} from 'node:net'
+import {constants} from 'node:os'
+import {join} from 'node:path'
+import type {Duplex} from 'node:stream'
+
+import {LabError, usageError} from '../errors.js'
+import {buildSpec, type SandboxRequest} from './build-spec.js'
+import {cgroupDriver, DEFAULT_OWNER_DIR, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
+import {BASE_GROUPS, BASE_USERS} from './etc.js'
+import {assertHelperBuilt, HELPER_PATH, runHelper} from './helper.js'
+import {capabilityMask} from './capabilities.js'
+import {DEFAULT_LIMITS} from './limits.js'
+import {assertValidName, ID_PATTERN, shortId} from './names.js'
+import {buildPlan, serializePlan, type PlanContext, type PlanOp} from './plan.js'
+import {hintFor, resultFromEvents, signalName, type HelperError, type SandboxResult} from './result.js'
+import type {BindMount, SandboxSpec} from './spec.js'
+import {readJson, writeJsonAtomic} from './state/atomic.js'
+import {isAlive, pidsInNamespaceOf, processStartTime, procInfo, type ProcInfo} from './state/proc.js'
+import {Store, type RestartPolicyName, type SandboxRecord, type SupervisorStatus} from './state/store.js'
+import {resolveUser} from './users.js'
+import {validateSpec} from './validate.js'
+import {Volumes} from './volumes-managed.js'
+
+export type {SandboxRecord} from './state/store.js'
+
+export interface LifecycleRequest extends SandboxRequest {
+  /** no | on-failure[:N] | always | unless-stopped */
+  restart?: string
+  /** remove the sandbox (and its anonymous volumes) when it ends */
+  autoRemove?: boolean
+  /** keep stdin open (a pipe the supervisor holds) */
+  interactive?: boolean
+  /** NAME[:ro|rw]: copy another sandbox's volume and bind mounts */
+  volumesFrom?: string[]
+  /** private (default) | host | sandbox:NAME */
+  ipc?: string
+  /** sandbox:NAME */
+  pid?: string
+  /** bytes per log file before it rotates (two files are kept) */
+  logMaxBytes?: number
+}
+
+export type SandboxStatusName = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removed'
+
+export interface SandboxState {
+  status: SandboxStatusName
+  running: boolean
+  paused: boolean
+  restarting: boolean
+  pid: number
+  exitCode: number
+  signal: string | null
+  killedBy: string | null
+  error: string
+  startedAt: string | null
+  finishedAt: string | null
+  restartCount: number
+  supervisorPid: number
+}
+
+export interface SandboxSummary {
+  id: string
+  name: string
+  command: string
+  created: string
+  state: SandboxState
+  status: string
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr'
+  /** RFC 3339 with nanoseconds, as docker logs --timestamps prints it */
+  time: string
+  line: string
+}
+
+const STOP_SIGNALS = new Set([constants.signals.SIGKILL, constants.signals.SIGTERM])
+const DEFAULT_LOG_MAX = 10 * 1024 * 1024
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export function parseRestartPolicy(value: string | undefined): SandboxRecord['restart'] {
+  if (value === undefined || value === '') return {name: 'no', maximumRetryCount: 0}
+  const m = /^(no|always|unless-stopped|on-failure)(?::(\d{1,6}))?$/.exec(value)
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) {
+    throw usageError(`invalid --restart "${value}"`, 'use no, on-failure[:MAX-RETRIES], always or unless-stopped')
+  }
+  return {name: m[1] as RestartPolicyName, maximumRetryCount: m[2] ? Number(m[2]) : 0}
+}
+
+/** SIGTERM, TERM, 15 → 15. */
+export function parseSignal(value: string): number {
+  const v = value.trim().toUpperCase()
+  if (/^\d+$/.test(v)) {
+    const n = Number(v)
+    if (n >= 1 && n <= 64) return n
+  } else {
+    const name = v.startsWith('SIG') ? v : `SIG${v}`
+    const n = (constants.signals as Record<string, number>)[name]
+    if (n) return n
+  }
+  throw usageError(`invalid signal "${value}"`, 'use a name like TERM, SIGKILL or HUP, or a number from 1 to 64')
+}
+
+function iso(ms: number): string | null {
+  return ms > 0 ? new Date(ms).toISOString() : null
+}
+
+function ago(iso: string | null): string {
+  if (!iso) return ''
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000)
+  if (s < 1) return 'Less than a second'
+  if (s < 60) return `${Math.floor(s)} second${Math.floor(s) === 1 ? '' : 's'}`
+  if (s < 3600) return `${Math.floor(s / 60)} minute${Math.floor(s / 60) === 1 ? '' : 's'}`
+  if (s < 86400) return `${Math.floor(s / 3600)} hour${Math.floor(s / 3600) === 1 ? '' : 's'}`
+  return `${Math.floor(s / 86400)} days`
+}
+
+export function describeStatus(st: SandboxState): string {
+  switch (st.status) {
+    case 'created': return 'Created'
+    case 'running': return `Up ${ago(st.startedAt)}`
+    case 'paused': return `Up ${ago(st.startedAt)} (Paused)`
+    case 'restarting': return `Restarting (${st.exitCode}) ${ago(st.finishedAt)} ago`
+    case 'exited': return `Exited (${st.exitCode}) ${ago(st.finishedAt)} ago`
+    default: return 'Removed'
+  }
+}
+
+function hostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** The freezer control of a sandbox's group: v2 cgroup.freeze, v1 freezer.state. */
+function freezerFile(group: SandboxCgroup): {path: string; v2: boolean} | null {
+  if (group.version === 'v2') return {path: join(group.paths[0], 'cgroup.freeze'), v2: true}
+  const dir = group.paths.find((p) => /\/freezer(,[^/]*)?\//.test(p) || p.includes('/freezer/'))
+  return dir ? {path: join(dir, 'freezer.state'), v2: false} : null
+}
+
+function helperFailure(err: HelperError, what: string): LabError {
+  const hint = hintFor(err)
+  const exitCode = err.stage === 'exec' ? (err.errnoName === 'ENOENT' ? 127 : 126) : 125
+  const msg = err.stage === 'exec'
+    ? `${what}: cannot run the program: ${err.message}`
+    : `${what}: set-up failed at ${err.stage}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', msg, {hint, exitCode})
+}
+
+/** Starts the helper in detach mode and reads its events until it lets go of fd 3. */
+function spawnSupervisor(plan: string): Promise<{pid: number; supervisorPid: number; error: HelperError | null; warnings: string[]}> {
+  assertHelperBuilt()
+  const child = spawn(HELPER_PATH, ['run'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true})
+  const ctl = child.stdio[3] as Duplex
+  const out = {pid: 0, supervisorPid: 0, error: null as HelperError | null, warnings: [] as string[]}
+  let buf = ''
+  ctl.setEncoding('utf8')
+  ctl.on('data', (d: string) => {
+    buf += d
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      try {
+        const ev = JSON.parse(line)
+        if (ev.event === 'started') out.pid = ev.pid
+        else if (ev.event === 'detached') out.supervisorPid = ev.supervisorPid
+        else if (ev.event === 'error') out.error = ev
+        else if (ev.event === 'warning' && typeof ev.message === 'string') out.warnings.push(ev.message)
+      } catch {}
+    }
+  })
+  ctl.write(plan)
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'})))
+    ctl.on('error', () => {})
+    ctl.on('close', () => {
+      child.unref()
+      resolve(out)
+    })
+  })
+}
+
+/** One request line to a supervisor; null when it is not there (gone or never started). */
+function askSupervisor(socketPath: string, line: string, timeoutMs = 5000): Promise<string | null> {
+  return new Promise((resolve) => {
+    if (!existsSync(socketPath)) return resolve(null)
+    const s = connect(socketPath)
+    let reply = ''
+    const done = (v: string | null) => {
+      clearTimeout(timer)
+      s.destroy()
+      resolve(v)
+    }
+    const timer = setTimeout(() => done(null), timeoutMs)
+    s.setEncoding('utf8')
+    s.on('connect', () => s.write(line + '\n'))
+    s.on('data', (d: string) => {
+      reply += d
+      if (reply.includes('\n')) done(reply.trim())
+    })
+    s.on('error', () => done(null))
+    s.on('end', () => done(reply ? reply.trim() : null))
+  })
+}
+
+export class Lifecycle {
+  readonly store: Store
+  readonly volumes: Volumes
+
+  constructor(opts: {stateDir?: string} = {}) {
+    this.store = new Store(opts.stateDir)
+    this.volumes = new Volumes(this.store)
+  }
+
+  // ---------------------------------------------------------------- create / start
+
+  /** Validates the request and records a sandbox in state "created". */
+  async create(req: LifecycleRequest): Promise<SandboxRecord> {
+    if (req.name !== undefined) assertValidName(req.name)
+    const restart = parseRestartPolicy(req.restart)
+    if (restart.name !== 'no' && req.autoRemove) throw usageError('--restart and --rm cannot be used together', 'a sandbox that is removed when it ends cannot be restarted; choose one')
+    const {mounts, volumes, hostVolumes} = this.resolveVolumes(req)
+    const share = this.resolveShare(req)
+    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network})
+    if (Object.keys(share).length) spec.share = share
+    await validateSpec(spec)
+    const rec = this.store.create({
+      id: spec.id,
+      name: req.name,
+      created: new Date().toISOString(),
+      spec,
+      restart,
+      autoRemove: req.autoRemove ?? false,
+      keepStdin: req.interactive ?? false,
+      logMaxBytes: req.logMaxBytes ?? DEFAULT_LOG_MAX,
+      volumes,
+      everStarted: false,
+    })
+    // The filter is copied next to the record: a restart months later still finds it.
+    if (rec.spec.seccomp.bpfPath) {
+      const copy = join(this.store.dir(rec.id), 'seccomp.bpf')
+      copyFileSync(rec.spec.seccomp.bpfPath, copy)
+      rec.spec.seccomp.bpfPath = copy
+      this.store.save(rec)
+    }
+    return rec
+  }
+
+  /** create + start; on a start failure the record stays (as Docker's) unless --rm. */
+  async run(req: LifecycleRequest): Promise<{id: string; name: string; pid: number}> {
+    const rec = await this.create(req)
+    try {
+      return await this.start(rec.id)
+    } catch (e) {
+      if (rec.autoRemove) await this.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+      throw e
+    }
+  }
+
+  async start(ref: string): Promise<{id: string; name: string; pid: number}> {
+    const id = this.store.resolve(ref)
+    return this.store.lock(id, async () => {
+      const rec = this.store.load(id)
+      if (!rec) throw new LabError('no-such-sandbox', `no such sandbox: ${ref}`)
+      const st = this.state(rec)
+      if (st.status === 'running' || st.status === 'restarting') return {id, name: rec.name, pid: st.pid}
+      if (st.status === 'paused') throw new LabError('sandbox-paused', `sandbox ${rec.name} is paused`, {hint: `unpause it: lab sandbox unpause ${rec.name}`})
+      const ctx: PlanContext = {joins: this.joinsFor(rec), ipcHost: rec.spec.share?.ipc === 'host'}
+      if (rec.spec.network === 'host') ctx.hostResolvConf = hostResolvConf()
+      const group = await this.freshCgroup(rec)
+      ctx.cgroupProcs = group.procsFiles
+      const runDir = this.store.runDir(id)
+      rmSync(runDir, {recursive: true, force: true})
+      mkdirSync(runDir, {recursive: true, mode: 0o700})
+      const ops = buildPlan(rec.spec, ctx)
+      const exec = ops.pop()!
+      ops.push(...this.lifecycleOps(rec), exec)
+      let sup
+      try {
+        sup = await spawnSupervisor(serializePlan(ops))
+      } catch (e) {
+        await group.remove().catch(() => {})
+        throw e
+      }
+      if (sup.supervisorPid) this.handOverCgroup(id, sup.supervisorPid)
+      if (sup.error) {
+        if (!sup.supervisorPid) await group.remove().catch(() => {})
+        throw helperFailure(sup.error, `sandbox ${rec.name}`)
+      }
+      if (!sup.supervisorPid) throw new LabError('engine', `sandbox ${rec.name}: the supervisor ended before the sandbox started`, {hint: 'run `lab doctor`'})
+      for (const w of sup.warnings) process.stderr.write(`lab: warning: ${w}\n`)
+      if (!rec.everStarted) {
+        rec.everStarted = true
+        this.store.save(rec)
+      }
+      return {id, name: rec.name, pid: sup.pid}
+    })
+  }
+
+  private lifecycleOps(rec: SandboxRecord): PlanOp[] {
+    const dir = this.store.dir(rec.id)
+    const ops: PlanOp[] = [
+      ['detach', this.store.runDir(rec.id)],
+      ['log', join(dir, 'log'), String(rec.logMaxBytes)],
+      ['restart', rec.restart.name, String(rec.restart.maximumRetryCount)],
+    ]
+    if (rec.keepStdin) ops.push(['keepstdin'])
+    if (rec.autoRemove) {
+      ops.push(['autoremove', this.store.runDir(rec.id)])
+      for (const v of rec.volumes.filter((x) => x.anonymous)) ops.push(['autoremove', join(this.store.dirs.volumes, v.name)])
+      // the record's own directory last: once it is gone the sandbox no longer exists
+      ops.push(['autoremove', dir], ['names', this.store.dirs.names, rec.id])
+    }
+    return ops
+  }
+
+  private resolveVolumes(req: LifecycleRequest): {mounts: BindMount[]; volumes: SandboxRecord['volumes']; hostVolumes: string[]} {
+    const mounts: BindMount[] = []
+    const volumes: SandboxRecord['volumes'] = []
+    const hostVolumes: string[] = []
+    for (const from of req.volumesFrom ?? []) {
+      const [ref, mode, extra] = from.split(':')
+      if (extra !== undefined || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+        throw usageError(`invalid --volumes-from "${from}"`, 'use --volumes-from NAME[:ro|rw]')
+      }
+      const src = this.store.get(ref)
+      for (const m of src.spec.mounts) {
+        if (m.type !== 'bind') continue
+        const readOnly = mode === 'ro' ? true : mode === 'rw' ? false : m.readOnly
+        mounts.push({...m, readOnly})
+        const v = src.volumes.find((x) => x.destination === m.destination)
+        if (v) volumes.push({...v, anonymous: false, readOnly})
+      }
+    }
+    for (const v of req.volumes ?? []) {
+      if (!Volumes.isManaged(v)) {
+        hostVolumes.push(v)
+        continue
+      }
+      const r = this.volumes.resolve(v)
+      mounts.push(r.mount)
+      volumes.push(r.volume)
+    }
+    return {mounts, volumes, hostVolumes}
+  }
+
+  private resolveShare(req: LifecycleRequest): NonNullable<SandboxSpec['share']> {
+    const share: NonNullable<SandboxSpec['share']> = {}
+    const target = (value: string, flag: string): string | null => {
+      const m = /^(?:sandbox|container):(.+)$/.exec(value)
+      if (!m) return null
+      return this.store.resolve(m[1])
+    }
+    if (req.network !== undefined && /^(sandbox|container):/.test(req.network)) share.network = target(req.network, '--network')!
+    if (req.ipc !== undefined && req.ipc !== 'private' && req.ipc !== '') {
+      if (req.ipc === 'host') share.ipc = 'host'
+      else {
+        const t = target(req.ipc, '--ipc')
+        if (!t) throw usageError(`invalid --ipc "${req.ipc}"`, 'use --ipc private (the default), host or sandbox:NAME')
+        share.ipc = t
+      }
+    }
+    if (req.pid !== undefined && req.pid !== '') {
+      if (req.pid === 'host') throw usageError('--pid host is not supported', 'it would show the sandbox every host process; use --pid sandbox:NAME to share another sandbox\'s')
+      const t = target(req.pid, '--pid')
+      if (!t) throw usageError(`invalid --pid "${req.pid}"`, 'use --pid sandbox:NAME')
+      share.pid = t
+    }
+    return share
+  }
+
+  /** The namespaces to join, from sandboxes that must be running now. */
+  private joinsFor(rec: SandboxRecord): NonNullable<PlanContext['joins']> {
+    const joins: NonNullable<PlanContext['joins']> = []
+    const share = rec.spec.share ?? {}
+    for (const [kind, flag, id] of [['net', '--network', share.network], ['ipc', '--ipc', share.ipc], ['pid', '--pid', share.pid]] as const) {
+      if (!id || id === 'host') continue
+      const other = this.store.load(id)
+      if (!other) throw new LabError('join-missing', `cannot start ${rec.name}: the sandbox named by ${flag} no longer exists (${shortId(id)})`, {hint: 'remove this sandbox and create it again with a running one to join'})
+      const st = this.state(other)
+      if (st.status !== 'running') {
+        throw new LabError('join-not-running', `cannot join sandbox ${other.name} (${flag}): it is ${st.status}`, {hint: `start it first: lab sandbox start ${other.name}`})
+      }
+      const start = processStartTime(st.pid)
+      if (!start) throw new LabError('join-not-running', `cannot join sandbox ${other.name} (${flag}): it just stopped`, {hint: `start it first: lab sandbox start ${other.name}`})
+      joins.push({kind, pid: st.pid, start})
+    }
+    return joins
+  }
+
+  // ---------------------------------------------------------------- cgroups
+
+  /** A new group with the spec's limits (an old one from a previous run is removed first). */
+  private async freshCgroup(rec: SandboxRecord): Promise<SandboxCgroup> {
+    await this.removeCgroup(rec.id)
+    return createSandboxCgroup(rec.id, rec.spec.limits ?? DEFAULT_LIMITS)
+  }
+
+  /** The supervisor, not this short-lived CLI, owns a detached sandbox's group. */
+  private handOverCgroup(id: string, supervisorPid: number): void {
+    try {
+      writeFileSync(join(DEFAULT_OWNER_DIR, id), `${supervisorPid} ${processStartTime(supervisorPid)}\n`)
+    } catch {}
+  }
+
+  private openCgroup(id: string): SandboxCgroup | null {
+    try {
+      const driver = cgroupDriver()
+      const g = driver.open(id)
+      return g.paths.some((p) => existsSync(p)) ? g : null
+    } catch {
+      return null
+    }
+  }
+
+  private async removeCgroup(id: string): Promise<void> {
+    const g = this.openCgroup(id)
+    if (g) {
+      await g.killAll().catch(() => {})
+      await g.remove().catch(() => {})
+    }
+    rmSync(join(DEFAULT_OWNER_DIR, id), {force: true})
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The live state; a supervisor found dead is recorded as exited on the spot. */
+  state(rec: SandboxRecord): SandboxState {
+    const s = this.store.status(rec.id)
+    const base: SandboxState = {
+      status: 'created', running: false, paused: false, restarting: false, pid: 0, exitCode: 0, signal: null,
+      killedBy: null, error: '', startedAt: null, finishedAt: null, restartCount: 0, supervisorPid: 0,
+    }
+    if (!s) {
+      // started before, but no runtime status: the host restarted (the run root is a tmpfs)
+      if (rec.everStarted) return {...base, status: 'exited', exitCode: 255, killedBy: 'host-restart', error: 'the host restarted while the sandbox ran'}
+      return base
+    }
+    const st: SandboxState = {
+      ...base,
+      status: s.state === 'created' ? 'created' : s.state,
+      pid: s.state === 'running' ? s.pid : 0,
+      exitCode: s.exitCode,
+      signal: s.signal ? signalName(s.signal) : null,
+      killedBy: s.killedBy,
+      error: s.error ? (s.error.message ? `${s.error.stage ?? ''}: ${s.error.message}` : s.error.stage ?? 'set-up failed') : '',
+      startedAt: iso(s.startedAt),
+      finishedAt: iso(s.finishedAt),
+      restartCount: s.restartCount,
+      supervisorPid: s.state === 'exited' ? 0 : s.supervisorPid,
+    }
+    if (s.state === 'running' || s.state === 'restarting') {
+      if (!isAlive(s.supervisorPid, s.supervisorStart)) return this.markSupervisorDead(rec, s, st)
+      if (s.state === 'running' && this.isFrozen(rec.id)) st.status = 'paused'
+    }
+    st.running = st.status === 'running' || st.status === 'paused'
+    st.paused = st.status === 'paused'
+    st.restarting = st.status === 'restarting'
+    return st
+  }
+
+  /**
+   * The supervisor was killed (or the machine lost it): its sandbox died with it
+   * (PDEATHSIG). Record that, drop the dead control socket; the group is swept by the
+   * next cgroup sweep, as its owner is gone.
+   */
+  private markSupervisorDead(rec: SandboxRecord, s: SupervisorStatus, st: SandboxState): SandboxState {
+    const now = Date.now()
+    const dead: SupervisorStatus = {...s, state: 'exited', exitCode: 137, signal: 9, killedBy: 'supervisor-died', finishedAt: now, pid: 0}
+    try {
+      writeJsonAtomic(join(this.store.runDir(rec.id), 'status.json'), dead)
+      rmSync(join(this.store.runDir(rec.id), 'ctl'), {force: true})
+    } catch {}
+    return {...st, status: 'exited', running: false, restarting: false, paused: false, pid: 0, exitCode: 137, signal: 'SIGKILL', killedBy: 'supervisor-died', finishedAt: iso(now), supervisorPid: 0}
+  }
+
+  private isFrozen(id: string): boolean {
+    const g = this.openCgroup(id)
+    const f = g && freezerFile(g)
+    if (!f) return false
+    try {
+      const v = readFileSync(f.path, 'utf8').trim()
+      return f.v2 ? v === '1' : v === 'FROZEN' || v === 'FREEZING'
+    } catch {
+      return false
+    }
+  }
+
+  summary(rec: SandboxRecord): SandboxSummary {
+    const state = this.state(rec)
+    return {id: rec.id, name: rec.name, command: rec.spec.process.args.join(' '), created: rec.created, state, status: describeStatus(state)}
+  }
+
+  list(opts: {all?: boolean} = {}): SandboxSummary[] {
+    return this.store
+      .all()
+      .map((r) => this.summary(r))
+      .filter((s) => opts.all || s.state.running || s.state.restarting)
+      .sort((a, b) => b.created.localeCompare(a.created))
+  }
+
+  inspect(ref: string): Record<string, unknown> {
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    return {
+      Id: rec.id,
+      Name: rec.name,
+      Created: rec.created,
+      Path: rec.spec.process.args[0],
+      Args: rec.spec.process.args.slice(1),
+      State: {
+        Status: st.status, Running: st.running, Paused: st.paused, Restarting: st.restarting, Pid: st.pid,
+        ExitCode: st.exitCode, Signal: st.signal, KilledBy: st.killedBy, Error: st.error, StartedAt: st.startedAt,
+        FinishedAt: st.finishedAt, SupervisorPid: st.supervisorPid,
+      },
+      RestartCount: st.restartCount,
+      LogPath: join(this.store.dir(rec.id), 'log'),
+      HostConfig: {
+        RestartPolicy: {Name: rec.restart.name, MaximumRetryCount: rec.restart.maximumRetryCount},
+        AutoRemove: rec.autoRemove,
+        NetworkMode: rec.spec.share?.network ? `sandbox:${this.nameOf(rec.spec.share.network)}` : rec.spec.network,
+        IpcMode: rec.spec.share?.ipc ? (rec.spec.share.ipc === 'host' ? 'host' : `sandbox:${this.nameOf(rec.spec.share.ipc)}`) : 'private',
+        PidMode: rec.spec.share?.pid ? `sandbox:${this.nameOf(rec.spec.share.pid)}` : 'private',
+        ReadonlyRootfs: rec.spec.root.readOnly,
+      },
+      Mounts: rec.spec.mounts.map((m) => {
+        const v = rec.volumes.find((x) => x.destination === m.destination)
+        return m.type === 'bind'
+          ? {Type: v ? 'volume' : 'bind', Name: v?.name, Source: m.source, Destination: m.destination, RW: !m.readOnly}
+          : {Type: 'tmpfs', Destination: m.destination, RW: !m.readOnly}
+      }),
+      Config: {Hostname: rec.spec.hostname, User: `${rec.spec.process.user.uid}:${rec.spec.process.user.gid}`, Env: Object.entries(rec.spec.process.env).map(([k, v]) => `${k}=${v}`), Cmd: rec.spec.process.args, WorkingDir: rec.spec.process.cwd, OpenStdin: rec.keepStdin},
+      Spec: rec.spec,
+    }
+  }
+
+  private nameOf(id: string): string {
+    return this.store.load(id)?.name ?? shortId(id)
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  private socket(id: string): string {
+    return join(this.store.runDir(id), 'ctl')
+  }
+
+  async kill(ref: string, signal = 'KILL'): Promise<{id: string; name: string; signal: string}> {
+    const sig = parseSignal(signal)
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (st.status !== 'running' && st.status !== 'paused') {
+      throw new LabError('sandbox-not-running', `cannot kill sandbox ${rec.name}: it is ${st.status}`, {hint: `only running sandboxes take signals; see lab sandbox ps -a`})
+    }
+    if (st.paused && STOP_SIGNALS.has(sig)) await this.setFrozen(rec, false)
+    const reply = await askSupervisor(this.socket(rec.id), `kill ${sig}`)
+    if (reply !== 'ok') throw new LabError('sandbox-not-running', `cannot kill sandbox ${rec.name}: it is not running`, {hint: 'see lab sandbox ps -a'})
+    if (sig === constants.signals.SIGKILL) await this.waitUntil(rec, (s) => !s.running, 10_000)
+    return {id: rec.id, name: rec.name, signal: signalName(sig)}
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; no restart follows. */
+  async stop(ref: string, opts: {timeoutSeconds?: number} = {}): Promise<{id: string; name: string; exitCode: number}> {
+    const rec = this.store.get(ref)
+    const grace = Math.round((opts.timeoutSeconds ?? 10) * 1000)
+    if (!Number.isFinite(grace) || grace < 0) throw usageError(`invalid stop timeout "${opts.timeoutSeconds}"`, 'give whole seconds, e.g. -t 5')
+    let st = this.state(rec)
+    if (st.status === 'running' || st.status === 'paused' || st.status === 'restarting') {
+      if (st.paused) await this.setFrozen(rec, false)
+      await askSupervisor(this.socket(rec.id), `stop ${grace}`)
+      st = await this.waitUntil(rec, (s) => !s.running && !s.restarting, grace + 10_000)
+    }
+    return {id: rec.id, name: rec.name, exitCode: st.exitCode}
+  }
+
+  async restart(ref: string, opts: {timeoutSeconds?: number} = {}): Promise<{id: string; name: string; pid: number}> {
+    await this.stop(ref, opts)
+    return this.start(ref)
+  }
+
+  private async waitUntil(rec: SandboxRecord, done: (s: SandboxState) => boolean, ms: number): Promise<SandboxState> {
+    const end = Date.now() + ms
+    let st = this.state(rec)
+    while (!done(st) && Date.now() < end) {
+      await sleep(25)
+      if (!this.store.load(rec.id)) return {...st, status: 'removed', running: false, restarting: false, paused: false}
+      st = this.state(rec)
+    }
+    return st
+  }
+
+  /** Blocks until the sandbox has stopped for good; its exit code. */
+  async wait(ref: string): Promise<{id: string; name: string; exitCode: number}> {
+    const rec = this.store.get(ref)
+    let last = this.state(rec)
+    for (;;) {
+      if (!last.running && !last.restarting) return {id: rec.id, name: rec.name, exitCode: last.exitCode}
+      await sleep(50)
+      if (!this.store.load(rec.id)) {
+        // removed on exit (--rm): the supervisor's last status may still be readable
+        const s = readJson<SupervisorStatus>(join(this.store.runDir(rec.id), 'status.json'))
+        return {id: rec.id, name: rec.name, exitCode: s?.exitCode ?? last.exitCode}
+      }
+      last = this.state(rec)
+    }
+  }
+
+  // ---------------------------------------------------------------- pause / remove / rename
+
+  private async setFrozen(rec: SandboxRecord, frozen: boolean): Promise<void> {
+    const g = this.openCgroup(rec.id)
+    const f = g && freezerFile(g)
+    if (!f) throw new LabError('no-freezer', `cannot ${frozen ? 'pause' : 'unpause'} ${rec.name}: its cgroup has no freezer`, {hint: 'run `lab doctor` to see the cgroup controllers this host has'})
+    writeFileSync(f.path, f.v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED')
+    if (frozen) {
+      for (let i = 0; i < 200 && !this.isFrozen(rec.id); i++) await sleep(5)
+      if (!f.v2) for (let i = 0; i < 200 && readFileSync(f.path, 'utf8').trim() !== 'FROZEN'; i++) await sleep(5)
+    }
+  }
+
+  async pause(ref: string): Promise<{id: string; name: string}> {
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (st.status !== 'running') throw new LabError('sandbox-not-running', `cannot pause ${rec.name}: it is ${st.status}`, {hint: st.paused ? 'it is already paused' : 'only a running sandbox can be paused'})
+    await this.setFrozen(rec, true)
+    return {id: rec.id, name: rec.name}
+  }
+
+  async unpause(ref: string): Promise<{id: string; name: string}> {
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (st.status !== 'paused') throw new LabError('sandbox-not-paused', `cannot unpause ${rec.name}: it is ${st.status}, not paused`, {hint: 'see lab sandbox ps'})
+    await this.setFrozen(rec, false)
+    return {id: rec.id, name: rec.name}
+  }
+
+  async remove(ref: string, opts: {force?: boolean; volumes?: boolean} = {}): Promise<{id: string; name: string; volumes: string[]}> {
+    const id = this.store.resolve(ref)
+    return this.store.lock(id, async () => {
+      const rec = this.store.load(id)
+      if (!rec) throw new LabError('no-such-sandbox', `no such sandbox: ${ref}`)
+      let st = this.state(rec)
+      if (st.running || st.restarting) {
+        if (!opts.force) {
+          throw new LabError('sandbox-running', `cannot remove sandbox ${rec.name}: it is ${st.status}`, {hint: `stop it first (lab sandbox stop ${rec.name}) or force it: lab sandbox rm -f ${rec.name}`})
+        }
+        if (st.paused) await this.setFrozen(rec, false).catch(() => {})
+        await askSupervisor(this.socket(id), 'stop 0')
+        st = await this.waitUntil(rec, (s) => !s.running && !s.restarting, 10_000)
+        if (st.supervisorPid && processStartTime(st.supervisorPid)) process.kill(st.supervisorPid, 'SIGKILL')
+      }
+      await this.removeCgroup(id)
+      this.store.destroy(rec)
+      const removed: string[] = []
+      if (opts.volumes) {
+        for (const v of rec.volumes.filter((x) => x.anonymous)) {
+          try {
+            this.volumes.remove(v.name)
+            removed.push(v.name)
+          } catch {}
+        }
+      }
+      return {id, name: rec.name, volumes: removed}
+    })
+  }
+
+  async rename(ref: string, newName: string): Promise<{id: string; oldName: string; name: string}> {
+    assertValidName(newName)
+    const id = this.store.resolve(ref)
+    return this.store.lock(id, async () => {
+      const rec = this.store.load(id)!
+      const old = rec.name
+      if (old === newName) return {id, oldName: old, name: newName}
+      this.store.reserveName(newName, id)
+      rec.name = newName
+      rec.spec.name = newName
+      this.store.save(rec)
+      this.store.releaseName(old, id)
+      return {id, oldName: old, name: newName}
+    })
+  }
+
+  // ---------------------------------------------------------------- logs
+
+  private logFiles(id: string): string[] {
+    const base = join(this.store.dir(id), 'log')
+    return [`${base}.1`, base].filter((f) => existsSync(f))
+  }
+
+  /**
+   * The captured output. With follow, onLine is called as lines arrive until the
+   * sandbox stops (or signal aborts).
+   */
+  async logs(ref: string, opts: {tail?: number; follow?: boolean; signal?: AbortSignal; onLine?: (l: LogLine) => void} = {}): Promise<LogLine[]> {
+    const rec = this.store.get(ref)
+    const parser = new LogParser()
+    const base = join(this.store.dir(rec.id), 'log')
+    let lines: LogLine[] = []
+    for (const f of this.logFiles(rec.id)) lines.push(...parser.feed(readFileSync(f)))
+    if (opts.tail !== undefined && opts.tail >= 0) lines = lines.slice(Math.max(0, lines.length - opts.tail))
+    for (const l of lines) opts.onLine?.(l)
+    if (!opts.follow) return lines
+    let ino = existsSync(base) ? statSync(base).ino : 0
+    let offset = existsSync(base) ? statSync(base).size : 0
+    const readNew = () => {
+      if (!existsSync(base)) return
+      const st = statSync(base)
+      if (st.ino !== ino) {
+        // rotated: the rest of the old file is now FILE.1
+        const old = `${base}.1`
+        if (existsSync(old)) for (const l of parser.feed(readFileSync(old).subarray(offset))) opts.onLine?.(l)
+        ino = st.ino
+        offset = 0
+      }
+      if (st.size > offset) {
+        const buf = readFileSync(base).subarray(offset)
+        offset += buf.length
+        for (const l of parser.feed(buf)) opts.onLine?.(l)
+      }
+    }
+    for (;;) {
+      if (opts.signal?.aborted) break
+      const st = this.store.load(rec.id) ? this.state(rec) : null
+      readNew()
+      if (!st || (!st.running && !st.restarting)) break
+      await sleep(100)
+    }
+    readNew()
+    return lines
+  }
+
+  // ---------------------------------------------------------------- exec / top / stats
+
+  /** Runs a program inside the running sandbox with the sandbox's own hardening. */
+  async exec(
+    ref: string,
+    command: string[],
+    opts: {user?: string; env?: string[]; workdir?: string; interactive?: boolean; stdio?: 'inherit' | 'pipe'; input?: string} = {},
+  ): Promise<SandboxResult> {
+    if (command.length === 0) throw usageError('no command given', 'put the command after the sandbox name, e.g. lab sandbox exec web ls /')
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (st.status !== 'running') {
+      throw new LabError('sandbox-not-running', `cannot exec in sandbox ${rec.name}: it is ${st.status}`, {hint: st.paused ? `unpause it first: lab sandbox unpause ${rec.name}` : `start it first: lab sandbox start ${rec.name}`})
+    }
+    const spec = rec.spec
+    const start = processStartTime(st.pid)
+    let {uid, gid} = spec.process.user
+    if (opts.user !== undefined) ({uid, gid} = resolveUser(opts.user, BASE_USERS, BASE_GROUPS))
+    const env = {...spec.process.env}
+    for (const e of opts.env ?? []) {
+      const eq = e.indexOf('=')
+      if (eq <= 0) throw usageError(`invalid -e "${e}"`, 'use -e KEY=VALUE')
+      env[e.slice(0, eq)] = e.slice(eq + 1)
+    }
+    const cwd = opts.workdir ?? spec.process.cwd
+    if (!cwd.startsWith('/') || cwd.split('/').includes('..')) throw usageError(`invalid working directory "${cwd}"`, 'use an absolute path without ".."')
+    const ops: PlanOp[] = [['version', '1']]
+    for (const p of (this.openCgroup(rec.id)?.procsFiles ?? []).filter((f) => existsSync(f))) ops.push(['cgroup', p])
+    for (const r of spec.process.rlimits) ops.push(['rlimit', r.name, String(r.soft), String(r.hard)])
+    ops.push(['user', String(uid), String(gid)])
+    ops.push(['caps', capabilityMask(spec.process.capabilities)])
+    if (uid !== 0) ops.push(['ambient', capabilityMask(spec.process.capabilities)])
+    if (spec.seccomp.bpfPath) ops.push(['seccomp', spec.seccomp.bpfPath])
+    for (const [k, v] of Object.entries(env)) ops.push(['env', `${k}=${v}`])
+    ops.push(['cwd', cwd], ['target', String(st.pid), String(start)], ['exec', ...command])
+    const outcome = await runHelper(serializePlan(ops), {stdio: opts.stdio ?? 'inherit', stdin: opts.interactive ?? opts.input !== undefined, input: opts.input})
+    const result = resultFromEvents(rec, outcome.exit, outcome.error)
+    if ((opts.stdio ?? 'inherit') === 'pipe') {
+      result.stdout = outcome.stdout.toString('utf8')
+      result.stderr = outcome.stderr.toString('utf8')
+    }
+    return result
+  }
+
+  top(ref: string): {id: string; name: string; titles: string[]; processes: ProcInfo[]} {
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (!st.running) throw new LabError('sandbox-not-running', `sandbox ${rec.name} is not running (${st.status})`, {hint: `start it: lab sandbox start ${rec.name}`})
+    const processes = pidsInNamespaceOf(st.pid).map(procInfo).filter((p): p is ProcInfo => p !== null)
+    return {id: rec.id, name: rec.name, titles: ['UID', 'PID', 'PPID', 'STAT', 'TIME', 'CMD'], processes}
+  }
+
+  /** CPU % over sampleMs, memory (sum of resident sets) and process count of running sandboxes. */
+  async stats(refs: string[] = [], sampleMs = 500): Promise<Array<{id: string; name: string; cpuPercent: number; memoryBytes: number; memoryLimitBytes: number | null; pids: number}>> {
+    const recs = refs.length ? refs.map((r) => this.store.get(r)) : this.store.all()
+    const running = recs.map((r) => ({rec: r, st: this.state(r)})).filter((x) => x.st.running)
+    const cpu = async (x: {rec: SandboxRecord; st: SandboxState}) => {
+      const g = this.openCgroup(x.rec.id)
+      if (g) return g.cpuUsageUs().catch(() => 0)
+      const tick = 1e6 / 100
+      return pidsInNamespaceOf(x.st.pid).map(procInfo).reduce((s, p) => s + (p ? (p.utimeTicks + p.stimeTicks) * tick : 0), 0)
+    }
+    const before = await Promise.all(running.map(cpu))
+    const t0 = process.hrtime.bigint()
+    await sleep(sampleMs)
+    const after = await Promise.all(running.map(cpu))
+    const elapsedUs = Number(process.hrtime.bigint() - t0) / 1000
+    return running.map((x, i) => {
+      const procs = pidsInNamespaceOf(x.st.pid).map(procInfo).filter((p): p is ProcInfo => p !== null)
+      const limit = x.rec.spec.limits?.memoryBytes ?? null
+      return {
+        id: x.rec.id,
+        name: x.rec.name,
+        cpuPercent: Math.max(0, ((after[i] - before[i]) / elapsedUs) * 100),
+        memoryBytes: procs.reduce((s, p) => s + p.rssBytes, 0),
+        memoryLimitBytes: typeof limit === 'number' ? limit : null,
+        pids: procs.length,
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------- prune
+
+  /**
+   * Removes every stopped sandbox and whatever crashed CLIs or supervisors left:
+   * half-created records, runtime directories without a record, stale name links and
+   * locks, cgroups whose owner died, and unused anonymous volumes (all unused with volumes: 'all').
+   */
+  async prune(opts: {volumes?: boolean | 'all'} = {}): Promise<{sandboxes: string[]; orphans: string[]; cgroups: string[]; volumes: string[]}> {
+    const report = {sandboxes: [] as string[], orphans: [] as string[], cgroups: [] as string[], volumes: [] as string[]}
+    for (const rec of this.store.all()) {
+      const st = this.state(rec)
+      if (st.running || st.restarting) continue
+      try {
+        await this.remove(rec.id, {volumes: true})
+        report.sandboxes.push(rec.name)
+      } catch {}
+    }
+    const now = Date.now()
+    for (const id of this.store.ids()) {
+      const dir = this.store.dir(id)
+      if (existsSync(join(dir, 'config.json'))) continue
+      // a create still in progress is younger than a minute
+      try {
+        if (now - statSync(dir).mtimeMs < 60_000) continue
+      } catch {}
+      rmSync(dir, {recursive: true, force: true})
+      report.orphans.push(`record ${shortId(id)}`)
+    }
+    for (const id of safeReaddir(this.store.dirs.runSandboxes)) {
+      if (!ID_PATTERN.test(id) || this.store.load(id)) continue
+      const s = this.store.status(id)
+      if (s && s.state !== 'exited' && isAlive(s.supervisorPid, s.supervisorStart)) process.kill(s.supervisorPid, 'SIGKILL')
+      rmSync(this.store.runDir(id), {recursive: true, force: true})
+      await this.removeCgroup(id)
+      report.orphans.push(`runtime ${shortId(id)}`)
+    }
+    for (const name of safeReaddir(this.store.dirs.names)) {
+      const holder = this.store.nameHolder(name)
+      if (!holder || !this.store.load(holder)) {
+        if (holder && existsSync(this.store.dir(holder))) continue // being created right now
+        try {
+          unlinkSync(join(this.store.dirs.names, name))
+          report.orphans.push(`name ${name}`)
+        } catch {}
+      }
+    }
+    try {
+      const sweep = await sweepStaleCgroups()
+      report.cgroups = sweep.removed
+    } catch {}
+    if (opts.volumes) report.volumes = this.volumes.prune({all: opts.volumes === 'all'})
+    return report
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/** Turns log records (see src/sandbox-native/logs.c) back into lines, across reads. */
+export class LogParser {
+  private rest = ''
+  private partial: Record<'o' | 'e', {text: string; ns: string} | null> = {o: null, e: null}
+
+  feed(chunk: Buffer): LogLine[] {
+    const text = this.rest + chunk.toString('utf8')
+    const lines = text.split('\n')
+    this.rest = lines.pop() ?? ''
+    const out: LogLine[] = []
+    for (const rec of lines) {
+      const m = /^(\d+) ([oe])([FP]) /.exec(rec)
+      if (!m) continue
+      const stream = m[2] as 'o' | 'e'
+      const data = rec.slice(m[0].length)
+      const p = this.partial[stream]
+      const joined = p ? p.text + data : data
+      const ns = p ? p.ns : m[1]
+      if (m[3] === 'P') {
+        this.partial[stream] = {text: joined, ns}
+        continue
+      }
+      this.partial[stream] = null
+      out.push({stream: stream === 'o' ? 'stdout' : 'stderr', time: nsToIso(ns), line: joined})
+    }
+    return out
+  }
+}
+
+function nsToIso(ns: string): string {
+  const n = BigInt(ns)
+  const ms = Number(n / 1_000_000n)
+  const frac = (n % 1_000_000_000n).toString().padStart(9, '0')
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`)
+}
+
+/** The engine API for labs and commands: one Lifecycle per state directory. */
+export function lifecycle(opts: {stateDir?: string} = {}): Lifecycle {
+  return new Lifecycle(opts)
+}
