@@ -42,6 +42,7 @@
 #include "seccomp.h"
 #include "seccomp_tools.h"
 #include "supervise.h"
+#include "serve.h"
 #include "userns.h"
 #include "util.h"
 
@@ -180,7 +181,7 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   return 0;
 }
 
-static int run(void) {
+int helper_run(void) {
   struct stat st;
   if (fstat(CONTROL_FD, &st) < 0) {
     fprintf(stderr, "lab-helper: fd %d (control socket) is not open; this program is started by lab\n", CONTROL_FD);
@@ -216,7 +217,8 @@ int main(int argc, char **argv) {
     puts(HELPER_VERSION);
     return 0;
   }
-  if (argc >= 2 && strcmp(argv[1], "run") == 0) return run();
+  if (argc >= 2 && strcmp(argv[1], "run") == 0) return helper_run();
+  if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve();
   /* seccomp tooling for `lab profile` (never on the sandbox start-up path) */
   if (argc >= 2 && strcmp(argv[1], "seccomp-compile") == 0) return seccomp_compile_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "seccomp-names") == 0) return seccomp_names_main(argc, argv);

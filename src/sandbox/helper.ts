@@ -9,6 +9,7 @@ import type {Duplex} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 
 import {LabError} from '../errors.js'
+import {helperServer} from './helper-server.js'
 import type {ExitEvent, HelperError} from './result.js'
 
 export const HELPER_PATH = fileURLToPath(new URL('../native/lab-helper', import.meta.url))
@@ -52,30 +53,65 @@ export interface HelperOutcome {
   warnings: string[]
 }
 
+/*
+ * One pair of process signal handlers for all runs in flight (a batch runs many at once):
+ * each run registers what SIGINT and SIGTERM mean for it.
+ */
+interface SignalWatcher {
+  onSigint: () => void
+  onSigterm: () => void
+}
+const watchers = new Set<SignalWatcher>()
+const onProcessSigint = () => watchers.forEach((w) => w.onSigint())
+const onProcessSigterm = () => watchers.forEach((w) => w.onSigterm())
+
+function watchSignals(w: SignalWatcher): void {
+  if (watchers.size === 0) {
+    process.on('SIGINT', onProcessSigint)
+    process.on('SIGTERM', onProcessSigterm)
+  }
+  watchers.add(w)
+}
+
+function unwatchSignals(w: SignalWatcher): void {
+  if (!watchers.delete(w) || watchers.size > 0) return
+  process.off('SIGINT', onProcessSigint)
+  process.off('SIGTERM', onProcessSigterm)
+}
+
+/** Where a run's commands go and its events, output and end come from. */
+interface Channel {
+  send(cmd: string): void
+  close(): void
+}
+
+/** Captured runs go through the fork server (LAB_HELPER_SERVER=0 turns it off). */
+function viaServer(opts: HelperRunOptions): boolean {
+  return opts.stdio === 'pipe' && (!opts.stdin || opts.input !== undefined) && process.env.LAB_HELPER_SERVER !== '0'
+}
+
 export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperOutcome> {
   assertHelperBuilt()
-  const stdin = opts.stdin ? (opts.stdio === 'pipe' ? 'pipe' : 'inherit') : 'ignore'
-  const out = opts.stdio === 'pipe' ? 'pipe' : 'inherit'
-  const stdio: StdioOptions = [stdin, out, out, 'pipe']
-  const child = spawn(HELPER_PATH, ['run'], {stdio})
-  const ctl = child.stdio[3] as Duplex
   const outcome: HelperOutcome = {exit: null, error: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), outputLimited: false, helperExitCode: null, userns: null, warnings: []}
 
   // Ctrl-C reaches the helper too (same process group) and it forwards it to the
   // sandbox; we stay alive to report. A PID 1 without a handler ignores SIGINT/SIGTERM
   // (as in Docker), so a second Ctrl-C, or the grace period after SIGTERM, kills.
+  // Commands sent before the channel exists (an already-aborted signal) wait for it.
+  const early: string[] = []
+  let ctl: Channel = {send: (cmd) => void early.push(cmd), close: () => {}}
   let interrupts = 0
   let grace: NodeJS.Timeout | undefined
   const onSigint = () => {
-    if (++interrupts >= 2) ctl.write('kill 9\n')
+    if (++interrupts >= 2) ctl.send('kill 9\n')
   }
   const onSigterm = () => {
-    ctl.write(grace ? 'kill 9\n' : 'kill 15\n')
-    grace ??= setTimeout(() => ctl.write('kill 9\n'), opts.stopGraceMs ?? 10_000)
+    ctl.send(grace ? 'kill 9\n' : 'kill 15\n')
+    grace ??= setTimeout(() => ctl.send('kill 9\n'), opts.stopGraceMs ?? 10_000)
   }
-  process.on('SIGINT', onSigint)
-  process.on('SIGTERM', onSigterm)
-  const onAbort = () => ctl.write('kill 9\n')
+  const watcher: SignalWatcher = {onSigint, onSigterm}
+  watchSignals(watcher)
+  const onAbort = () => ctl.send('kill 9\n')
   if (opts.abortSignal?.aborted) onAbort()
   opts.abortSignal?.addEventListener('abort', onAbort)
 
@@ -93,23 +129,18 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
       }
       kept = limit
       outcome.outputLimited = true
-      ctl.write('kill 9\n')
+      ctl.send('kill 9\n')
       return
     }
     kept += c.length
     chunks[which].push(c)
     cb?.(c)
   }
-  child.stdout?.on('data', collect('stdout', opts.onStdout))
-  child.stderr?.on('data', collect('stderr', opts.onStderr))
-  if (child.stdin) {
-    child.stdin.on('error', () => {})
-    if (opts.input !== undefined) child.stdin.end(opts.input)
-  }
+  const onStdout = collect('stdout', opts.onStdout)
+  const onStderr = collect('stderr', opts.onStderr)
 
   let buf = ''
-  ctl.setEncoding('utf8')
-  ctl.on('data', (d: string) => {
+  const onEvents = (d: string) => {
     buf += d
     let nl: number
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -127,29 +158,52 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
       else if (ev.event === 'userns') outcome.userns = {uidBase: ev.uidBase as number, gidBase: ev.gidBase as number, size: ev.size as number}
       else if (ev.event === 'warning') outcome.warnings.push(String(ev.message))
     }
-  })
-  ctl.on('error', () => {})
-  ctl.write(plan)
+  }
 
   return new Promise((resolve, reject) => {
-    child.on('error', (e) => {
-      cleanup()
-      reject(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'}))
-    })
-    child.on('close', (code) => {
+    const finish = (code: number | null) => {
       cleanup()
       outcome.helperExitCode = code
       outcome.stdout = Buffer.concat(chunks.stdout)
       outcome.stderr = Buffer.concat(chunks.stderr)
       resolve(outcome)
-    })
+    }
+    if (viaServer(opts)) {
+      const server = helperServer(HELPER_PATH)
+      const input = opts.input === undefined ? undefined : Buffer.from(opts.input)
+      const id = server.run(plan, input, {onEvents: (d) => onEvents(d.toString('utf8')), onStdout, onStderr, onEnd: finish})
+      ctl = {send: (cmd) => server.kill(id, Number(cmd.split(' ')[1])), close: () => {}}
+      for (const cmd of early.splice(0)) ctl.send(cmd)
+    } else {
+      const stdin = opts.stdin ? (opts.stdio === 'pipe' ? 'pipe' : 'inherit') : 'ignore'
+      const out = opts.stdio === 'pipe' ? 'pipe' : 'inherit'
+      const stdio: StdioOptions = [stdin, out, out, 'pipe']
+      const child = spawn(HELPER_PATH, ['run'], {stdio})
+      const sock = child.stdio[3] as Duplex
+      ctl = {send: (cmd) => void sock.write(cmd), close: () => sock.destroy()}
+      child.stdout?.on('data', onStdout)
+      child.stderr?.on('data', onStderr)
+      if (child.stdin) {
+        child.stdin.on('error', () => {})
+        if (opts.input !== undefined) child.stdin.end(opts.input)
+      }
+      sock.setEncoding('utf8')
+      sock.on('data', onEvents)
+      sock.on('error', () => {})
+      sock.write(plan)
+      for (const cmd of early.splice(0)) ctl.send(cmd)
+      child.on('error', (e) => {
+        cleanup()
+        reject(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'}))
+      })
+      child.on('close', finish)
+    }
   })
 
   function cleanup() {
     if (grace) clearTimeout(grace)
-    process.off('SIGINT', onSigint)
-    process.off('SIGTERM', onSigterm)
+    unwatchSignals(watcher)
     opts.abortSignal?.removeEventListener('abort', onAbort)
-    ctl.destroy()
+    ctl.close()
   }
 }

@@ -186,9 +186,11 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
 }
 
 const SAFE = /^[A-Za-z0-9._/=:,@+-]$/
+const ALL_SAFE = /^[A-Za-z0-9._/=:,@+-]+$/
 
 export function encodeToken(t: string): string {
   if (t === '') return '%'
+  if (ALL_SAFE.test(t)) return t // most tokens: paths, numbers, flags
   let out = ''
   for (const ch of t) {
     if (SAFE.test(ch)) out += ch

@@ -7,7 +7,7 @@
  * process; it is removed after the group. A group whose record is missing or names a
  * process that no longer runs (same pid, other start time = reused pid) is stale.
  */
-import {readFileSync} from 'node:fs'
+import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {mkdir, readdir, readFile, unlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -105,7 +105,7 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
     ownerDirsMade.add(ownerDir)
   }
   const record = join(ownerDir, id)
-  await writeFile(record, ownerLine())
+  writeFileSync(record, ownerLine())
   let group: SandboxCgroup
   try {
     group = await driver.create(id, limits)
@@ -116,7 +116,11 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
   const remove = group.remove.bind(group)
   group.remove = async () => {
     await remove()
-    await unlink(record).catch(() => {})
+    try {
+      unlinkSync(record)
+    } catch {
+      /* already gone */
+    }
   }
   return group
 }

@@ -5,6 +5,7 @@
  * killed, so nothing slips out between the read and the kill.
  */
 import {existsSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {mkdir, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -112,7 +113,7 @@ export class CgroupV1Driver implements CgroupDriver {
     // One mkdir per distinct hierarchy (co-mounted controllers share a directory).
     await Promise.all(group.paths.map(async (p) => {
       try {
-        await mkdir(p)
+        mkdirSync(p)
       } catch (e) {
         throw cgroupError('mkdir', p, e)
       }

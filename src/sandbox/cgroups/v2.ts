@@ -4,7 +4,7 @@
  * cgroup.subtree_control ("no internal processes": lab/ itself never holds a task).
  * Killing uses cgroup.kill (5.14+), else freeze (cgroup.freeze), kill, thaw.
  */
-import {existsSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {mkdir, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -95,7 +95,7 @@ export class CgroupV2Driver implements CgroupDriver {
     await this.prepare()
     const g = this.open(id)
     try {
-      await mkdir(g.dir)
+      mkdirSync(g.dir)
     } catch (e) {
       throw cgroupError('mkdir', g.dir, e)
     }
