@@ -9,7 +9,7 @@ import {usageError} from '../errors.js'
 import {type CgroupOptions, createSandboxCgroup, type CgroupStats, type SandboxCgroup, type UnenforcedLimit} from './cgroups/index.js'
 import {DEFAULT_LIMITS, type Limits} from './limits.js'
 
-import {buildPlan, serializePlan} from './plan.js'
+import {buildPlan, serializePlan, type PlanContext, type PlanOp} from './plan.js'
 import {runHelper, type HelperRunOptions} from './helper.js'
 import {resultFromEvents, type SandboxResult} from './result.js'
 import type {SandboxSpec} from './spec.js'
@@ -18,6 +18,10 @@ import {validateSpec} from './validate.js'
 export type RunOptions = HelperRunOptions & {
   /** cgroup root and ownership records (tests inject a fake tree) */
   cgroup?: CgroupOptions
+  /** running sandboxes' namespaces to enter instead of new ones (a CI step joins its services' network) */
+  joins?: PlanContext['joins']
+  /** more plan lines, placed before the final exec line (lifecycle grammar, e.g. "tty" for -t) */
+  extraOps?: PlanOp[]
 }
 
 function hostResolvConf(): string {
@@ -95,7 +99,9 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
   const watchdog = limits.cpuTimeMs !== null ? watchCpuTime(group, limits) : null
   let outcome
   try {
-    const plan = serializePlan(buildPlan(spec, {cgroupProcs: group.procsFiles, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined}))
+    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
+    if (opts.extraOps?.length) ops.splice(ops.length - 1, 0, ...opts.extraOps)
+    const plan = serializePlan(ops)
     helperOpts.onStarted = (pid) => {
       watchdog?.start()
       opts.onStarted?.(pid)

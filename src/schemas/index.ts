@@ -3,6 +3,7 @@
  * standalone validator module (dist/validators/NAME.js) so start-up never pays for
  * schema compilation, and publishes it as schemas/NAME.schema.json for editors.
  */
+import {CI_SCHEMA} from '../ci/schema.js'
 import {LAB_SCHEMA} from '../labs/schema.js'
 import {SANDBOX_SPEC_SCHEMA} from '../sandbox/spec.js'
 import {SECCOMP_PROFILE_SCHEMA} from '../seccomp/schema.js'
@@ -11,4 +12,5 @@ export const SCHEMAS: Record<string, object> = {
   'sandbox-spec': SANDBOX_SPEC_SCHEMA,
   'seccomp-profile': SECCOMP_PROFILE_SCHEMA,
   lab: LAB_SCHEMA,
+  ci: CI_SCHEMA,
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// CI benchmark: a pipeline of 20 trivial steps run by `lab ci` end to end — process
+// start, load and schema check, the job's workspace copy, one hardened sandbox per step
+// (own namespaces, remapped ids, seccomp, cgroup), logs and reports — against running the
+// same 20 commands directly (`sh -e -c` each, as lab's steps are run). A 1-step pipeline
+// separates the fixed cost of a run from the cost of each step. Needs root and
+// hyperfine. Writes bench/results/ci.json.
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {hyperfine, need, report, ROOT} from './lib.mjs'
+
+if (process.getuid?.() !== 0) {
+  console.error('bench/ci.mjs: needs root (sandboxes are created as the host root)')
+  process.exit(1)
+}
+need('hyperfine', 'apt-get install hyperfine')
+
+const STEPS = 20
+const LAB = join(ROOT, 'bin', 'run.js')
+const work = mkdtempSync(join(tmpdir(), 'lab-bench-ci-'))
+const runs = Number(process.env.BENCH_RUNS ?? 10)
+try {
+  const repo = join(work, 'repo')
+  mkdirSync(join(repo, '.lab'), {recursive: true})
+  writeFileSync(join(repo, 'README.md'), 'bench\n')
+  const cmd = (i) => `echo step ${i}`
+  const pipeline = (n) => `jobs:\n  bench:\n    steps:\n${Array.from({length: n}, (_, i) => `      - run: ${cmd(i + 1)}\n`).join('')}`
+  writeFileSync(join(repo, '.lab', 'ci.yml'), pipeline(STEPS))
+  writeFileSync(join(repo, '.lab', 'one.yml'), pipeline(1))
+  // the runs' records go to a private state directory, not the user's
+  process.env.LAB_STATE_DIR = join(work, 'state')
+  const direct = Array.from({length: STEPS}, (_, i) => `sh -e -c '${cmd(i + 1)}'`).join('; ')
+  const means = hyperfine('ci', {
+    [`lab ci (${STEPS} steps)`]: `${process.execPath} ${LAB} ci ${join(repo, '.lab', 'ci.yml')} --quiet`,
+    'lab ci (1 step)': `${process.execPath} ${LAB} ci ${join(repo, '.lab', 'one.yml')} --quiet`,
+    [`direct (${STEPS} × sh -e -c)`]: `sh -c "${direct}"`,
+  }, {runs, warmup: 2})
+  const lab20 = means[`lab ci (${STEPS} steps)`]
+  const lab1 = means['lab ci (1 step)']
+  const dir = means[`direct (${STEPS} × sh -e -c)`]
+  const perStepMs = ((lab20 - dir) / STEPS) * 1000
+  const marginalMs = ((lab20 - lab1) / (STEPS - 1)) * 1000 - (dir / STEPS) * 1000
+  console.log(`\n  overhead per step (whole run)      ${perStepMs.toFixed(1)} ms`)
+  console.log(`  overhead per added step            ${marginalMs.toFixed(1)} ms`)
+  console.log(`  fixed cost of a run (1 step)       ${(lab1 * 1000).toFixed(1)} ms`)
+  report('ci', means, [{what: `lab ci / direct (${STEPS} steps)`, ratio: lab20 / dir}], {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    steps: STEPS,
+    overheadPerStepMs: Number(perStepMs.toFixed(2)),
+    overheadPerAddedStepMs: Number(marginalMs.toFixed(2)),
+    fixedRunMs: Number((lab1 * 1000).toFixed(2)),
+  })
+} finally {
+  rmSync(work, {recursive: true, force: true})
+}

@@ -1,0 +1,54 @@
+/** The pipeline as the runner sees it: a loaded, checked lab pipeline or GitHub workflow. */
+import type {Combination} from './matrix.js'
+import type {ArtifactFile, CacheFile, ContainerFile, EnvMap, ServiceFile} from './schema.js'
+
+export interface StepDef {
+  /** 0-based position in the job */
+  index: number
+  id?: string
+  name: string
+  run?: string
+  /** a `uses:` step: actions/checkout maps to the workspace; any other is unsupported */
+  uses?: string
+  env: EnvMap
+  shell?: string
+  workingDirectory?: string
+  timeoutMinutes?: number
+  continueOnError: boolean | string
+  if?: string | boolean
+}
+
+export interface JobDef {
+  id: string
+  name?: string
+  needs: string[]
+  if?: string | boolean
+  env: EnvMap
+  /** null: no matrix; otherwise one run of the job per combination */
+  matrix: Combination[] | null
+  failFast: boolean
+  maxParallel?: number
+  container: ContainerFile
+  workspace: 'copy' | 'write'
+  services: Record<string, ServiceFile>
+  steps: StepDef[]
+  artifacts: ArtifactFile[]
+  caches: CacheFile[]
+  timeoutMinutes?: number
+  continueOnError: boolean
+  defaults: {shell?: string; workingDirectory?: string}
+  outputs: Record<string, string>
+}
+
+export interface Pipeline {
+  /** the file as given */
+  file: string
+  kind: 'lab' | 'github'
+  name: string
+  /** the repository: mounted into every step */
+  workspace: string
+  env: EnvMap
+  jobs: Record<string, JobDef>
+  /** problems that do not stop the run (unsupported uses: steps…) */
+  warnings: string[]
+}

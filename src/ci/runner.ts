@@ -1,0 +1,746 @@
+/**
+ * Running a pipeline: jobs in the order their `needs` allow (independent ones in
+ * parallel, up to `jobs` at once), each matrix combination as its own job run, each
+ * step in a fresh hardened sandbox. For each job run:
+ *
+ *   1. a private copy of the checkout (links copied as links, never followed), given
+ *      to an unprivileged id so the sandbox's root owns it through an idmapped bind;
+ *      the caller's checkout is never mounted, so no step can change it
+ *   2. caches restored (a copy, or a read-only bind over the path)
+ *   3. services started in one new network namespace and waited for (port or command)
+ *   4. steps, each in its own sandbox that joins the services' network; output masked,
+ *      streamed with a prefix and kept in per-step logs
+ *   5. services stopped, artifacts collected, caches saved, and with `workspace: write`
+ *      the copy written back into the checkout (again never through a link)
+ *
+ * Everything on the host lives in one temporary directory per run, removed at the end,
+ * also on failure and Ctrl-C; a run killed outright is swept by the next one (its name
+ * carries the owner's pid). Services run in the foreground of this process, so their
+ * helpers end them when it dies.
+ */
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
+import {availableParallelism, tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {LabError} from '../errors.js'
+import {buildSpec, type SandboxRequest} from '../sandbox/build-spec.js'
+import type {LimitsRequest} from '../sandbox/limits.js'
+import type {SandboxResult} from '../sandbox/result.js'
+import {runSandbox} from '../sandbox/run.js'
+import type {Mount} from '../sandbox/spec.js'
+import {processStartTime} from '../sandbox/state/proc.js'
+import {collectArtifact, shouldCollect, type ArtifactResult} from './artifacts.js'
+import {CacheStore, fullKey, hashFiles, restoreCopy, type CacheOutcome} from './cache.js'
+import {topoOrder} from './dag.js'
+import {compile, evalCondition, interpolate, toStr, type ExprContext, type Value} from './expr.js'
+import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
+import {COMMAND_FILES, githubContext, parseCommandFile, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
+import {newRunId, RunRecord, slug} from './logs.js'
+import type {JobDef, Pipeline, StepDef} from './model.js'
+import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
+import {MaskedLines, Masker} from './secrets.js'
+import {startService, waitReady, type NetJoin, type RunningService} from './services.js'
+import type {ContainerFile, EnvMap} from './schema.js'
+
+/** Owner of a job's private workspace copy as root: idmapped to the sandbox's root inside. */
+export const CI_UID = 65534
+const TMP_PREFIX = 'lab-ci-'
+const DEFAULT_JOB_MINUTES = 360
+const DEFAULT_OUTPUT_LIMIT = '64m'
+const COMMAND_FILE_MAX = 1024 * 1024
+const SERVICE_READY_DEFAULT_S = 30
+
+export interface CiRunOptions {
+  /** job runs at once (default: the number of CPUs) */
+  jobs?: number
+  secrets?: Record<string, string>
+  /** every output line as it comes, already masked */
+  onLine?: (prefix: string, stream: 'stdout' | 'stderr' | 'lab', line: string) => void
+  abortSignal?: AbortSignal
+  /** where the workspace copies and job temp directories go (default: the OS temp dir) */
+  tmpBase?: string
+}
+
+interface JobRun {
+  job: JobDef
+  key: string
+  matrix: Record<string, Value> | null
+  result?: JobResult
+}
+
+const isRoot = () => process.getuid?.() === 0
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Removes temp directories of runs whose lab process is gone (killed with SIGKILL). */
+export function sweepStaleRuns(base = tmpdir()): string[] {
+  const removed: string[] = []
+  let names: string[] = []
+  try {
+    names = readdirSync(base)
+  } catch {
+    return removed
+  }
+  for (const n of names) {
+    const m = new RegExp(`^${TMP_PREFIX}(\\d+)-`).exec(n)
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue
+    rmSync(join(base, n), {recursive: true, force: true})
+    removed.push(join(base, n))
+  }
+  return removed
+}
+
+function jobKey(job: JobDef, combo: Record<string, Value> | null): string {
+  if (!combo) return job.id
+  return `${job.id} (${Object.entries(combo).map(([k, v]) => `${k}=${toStr(v)}`).join(', ')})`
+}
+
+function envStrings(env: EnvMap, ctx: ExprContext, where: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(env)) out[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/${k}`) : String(v)
+  return out
+}
+
+/** The request fields the pipeline's `container:` settings turn into. */
+function containerRequest(c: ContainerFile, workspace: string): Partial<SandboxRequest> {
+  const limits: LimitsRequest = {outputLimit: c['output-limit'] ?? DEFAULT_OUTPUT_LIMIT}
+  if (c.memory) limits.memory = c.memory
+  if (c.cpus !== undefined) limits.cpus = String(c.cpus)
+  if (c['pids-limit'] !== undefined) limits.pidsLimit = String(c['pids-limit'])
+  const rootfs = c.rootfs === undefined ? undefined : c.rootfs.startsWith('/') ? c.rootfs : join(workspace, c.rootfs)
+  return {
+    rootfs,
+    limits,
+    network: c.network ?? 'none',
+    capAdd: c['cap-add'],
+    capDrop: c['cap-drop'],
+    readOnly: c['read-only'] ?? true,
+    securityOpt: c.seccomp ? [`seccomp=${c.seccomp}`] : undefined,
+    ulimit: c.ulimits,
+  }
+}
+
+function readCommandFile(dir: string, name: string): Record<string, string> {
+  // the step wrote it: read it without following a link it may have put there
+  const found = resolveInside(dir, name)
+  if (!found || !found.st.isFile() || found.st.size > COMMAND_FILE_MAX) return {}
+  return parseCommandFile(readFileSync(found.path, 'utf8'))
+}
+
+/**
+ * A run: script's ${{ }} are replaced by their values, except values that hold a
+ * secret: those reach the shell as environment variables, so a secret never appears
+ * on a command line (visible to every process of the host) nor in a file.
+ */
+function prepareScript(script: string, ctx: ExprContext, masker: Masker, where: string): {script: string; env: Record<string, string>} {
+  const env: Record<string, string> = {}
+  let n = 0
+  const out = script.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => {
+    const v = toStr(compile(e, where)(ctx))
+    if (masker.mask(v) === v) return v
+    const name = `LAB_SECRET_${n++}`
+    env[name] = v
+    return `\${${name}}`
+  })
+  return {script: out, env}
+}
+
+function shellCommand(shell: string | undefined, kind: Pipeline['kind'], script: string): string[] {
+  const s = shell ?? (kind === 'github' ? 'bash' : 'sh')
+  if (s === 'bash') return ['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', script]
+  if (s === 'python' || s === 'python3') return ['python3', '-c', script]
+  return ['sh', '-e', '-c', script]
+}
+
+/** Runs a pipeline to its end; the result has one shape whatever happened. */
+export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise<CiResult> {
+  const started = Date.now()
+  const base = opts.tmpBase ?? tmpdir()
+  sweepStaleRuns(base)
+  const tmp = mkdtempSync(join(base, `${TMP_PREFIX}${process.pid}-`))
+  // Traversable but not listable: read-only binds are opened by the sandbox's own
+  // unprivileged root, which must reach them (writable ones are opened by the helper).
+  chmodSync(tmp, 0o711)
+  const runId = newRunId()
+  const record = new RunRecord(runId)
+  const secrets = opts.secrets ?? {}
+  const masker = new Masker(Object.values(secrets))
+  const abort = new AbortController()
+  const onOuterAbort = () => abort.abort()
+  opts.abortSignal?.addEventListener('abort', onOuterAbort)
+  if (opts.abortSignal?.aborted) abort.abort()
+  const say = (prefix: string, line: string) => opts.onLine?.(prefix, 'lab', masker.mask(line))
+  const cache = new CacheStore(join(record.dir, '..', '..', 'cache'))
+  const warnings = [...p.warnings]
+
+  const needs: Record<string, string[]> = Object.fromEntries(Object.entries(p.jobs).map(([id, j]) => [id, j.needs]))
+  const order = topoOrder(needs)
+  const runs: Record<string, JobRun[]> = {}
+  for (const id of order) {
+    const j = p.jobs[id]
+    runs[id] = (j.matrix ?? [null]).map((m) => ({job: j, key: jobKey(j, m), matrix: m}))
+  }
+  const pidStart = processStartTime(process.pid)
+  const head = {id: runId, status: 'running', pid: process.pid, pidStart, pipeline: p.name, file: p.file, started: new Date(started).toISOString()}
+  record.writeSummary(head)
+
+  const ghBase = {runId, runNumber: 1, workflow: p.name, workspace: p.workspace, actor: process.env.USER ?? 'lab', sha: gitHead(p.workspace), ref: gitRef(p.workspace), repository: repositoryName(p.workspace)}
+  const jobOutcome = (id: string): {result: string; outputs: Record<string, string>} => {
+    const rs = runs[id].map((r) => r.result!)
+    const result = rs.some((r) => r.status === 'failure') ? 'failure' : rs.some((r) => r.status === 'cancelled') ? 'cancelled' : rs.every((r) => r.status === 'skipped') ? 'skipped' : 'success'
+    return {result, outputs: Object.assign({}, ...rs.map((r) => r.outputs))}
+  }
+
+  const limit = Math.max(1, opts.jobs ?? availableParallelism())
+  let active = 0
+  const waiting: Array<() => void> = []
+  const slot = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((r) => waiting.push(r))
+    active++
+    try {
+      return await fn()
+    } finally {
+      active--
+      waiting.shift()?.()
+    }
+  }
+
+  const done = new Map<string, Promise<void>>()
+  const runJob = (id: string): Promise<void> => {
+    let pr = done.get(id)
+    if (pr) return pr
+    pr = (async () => {
+      await Promise.all(needs[id].map(runJob))
+      const j = p.jobs[id]
+      const needCtx: Record<string, Value> = {}
+      for (const n of j.needs) needCtx[n] = jobOutcome(n)
+      const needResults = j.needs.map((n) => needCtx[n] as {result: string})
+      const status = {success: needResults.every((r) => r.result === 'success'), failure: needResults.some((r) => r.result === 'failure'), cancelled: abort.signal.aborted}
+      const failFast = new AbortController()
+      await Promise.all(
+        runs[id].map((r) =>
+          slot(async () => {
+            const ctx = baseContext(p, r, needCtx, secrets, status, ghBase)
+            let runIt: boolean
+            try {
+              runIt = !abort.signal.aborted && evalCondition(j.if, ctx, `/jobs/${id}/if`)
+            } catch (e) {
+              r.result = emptyJob(r, 'failure', (e as Error).message)
+              return
+            }
+            if (!runIt || failFast.signal.aborted) {
+              const why = abort.signal.aborted || failFast.signal.aborted ? 'cancelled' : 'skipped'
+              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${j.needs.filter((n) => (needCtx[n] as {result: string}).result !== 'success').join(', ')})`)
+              say(r.key, `${why}: ${r.result.error}`)
+              return
+            }
+            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings})
+            if (r.result.status === 'failure' && j.matrix && j.failFast) failFast.abort()
+          }),
+        ),
+      )
+    })()
+    done.set(id, pr)
+    return pr
+  }
+
+  let result: CiResult
+  try {
+    await Promise.all(order.map(runJob))
+  } finally {
+    opts.abortSignal?.removeEventListener('abort', onOuterAbort)
+    rmSync(tmp, {recursive: true, force: true})
+  }
+  const jobs = order.flatMap((id) => runs[id].map((r) => r.result!))
+  const failures = failuresOf(jobs.filter((j) => !p.jobs[j.id].continueOnError))
+  const cancelled = abort.signal.aborted
+  result = {
+    runId,
+    pipeline: p.name,
+    file: p.file,
+    kind: p.kind,
+    status: cancelled ? 'cancelled' : failures.length ? 'failure' : 'success',
+    exitCode: cancelled ? 130 : failures.length ? 1 : 0,
+    wallMs: Date.now() - started,
+    jobs,
+    failures,
+    warnings,
+    runDir: record.dir,
+  }
+  result = masker.maskDeep(result)
+  const junit = junitXml(result, (s) => tailOf(s.log))
+  writeFileSync(join(record.dir, 'junit.xml'), masker.mask(junit))
+  result.junit = join(record.dir, 'junit.xml')
+  record.writeSummary({...head, ...result, status: result.status})
+  return result
+}
+
+function tailOf(log: string | undefined): string {
+  if (!log) return ''
+  try {
+    return readFileSync(log, 'utf8').split('\n').slice(-21).map((l) => l.slice(l.indexOf('\t') + 1)).join('\n')
+  } catch {
+    return ''
+  }
+}
+
+function gitHead(ws: string): string {
+  try {
+    const head = readFileSync(join(ws, '.git', 'HEAD'), 'utf8').trim()
+    if (!head.startsWith('ref: ')) return head
+    return readFileSync(join(ws, '.git', head.slice(5)), 'utf8').trim()
+  } catch {
+    return '0'.repeat(40)
+  }
+}
+
+function gitRef(ws: string): string {
+  try {
+    const head = readFileSync(join(ws, '.git', 'HEAD'), 'utf8').trim()
+    return head.startsWith('ref: ') ? head.slice(5) : 'HEAD'
+  } catch {
+    return 'refs/heads/main'
+  }
+}
+
+function emptyJob(r: JobRun, status: JobResult['status'], error: string): JobResult {
+  return {
+    key: r.key,
+    id: r.job.id,
+    name: r.job.name ?? r.job.id,
+    ...(r.matrix ? {matrix: r.matrix} : {}),
+    status,
+    wallMs: 0,
+    steps: r.job.steps.map((s) => ({index: s.index, id: s.id, name: s.name, status: status === 'failure' ? 'skipped' : status, continueOnError: false, wallMs: 0, reason: error})),
+    services: [],
+    artifacts: [],
+    caches: [],
+    outputs: {},
+    ...(status === 'skipped' || status === 'cancelled' ? {error} : {error}),
+  }
+}
+
+function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secrets: Record<string, string>, status: ExprContext['status'], gh: Omit<Parameters<typeof githubContext>[0], 'job'>): ExprContext {
+  const {context} = githubContext({...gh, job: r.job.id})
+  const ctx: ExprContext = {
+    contexts: {
+      matrix: r.matrix ?? {},
+      needs,
+      secrets,
+      github: context,
+      runner: runnerContext(),
+      strategy: {'fail-fast': r.job.failFast, 'job-total': r.job.matrix?.length ?? 1},
+      job: {status: 'success'},
+      steps: {},
+      inputs: {},
+      vars: {},
+      env: {},
+    },
+    status,
+  }
+  ctx.contexts.env = envStrings(p.env, ctx, '/env')
+  return ctx
+}
+
+interface JobEnv {
+  tmp: string
+  record: RunRecord
+  masker: Masker
+  secrets: Record<string, string>
+  say: (prefix: string, line: string) => void
+  onLine?: CiRunOptions['onLine']
+  abort: AbortSignal
+  failFast: AbortController
+  cache: CacheStore
+  warnings: string[]
+}
+
+async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
+  const j = r.job
+  const t0 = Date.now()
+  const res: JobResult = {key: r.key, id: j.id, name: j.name ? interpolate(j.name, ctx, `/jobs/${j.id}/name`) : j.id, ...(r.matrix ? {matrix: r.matrix} : {}), status: 'success', wallMs: 0, steps: [], services: [], artifacts: [], caches: [], outputs: {}}
+  const dir = mkdtempSync(join(e.tmp, `${slug(r.key)}-`))
+  chmodSync(dir, 0o711)
+  const ws = join(dir, 'workspace')
+  const temp = join(dir, 'temp')
+  const services: RunningService[] = []
+  const abortJob = new AbortController()
+  const onAbort = () => abortJob.abort()
+  e.abort.addEventListener('abort', onAbort)
+  e.failFast.signal.addEventListener('abort', onAbort)
+  const deadline = t0 + (j.timeoutMinutes ?? DEFAULT_JOB_MINUTES) * 60_000
+  const jobEnv = {...(ctx.contexts.env as Record<string, string>)}
+  Object.assign(jobEnv, envStrings(j.env, {...ctx, contexts: {...ctx.contexts, env: jobEnv}}, `/jobs/${j.id}/env`))
+  ctx.contexts.env = jobEnv
+  e.say(r.key, `job started`)
+  let failed = false
+  let notCopied = new Set<string>()
+  try {
+    // 1. the job's own copy of the checkout
+    const owner = statSync(p.workspace).uid
+    const copied = copyTree(p.workspace, ws, {keepSymlinks: true, hardLinkOwner: owner})
+    notCopied = new Set(copied.skipped.map((x) => x.replace(/ \([^)]*\)$/, '')))
+    ctx.contexts.__hashFiles = ((pats: string[]) => hashFiles(ws, pats)) as unknown as Value
+    if (copied.skipped.length) e.say(r.key, `left out of the workspace copy: ${copied.skipped.slice(0, 5).join(', ')}${copied.skipped.length > 5 ? ` and ${copied.skipped.length - 5} more` : ''}`)
+    mkdirSync(temp, {mode: 0o700})
+    mkdirSync(join(temp, 'home'), {mode: 0o700})
+
+    // 2. caches
+    const extraMounts: Mount[] = []
+    for (const [i, c] of j.caches.entries()) {
+      const key = fullKey(c, interpolate(c.key, ctx, `/jobs/${j.id}/cache/${i}/key`), ws)
+      const mode = c.mode ?? 'copy'
+      const hit = e.cache.lookup(key)
+      const outcome: CacheOutcome = {key, hit: hit !== null, mode}
+      if (hit) {
+        try {
+          if (mode === 'copy') outcome.bytes = restoreCopy(hit, c, ws)
+          else {
+            // a private copy bound read-only: the store itself stays closed to others
+            const ro = join(dir, `cache-${i + 1}`)
+            mkdirSync(ro, {mode: 0o755})
+            outcome.bytes = 0
+            for (const path of c.paths) {
+              const clean = path.replace(/\/+$/, '')
+              if (!existsSync(join(hit, clean))) continue
+              ensureDirInside(ws, clean)
+              mkdirSync(join(ro, clean, '..'), {recursive: true, mode: 0o755})
+              outcome.bytes += copyTree(join(hit, clean), join(ro, clean), {keepSymlinks: true, hardLinkOwner: null}).bytes
+              extraMounts.push({type: 'bind', source: join(ro, clean), destination: `${WORKSPACE_DIR}/${clean}`, readOnly: true})
+            }
+          }
+          e.say(r.key, `cache hit: ${key} (${mode})`)
+        } catch (err) {
+          outcome.error = (err as Error).message
+        }
+      } else e.say(r.key, `cache miss: ${key}`)
+      res.caches.push(outcome)
+    }
+    if (isRoot()) {
+      chownTree(ws, CI_UID, CI_UID)
+      chownTree(temp, CI_UID, CI_UID)
+    }
+    const container = containerRequest(j.container, p.workspace)
+    const mounts: Mount[] = [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}, ...extraMounts, {type: 'bind', source: temp, destination: RUNNER_TEMP_DIR, readOnly: false}]
+
+    // 3. services
+    let join_: NetJoin | undefined
+    for (const [name, s] of Object.entries(j.services)) {
+      const log = e.record.log(r.key, `service-${slug(name)}.log`)
+      const info: JobResult['services'][number] = {name, ready: false, log: log.path}
+      res.services.push(info)
+      const svcCtx = {...ctx, contexts: {...ctx.contexts, secrets: {}}}
+      const sc = containerRequest({...j.container, ...(s.container ?? {})}, p.workspace)
+      const spec = await buildSpec({
+        ...sc,
+        command: ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)],
+        env: Object.entries({...jobEnv, ...envStrings(s.env ?? {}, svcCtx, `/jobs/${j.id}/services/${name}/env`), HOME: '/tmp', CI: 'true'}).map(([k, v]) => `${k}=${v}`),
+        workdir: s['working-directory'] ? `${WORKSPACE_DIR}/${s['working-directory']}` : WORKSPACE_DIR,
+        // the job's copy, as the steps see it (idmapped like theirs; the checkout is never mounted)
+        mounts: [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}],
+        network: 'none',
+        limits: {...sc.limits, outputLimit: undefined},
+        hostname: slug(name).replace(/[^a-z0-9-]/g, '-').slice(0, 60) || 'service',
+      })
+      const lines = {stdout: new MaskedLines(e.masker, (l) => log.line('stdout', l)), stderr: new MaskedLines(e.masker, (l) => log.line('stderr', l))}
+      const svc = await startService(name, spec, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
+      services.push(svc)
+      join_ ??= svc.join
+      const readyCmd = s.ready?.run
+      const probe = readyCmd
+        ? async () => {
+            const ps = await buildSpec({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/'})
+            const pr = await runSandbox(ps, {stdio: 'pipe', joins: [svc.join], abortSignal: abortJob.signal, outputLimit: 65536})
+            return pr.verdict === 'ok'
+          }
+        : undefined
+      try {
+        await waitReady(svc, {port: s.ready?.port, probe, timeoutMs: (s.ready?.['timeout-seconds'] ?? SERVICE_READY_DEFAULT_S) * 1000}, abortJob.signal)
+      } catch (err) {
+        info.error = (err as Error).message
+        throw err
+      }
+      info.ready = true
+      e.say(r.key, `service ${name} is ready`)
+    }
+
+    // 4. steps
+    const stepsCtx: Record<string, Value> = {}
+    ctx.contexts.steps = stepsCtx
+    const fileEnv: Record<string, string> = {}
+    const extraPath: string[] = []
+    for (const s of j.steps) {
+      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal})
+      res.steps.push(sr)
+      const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
+      const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
+      if (s.id) stepsCtx[s.id] = {outputs: sr.outputs ?? {}, outcome, conclusion}
+      if (sr.status === 'failure' && !sr.continueOnError) {
+        failed = true
+        ctx.contexts.job = {status: 'failure'}
+      }
+    }
+  } catch (err) {
+    failed = true
+    res.error = e.masker.mask(err instanceof LabError ? err.message : String((err as Error).message ?? err))
+    e.say(r.key, `job error: ${res.error}`)
+  } finally {
+    e.abort.removeEventListener('abort', onAbort)
+    e.failFast.signal.removeEventListener('abort', onAbort)
+    // 5. nothing of the job outlives it
+    for (const svc of services.reverse()) {
+      const end = await svc.stop()
+      const info = res.services.find((x) => x.name === svc.name)
+      if (info && end) info.verdict = end.verdict
+    }
+  }
+  if (e.abort.aborted) res.status = 'cancelled'
+  else res.status = failed ? 'failure' : 'success'
+  // every step that never ran because of an early job error is listed as skipped
+  for (const s of j.steps.slice(res.steps.length)) res.steps.push({index: s.index, id: s.id, name: s.name, status: e.abort.aborted ? 'cancelled' : 'skipped', continueOnError: false, wallMs: 0, reason: res.error ?? 'not reached'})
+
+  if (existsSync(ws)) {
+    for (const [i, a] of j.artifacts.entries()) {
+      if (!shouldCollect(a, failed)) continue
+      const out = join(e.record.dir, 'artifacts', slug(r.key))
+      let ar: ArtifactResult
+      try {
+        ar = collectArtifact(a, i, ws, out)
+      } catch (err) {
+        ar = {name: a.name ?? `artifact-${i + 1}`, path: '', files: 0, bytes: 0, missing: [], skipped: [], error: (err as Error).message}
+      }
+      res.artifacts.push(ar)
+      e.say(r.key, ar.error ? `artifact ${ar.name}: ${ar.error}` : `artifact ${ar.name}: ${ar.files} file${ar.files === 1 ? '' : 's'}, ${ar.bytes} bytes → ${ar.path}`)
+    }
+    if (!failed) {
+      for (const [i, c] of j.caches.entries()) {
+        const o = res.caches[i]
+        if (!o || o.hit) continue
+        try {
+          const saved = e.cache.save(c, o.key, ws)
+          Object.assign(o, {saved: true, bytes: saved.bytes, evicted: saved.evicted})
+          e.say(r.key, `cache saved: ${o.key} (${saved.bytes} bytes)`)
+        } catch (err) {
+          o.error = (err as Error).message
+        }
+      }
+    }
+    if (j.workspace === 'write' && !e.abort.aborted) {
+      try {
+        const n = writeBack(ws, p.workspace, new Set([...notCopied, ...j.caches.filter((c) => (c.mode ?? 'copy') === 'read-only').flatMap((c) => c.paths.map((x) => x.replace(/\/+$/, '')))]))
+        e.say(r.key, `workspace written back (${n} change${n === 1 ? '' : 's'})`)
+      } catch (err) {
+        res.status = 'failure'
+        res.error = `writing the workspace back failed: ${(err as Error).message}`
+      }
+    }
+  }
+  try {
+    const outCtx = {...ctx, status: {success: !failed, failure: failed, cancelled: e.abort.aborted}}
+    for (const [k, v] of Object.entries(j.outputs)) res.outputs[k] = interpolate(v, outCtx, `/jobs/${j.id}/outputs/${k}`)
+  } catch {}
+  rmSync(dir, {recursive: true, force: true})
+  res.wallMs = Date.now() - t0
+  e.say(r.key, `job ${res.status} in ${(res.wallMs / 1000).toFixed(1)} s`)
+  return res
+}
+
+interface StepEnv {
+  ctx: ExprContext
+  failed: boolean
+  e: JobEnv
+  ws: string
+  temp: string
+  mounts: Mount[]
+  container: Partial<SandboxRequest>
+  join?: NetJoin
+  jobEnv: Record<string, string>
+  fileEnv: Record<string, string>
+  extraPath: string[]
+  deadline: number
+  abort: AbortSignal
+}
+
+async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<StepResult> {
+  const where = `/jobs/${r.job.id}/steps/${s.index}`
+  const t0 = Date.now()
+  const ctx: ExprContext = {...x.ctx, status: {success: !x.failed && !x.abort.aborted, failure: x.failed, cancelled: x.abort.aborted}}
+  const sr: StepResult = {index: s.index, id: s.id, name: s.name, status: 'success', continueOnError: false, wallMs: 0}
+  let prefix = `${r.key} › ${s.name}`
+  try {
+    sr.name = interpolate(s.name, ctx, `${where}/name`)
+    prefix = `${r.key} › ${sr.name}`
+    if (!evalCondition(s.if, ctx, `${where}/if`)) {
+      sr.status = x.abort.aborted ? 'cancelled' : 'skipped'
+      sr.reason = s.if === undefined ? 'an earlier step failed' : `if: ${String(s.if)} was false`
+      return sr
+    }
+    if (s.uses !== undefined) {
+      if (s.uses === 'actions/checkout') {
+        sr.reason = `the workspace is already at ${WORKSPACE_DIR}`
+        return sr
+      }
+      sr.status = 'unsupported'
+      sr.reason = `uses: ${s.uses} is not supported; skipped`
+      x.e.say(prefix, sr.reason)
+      return sr
+    }
+    const stepDir = `_lab/step-${s.index + 1}`
+    const hostStepDir = join(x.temp, stepDir)
+    mkdirSync(hostStepDir, {recursive: true, mode: 0o700})
+    const files: Record<string, string> = {}
+    for (const [v, f] of Object.entries(COMMAND_FILES)) {
+      writeFileSync(join(hostStepDir, f), '')
+      files[v] = `${RUNNER_TEMP_DIR}/${stepDir}/${f}`
+    }
+    if (isRoot()) chownTree(join(x.temp, '_lab'), CI_UID, CI_UID)
+    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
+    ctx.contexts = {...ctx.contexts, env}
+    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
+    const {env: ghEnv} = githubContext({runId: String((ctx.contexts.github as Record<string, Value>).run_id), runNumber: 1, workflow: p.name, job: r.job.id, workspace: p.workspace, actor: String((ctx.contexts.github as Record<string, Value>).actor), sha: String((ctx.contexts.github as Record<string, Value>).sha), ref: String((ctx.contexts.github as Record<string, Value>).ref), repository: String((ctx.contexts.github as Record<string, Value>).repository)})
+    const base: Record<string, string> = p.kind === 'github' ? {...ghEnv, ...files} : {CI: 'true', LAB_CI: 'true', LAB_WORKSPACE: WORKSPACE_DIR, RUNNER_TEMP: RUNNER_TEMP_DIR, GITHUB_WORKSPACE: WORKSPACE_DIR, ...files}
+    const script = prepareScript(s.run!, ctx, x.e.masker, `${where}/run`)
+    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...env, ...script.env}
+    if (x.extraPath.length) finalEnv.PATH = [...x.extraPath, finalEnv.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')
+
+    const wdRel = s.workingDirectory ? interpolate(s.workingDirectory, ctx, `${where}/working-directory`) : r.job.defaults.workingDirectory
+    let workdir = WORKSPACE_DIR
+    if (wdRel) {
+      const found = resolveInside(x.ws, wdRel)
+      if (!found || !found.st.isDirectory()) throw new LabError('ci-workdir', `working-directory "${wdRel}" is not a directory of the workspace`, {hint: 'create it in an earlier step, or fix the path'})
+      workdir = `${WORKSPACE_DIR}/${wdRel.replace(/^\.\/?/, '').replace(/\/+$/, '')}`.replace(/\/+$/, '') || WORKSPACE_DIR
+    }
+    sr.continueOnError = typeof s.continueOnError === 'string' ? evalCondition(s.continueOnError, {...ctx, status: {success: true, failure: false, cancelled: false}}, `${where}/continue-on-error`) : s.continueOnError
+
+    const stepMs = s.timeoutMinutes !== undefined ? s.timeoutMinutes * 60_000 : Infinity
+    const left = x.deadline - Date.now()
+    const timeoutMs = Math.max(1, Math.round(Math.min(stepMs, left)))
+    if (left <= 0) throw new LabError('ci-timeout', `the job ran past its timeout-minutes`)
+    const spec = await buildSpec({
+      ...x.container,
+      command: shellCommand(s.shell ?? r.job.defaults.shell, p.kind, script.script),
+      env: Object.entries(finalEnv).map(([k, v]) => `${k}=${v}`),
+      workdir,
+      mounts: x.mounts,
+      network: x.join ? 'none' : x.container.network,
+      timeout: `${timeoutMs}ms`,
+      hostname: 'lab-ci',
+    })
+    const log = x.e.record.log(r.key, `${String(s.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
+    sr.log = log.path
+    const emit = (stream: 'stdout' | 'stderr') => (l: string) => {
+      log.line(stream, l)
+      x.e.onLine?.(prefix, stream, l)
+    }
+    const out = new MaskedLines(x.e.masker, emit('stdout'))
+    const err = new MaskedLines(x.e.masker, emit('stderr'))
+    const result: SandboxResult = await runSandbox(spec, {stdio: 'pipe', onStdout: (c) => out.write(c), onStderr: (c) => err.write(c), abortSignal: x.abort, joins: x.join ? [x.join] : undefined, outputLimit: spec.limits?.outputBytes ?? undefined})
+    out.flush()
+    err.flush()
+    sr.verdict = result.verdict
+    sr.exitCode = result.exitCode
+    if (result.verdict !== 'ok' && result.verdict !== 'nonzero-exit') sr.evidence = result.evidence
+    if (result.error) sr.reason = result.error.message
+    if (result.verdict === 'timeout' && stepMs > left) sr.reason = 'the job ran past its timeout-minutes'
+    if (x.abort.aborted) {
+      sr.status = 'cancelled'
+      sr.reason = 'the run was cancelled'
+    } else sr.status = result.verdict === 'ok' ? 'success' : 'failure'
+    if (sr.status === 'failure') log.line('lab', `step failed: ${result.verdict} (exit code ${result.exitCode})`)
+
+    // what the step asked to pass on (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH)
+    sr.outputs = x.e.masker.maskDeep(readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_OUTPUT))
+    Object.assign(x.fileEnv, readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV))
+    const pathFile = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_PATH)
+    if (pathFile && pathFile.st.isFile() && pathFile.st.size < COMMAND_FILE_MAX) {
+      for (const l of readFileSync(pathFile.path, 'utf8').split('\n').map((y) => y.trim()).filter(Boolean).reverse()) x.extraPath.unshift(l)
+    }
+    rmSync(hostStepDir, {recursive: true, force: true})
+  } catch (err) {
+    sr.status = 'failure'
+    sr.verdict = 'engine-error'
+    sr.reason = x.e.masker.mask((err as Error).message)
+    x.e.say(prefix, `step error: ${sr.reason}`)
+  } finally {
+    sr.wallMs = Date.now() - t0
+  }
+  if (sr.status === 'failure') x.e.say(prefix, `failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}${sr.continueOnError ? ' (continue-on-error)' : ''}`)
+  return sr
+}
+
+/**
+ * `workspace: write`: the job's copy becomes the checkout again — files added, changed
+ * or removed — without ever following a link in the checkout (a step may have planted
+ * one in its copy; it lands as a link, never written through). New entries belong to
+ * the checkout's owner.
+ */
+export function writeBack(copy: string, checkout: string, skip: Set<string>): number {
+  const owner = lstatSync(checkout)
+  let changes = 0
+  const give = (p: string) => {
+    if (isRoot()) lchownSync(p, owner.uid, owner.gid)
+  }
+  const lst = (p: string): Stats | null => {
+    try {
+      return lstatSync(p)
+    } catch {
+      return null
+    }
+  }
+  const visit = (rel: string) => {
+    const from = join(copy, rel)
+    const to = join(checkout, rel)
+    const names = new Set(readdirSync(from))
+    for (const n of readdirSync(to)) {
+      const r = rel ? `${rel}/${n}` : n
+      if (!names.has(n) && !skip.has(r)) {
+        rmSync(join(to, n), {recursive: true, force: true})
+        changes++
+      }
+    }
+    for (const n of [...names].sort()) {
+      const r = rel ? `${rel}/${n}` : n
+      if (skip.has(r)) continue
+      const s = lstatSync(join(from, n))
+      const d = lst(join(to, n))
+      if (s.isDirectory()) {
+        if (d && !d.isDirectory()) {
+          unlinkSync(join(to, n))
+          changes++
+        }
+        if (!d || !d.isDirectory()) {
+          mkdirSync(join(to, n), {mode: s.mode & 0o777})
+          give(join(to, n))
+        }
+        visit(r)
+      } else if (s.isSymbolicLink()) {
+        const target = readlinkSync(join(from, n))
+        if (d?.isSymbolicLink() && readlinkSync(join(to, n)) === target) continue
+        if (d) rmSync(join(to, n), {recursive: true, force: true})
+        symlinkSync(target, join(to, n))
+        give(join(to, n))
+        changes++
+      } else if (s.isFile()) {
+        if (d?.isFile() && d.size === s.size && d.nlink === 1 && readFileSync(join(to, n)).equals(readFileSync(join(from, n)))) continue
+        if (d) rmSync(join(to, n), {recursive: true, force: true})
+        copyTree(join(from, n), join(to, n), {hardLinkOwner: s.uid})
+        give(join(to, n))
+        changes++
+      }
+    }
+  }
+  visit('')
+  return changes
+}
+
+/** The lines to print for a finished run on GitHub Actions. */
+export function githubAnnotations(r: CiResult): string[] {
+  return process.env.GITHUB_ACTIONS === 'true' ? annotations(r) : []
+}
