@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --
 // lab's entry point. ("node --": node 20 would otherwise take our --env-file flag as its own.)
-// lab's entry point. `lab sandbox run` is the hot path (every lab step, CI step and
+// `lab sandbox run` is the hot path (every lab step, CI step and
 // grading test starts a sandbox), so it skips loading oclif; every other command and
 // all help go through oclif.
 const argv = process.argv.slice(2)

@@ -55,3 +55,10 @@ for (const [name, schema] of Object.entries(SCHEMAS)) {
   writeFileSync(join(root, 'dist', 'validators', `${name}.js`), code)
   writeFileSync(join(root, 'schemas', `${name}.schema.json`), JSON.stringify({$schema: 'http://json-schema.org/draft-07/schema#', ...schema}, null, 2) + '\n')
 }
+
+// oclif's command manifest: without it every invocation imports every command module
+// (and grading, CI and labs with them) just to find the one it runs.
+const {Plugin} = await import('@oclif/core')
+const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true})
+await plugin.load()
+writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest))
