@@ -102,6 +102,10 @@ static int start_job(unsigned long id, const char *plan, size_t plan_len, const 
   *j = (struct job){.id = id, .pid = pid, .ev = sv[0], .out = out[0], .err = err[0], .in = in[1], .status = -1};
   if (write_all(sv[0], plan, plan_len) < 0) { /* the helper died at once: its status tells */
   }
+  /* From here on we only read them when poll says so; never block the loop on one job. */
+  fcntl(j->ev, F_SETFL, O_NONBLOCK);
+  fcntl(j->out, F_SETFL, O_NONBLOCK);
+  fcntl(j->err, F_SETFL, O_NONBLOCK);
   if (input_len) {
     j->input = malloc(input_len);
     if (j->input) {
@@ -171,11 +175,16 @@ int serve(void) {
   if (!buf) return 125;
   struct pollfd *pfd = malloc(sizeof *pfd * (2 + 4 * MAX_JOBS));
   if (!pfd) return 125;
+  unsigned long ids[MAX_JOBS];
   for (;;) {
     int n = 0;
     pfd[n++] = (struct pollfd){CTL, POLLIN, 0};
     pfd[n++] = (struct pollfd){sfd, POLLIN, 0};
+    /* The jobs polled this round, by id: requests handled below may add jobs, and
+     * those have no poll slot yet (reading one on a stale slot would block us all). */
+    int polled = njobs;
     for (int i = 0; i < njobs; i++) {
+      ids[i] = jobs[i].id;
       pfd[n++] = (struct pollfd){jobs[i].ev, POLLIN, 0};
       pfd[n++] = (struct pollfd){jobs[i].out, POLLIN, 0};
       pfd[n++] = (struct pollfd){jobs[i].err, POLLIN, 0};
@@ -199,13 +208,9 @@ int serve(void) {
       memmove(buf, buf + used, len - used);
       len -= used;
     }
-    /* Job fds: walk the same order they were added; a finished job is swapped out, so
-     * look jobs up by id snapshot. */
+    /* Job fds, in the order they were polled (looked up by id). */
     int k = 2;
-    unsigned long ids[MAX_JOBS];
-    int count = njobs;
-    for (int i = 0; i < count; i++) ids[i] = jobs[i].id;
-    for (int i = 0; i < count; i++, k += 4) {
+    for (int i = 0; i < polled; i++, k += 4) {
       struct job *j = find(ids[i]);
       if (!j) continue;
       int *fds[3] = {&j->ev, &j->out, &j->err};

@@ -32,6 +32,19 @@ rootTest(t, '24 concurrent sandboxes keep their own output, input and verdict ap
   })
 })
 
+rootTest(t, 'runs that start while others are in flight get their input (staggered arrivals)', async () => {
+  const runs = Array.from({length: 30}, async (_, i) => {
+    await new Promise((r) => setTimeout(r, (i % 10) * 7))
+    const spec = await buildSpec({command: ['sh', '-c', 'read n; echo "got $n"'], timeout: '20s'})
+    return runSandbox(spec, {stdio: 'pipe', input: `${i}\n`})
+  })
+  const results = await Promise.all(runs)
+  results.forEach((r, i) => {
+    assert.is(r.verdict, 'ok', `run ${i}: ${r.verdict}`)
+    assert.is(r.stdout, `got ${i}\n`)
+  })
+})
+
 rootTest(t, 'SIGKILL of the lab process ends every sandbox it started through the server', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'labsrv-'))
   const mark = `3${process.pid}`
