@@ -4,6 +4,7 @@
  * schema compilation, and publishes it as schemas/NAME.schema.json for editors.
  */
 import {CI_SCHEMA} from '../ci/schema.js'
+import {GRADING_SCHEMA} from '../grading/schema.js'
 import {LAB_SCHEMA} from '../labs/schema.js'
 import {SANDBOX_SPEC_SCHEMA} from '../sandbox/spec.js'
 import {SECCOMP_PROFILE_SCHEMA} from '../seccomp/schema.js'
@@ -12,5 +13,6 @@ export const SCHEMAS: Record<string, object> = {
   'sandbox-spec': SANDBOX_SPEC_SCHEMA,
   'seccomp-profile': SECCOMP_PROFILE_SCHEMA,
   lab: LAB_SCHEMA,
+  grading: GRADING_SCHEMA,
   ci: CI_SCHEMA,
 }

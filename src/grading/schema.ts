@@ -1,0 +1,216 @@
+/**
+ * The grading spec: what a teacher writes to grade submissions (grading.yaml, standalone
+ * or beside a lab's lab.yaml). The schema is compiled ahead of time (scripts/build.mjs)
+ * and published as schemas/grading.schema.json; every field says what it is for and its
+ * default. Meaning the schema cannot express (unique names, regexes that compile, files
+ * that exist and are safe) is checked in load.ts.
+ */
+
+export type Visibility = 'visible' | 'hidden' | 'after_due_date'
+
+export interface RunLimits {
+  /** wall-clock limit, e.g. "2s" */
+  time?: string
+  /** memory limit, e.g. "256m" */
+  memory?: string
+  /** most processes and threads at once */
+  pids?: number
+  /** bytes of stdout+stderr kept; beyond it the run ends, e.g. "1m" */
+  output?: string
+  /** largest file the program may write, e.g. "8m" */
+  fileSize?: string
+}
+
+export interface TextCheck {
+  equals?: string
+  /** a file of the grading spec (relative to it) holding the expected text */
+  equalsFile?: string
+  contains?: string
+  notContains?: string
+  matches?: string
+  numeric?: {value: number; tolerance?: number; relative?: boolean}
+}
+
+export interface FileCheck extends TextCheck {
+  path: string
+  exists?: boolean
+}
+
+export interface CheckerCheck {
+  /** the checker's command (argv), run in its own sandbox; exit 0 passes */
+  command: string[]
+  /** time limit of the checker, e.g. "5s" */
+  time?: string
+}
+
+export interface Check {
+  name?: string
+  exitCode?: number
+  stdout?: TextCheck
+  stderr?: TextCheck
+  file?: FileCheck
+  checker?: CheckerCheck
+}
+
+export interface GradingTest {
+  name: string
+  points: number
+  visibility?: Visibility
+  /** the command, run with `sh -c` in the submission's directory (/work) */
+  run: string
+  /** text given on standard input, or a file of the spec with it */
+  stdin?: string
+  stdinFile?: string
+  limits?: RunLimits
+  checks: Check[]
+}
+
+export interface GradingSpec {
+  title: string
+  /** files and directories of the spec (relative) that every sandbox sees read-only under /grader */
+  files?: string[]
+  /** files a submission must contain; a missing one is reported before anything runs */
+  required?: string[]
+  build?: {run: string; limits?: RunLimits}
+  /** limits of every test unless the test sets its own */
+  limits?: RunLimits
+  tests: GradingTest[]
+}
+
+const relPath = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  // relative, no "." or ".." components, no empty components, no NUL
+  pattern: '^(?!/)(?!.*(^|/)\\.{1,2}(/|$))(?!.*//)[^\\u0000]+$',
+} as const
+
+const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'A duration: 500ms, 2s, 1.5m.'} as const
+const size = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[bkmgBKMG]?$', description: 'A size: 512k, 64m, 1g (bytes without a unit).'} as const
+
+const LIMITS = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Resource limits of one run. Defaults: time 5s, memory 256m, pids 64, output 1m, fileSize 16m (a build: time 60s, memory 1g, pids 256).',
+  properties: {
+    time: {...duration, description: 'Wall-clock limit; a run within 10% of it is run once more before it counts as a timeout.'},
+    memory: {...size, description: 'Memory limit (RAM, no swap); at least 6m.'},
+    pids: {type: 'integer', minimum: 1, maximum: 4096, description: 'Most processes and threads at once (a fork bomb stops here).'},
+    output: {...size, description: 'Bytes of standard output and error kept; the run ends when more come.'},
+    fileSize: {...size, description: 'Largest file the program may write (RLIMIT_FSIZE).'},
+  },
+} as const
+
+const TEXT_KINDS = ['equals', 'equalsFile', 'contains', 'notContains', 'matches', 'numeric'] as const
+
+const textCheck = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'How to compare a text. Several keys all have to hold. `equals` ignores trailing spaces at line ends and trailing newlines.',
+  properties: {
+    equals: {type: 'string', description: 'the whole text'},
+    equalsFile: {...relPath, description: 'a file of the grading spec holding the whole expected text'},
+    contains: {type: 'string', description: 'a substring that must appear'},
+    notContains: {type: 'string', description: 'a substring that must not appear'},
+    matches: {type: 'string', maxLength: 1000, description: 'a JavaScript regular expression (multiline) that must match'},
+    numeric: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['value'],
+      description: 'the text (trimmed) is a number within tolerance of value',
+      properties: {
+        value: {type: 'number'},
+        tolerance: {type: 'number', minimum: 0, description: 'largest allowed difference; default 1e-6'},
+        relative: {type: 'boolean', description: 'tolerance is a fraction of |value|; default false'},
+      },
+    },
+  },
+} as const
+
+const CHECK = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'One fact about the run. Exactly one of exitCode, stdout, stderr, file, checker (with an optional name).',
+  properties: {
+    name: {type: 'string', minLength: 1, maxLength: 120, description: 'Shown in reports; default: derived from the kind.'},
+    exitCode: {type: 'integer', minimum: 0, maximum: 255, description: 'The exit code the program must end with.'},
+    stdout: {...textCheck, description: 'Standard output. ' + textCheck.description},
+    stderr: {...textCheck, description: 'Standard error. ' + textCheck.description},
+    file: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      description: 'A file the program leaves in its directory, read without following links once every process of the run has ended.',
+      properties: {
+        path: {...relPath, description: 'relative to the submission directory'},
+        exists: {type: 'boolean', description: 'false: the file must not exist; default true'},
+        ...textCheck.properties,
+      },
+    },
+    checker: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['command'],
+      description: 'A program of the teacher, run in its own sandbox after the test: it sees the run\'s outputs read-only in /check (stdout, stderr, exit-code, work/) and the spec\'s files in /grader; exit 0 passes, and its first line of output is the message.',
+      properties: {
+        command: {type: 'array', minItems: 1, maxItems: 64, items: {type: 'string', minLength: 1, maxLength: 4096}},
+        time: {...duration, description: 'the checker\'s wall-clock limit; default 10s'},
+      },
+    },
+  },
+  oneOf: ['exitCode', 'stdout', 'stderr', 'file', 'checker'].map((k) => ({required: [k]})),
+} as const
+
+const TEST = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'points', 'run', 'checks'],
+  properties: {
+    name: {type: 'string', minLength: 1, maxLength: 120, pattern: '^[^\\u0000-\\u001f]+$', description: 'Unique within the spec; shown in every report.'},
+    points: {type: 'number', minimum: 0, maximum: 10000, description: 'Awarded when every check passes (a checker may award a part).'},
+    visibility: {
+      enum: ['visible', 'hidden', 'after_due_date'],
+      description: 'Who sees the result in student-facing reports (Gradescope, Exercism): visible (default), hidden (teacher only), after_due_date.',
+    },
+    run: {type: 'string', minLength: 1, maxLength: 8192, description: 'The command, run with `sh -c` in the submission directory /work (a fresh copy for each test).'},
+    stdin: {type: 'string', maxLength: 1048576, description: 'Text given on standard input. Default: none (/dev/null).'},
+    stdinFile: {...relPath, description: 'A file of the spec given on standard input.'},
+    limits: LIMITS,
+    checks: {type: 'array', minItems: 1, maxItems: 64, items: CHECK},
+  },
+  not: {required: ['stdin', 'stdinFile']},
+} as const
+
+export const GRADING_SCHEMA = {
+  $id: 'https://lab.dev/schemas/grading.json',
+  title: 'lab grading spec',
+  description: 'How `lab grade` grades submissions: an optional build, then tests with points, limits and checks. Each test runs in a fresh sandbox (strict seccomp profile, no network, remapped ids).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'tests'],
+  properties: {
+    $schema: {type: 'string'},
+    title: {type: 'string', minLength: 1, maxLength: 200, description: 'The assignment, shown in reports.'},
+    files: {
+      type: 'array',
+      maxItems: 256,
+      uniqueItems: true,
+      items: relPath,
+      description: 'Files and directories of the spec (relative to it) every sandbox sees read-only under /grader, e.g. test inputs or a checker. Expected outputs used only by checks need not be listed: they never enter a sandbox.',
+    },
+    required: {type: 'array', maxItems: 256, uniqueItems: true, items: relPath, description: 'Files a submission must contain; one without them scores 0 with a clear message.'},
+    build: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['run'],
+      description: 'Compiles the submission once, in its own sandbox, before the tests; its time does not count against them. A failed build scores every test 0 and shows the build output.',
+      properties: {run: {type: 'string', minLength: 1, maxLength: 8192, description: 'run with `sh -c` in /work'}, limits: LIMITS},
+    },
+    limits: LIMITS,
+    tests: {type: 'array', minItems: 1, maxItems: 500, items: TEST},
+  },
+} as const
+
+export const TEXT_CHECK_KINDS = TEXT_KINDS
