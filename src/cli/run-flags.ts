@@ -51,7 +51,7 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'cpu-time', kind: 'string', helpValue: 'DURATION', description: 'CPU time of all processes together, e.g. 10s; the run ends when it is used up'},
   {name: 'output-limit', kind: 'string', helpValue: 'SIZE', description: 'stdout+stderr beyond this are cut and the run ended, e.g. 1m'},
   {name: 'interactive', char: 'i', kind: 'boolean', default: false, description: 'keep stdin open (otherwise the sandbox reads /dev/null)'},
-  {name: 'tty', char: 't', kind: 'boolean', default: false, description: 'allocate a pseudo-terminal (not available yet)'},
+  {name: 'tty', char: 't', kind: 'boolean', default: false, description: 'allocate a pseudo-terminal for the command (its own, from the sandbox\'s devpts); with -i the terminal is relayed in raw mode'},
   {name: 'rm', kind: 'boolean', default: false, description: 'remove the sandbox when it exits (always true for foreground runs)'},
   {name: 'detach', char: 'd', kind: 'boolean', default: false, description: 'run in the background, supervised; print the id (see lab sandbox ps, logs, stop)'},
   {name: 'restart', kind: 'string', helpValue: 'no|on-failure[:N]|always|unless-stopped', description: 'restart policy of a detached sandbox, with exponential back-off'},

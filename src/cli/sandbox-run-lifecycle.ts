@@ -1,7 +1,8 @@
 /**
  * `lab sandbox run` through the lifecycle engine: -d (print the id, exit 0), and
  * foreground runs that use managed volumes or join other sandboxes (started under a
- * supervisor, output followed from its log, removed when they end). No oclif imports.
+ * supervisor that ends them when this CLI dies, output followed from its log, removed
+ * when they end). No oclif imports.
  */
 import {writeFileSync} from 'node:fs'
 
@@ -25,6 +26,7 @@ export async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, js
     volumesFrom: f['volumes-from'] as string[] | undefined,
     ipc: f.ipc as string | undefined,
     pid: f.pid as string | undefined,
+    tty: f.tty === true,
   }
   const cidfile = f.cidfile as string | undefined
   if (cidfile) {
@@ -39,7 +41,9 @@ export async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, js
   if (cidfile) writeFileSync(cidfile, rec.id)
   let started
   try {
-    started = await lc.start(rec.id)
+    // In the foreground the supervisor watches this CLI: should it die, even by SIGKILL,
+    // the sandbox ends and is removed with it, as a plain foreground run does.
+    started = await lc.start(rec.id, {caller: !detach})
   } catch (e) {
     if (!detach || lreq.autoRemove) await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
     throw e

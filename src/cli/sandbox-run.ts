@@ -20,13 +20,15 @@ export async function sandboxRun(argv: string[]): Promise<number | 'help'> {
     if (parsed.help) return 'help'
     json = parsed.flags.json === true
     const f = parsed.flags
-    if (f.tty) throw usageError('--tty is not available yet', 'leave out -t; use -i to pass stdin')
+    if (f.tty && json) throw usageError('-t cannot be used with --json', 'a terminal\'s output is not data: leave out -t or --json')
     const req = requestFromParsed(parsed)
     // Detached runs, and runs that use managed volumes or join other sandboxes, go
     // through the lifecycle engine (loaded only then: this is the start-up path).
     if (needsLifecycle(parsed)) return await (await import('./sandbox-run-lifecycle.js')).runViaLifecycle(parsed, req, json)
     const spec = await buildSpec(req)
-    const result = await runSandbox(spec, json ? {stdio: 'pipe', stdin: f.interactive as boolean, outputLimit: JSON_OUTPUT_LIMIT} : {stdio: 'inherit', stdin: f.interactive as boolean})
+    // -t: the helper gives the program a pty of the sandbox's devpts and relays it (tty.c).
+    const extraOps = f.tty ? [['tty', String(process.stdout.rows || 24), String(process.stdout.columns || 80), f.interactive ? 'stdin' : 'nostdin']] : undefined
+    const result = await runSandbox(spec, json ? {stdio: 'pipe', stdin: f.interactive as boolean, outputLimit: JSON_OUTPUT_LIMIT} : {stdio: 'inherit', stdin: f.interactive as boolean, extraOps})
     if (!json && spec.seccomp.profile === 'unconfined') process.stderr.write('lab: warning: seccomp=unconfined: system calls are not filtered in this sandbox\n')
     if (!json && spec.userns === 'host') process.stderr.write('lab: warning: --userns=host: root in this sandbox is root on the host (no user remapping)\n')
     if (!json) for (const w of result.warnings ?? []) process.stderr.write(`lab: warning: ${w}\n`)

@@ -14,6 +14,12 @@
  *      10 s of running, as Docker does);
  *   5. when the sandbox ends for good: final status, socket removed, and with --rm
  *      its state removed.
+ * The limits the foreground CLI enforces in a run of its own are enforced here, per run:
+ * --cpu-time (the cgroup's CPU usage, checked when the rest could first be used up, at
+ * most 250 ms apart) and --output-limit (bytes read from the sandbox; the rest is cut).
+ * A foreground run through this supervisor names its caller ("caller"): when that CLI
+ * dies, even by SIGKILL, the sandbox is killed and its state removed, as a plain
+ * foreground run ends with its CLI.
  * Each sandbox is a child of the supervisor with PR_SET_PDEATHSIG=SIGKILL: if the
  * supervisor is killed, its sandbox dies with it and the next CLI command cleans up.
  * status.json is replaced atomically (write a temp file, rename) on every change. */
@@ -56,6 +62,10 @@ struct sup {
   const struct sock_fprog *filter;
   int lsock, sfd, killt, backofft, events;
   int out_r, err_r, stdin_w;
+  int ttym;                 /* -t: the current run's pty master (its output is logged as stdout) */
+  int callerfd, cput;       /* pidfd of a foreground caller; the --cpu-time check timer */
+  unsigned long long cpu_base_us, out_bytes;
+  bool caller_gone;
   struct logsink log;
   pid_t child;
   int status_fd;
@@ -143,9 +153,60 @@ static int make_socket(const char *run_dir) {
   return fd;
 }
 
+/* The cgroup's CPU time in µs: cpu.stat usage_usec (v2) or cpuacct.usage in ns (v1). */
+static unsigned long long cpu_usage_us(const char *file) {
+  char buf[2048];
+  autoclose int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *u = strstr(buf, "usage_usec ");
+  if (u) return strtoull(u + 11, NULL, 10);
+  return strtoull(buf, NULL, 10) / 1000;
+}
+
+static void arm_cpu_check(struct sup *s, unsigned long long used_us) {
+  unsigned long long limit_us = s->p->lc.cpu_time_ms * 1000ULL;
+  long long left_ms = (long long)((limit_us - used_us) / 1000 / s->p->lc.cpu_parallelism);
+  arm(s->cput, left_ms < 5 ? 5 : left_ms > 250 ? 250 : left_ms);
+}
+
+/* Moves what fd has into the log; past --output-limit the rest is cut and the run ends. */
+static long pump(struct sup *s, char stream, int *fd) {
+  static char buf[16384];
+  ssize_t r = read(*fd, buf, sizeof buf);
+  if (r <= 0) {
+    /* a pty master reports EIO once the sandbox closed its side: stop polling it */
+    if (fd == &s->ttym && (r == 0 || (errno != EAGAIN && errno != EINTR))) {
+      close(s->ttym);
+      s->ttym = -1;
+    }
+    return r;
+  }
+  unsigned long long lim = s->p->lc.output_limit;
+  size_t keep = (size_t)r;
+  if (lim) {
+    unsigned long long room = s->out_bytes >= lim ? 0 : lim - s->out_bytes;
+    if (keep > room) {
+      keep = (size_t)room;
+      if (s->child > 0 && !s->killed_by) {
+        s->killed_by = "output-limit";
+        kill(s->child, SIGKILL);
+      }
+    }
+    s->out_bytes += keep;
+  }
+  if (keep && s->log.fd >= 0) log_append(&s->log, stream, buf, keep);
+  return r;
+}
+
 static void drain_output(struct sup *s) {
-  while (s->out_r >= 0 && log_drain(&s->log, 'o', s->out_r) > 0) {}
-  while (s->err_r >= 0 && log_drain(&s->log, 'e', s->err_r) > 0) {}
+  while (s->out_r >= 0 && pump(s, 'o', &s->out_r) > 0) {}
+  while (s->err_r >= 0 && pump(s, 'e', &s->err_r) > 0) {}
+  while (s->ttym >= 0 && pump(s, 'o', &s->ttym) > 0) {}
+  if (s->ttym >= 0) close(s->ttym);
+  s->ttym = -1;
 }
 
 static void request_stop(struct sup *s, long long grace_ms) {
@@ -212,6 +273,7 @@ static void on_exit_status(struct sup *s, int ws) {
   s->finished_at = wall_ms();
   s->child = 0;
   disarm(s->killt);
+  if (s->cput >= 0) disarm(s->cput);
 }
 
 static bool should_restart(struct sup *s) {
@@ -246,12 +308,24 @@ static void began(struct sup *s, pid_t child, int status_fd) {
     s->kill_reason = "timeout";
     arm(s->killt, (long long)s->p->timeout_ms);
   }
+  s->ttym = s->p->lc.tty_master;
+  s->out_bytes = 0;
+  if (s->p->lc.cpu_time_ms && s->cput >= 0) {
+    s->cpu_base_us = cpu_usage_us(s->p->lc.cpu_usage_file);
+    arm_cpu_check(s, 0);
+  }
   event(s, "{\"event\":\"started\",\"pid\":%d,\"at\":%lld,\"restartCount\":%d}\n", (int)child, s->started_at, s->restart_count);
   write_status(s);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-  (type == FTW_DP ? rmdir : unlink)(path);
+  if (type != FTW_DP) {
+    unlink(path);
+    return 0;
+  }
+  /* A cgroup directory (autoremove of a foreground run) is busy until the kernel has
+   * let go of the last task; it is empty by now, so this is a matter of milliseconds. */
+  for (int i = 0; i < 50 && rmdir(path) < 0 && errno == EBUSY; i++) usleep(2000);
   return 0;
 }
 
@@ -294,9 +368,39 @@ static int supervise_loop(struct sup *s) {
     } else if (s->no_restart || s->manual_stop) {
       break;
     }
-    struct pollfd pfd[6] = {{s->sfd, POLLIN, 0}, {s->lsock, POLLIN, 0}, {s->out_r, POLLIN, 0},
-                            {s->err_r, POLLIN, 0}, {s->killt, POLLIN, 0}, {s->backofft, POLLIN, 0}};
-    if (poll(pfd, 6, -1) < 0) continue;
+    struct pollfd pfd[9] = {{s->sfd, POLLIN, 0}, {s->lsock, POLLIN, 0}, {s->out_r, POLLIN, 0},
+                            {s->err_r, POLLIN, 0}, {s->killt, POLLIN, 0}, {s->backofft, POLLIN, 0},
+                            {s->ttym, POLLIN, 0}, {s->callerfd, POLLIN, 0}, {s->cput, POLLIN, 0}};
+    if (poll(pfd, 9, -1) < 0) continue;
+    if (pfd[6].revents & (POLLIN | POLLHUP | POLLERR)) pump(s, 'o', &s->ttym);
+    if (pfd[7].revents & POLLIN) {
+      /* The foreground caller is gone (its pidfd is readable): nobody follows this
+       * sandbox any more. End it for good, as its own supervisor would. */
+      close(s->callerfd);
+      s->callerfd = -1;
+      s->caller_gone = true;
+      s->manual_stop = true;
+      if (s->child > 0) {
+        s->killed_by = "caller-exit";
+        kill(s->child, SIGKILL);
+      } else {
+        disarm(s->backofft);
+        s->no_restart = true;
+      }
+    }
+    if (pfd[8].revents & POLLIN) {
+      unsigned long long x;
+      if (read(s->cput, &x, sizeof x) > 0 && s->child > 0) {
+        unsigned long long now = cpu_usage_us(s->p->lc.cpu_usage_file);
+        unsigned long long used = now > s->cpu_base_us ? now - s->cpu_base_us : 0;
+        if (used >= s->p->lc.cpu_time_ms * 1000ULL) {
+          if (!s->killed_by) s->killed_by = "cpu-time";
+          kill(s->child, SIGKILL);
+        } else {
+          arm_cpu_check(s, used);
+        }
+      }
+    }
     if (pfd[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(s->sfd, &si, sizeof si) == sizeof si) {
@@ -312,8 +416,8 @@ static int supervise_loop(struct sup *s) {
         close(c);
       }
     }
-    if (pfd[2].revents & (POLLIN | POLLHUP)) log_drain(&s->log, 'o', s->out_r);
-    if (pfd[3].revents & (POLLIN | POLLHUP)) log_drain(&s->log, 'e', s->err_r);
+    if (pfd[2].revents & (POLLIN | POLLHUP)) pump(s, 'o', &s->out_r);
+    if (pfd[3].revents & (POLLIN | POLLHUP)) pump(s, 'e', &s->err_r);
     if (pfd[4].revents & POLLIN) {
       unsigned long long x;
       if (read(s->killt, &x, sizeof x) > 0 && s->child > 0) {
@@ -356,6 +460,9 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   s.filter = filter;
   s.status_fd = -1;
   s.stdin_w = -1;
+  s.ttym = -1;
+  s.callerfd = -1;
+  s.cput = -1;
   s.state = "created";
   char path[4200];
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -378,11 +485,17 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   }
   if (!p->lc.log_path) s.log.fd = -1;
   s.killt = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (p->lc.cpu_time_ms) s.cput = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  /* The caller's pidfd is taken now, while it is surely alive and waiting for us. */
+  if (p->lc.caller && (s.callerfd = open_pidfd_checked(p->lc.caller, p->lc.caller_start)) < 0) {
+    write_error_event(ctl);
+    return 125;
+  }
   s.backofft = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   sigset_t set;
   forwarded_signals(&set);
   s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (s.killt < 0 || s.backofft < 0 || s.sfd < 0) {
+  if (s.killt < 0 || s.backofft < 0 || s.sfd < 0 || (p->lc.cpu_time_ms && s.cput < 0)) {
     set_error("timerfd_create", NULL, errno);
     write_error_event(ctl);
     return 125;
@@ -437,6 +550,7 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   close(s.lsock);
   snprintf(path, sizeof path, "%s/ctl", p->lc.run_dir);
   unlink(path);
-  if (p->lc.n_autoremove) remove_state(&s);
+  /* With a foreground caller, the caller removes the state itself unless it died. */
+  if (p->lc.n_autoremove && (!p->lc.caller || s.caller_gone)) remove_state(&s);
   return code;
 }

@@ -13,6 +13,10 @@
  *      sandbox's steps: rlimits -> capabilities, user, no_new_privs -> cwd -> sealed
  *      fds -> default signals -> seccomp (last) -> exec;
  *   6. the parent supervises exactly as for a foreground run (supervise.c).
+ * -t: the child takes a pty of the sandbox's devpts after the user switch (tty.c) and
+ * the parent relays it. -d ("background"): before step 1 the helper forks; the first
+ * process returns at once, the second leaves the caller's session, reports on fd 3,
+ * closes it and stays as the program's parent (its PDEATHSIG) with 0-2 on /dev/null.
  * Neither process is dumpable, so nothing in the sandbox can ptrace the helper while it
  * still holds host fds. */
 #define _GNU_SOURCE
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +39,7 @@
 #include "process.h"
 #include "seccomp.h"
 #include "supervise.h"
+#include "tty.h"
 #include "util.h"
 
 static const struct {
@@ -58,14 +64,17 @@ static int differing_namespaces(pid_t pid) {
   return flags;
 }
 
-static _Noreturn void exec_child(struct plan *p, const struct sock_fprog *filter, int err_w) {
+static _Noreturn void exec_child(struct plan *p, const struct sock_fprog *filter, int err_w, int tty_w) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (p->new_session && setsid() < 0) {
     set_error("setsid", NULL, errno);
     goto fail;
   }
-  if (apply_rlimits(p) < 0 || drop_privileges(p) < 0 || enter_workdir(p) < 0 || seal_fds() < 0) goto fail;
+  if (apply_rlimits(p) < 0 || drop_privileges(p) < 0) goto fail;
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* the credential change cleared it */
+  if (tty_w >= 0 && tty_attach_child(p, tty_w) < 0) goto fail;
+  if (enter_workdir(p) < 0 || seal_fds() < 0) goto fail;
   reset_signals();
   umask(022);
   if (filter->len && install_seccomp(filter) < 0) goto fail;
@@ -80,6 +89,17 @@ fail:
 int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
   g_stage = "exec-join";
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (p->lc.background) {
+    pid_t f = fork();
+    if (f < 0) {
+      set_error("fork", "exec -d", errno);
+      goto fail;
+    }
+    if (f > 0) return 0;
+    setsid();
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2), close(devnull);
+  }
   pid_t pid = p->lc.target;
   autoclose int pidfd = open_pidfd_checked(pid, p->lc.target_start);
   if (pidfd < 0) goto fail;
@@ -105,8 +125,8 @@ int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
     set_error("chroot", "the sandbox's root", errno);
     goto fail;
   }
-  int errp[2];
-  if (pipe2(errp, O_CLOEXEC) < 0) {
+  int errp[2], ttyp[2] = {-1, -1};
+  if (pipe2(errp, O_CLOEXEC) < 0 || (p->lc.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttyp) < 0)) {
     set_error("pipe2", NULL, errno);
     goto fail;
   }
@@ -118,9 +138,11 @@ int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
   if (child == 0) {
     close(errp[0]);
     close(ctl);
-    exec_child(p, filter, errp[1]);
+    if (ttyp[0] >= 0) close(ttyp[0]);
+    exec_child(p, filter, errp[1], ttyp[1]);
   }
   close(errp[1]);
+  if (ttyp[1] >= 0) close(ttyp[1]);
   char buf[4096];
   size_t got = 0;
   for (;;) {
@@ -134,9 +156,16 @@ int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
   if (got > 0) {
     write_all(ctl, buf, got);
   } else {
+    if (ttyp[0] >= 0) p->lc.tty_master = tty_receive_master(ttyp[0]);
     char started[96];
     int n = snprintf(started, sizeof started, "{\"event\":\"started\",\"pid\":%d}\n", (int)child);
     write_all(ctl, started, (size_t)n);
+  }
+  if (ttyp[0] >= 0) close(ttyp[0]);
+  if (p->lc.background) {
+    /* The caller has its answer; from now on it may go. */
+    close(ctl);
+    ctl = -1;
   }
   return supervise(child, ctl, -1, p);
 fail:

@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 #define MAX_JOINS 4
-#define MAX_AUTOREMOVE 16
+#define MAX_AUTOREMOVE 32 /* run dir, record, anonymous volumes, and a group per v1 controller */
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
 
@@ -36,6 +36,19 @@ struct lifecycle {
   int n_joins;
   pid_t target;               /* exec: a process of the sandbox to enter */
   unsigned long long target_start;
+  pid_t caller;               /* a foreground caller: when it dies, the sandbox ends (and autoremove runs) */
+  unsigned long long caller_start;
+  unsigned long long cpu_time_ms;  /* --cpu-time of a detached sandbox, per run; 0 = none */
+  char *cpu_usage_file;       /* its cgroup's cpuacct.usage (ns) or cpu.stat (usage_usec) */
+  unsigned cpu_parallelism;   /* CPUs it can keep busy: how fast the budget can burn */
+  unsigned long long output_limit; /* --output-limit of a detached sandbox, per run; 0 = none */
+  bool tty;                   /* the program gets a pty from the sandbox's devpts (tty.c) */
+  bool tty_stdin;             /* -i with -t: the caller's stdin is relayed into the pty */
+  unsigned short tty_rows, tty_cols;
+  int tty_master;             /* runtime: the master of the current run's pty, -1 if none */
+  bool background;            /* exec -d: the exec'd program runs on without the caller */
+  char copy;                  /* cp: 'o' out of the sandbox, 'i' into it (copy.c); 0 = no copy */
+  char *copy_path;            /* the path inside the sandbox */
 };
 
 struct plan;
@@ -60,5 +73,8 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl);
 
 /* exec.c: run the plan's program inside the running sandbox p->lc.target. */
 int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl);
+
+/* copy.c: `lab sandbox cp`: a framed stream of files on stdout (out) or stdin (in). */
+int run_copy(struct plan *p, int ctl);
 
 #endif

@@ -1,6 +1,8 @@
 /* The plan lines of the sandbox lifecycle (grammar in src/sandbox/plan.ts):
  *   detach RUN_DIR | log FILE MAXBYTES | restart POLICY MAX | keepstdin
- *   autoremove PATH | names DIR ID | join net|ipc|pid PID STARTTIME | target PID STARTTIME */
+ *   autoremove PATH | names DIR ID | join net|ipc|pid PID STARTTIME | target PID STARTTIME
+ *   caller PID STARTTIME | cputime MS USAGE_FILE CPUS | outputlimit BYTES | tty ROWS COLS stdin|nostdin
+ *   background | copy out|in PATH */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -54,6 +56,35 @@ int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
     if (n != 3 || t[1][0] != '/') return bad(line, "names needs a directory and an id");
     lc->names_dir = t[1];
     lc->id = t[2];
+  } else if (strcmp(op, "caller") == 0) {
+    if (n != 3 || parse_pid(t[1], &lc->caller) < 0 || parse_u64(t[2], &lc->caller_start) < 0 || !lc->caller_start)
+      return bad(line, "caller needs a pid and its start time");
+  } else if (strcmp(op, "cputime") == 0) {
+    unsigned long long par;
+    if (n != 4 || parse_u64(t[1], &lc->cpu_time_ms) < 0 || !lc->cpu_time_ms || t[2][0] != '/' ||
+        parse_u64(t[3], &par) < 0 || par < 1 || par > 4096)
+      return bad(line, "cputime needs milliseconds, the absolute cgroup usage file and a CPU count");
+    lc->cpu_usage_file = t[2];
+    lc->cpu_parallelism = (unsigned)par;
+  } else if (strcmp(op, "outputlimit") == 0) {
+    if (n != 2 || parse_u64(t[1], &lc->output_limit) < 0 || !lc->output_limit) return bad(line, "outputlimit needs a byte count");
+  } else if (strcmp(op, "tty") == 0) {
+    unsigned long long rows, cols;
+    if (n != 4 || parse_u64(t[1], &rows) < 0 || parse_u64(t[2], &cols) < 0 || rows > 65535 || cols > 65535 ||
+        (strcmp(t[3], "stdin") != 0 && strcmp(t[3], "nostdin") != 0))
+      return bad(line, "tty needs rows, columns and stdin or nostdin");
+    lc->tty = true;
+    lc->tty_stdin = t[3][0] == 's';
+    lc->tty_rows = (unsigned short)rows;
+    lc->tty_cols = (unsigned short)cols;
+  } else if (strcmp(op, "background") == 0) {
+    if (n != 1) return bad(line, "background takes no arguments");
+    lc->background = true;
+  } else if (strcmp(op, "copy") == 0) {
+    if (n != 3 || (strcmp(t[1], "out") != 0 && strcmp(t[1], "in") != 0) || t[2][0] != '/')
+      return bad(line, "copy needs out or in and an absolute path");
+    lc->copy = t[1][0];
+    lc->copy_path = t[2];
   } else if (strcmp(op, "join") == 0 || strcmp(op, "target") == 0) {
     bool join = op[0] == 'j';
     int base = join ? 2 : 1;

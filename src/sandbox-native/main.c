@@ -11,7 +11,8 @@
  *           its id maps, so everything the child does is already accounted and mapped)
  *   child   cgroup ns -> setsid -> hostname, lo up -> build root, pivot -> rlimits
  *           -> drop capabilities, switch user, no_new_privs -> [fork init]
- *           -> cwd check -> seal fds -> reset signals -> seccomp (last) -> exec
+ *           -> [pty from the sandbox's devpts, see tty.c] -> cwd check -> seal fds
+ *           -> reset signals -> seccomp (last) -> exec
  *   parent  "started" -> supervise (forward signals, watch caller, wall-clock limit)
  *           -> reap -> "exit"
  * A plan with "detach" hands over to detach.c after the plan is read: it forks a
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@
 #include "seccomp_tools.h"
 #include "supervise.h"
 #include "serve.h"
+#include "tty.h"
 #include "userns.h"
 #include "util.h"
 
@@ -56,7 +59,7 @@ static _Noreturn void child_fail(int err_w, int code) {
   _exit(code);
 }
 
-static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter, int go_r, int err_w, int status_w) {
+static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter, int go_r, int err_w, int status_w, int tty_w) {
   /* Die with the helper: a sandbox must never outlive its supervisor. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   char go;
@@ -91,6 +94,9 @@ static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter
     if (become_init(status_w, err_w) < 0) child_fail(err_w, 125);
     /* from here on: the program's process; the init is its parent, PID 1 */
   }
+  /* After the user switch, so the pty belongs to the sandbox's user; after the init's
+   * fork, so the program (not the init) leads the terminal's session. */
+  if (tty_w >= 0 && tty_attach_child(p, tty_w) < 0) child_fail(err_w, 125);
   if (enter_workdir(p) < 0) child_fail(err_w, 125);
   if (seal_fds() < 0) child_fail(err_w, 125);
   reset_signals();
@@ -117,13 +123,24 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
     return -1;
   }
   int go[2], errp[2], statp[2] = {-1, -1};
+  autoclose int ttyp_parent = -1;
+  int ttyp[2] = {-1, -1};
+  p->lc.tty_master = -1;
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (p->init && pipe2(statp, O_CLOEXEC) < 0)) {
     set_error("pipe2", NULL, errno);
     write_error_event(report_fd);
     return -1;
   }
+  /* -t: the child sends its pty master back on this pair (SCM_RIGHTS needs a socket). */
+  if (p->lc.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttyp) < 0) {
+    set_error("socketpair", "pty", errno);
+    write_error_event(report_fd);
+    return -1;
+  }
+  ttyp_parent = ttyp[0];
   if (prepare_userns(p, report_fd) < 0) {
     write_error_event(report_fd);
+    if (ttyp[1] >= 0) close(ttyp[1]);
     close(go[0]), close(go[1]), close(errp[0]), close(errp[1]);
     if (statp[0] >= 0) close(statp[0]), close(statp[1]);
     return -1;
@@ -132,6 +149,7 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   if (child > 0) release_idmapped_trees(p);
   if (child < 0) {
     write_error_event(report_fd);
+    if (ttyp[1] >= 0) close(ttyp[1]);
     close(go[0]), close(go[1]), close(errp[0]), close(errp[1]);
     if (statp[0] >= 0) close(statp[0]), close(statp[1]);
     return -1;
@@ -141,10 +159,12 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
     close(errp[0]);
     if (statp[0] >= 0) close(statp[0]);
     if (report_fd >= 0) close(report_fd);
-    child_main(p, filter, go[0], errp[1], statp[1]);
+    if (ttyp_parent >= 0) close(ttyp_parent);
+    child_main(p, filter, go[0], errp[1], statp[1], ttyp[1]);
   }
   close(go[0]);
   close(errp[1]);
+  if (ttyp[1] >= 0) close(ttyp[1]);
   if (statp[1] >= 0) close(statp[1]);
   if (join_cgroups(child, p) < 0 || write_id_maps(child, p) < 0 ||
       (write(go[1], "g", 1) != 1 && set_error("write", "sync pipe", errno) < 0)) {
@@ -170,6 +190,7 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   close(errp[0]);
   *child_out = child;
   *status_out = statp[0];
+  if (ttyp_parent >= 0 && got == 0) p->lc.tty_master = tty_receive_master(ttyp_parent);
   if (got > 0) {
     write_all(report_fd, buf, got);
     snprintf(g_last_error_event, sizeof g_last_error_event, "%.*s", (int)got, buf);
@@ -203,7 +224,9 @@ int helper_run(void) {
     return 125;
   }
   /* Detached sandboxes and exec have their own supervisors (detach.c, exec.c). */
+  g_plan.lc.tty_master = -1;
   if (g_plan.lc.detach) return run_detached(&g_plan, &filter, ctl);
+  if (g_plan.lc.target && g_plan.lc.copy) return run_copy(&g_plan, ctl);
   if (g_plan.lc.target) return run_exec(&g_plan, &filter, ctl);
   pid_t child;
   int status_fd;

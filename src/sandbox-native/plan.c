@@ -316,7 +316,8 @@ int read_plan(int fd, struct plan *p) {
     if (n == 0) continue;
     if (parse_line(p, line, tok, n) < 0) return -1;
   }
-  if (p->n_argv == 0) return set_error_msg("plan", NULL, "plan has no exec line");
+  /* a cp plan (copy.c) runs no program: it only streams files */
+  if (p->n_argv == 0 && !p->lc.copy) return set_error_msg("plan", NULL, "plan has no exec line");
   p->argv[p->n_argv] = NULL;
   p->env[p->n_env] = NULL;
   if (!p->cwd) p->cwd = "/";

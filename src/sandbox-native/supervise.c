@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tty.h"
 #include "util.h"
 
 static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
@@ -57,17 +58,24 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p) {
   int wstatus = 0;
   struct rusage ru;
   memset(&ru, 0, sizeof ru);
+  /* -t (tty.c): relay the pty with the caller's terminal; without a pty a no-op. */
+  struct tty_relay tr;
+  tty_relay_begin(&tr, p->lc.tty_master, p->lc.tty_stdin);
   for (;;) {
     pid_t w = wait4(child, &wstatus, WNOHANG, &ru);
     if (w == child) break;
     if (w < 0 && errno != EINTR) break;
-    struct pollfd pfd[3] = {{sfd, POLLIN, 0}, {ctl_open ? ctl : -1, POLLIN, 0}, {tfd, POLLIN, 0}};
-    if (poll(pfd, 3, -1) < 0) continue;
+    struct pollfd pfd[5] = {{sfd, POLLIN, 0}, {ctl_open ? ctl : -1, POLLIN, 0}, {tfd, POLLIN, 0}, {tr.master, POLLIN, 0}, {tr.in, POLLIN, 0}};
+    if (poll(pfd, 5, -1) < 0) continue;
     if (pfd[0].revents & POLLIN) {
       struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == sizeof si)
-        if (si.ssi_signo != SIGCHLD) kill(child, (int)si.ssi_signo);
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        /* With a pty the kernel signals the sandbox's foreground group itself on a resize. */
+        if (si.ssi_signo == SIGWINCH && tr.master >= 0) tty_relay_resize(&tr);
+        else if (si.ssi_signo != SIGCHLD) kill(child, (int)si.ssi_signo);
+      }
     }
+    tty_relay_pump(&tr, pfd[3].revents, pfd[4].revents);
     if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = read(ctl, cmdbuf + cmdlen, sizeof cmdbuf - 1 - cmdlen);
       if (r <= 0) {
@@ -95,6 +103,7 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p) {
       tfd = -1;
     }
   }
+  tty_relay_end(&tr);
   long long wall = now_us() - start;
   /* With an init as PID 1, the program's own status comes from the init. */
   if (status_fd >= 0) {

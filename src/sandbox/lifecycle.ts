@@ -15,7 +15,7 @@
 import {spawn} from 'node:child_process'
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
-import {constants} from 'node:os'
+import {availableParallelism, constants} from 'node:os'
 import {join} from 'node:path'
 import type {Duplex} from 'node:stream'
 
@@ -36,6 +36,7 @@ import {Store, type RestartPolicyName, type SandboxRecord, type SupervisorStatus
 import {resolveUser} from './users.js'
 import {validateSpec} from './validate.js'
 import {Volumes} from './volumes-managed.js'
+import {parseCopyArg, placeReceived, receiveHost, removeStaging, runCopyHelper, sandboxPath, sendHost, stagingFor, type CopyResult} from './copy.js'
 
 export type {SandboxRecord} from './state/store.js'
 
@@ -54,6 +55,20 @@ export interface LifecycleRequest extends SandboxRequest {
   pid?: string
   /** bytes per log file before it rotates (two files are kept) */
   logMaxBytes?: number
+  /** -t: the program gets a pseudo-terminal of the sandbox's own devpts */
+  tty?: boolean
+}
+
+/** The size a new pty starts with: the caller's terminal, else 24x80 as a VT100. */
+export function terminalSize(): [number, number] {
+  for (const s of [process.stdout, process.stderr]) if (s.isTTY && s.rows && s.columns) return [s.rows, s.columns]
+  return [24, 80]
+}
+
+/** The plan line of -t (grammar in plan.ts). */
+export function ttyOp(forwardStdin: boolean): PlanOp {
+  const [rows, cols] = terminalSize()
+  return ['tty', String(rows), String(cols), forwardStdin ? 'stdin' : 'nostdin']
 }
 
 export type SandboxStatusName = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removed'
@@ -157,6 +172,26 @@ function freezerFile(group: SandboxCgroup): {path: string; v2: boolean} | null {
   return dir ? {path: join(dir, 'freezer.state'), v2: false} : null
 }
 
+/** The file the supervisor reads the group's CPU time from (v2 cpu.stat, v1 cpuacct.usage). */
+function cpuUsageFile(group: SandboxCgroup): string | null {
+  if (group.version === 'v2') return join(group.paths[0], 'cpu.stat')
+  const dir = group.paths.find((p) => /\/cpuacct(,[^/]*)?\//.test(p) || /\/cpu,cpuacct\//.test(p))
+  return dir ? join(dir, 'cpuacct.usage') : null
+}
+
+/** How many CPUs the sandbox can keep busy at once (a whole number for the supervisor). */
+function cpuParallelism(l: typeof DEFAULT_LIMITS): number {
+  let n = availableParallelism()
+  if (l.cpus !== null) n = Math.min(n, Math.ceil(l.cpus))
+  if (l.cpusetCpus !== null) {
+    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
+      const [a, b = a] = part.split('-').map(Number)
+      return sum + b - a + 1
+    }, 0))
+  }
+  return Math.max(1, n)
+}
+
 function helperFailure(err: HelperError, what: string): LabError {
   const hint = hintFor(err)
   const exitCode = err.stage === 'exec' ? (err.errnoName === 'ENOENT' ? 127 : 126) : 125
@@ -253,6 +288,7 @@ export class Lifecycle {
       autoRemove: req.autoRemove ?? false,
       keepStdin: req.interactive ?? false,
       logMaxBytes: req.logMaxBytes ?? DEFAULT_LOG_MAX,
+      tty: req.tty ?? false,
       volumes,
       everStarted: false,
     })
@@ -277,7 +313,12 @@ export class Lifecycle {
     }
   }
 
-  async start(ref: string): Promise<{id: string; name: string; pid: number}> {
+  /**
+   * Starts a created or exited sandbox under its supervisor. With caller (a foreground
+   * run), the supervisor watches this process: when it dies, even by SIGKILL, the
+   * sandbox is ended and removed, as a plain foreground run ends with its CLI.
+   */
+  async start(ref: string, opts: {caller?: boolean} = {}): Promise<{id: string; name: string; pid: number}> {
     const id = this.store.resolve(ref)
     return this.store.lock(id, async () => {
       const rec = this.store.load(id)
@@ -294,7 +335,7 @@ export class Lifecycle {
       mkdirSync(runDir, {recursive: true, mode: 0o700})
       const ops = buildPlan(rec.spec, ctx)
       const exec = ops.pop()!
-      ops.push(...this.lifecycleOps(rec), exec)
+      ops.push(...this.lifecycleOps(rec, group, opts.caller ?? false), exec)
       let sup
       try {
         sup = await spawnSupervisor(serializePlan(ops))
@@ -317,7 +358,7 @@ export class Lifecycle {
     })
   }
 
-  private lifecycleOps(rec: SandboxRecord): PlanOp[] {
+  private lifecycleOps(rec: SandboxRecord, group: SandboxCgroup, caller: boolean): PlanOp[] {
     const dir = this.store.dir(rec.id)
     const ops: PlanOp[] = [
       ['detach', this.store.runDir(rec.id)],
@@ -325,8 +366,23 @@ export class Lifecycle {
       ['restart', rec.restart.name, String(rec.restart.maximumRetryCount)],
     ]
     if (rec.keepStdin) ops.push(['keepstdin'])
-    if (rec.autoRemove) {
+    // A detached sandbox has no pty on the caller's side: its output is logged as stdout.
+    if (rec.tty) ops.push(ttyOp(false))
+    // --cpu-time and --output-limit hold per run, enforced by the supervisor as the
+    // foreground runSandbox enforces them (the CPU time is the cgroup's, every process).
+    const limits = rec.spec.limits ?? DEFAULT_LIMITS
+    if (limits.cpuTimeMs !== null) {
+      const usage = cpuUsageFile(group)
+      if (!usage) throw new LabError('limit-unenforceable', `cannot enforce --cpu-time for ${rec.name}: its cgroup has no CPU accounting`, {hint: 'run `lab doctor` to see the cgroup controllers this host has, or leave out --cpu-time'})
+      ops.push(['cputime', String(limits.cpuTimeMs), usage, String(cpuParallelism(limits))])
+    }
+    if (limits.outputBytes !== null) ops.push(['outputlimit', String(limits.outputBytes)])
+    if (caller) ops.push(['caller', String(process.pid), String(processStartTime(process.pid))])
+    if (rec.autoRemove || caller) {
       ops.push(['autoremove', this.store.runDir(rec.id)])
+      // the group too (the supervisor reaped every process first), and its owner record
+      for (const p of group.paths) ops.push(['autoremove', p])
+      ops.push(['autoremove', join(DEFAULT_OWNER_DIR, rec.id)])
       for (const v of rec.volumes.filter((x) => x.anonymous)) ops.push(['autoremove', join(this.store.dirs.volumes, v.name)])
       // the record's own directory last: once it is gone the sandbox no longer exists
       ops.push(['autoremove', dir], ['names', this.store.dirs.names, rec.id])
@@ -750,20 +806,56 @@ export class Lifecycle {
 
   // ---------------------------------------------------------------- exec / top / stats
 
+  /** A running sandbox to enter (exec, cp): its record and its PID 1 with start time. */
+  private enterable(ref: string, verb: string): {rec: SandboxRecord; pid: number; start: number} {
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (st.status !== 'running') {
+      throw new LabError('sandbox-not-running', `cannot ${verb} sandbox ${rec.name}: it is ${st.status}`, {hint: st.paused ? `unpause it first: lab sandbox unpause ${rec.name}` : `start it first: lab sandbox start ${rec.name}`})
+    }
+    const start = processStartTime(st.pid)
+    if (!start) throw new LabError('sandbox-not-running', `cannot ${verb} sandbox ${rec.name}: it just stopped`, {hint: `start it first: lab sandbox start ${rec.name}`})
+    return {rec, pid: st.pid, start}
+  }
+
   /** Runs a program inside the running sandbox with the sandbox's own hardening. */
   async exec(
     ref: string,
     command: string[],
-    opts: {user?: string; env?: string[]; workdir?: string; interactive?: boolean; stdio?: 'inherit' | 'pipe'; input?: string} = {},
+    opts: {user?: string; env?: string[]; workdir?: string; interactive?: boolean; tty?: boolean; stdio?: 'inherit' | 'pipe'; input?: string} = {},
   ): Promise<SandboxResult> {
-    if (command.length === 0) throw usageError('no command given', 'put the command after the sandbox name, e.g. lab sandbox exec web ls /')
-    const rec = this.store.get(ref)
-    const st = this.state(rec)
-    if (st.status !== 'running') {
-      throw new LabError('sandbox-not-running', `cannot exec in sandbox ${rec.name}: it is ${st.status}`, {hint: st.paused ? `unpause it first: lab sandbox unpause ${rec.name}` : `start it first: lab sandbox start ${rec.name}`})
+    if (opts.tty && opts.stdio === 'pipe') throw usageError('-t cannot be used with --json', 'a terminal\'s output is not data: leave out -t or --json')
+    const {rec, ops} = this.execPlan(ref, command, opts)
+    if (opts.tty) ops.splice(ops.length - 1, 0, ttyOp(opts.interactive ?? false))
+    const outcome = await runHelper(serializePlan(ops), {stdio: opts.stdio ?? 'inherit', stdin: opts.interactive ?? opts.input !== undefined, input: opts.input})
+    const result = resultFromEvents(rec, outcome.exit, outcome.error)
+    if ((opts.stdio ?? 'inherit') === 'pipe') {
+      result.stdout = outcome.stdout.toString('utf8')
+      result.stderr = outcome.stderr.toString('utf8')
     }
+    return result
+  }
+
+  /**
+   * exec -d: the program runs on inside the sandbox after this returns, under a helper
+   * process of its own (its parent: it dies with the sandbox, never leaks on the host).
+   */
+  async execDetached(ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: boolean} = {}): Promise<{id: string; name: string; pid: number}> {
+    const {rec, ops} = this.execPlan(ref, command, opts)
+    const extra: PlanOp[] = [['background']]
+    if (opts.tty) extra.push(ttyOp(false))
+    ops.splice(ops.length - 1, 0, ...extra)
+    let pid = 0
+    const outcome = await runHelper(serializePlan(ops), {stdio: 'inherit', stdin: false, onStarted: (p) => (pid = p)})
+    if (outcome.error) throw helperFailure(outcome.error, `exec in sandbox ${rec.name}`)
+    if (!pid) throw new LabError('engine', `exec in sandbox ${rec.name}: the program did not start`, {hint: 'run `lab doctor`'})
+    return {id: rec.id, name: rec.name, pid}
+  }
+
+  private execPlan(ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string}): {rec: SandboxRecord; ops: PlanOp[]} {
+    if (command.length === 0) throw usageError('no command given', 'put the command after the sandbox name, e.g. lab sandbox exec web ls /')
+    const {rec, pid, start} = this.enterable(ref, 'exec in')
     const spec = rec.spec
-    const start = processStartTime(st.pid)
     let {uid, gid} = spec.process.user
     if (opts.user !== undefined) ({uid, gid} = resolveUser(opts.user, BASE_USERS, BASE_GROUPS))
     const env = {...spec.process.env}
@@ -782,14 +874,48 @@ export class Lifecycle {
     if (uid !== 0) ops.push(['ambient', capabilityMask(spec.process.capabilities)])
     if (spec.seccomp.bpfPath) ops.push(['seccomp', spec.seccomp.bpfPath])
     for (const [k, v] of Object.entries(env)) ops.push(['env', `${k}=${v}`])
-    ops.push(['cwd', cwd], ['target', String(st.pid), String(start)], ['exec', ...command])
-    const outcome = await runHelper(serializePlan(ops), {stdio: opts.stdio ?? 'inherit', stdin: opts.interactive ?? opts.input !== undefined, input: opts.input})
-    const result = resultFromEvents(rec, outcome.exit, outcome.error)
-    if ((opts.stdio ?? 'inherit') === 'pipe') {
-      result.stdout = outcome.stdout.toString('utf8')
-      result.stderr = outcome.stderr.toString('utf8')
+    ops.push(['cwd', cwd], ['target', String(pid), String(start)], ['exec', ...command])
+    return {rec, ops}
+  }
+
+  /**
+   * docker cp: SANDBOX:PATH DEST or SRC SANDBOX:PATH. Paths in the sandbox are resolved
+   * by the helper inside the sandbox's own root and mount namespace (copy.c): its
+   * symlinks never lead onto the host; devices and links pointing out are refused.
+   */
+  async copy(srcArg: string, destArg: string): Promise<CopyResult> {
+    const src = parseCopyArg(srcArg)
+    const dst = parseCopyArg(destArg)
+    if ((src.sandbox === null) === (dst.sandbox === null)) {
+      throw usageError(src.sandbox ? 'copying between two sandboxes is not supported' : 'one side must be a sandbox', 'use lab sandbox cp SANDBOX:PATH DEST or lab sandbox cp SRC SANDBOX:PATH')
     }
-    return result
+    const out = src.sandbox !== null
+    const inner = out ? src : dst
+    const host = out ? dst : src
+    const {rec, pid, start} = this.enterable(inner.sandbox!, 'copy with')
+    const path = sandboxPath(inner.path)
+    if (path === '/' ) throw usageError('cannot copy the whole root of a sandbox', 'name a directory below /')
+    const plan = serializePlan([['version', '1'], ['target', String(pid), String(start)], ['copy', out ? 'out' : 'in', path]])
+    const what = out ? `${rec.name}:${path}` : host.path
+    let staging: string | null = null
+    let received: string | null = null
+    try {
+      if (out) staging = stagingFor(host.path)
+      const r = await runCopyHelper(plan, out ? 'out' : 'in', async (stream) => {
+        if (out) received = await receiveHost(stream as import('node:stream').Readable, staging!)
+        else await sendHost(host.path, stream as import('node:stream').Writable)
+      })
+      if (r.error) {
+        const e = r.error
+        const detail = e.call === 'cp' ? `${e.path ? `${e.path}: ` : ''}${e.message}` : `${e.call}${e.path ? ` ${e.path}` : ''}: ${e.message}`
+        const hint = e.errnoName === 'ENOENT' ? 'check the path; it is resolved inside the sandbox' : e.errnoName === 'EXDEV' ? 'the path leaves the sandbox\'s root' : 'see lab sandbox exec to look around inside'
+        throw new LabError(e.errnoName === 'ENOENT' ? 'cp-not-found' : 'cp-failed', `cannot copy ${what}: ${detail}`, {hint})
+      }
+      const destination = out ? placeReceived(received!, host.path) : path
+      return {direction: out ? 'out' : 'in', sandbox: rec.name, source: out ? path : host.path, destination, files: r.files, bytes: r.bytes}
+    } finally {
+      if (staging) removeStaging(staging)
+    }
   }
 
   top(ref: string): {id: string; name: string; titles: string[]; processes: ProcInfo[]} {

@@ -24,6 +24,16 @@
  *   keepstdin                              stdin is a pipe held open (-i with -d)
  *   autoremove PATH | names DIR ID         --rm: remove PATH and DIR/NAME -> ID links at the end
  *   target PID STARTTIME                   exec: run the program inside that running sandbox
+ *   caller PID STARTTIME                   a foreground run's CLI: when it dies the supervisor ends
+ *                                          the sandbox and runs the autoremove lines
+ *   cputime MS USAGE_FILE CPUS             --cpu-time of a detached sandbox (per run), read from the
+ *                                          group's cpu.stat (v2) or cpuacct.usage (v1)
+ *   outputlimit BYTES                      --output-limit of a detached sandbox (per run)
+ *   tty ROWS COLS stdin|nostdin            -t: a pty of the sandbox's devpts is the program's
+ *                                          controlling terminal (tty.c); stdin: relay the caller's
+ *   background                             exec -d: the helper returns once the program started
+ *   copy out|in PATH                       cp (with target, no exec): a framed stream of PATH on
+ *                                          stdout, or into PATH from stdin (copy.c, src/sandbox/copy.ts)
  */
 import {capabilityMask} from './capabilities.js'
 import {groupFile, hostsFile, NSSWITCH, passwdFile, sandboxGroups, sandboxUsers} from './etc.js'

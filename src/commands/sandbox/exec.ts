@@ -10,7 +10,8 @@ export default class SandboxExec extends BaseCommand {
   static override strict = false
   static override flags = {
     interactive: Flags.boolean({char: 'i', description: 'keep stdin open'}),
-    tty: Flags.boolean({char: 't', description: 'allocate a pseudo-terminal (not available yet)'}),
+    tty: Flags.boolean({char: 't', description: 'allocate a pseudo-terminal (from the sandbox\'s devpts); with -i it is relayed in raw mode'}),
+    detach: Flags.boolean({char: 'd', description: 'run the command in the background; print its pid'}),
     user: Flags.string({char: 'u', description: 'run as this user', helpValue: 'UID[:GID]|NAME'}),
     env: Flags.string({char: 'e', multiple: true, description: 'set an environment variable', helpValue: 'KEY=VALUE'}),
     workdir: Flags.string({char: 'w', description: 'working directory inside the sandbox', helpValue: 'DIR'}),
@@ -24,14 +25,21 @@ export default class SandboxExec extends BaseCommand {
     if (firstArg < 0) throw usageError('no sandbox given', 'usage: lab sandbox exec [OPTIONS] SANDBOX COMMAND [ARG...]')
     const optArgv = raw.slice(0, firstArg).filter((a) => a !== '--')
     const [ref, ...command] = raw.slice(firstArg)
-    const {flags} = await this.parse({flags: SandboxExec.flags, strict: true, args: {}}, optArgv)
-    if (flags.tty) throw usageError('-t is not available yet', 'leave out -t; use -i to pass stdin')
+    const {flags} = await this.parse({flags: SandboxExec.flags, enableJsonFlag: true, strict: true, args: {}}, optArgv)
     const json = this.jsonEnabled()
-    const result = await engine(flags).exec(ref, command[0] === '--' ? command.slice(1) : command, {
+    const cmd = command[0] === '--' ? command.slice(1) : command
+    if (flags.detach) {
+      if (flags.interactive) throw usageError('-i cannot be used with -d', 'a background command has no stdin to keep open: leave out -i')
+      const r = await engine(flags).execDetached(ref, cmd, {user: flags.user, env: flags.env, workdir: flags.workdir, tty: flags.tty})
+      if (!json) this.log(String(r.pid))
+      return r
+    }
+    const result = await engine(flags).exec(ref, cmd, {
       user: flags.user,
       env: flags.env,
       workdir: flags.workdir,
       interactive: flags.interactive,
+      tty: flags.tty,
       stdio: json ? 'pipe' : 'inherit',
     })
     if (!json && result.error) process.stderr.write(`lab: exec in ${ref} failed at ${result.error.stage}: ${result.error.message}${result.error.hint ? ` (${result.error.hint})` : ''}\n`)

@@ -30,6 +30,8 @@ export interface SandboxRecord {
   volumes: Array<{name: string; destination: string; anonymous: boolean; readOnly: boolean}>
   /** set once the sandbox has been started (a missing runtime status then means the host restarted) */
   everStarted: boolean
+  /** -t: the program runs on a pty of the sandbox's devpts; its output is logged as stdout */
+  tty?: boolean
 }
 
 /** What the supervisor writes to status.json (see src/sandbox-native/detach.c). */

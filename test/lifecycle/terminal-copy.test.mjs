@@ -1,0 +1,213 @@
+// The rest of the sandbox lifecycle: -t with a real pty (run, run -d, exec), exec -d,
+// lab sandbox cp (both directions, never through the sandbox's symlinks onto the host),
+// --cpu-time and --output-limit of detached sandboxes, a foreground lifecycle run whose
+// CLI is SIGKILLed, --cidfile, logs -f and the log's size cap. Every test proves its
+// point from inside the sandbox or from the host's process table and files.
+import {spawn} from 'node:child_process'
+import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {suite} from 'uvu'
+import * as assert from 'uvu/assert'
+
+import {LAB, lab, processesMatching, rootTest, sleep, spawnLab, waitFor} from '../helpers.mjs'
+
+const t = suite('lifecycle: terminal, copy, limits')
+const STATE = mkdtempSync(join(tmpdir(), 'lab-lc2-'))
+const HOST = mkdtempSync(join(tmpdir(), 'lab-lc2-host-'))
+const env = {...process.env, LAB_STATE_DIR: STATE}
+const L = (args, opts = {}) => lab(args, {env, ...opts})
+const S = (args, opts) => L(['sandbox', ...args], opts)
+// the sandboxed program itself (the CLI's own command line mentions it too)
+const sleeping = (n) => processesMatching(`sleep ${n}`).filter((p) => p.cmd.startsWith(`sleep ${n}`))
+const inspect = async (name, fmt) => (await S(['inspect', '-f', fmt, name])).stdout.trim()
+
+/** Runs lab on a fresh pty of 33 rows x 101 columns, typing input after a pause. */
+function onPty(args, input) {
+  const py = `
+import os, pty, select, struct, fcntl, termios, sys, time, json
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvpe(${JSON.stringify(process.execPath)}, [${JSON.stringify(process.execPath)}, ${JSON.stringify(LAB)}] + json.loads(sys.argv[1]), os.environ)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+out = b""
+sent = False
+start = time.time()
+while True:
+    if not sent and (b"READY" in out or time.time() - start > 5):
+        os.write(fd, sys.argv[2].encode())
+        sent = True
+    try:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if not r:
+            continue
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(json.dumps({"out": out.decode("utf8", "replace"), "code": os.waitstatus_to_exitcode(st)}))
+`
+  return new Promise((resolve) => {
+    const c = spawn('python3', ['-c', py, JSON.stringify(args), input], {env, stdio: ['ignore', 'pipe', 'inherit']})
+    let out = ''
+    c.stdout.on('data', (d) => (out += d))
+    c.on('close', () => resolve(JSON.parse(out)))
+  })
+}
+
+t.after(async () => {
+  const ids = (await S(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean)
+  if (ids.length) await S(['rm', '-f', '-v', ...ids])
+  await L(['system', 'prune', '--volumes'])
+  rmSync(STATE, {recursive: true, force: true})
+  rmSync(HOST, {recursive: true, force: true})
+})
+
+rootTest(t, '-it: the program has a controlling pty of the sandbox\'s devpts, sized like the caller\'s, with input relayed', async () => {
+  const r = await onPty(['sandbox', 'run', '-it', '--', 'sh', '-c', 'tty; test -t 0 && test -t 1 && echo both-ttys; stty size; cat /proc/self/stat | cut -d" " -f7; echo READY; read x; echo got:$x'], 'typed\r')
+  assert.is(r.code, 0, r.out)
+  assert.match(r.out, /^\/dev\/pts\/0\r$/m, 'pts 0: its own devpts instance, not the host\'s')
+  assert.match(r.out, /^both-ttys\r$/m)
+  assert.match(r.out, /^33 101\r$/m, 'the caller\'s window size')
+  assert.not.match(r.out, /^0\r$/m, 'tty_nr of the process is set: a controlling terminal')
+  assert.match(r.out, /^got:typed\r$/m, 'input went through the pty\'s line discipline')
+})
+
+rootTest(t, 'run -d -t logs the pty\'s output; exec -t gets a pty of its own; exec -d runs on and ends with the sandbox', async () => {
+  const r = await S(['run', '-d', '-t', '--name', 'lc-tty', '--', 'sh', '-c', 'tty; test -t 0 && echo stdin-tty; exec sleep 300'])
+  assert.is(r.code, 0, r.stderr)
+  await waitFor(async () => (await S(['logs', 'lc-tty'])).stdout.includes('stdin-tty'))
+  assert.match((await S(['logs', 'lc-tty'])).stdout, /\/dev\/pts\/0\r?\nstdin-tty/)
+  const e = await onPty(['sandbox', 'exec', '-t', 'lc-tty', 'sh', '-c', 'tty; stty size'], '')
+  assert.is(e.code, 0, e.out)
+  assert.match(e.out, /^\/dev\/pts\/1\r$/m, 'a second pty of the same devpts')
+  assert.match(e.out, /^33 101\r$/m)
+  // exec -d: the CLI returns with the pid, the program keeps running in the sandbox
+  const d = await S(['exec', '-d', 'lc-tty', 'sh', '-c', 'echo $$ > /tmp/bg.pid; exec sleep 301'])
+  assert.is(d.code, 0, d.stderr)
+  const pid = Number(d.stdout.trim())
+  assert.ok(pid > 0)
+  await sleep(200)
+  assert.ok(existsSync(`/proc/${pid}`), 'still running after the CLI returned')
+  assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /NoNewPrivs:\s+1/, 'same hardening as the sandbox')
+  assert.match((await S(['exec', 'lc-tty', 'cat', '/tmp/bg.pid'])).stdout, /^\d+\n$/)
+  assert.ok((await S(['top', 'lc-tty'])).stdout.includes('sleep 301'))
+  assert.is((await S(['rm', '-f', 'lc-tty'])).code, 0)
+  assert.ok(await waitFor(() => sleeping(301).length === 0), 'the background program ended with its sandbox')
+})
+
+rootTest(t, 'cp both ways; a symlink planted in the sandbox never reaches the host\'s file', async () => {
+  const secret = join(HOST, 'secret.txt')
+  writeFileSync(secret, 'HOST SECRET\n')
+  mkdirSync(join(HOST, 'hostdir'))
+  const r = await S(['run', '-d', '--name', 'lc-cp', '--', 'sh', '-c', [
+    'mkdir -p /tmp/d/sub && echo hi > /tmp/d/a.txt && ln -s a.txt /tmp/d/rel && echo deep > /tmp/d/sub/b',
+    `ln -s ${secret} /tmp/evil`, // aims at the host's file by its host path
+    `ln -s ${HOST} /tmp/evildir`, // a directory link in the middle of a path
+    'echo READY > /tmp/ready; exec sleep 300',
+  ].join('; ')])
+  assert.is(r.code, 0, r.stderr)
+  await waitFor(async () => (await S(['exec', 'lc-cp', 'cat', '/tmp/ready'])).stdout.includes('READY'))
+  // out: a tree with a relative link inside it
+  const out = join(HOST, 'out')
+  mkdirSync(out)
+  const c1 = await S(['cp', 'lc-cp:/tmp/d', out])
+  assert.is(c1.code, 0, c1.stderr)
+  assert.is(readFileSync(join(out, 'd', 'a.txt'), 'utf8'), 'hi\n')
+  assert.is(readFileSync(join(out, 'd', 'sub', 'b'), 'utf8'), 'deep\n')
+  assert.ok(lstatSync(join(out, 'd', 'rel')).isSymbolicLink())
+  // out through the planted link: refused, nothing written
+  const c2 = await S(['cp', 'lc-cp:/tmp/evil', join(HOST, 'stolen')])
+  assert.is(c2.code, 125)
+  assert.match(c2.stderr, /^lab: cannot copy lc-cp:\/tmp\/evil: .*symlink that points outside/)
+  assert.is(c2.stderr.trim().split('\n').length, 1)
+  assert.not.ok(existsSync(join(HOST, 'stolen')))
+  // a link in the middle of the path resolves inside the sandbox's root, where HOST is not
+  const c3 = await S(['cp', 'lc-cp:/tmp/evildir/secret.txt', join(HOST, 'stolen')])
+  assert.is(c3.code, 125)
+  assert.match(c3.stderr, /No such file or directory/)
+  assert.not.ok(existsSync(join(HOST, 'stolen')))
+  assert.is(readdirSync(HOST).filter((n) => n.startsWith('.lab-cp-')).length, 0, 'no staging directory left behind')
+  // in: into an existing directory, then through the planted directory link
+  const c4 = await S(['cp', join(out, 'd'), 'lc-cp:/tmp/back'])
+  assert.is(c4.code, 0, c4.stderr)
+  assert.is((await S(['exec', 'lc-cp', 'cat', '/tmp/back/sub/b'])).stdout, 'deep\n')
+  assert.is((await S(['exec', 'lc-cp', 'readlink', '/tmp/back/rel'])).stdout, 'a.txt\n')
+  const c5 = await S(['cp', secret, 'lc-cp:/tmp/evildir/hostdir/planted'])
+  assert.is(c5.code, 125)
+  assert.not.ok(existsSync(join(HOST, 'hostdir', 'planted')), 'nothing written on the host through the link')
+  // devices are refused both ways; bad input is one line
+  assert.match((await S(['cp', 'lc-cp:/dev/zero', join(HOST, 'z')])).stderr, /^lab: cannot copy .*refusing to copy a device/)
+  assert.match((await S(['cp', '/dev/null', 'lc-cp:/tmp/n'])).stderr, /^lab: cannot copy \/dev\/null: it is a device/)
+  assert.match((await S(['cp', 'nosuch:/x', HOST])).stderr, /^lab: no such sandbox/)
+  const both = await S(['cp', join(HOST, 'a'), join(HOST, 'b')])
+  assert.is(both.code, 125, JSON.stringify(both))
+  assert.match(both.stderr, /^lab: one side must be a sandbox/m, JSON.stringify(both))
+  assert.is((await S(['rm', '-f', 'lc-cp'])).code, 0)
+})
+
+rootTest(t, 'detached sandboxes keep --cpu-time and --output-limit (the supervisor enforces them)', async () => {
+  const a = await S(['run', '-d', '--name', 'lc-cpu', '--cpu-time', '300ms', '--', 'sh', '-c', 'while :; do :; done'])
+  const b = await S(['run', '-d', '--name', 'lc-out', '--output-limit', '2k', '--', 'sh', '-c', 'while :; do echo 0123456789abcdef0123456789abcdef; done'])
+  assert.is(a.code + b.code, 0, a.stderr + b.stderr)
+  assert.is((await S(['wait', 'lc-cpu'], {timeout: 20_000})).stdout.trim(), '137')
+  assert.is((await S(['wait', 'lc-out'], {timeout: 20_000})).stdout.trim(), '137')
+  assert.is(await inspect('lc-cpu', '{{.State.KilledBy}}'), 'cpu-time')
+  assert.is(await inspect('lc-out', '{{.State.KilledBy}}'), 'output-limit')
+  const logged = (await S(['logs', 'lc-out'])).stdout
+  assert.ok(logged.length > 0 && logged.length <= 2048, `the log holds at most the limit (${logged.length} bytes)`)
+  assert.is((await S(['rm', 'lc-cpu', 'lc-out'])).code, 0)
+})
+
+rootTest(t, 'a foreground run with a managed volume ends (and is removed) when its CLI is SIGKILLed', async () => {
+  const cli = spawnLab(['sandbox', 'run', '--name', 'lc-fg', '-v', 'lc-fgvol:/data', '--', 'sh', '-c', 'echo up; exec sleep 302'], {env})
+  let out = ''
+  cli.stdout.on('data', (d) => (out += d))
+  assert.ok(await waitFor(() => out.includes('up') && sleeping(302).length === 1, 10_000), 'running')
+  const id = await inspect('lc-fg', '{{.Id}}')
+  assert.ok(readdirSync('/sys/fs/cgroup').some((c) => existsSync(join('/sys/fs/cgroup', c, 'lab', id))), 'it has a cgroup while it runs')
+  cli.kill('SIGKILL')
+  assert.ok(await waitFor(() => sleeping(302).length === 0, 5000), 'the sandbox ended with its CLI')
+  assert.ok(await waitFor(async () => !(await S(['ps', '-a'])).stdout.includes('lc-fg '), 5000), 'and was removed')
+  assert.is((await S(['inspect', 'lc-fg'])).code, 125)
+  assert.match((await L(['volume', 'ls'])).stdout, /lc-fgvol/, 'a named volume survives, as with docker rm')
+  assert.ok(await waitFor(() => readdirSync('/sys/fs/cgroup').every((c) => !existsSync(join('/sys/fs/cgroup', c, 'lab', id))), 2000), 'its cgroups are gone')
+  assert.not.ok(existsSync(join(STATE, 'sandboxes', id)), 'its record is gone')
+})
+
+rootTest(t, '--cidfile holds the id (and refuses an existing file); logs -f follows until the end', async () => {
+  const cid = join(HOST, 'cid')
+  const r = await S(['run', '-d', '--cidfile', cid, '--name', 'lc-follow', '--', 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.3; done'])
+  assert.is(r.code, 0, r.stderr)
+  assert.is(readFileSync(cid, 'utf8'), r.stdout.trim())
+  const again = await S(['run', '-d', '--cidfile', cid, '--', 'true'])
+  assert.is(again.code, 125)
+  assert.match(again.stderr, /^lab: --cidfile .*already exists/)
+  const t0 = Date.now()
+  const f = await S(['logs', '-f', 'lc-follow'])
+  assert.is(f.stdout, 'line1\nline2\nline3\n', 'every line, in order, and it returned when the sandbox ended')
+  assert.ok(Date.now() - t0 >= 300, 'it followed rather than printing a snapshot')
+  assert.is((await S(['logs', '--tail', '1', 'lc-follow'])).stdout, 'line3\n')
+  assert.is((await S(['rm', 'lc-follow'])).code, 0)
+})
+
+rootTest(t, 'the log is capped: it rotates to one older file, the newest lines stay readable', async () => {
+  const {Lifecycle} = await import('../../dist/sandbox/lifecycle.js')
+  const lc = new Lifecycle({stateDir: STATE})
+  const rec = await lc.create({command: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo line-$i-0123456789012345678901234567890123456789; i=$((i+1)); done'], name: 'lc-rotate', logMaxBytes: 4096, callerEnv: {}})
+  await lc.start(rec.id)
+  await lc.wait(rec.id)
+  const dir = join(STATE, 'sandboxes', rec.id)
+  const files = readdirSync(dir).filter((n) => n.startsWith('log'))
+  assert.equal(files.sort(), ['log', 'log.1'], 'two files, no more')
+  for (const f of files) assert.ok(statSync(join(dir, f)).size <= 4096 + 256, `${f} is within the cap`)
+  const lines = (await lc.logs(rec.id)).map((l) => l.line)
+  assert.is(lines.at(-1), 'line-399-0123456789012345678901234567890123456789', 'the newest line is kept')
+  assert.not.ok(lines.includes('line-0-0123456789012345678901234567890123456789'), 'the oldest were dropped')
+  await lc.remove(rec.id)
+})
+
+t.run()
