@@ -1,17 +1,22 @@
 /**
  * What a lab step can do, as a small table of action kinds; each calls one engine
- * function through src/sandbox (never the CLI). A kind whose engine feature is missing
- * makes its step unavailable (see features.ts). New kinds (detach, exec, stop, rm,
- * volume create…) join this table when the lifecycle module exists.
+ * function through src/sandbox (never the CLI): foreground runs through runSandbox,
+ * everything with a lifetime — detached sandboxes, managed volumes, joined namespaces,
+ * exec, stop, rm, logs — through the lifecycle API, on a state directory private to
+ * this lab run (see workdir.ts), so a lab never touches the user's own sandboxes.
  */
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {parseRunArgv} from '../cli/run-flags.js'
+import {needsLifecycle, parseRunArgv, type ParsedRun} from '../cli/run-flags.js'
+import {requestFromParsed} from '../cli/sandbox-run.js'
 import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from '../sandbox/build-spec.js'
-import type {SandboxResult} from '../sandbox/result.js'
+import type {Lifecycle, LifecycleRequest} from '../sandbox/lifecycle.js'
+import type {SandboxResult, Verdict} from '../sandbox/result.js'
 import {runSandbox} from '../sandbox/run.js'
+import {parseDuration} from '../sandbox/units.js'
+import {Volumes} from '../sandbox/volumes-managed.js'
 import {relComponents, safeReadFile, safeStat} from './fsafe.js'
 import type {Lab, LoadedStep} from './load.js'
 import type {Action} from './schema.js'
@@ -19,8 +24,14 @@ import {quoteArgs, splitCommand, stripSandboxRun} from './shell.js'
 
 /** A lab run that forgets to end must not hang the lab. */
 export const DEFAULT_ACTION_TIMEOUT = '30s'
+/** A detached sandbox is removed at the end of the lab; this bounds it if the CLI is killed first. */
+export const DEFAULT_DETACHED_TIMEOUT = '10m'
+/** How long a wait action waits by default. */
+const DEFAULT_WAIT = '20s'
 /** Output kept per run (stdout + stderr); beyond it the run is ended with verdict output-limit. */
 const OUTPUT_LIMIT = 1024 * 1024
+/** Flags the runner owns: where state lives, files written on the host, the terminal. */
+const RUNNER_FLAGS = ['state-dir', 'cidfile', 'json', 'interactive', 'tty']
 
 export interface ActionContext {
   lab: Lab
@@ -28,12 +39,14 @@ export interface ActionContext {
   work: string
   /** renders a template with the live context */
   render: (src: string, where: string) => string
-  /** the sandbox names this lab run created (for cleanup and reports) */
-  created: Set<string>
+  /** the sandboxes this lab run created: name → id (a --rm sandbox can be waited for after it is gone) */
+  created: Map<string, string>
   /** a counter for default sandbox names */
   seq: {n: number}
   /** aborted on Ctrl-C / SIGTERM: the running sandbox is killed at once */
   abort: AbortSignal
+  /** the lifecycle engine on this lab run's private state directory (made on first use) */
+  engine: () => Lifecycle
 }
 
 export interface ActionOutcome {
@@ -43,88 +56,245 @@ export interface ActionOutcome {
   command: string
   show: boolean
   result?: SandboxResult
-  /** why the action could not run (a bad answer, a missing file): checks on it then fail */
+  /** numbers a `measure` check compares (wallMs, cpuPercent, restartCount…) */
+  metrics?: Record<string, number>
+  /** why the action could not run (a bad answer, a missing file, a refusal): checks on it then fail */
   error?: string
   hint?: string
 }
 
-/** Flag names → SandboxRequest fields (the rest are camelCased, so new flags map by name). */
-const FIELD_OF: Record<string, keyof SandboxRequest | null> = {
-  volume: 'volumes',
-  'env-file': 'envFiles',
-  json: null,
-  rm: null,
-  interactive: null,
-  tty: null,
+/** Sandboxes and volumes of a lab are named for it: "web" → "ch2-containers-web". */
+export function labName(lab: Lab, short: string): string {
+  const prefix = `${lab.id}-`
+  return short.startsWith(prefix) ? short : prefix + short
 }
-const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-/** Flags that build-spec takes inside `limits` (as src/cli/sandbox-run.ts passes them). */
-const LIMIT_FLAGS = new Set(['memory', 'memory-swap', 'cpus', 'cpu-shares', 'cpuset-cpus', 'pids-limit', 'blkio-weight', 'device-read-bps', 'device-write-bps', 'device-read-iops', 'device-write-iops', 'cpu-time', 'output-limit'])
 
-/** argv after `lab sandbox run` → a result, through buildSpec and runSandbox. */
-async function runSandboxArgv(argv: string[], ctx: ActionContext, input: string | undefined, where: string): Promise<SandboxResult> {
+/** A result of the same shape for outcomes that are not runs (logs, wait, rm…). */
+function synthetic(name: string, f: {exitCode?: number; verdict?: Verdict; stdout?: string; stderr?: string; wallMs?: number; signal?: string | null}): SandboxResult {
+  const exitCode = f.exitCode ?? 0
+  return {
+    id: '',
+    name,
+    verdict: f.verdict ?? (exitCode === 0 ? 'ok' : 'nonzero-exit'),
+    exitCode,
+    signal: f.signal ?? null,
+    timedOut: f.verdict === 'timeout',
+    wallMs: f.wallMs ?? 0,
+    cpu: {userMs: 0, systemMs: 0},
+    peakMemoryBytes: 0,
+    evidence: {},
+    stdout: f.stdout ?? '',
+    stderr: f.stderr ?? '',
+  }
+}
+
+function runMetrics(r: SandboxResult): Record<string, number> {
+  const cpuMs = r.cpu.userMs + r.cpu.systemMs
+  const m: Record<string, number> = {wallMs: r.wallMs, cpuMs, peakMemoryBytes: r.peakMemoryBytes}
+  // how many CPUs' worth it used on average: a quota caps it, a busy host only lowers it
+  if (r.wallMs > 0 && cpuMs > 0) m.cpuShare = cpuMs / r.wallMs
+  if (typeof r.pidsPeak === 'number') m.pidsPeak = r.pidsPeak
+  return m
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Names other sandboxes by the lab's names: --volumes-from web, --network sandbox:web, -v data:/d. */
+function nameReferences(parsed: ParsedRun, lab: Lab): void {
+  const f = parsed.flags
+  const ref = (v: string) => v.replace(/^((?:sandbox|container):)?([^:]+)(.*)$/s, (_, kind: string | undefined, n: string, rest: string) => `${kind ?? ''}${labName(lab, n)}${rest}`)
+  if (Array.isArray(f['volumes-from'])) f['volumes-from'] = f['volumes-from'].map(ref)
+  for (const k of ['ipc', 'pid', 'network'] as const) {
+    const v = f[k]
+    if (typeof v === 'string' && /^(sandbox|container):./.test(v)) f[k] = ref(v)
+  }
+  if (Array.isArray(f.volume)) {
+    // a named volume (NAME:/dest); host paths and anonymous volumes (/dest) start with "/"
+    f.volume = f.volume.map((v) => (Volumes.isManaged(v) && !v.startsWith('/') ? ref(v) : v))
+  }
+}
+
+interface RunOutcome {
+  result: SandboxResult
+  command: string
+}
+
+/** argv after `lab sandbox run` → a result, through buildSpec and runSandbox or the lifecycle. */
+async function runSandboxArgv(argv: string[], ctx: ActionContext, input: string | undefined, where: string): Promise<RunOutcome> {
   const parsed = parseRunArgv(argv)
   if (parsed.help) throw usageError(`${where}: --help is not something to run`)
-  if (parsed.flags.tty === true) throw usageError(`${where}: -t is not available in labs`, 'leave out -t')
-  const limits: Record<string, unknown> = {}
-  const req: Record<string, unknown> = {command: parsed.command, callerEnv: {}, limits}
-  for (const [flag, value] of Object.entries(parsed.flags)) {
-    if (value === undefined) continue
-    if (LIMIT_FLAGS.has(flag)) {
-      limits[camel(flag)] = value
-      continue
-    }
-    const field = flag in FIELD_OF ? FIELD_OF[flag] : camel(flag)
-    if (field) req[field] = value
+  for (const flag of RUNNER_FLAGS) {
+    const v = parsed.flags[flag]
+    if (v !== undefined && v !== false) throw usageError(`${where}: --${flag} is not available in labs`, flag === 'interactive' ? 'the lab gives the program its input itself; leave out -i' : `leave out --${flag}; the lab runner owns it`)
   }
   // every sandbox is named for the lab, so it is recognisable and removable as the lab's
-  const prefix = `${ctx.lab.id}-`
-  if (typeof req.name === 'string') {
-    if (!req.name.startsWith(prefix)) req.name = prefix + req.name
-  } else {
-    req.name = `${prefix}${ctx.step.id}-${++ctx.seq.n}`
+  if (typeof parsed.flags.name === 'string') parsed.flags.name = labName(ctx.lab, parsed.flags.name)
+  else parsed.flags.name = labName(ctx.lab, `${ctx.step.id}-${++ctx.seq.n}`)
+  nameReferences(parsed, ctx.lab)
+  const detach = parsed.flags.detach === true
+  if (parsed.flags.timeout === undefined) parsed.flags.timeout = detach ? DEFAULT_DETACHED_TIMEOUT : DEFAULT_ACTION_TIMEOUT
+  // nothing of the caller's environment reaches a lab's sandbox (-e NAME copies from an empty set)
+  const req: SandboxRequest = {...requestFromParsed(parsed), callerEnv: {}}
+  const command = 'lab sandbox run ' + quoteArgs(argv)
+  if (needsLifecycle(parsed)) return {result: await runViaLifecycle(parsed, req, ctx, input), command}
+  const spec = await buildSpec(req)
+  ctx.created.set(spec.name, spec.id)
+  return {result: await runSandbox(spec, {stdio: 'pipe', stdin: input !== undefined, input, outputLimit: OUTPUT_LIMIT, abortSignal: ctx.abort}), command}
+}
+
+/**
+ * -d, managed volumes, --volumes-from and joined namespaces: created and started under
+ * a supervisor. A detached run's result is its id (what `lab sandbox run -d` prints); a
+ * foreground one is followed to its end, its output read from the log, then removed
+ * with its anonymous volumes — as `lab sandbox run` does.
+ */
+async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, ctx: ActionContext, input: string | undefined): Promise<SandboxResult> {
+  const f = parsed.flags
+  const detach = f.detach === true
+  if (input !== undefined) throw usageError('input cannot be given to a sandbox started through the lifecycle', 'give the program its input in a bound file instead')
+  if (!detach && f.restart !== undefined) throw usageError('--restart needs -d', 'a restart policy applies to detached sandboxes: add -d')
+  const lc = ctx.engine()
+  const lreq: LifecycleRequest = {
+    ...req,
+    restart: f.restart as string | undefined,
+    autoRemove: detach ? f.rm === true : false,
+    volumesFrom: f['volumes-from'] as string[] | undefined,
+    ipc: f.ipc as string | undefined,
+    pid: f.pid as string | undefined,
   }
-  if (req.timeout === undefined) req.timeout = DEFAULT_ACTION_TIMEOUT
-  const spec = await buildSpec(req as unknown as SandboxRequest)
-  ctx.created.add(spec.name)
-  return runSandbox(spec, {stdio: 'pipe', stdin: input !== undefined, input, outputLimit: OUTPUT_LIMIT, abortSignal: ctx.abort})
+  const rec = await lc.create(lreq)
+  ctx.created.set(rec.name, rec.id)
+  const t0 = Date.now()
+  try {
+    await lc.start(rec.id)
+  } catch (e) {
+    await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+    throw e
+  }
+  if (detach) return synthetic(rec.name, {stdout: rec.id + '\n'})
+  try {
+    const end = await waitForSandbox(lc, rec.id, {until: 'exited'}, (parseDurationSafe(req.timeout) ?? 30_000) + 5000, ctx.abort)
+    const lines = await lc.logs(rec.id)
+    const st = lc.store.load(rec.id) ? lc.state(rec) : null
+    const verdict: Verdict = st?.killedBy === 'timeout' ? 'timeout' : st?.signal ? 'signaled' : st?.error ? 'engine-error' : end.exitCode === 0 ? 'ok' : 'nonzero-exit'
+    const wallMs = st?.startedAt && st.finishedAt ? Date.parse(st.finishedAt) - Date.parse(st.startedAt) : Date.now() - t0
+    return synthetic(rec.name, {
+      exitCode: end.exitCode,
+      verdict,
+      signal: st?.signal ?? null,
+      wallMs,
+      stdout: lines.filter((l) => l.stream === 'stdout').map((l) => l.line + '\n').join(''),
+      stderr: lines.filter((l) => l.stream === 'stderr').map((l) => l.line + '\n').join('') + (st?.error ? `lab: ${st.error}\n` : ''),
+    })
+  } finally {
+    await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+  }
+}
+
+function parseDurationSafe(v: string | undefined): number | null {
+  try {
+    return v === undefined ? null : parseDuration(v, '--timeout')
+  } catch {
+    return null
+  }
+}
+
+interface WaitGoal {
+  until: 'exited' | 'running' | 'log' | 'restarts'
+  log?: string
+  restarts?: number
+}
+
+/** Polls a sandbox until the goal holds; a LabError when time is up or the lab is interrupted. */
+async function waitForSandbox(lc: Lifecycle, id: string, goal: WaitGoal, ms: number, abort: AbortSignal): Promise<{exitCode: number; restartCount: number; status: string}> {
+  const end = Date.now() + ms
+  let last = {exitCode: 0, restartCount: 0, status: 'created'}
+  for (;;) {
+    const rec = lc.store.load(id)
+    if (!rec) {
+      // removed when it ended (--rm): its last status may still be there
+      const s = lc.store.status(id)
+      last = {exitCode: s?.exitCode ?? last.exitCode, restartCount: s?.restartCount ?? last.restartCount, status: 'removed'}
+      if (goal.until === 'exited') return last
+      throw new LabError('lab-wait', `the sandbox was removed before it ${describeGoal(goal)}`)
+    }
+    const st = lc.state(rec)
+    if (rec.autoRemove && st.killedBy === 'host-restart' && Date.now() < end) {
+      // a --rm sandbox in the middle of its removal (status gone, record not yet): look again
+      await sleep(20)
+      continue
+    }
+    last = {exitCode: st.exitCode, restartCount: st.restartCount, status: st.status}
+    if (goal.until === 'exited' && !st.running && !st.restarting && st.status !== 'created') return last
+    if (goal.until === 'running' && st.running) return last
+    if (goal.until === 'restarts' && st.restartCount >= (goal.restarts ?? 1)) return last
+    if (goal.until === 'log') {
+      const lines = await lc.logs(id)
+      if (lines.some((l) => l.line.includes(goal.log ?? ''))) return last
+      if (!st.running && !st.restarting) throw new LabError('lab-wait', `${rec.name} ended (exit ${st.exitCode}) without printing "${goal.log}"`, {hint: 'see its output with a logs action'})
+    }
+    if (abort.aborted) throw new LabError('interrupted', 'interrupted')
+    if (Date.now() > end) throw new LabError('lab-wait', `${rec.name} has not ${describeGoal(goal)} after ${Math.round(ms / 1000)} s (it is ${st.status})`)
+    await sleep(40)
+  }
+}
+
+function describeGoal(g: WaitGoal): string {
+  if (g.until === 'log') return `printed "${g.log}"`
+  if (g.until === 'restarts') return `been restarted ${g.restarts ?? 1} times`
+  return g.until === 'running' ? 'started' : 'stopped'
 }
 
 type Performer = (a: Action, ctx: ActionContext, name: string) => Promise<ActionOutcome>
 
-const ACTIONS: Record<'run' | 'runFile' | 'mkdir', Performer> = {
+/** Runs an action body, turning a LabError (a student's mistake, an engine refusal) into the outcome's error. */
+async function attempt(out: ActionOutcome, fn: () => Promise<void>): Promise<ActionOutcome> {
+  try {
+    await fn()
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e
+    out.error = e.message
+    out.hint = e.hint
+  }
+  return out
+}
+
+/** A sandbox action: the name is the lab's, the command is shown as the CLI would take it. */
+function onSandbox(kind: string, display: (name: string, a: Action) => string, body: (lc: Lifecycle, name: string, a: Action, ctx: ActionContext, out: ActionOutcome) => Promise<void>): Performer {
+  return async (a, ctx, as) => {
+    const spec = (a as Record<string, unknown>)[kind] as {sandbox: string}
+    const name = labName(ctx.lab, ctx.render(spec.sandbox, kind))
+    const out: ActionOutcome = {kind, as, command: display(name, a), show: a.show ?? true}
+    return attempt(out, () => body(ctx.engine(), name, a, ctx, out))
+  }
+}
+
+const ACTIONS: Record<string, Performer> = {
   async run(a, ctx, name) {
     const where = `step ${ctx.step.number} (${ctx.step.id}) run`
     const argv = splitCommand(ctx.render(a.run!, where), {where})
-    const command = 'lab sandbox run ' + quoteArgs(argv)
-    const out: ActionOutcome = {kind: 'run', as: name, command, show: a.show ?? true}
-    try {
-      out.result = await runSandboxArgv(argv, ctx, a.input, where)
-    } catch (e) {
-      if (!(e instanceof LabError)) throw e
-      out.error = e.message
-      out.hint = e.hint
-    }
-    return out
+    const out: ActionOutcome = {kind: 'run', as: name, command: 'lab sandbox run ' + quoteArgs(argv), show: a.show ?? true}
+    return attempt(out, async () => {
+      const r = await runSandboxArgv(argv, ctx, a.input, where)
+      out.result = r.result
+      out.metrics = runMetrics(r.result)
+    })
   },
 
   async runFile(a, ctx, name) {
     const file = a.runFile!
     const out: ActionOutcome = {kind: 'runFile', as: name, command: `(${file})`, show: a.show ?? true}
-    try {
+    return attempt(out, async () => {
       const text = safeReadFile(ctx.work, file, file, 64 * 1024)
       if (text === null) throw new LabError('answer-missing', `${file} does not exist in ${ctx.work}`, {hint: `write your \`lab sandbox run …\` command in ${join(ctx.work, file)}`})
       const words = splitCommand(text, {where: file, vars: {PWD: ctx.work, WORK: ctx.work}})
       if (words.length === 0) throw new LabError('answer-missing', `${file} has no command yet`, {hint: `write your \`lab sandbox run …\` command in ${join(ctx.work, file)}`})
       const argv = stripSandboxRun(words, file)
       out.command = 'lab sandbox run ' + quoteArgs(argv)
-      out.result = await runSandboxArgv(argv, ctx, a.input, file)
-    } catch (e) {
-      if (!(e instanceof LabError)) throw e
-      out.error = e.message
-      out.hint = e.hint
-    }
-    return out
+      const r = await runSandboxArgv(argv, ctx, a.input, file)
+      out.result = r.result
+      out.metrics = runMetrics(r.result)
+    })
   },
 
   async mkdir(a, ctx, name) {
@@ -139,10 +309,105 @@ const ACTIONS: Record<'run' | 'runFile' | 'mkdir', Performer> = {
     }
     return {kind: 'mkdir', as: name, command: `mkdir -p ${rel}`, show: a.show ?? true}
   },
+
+  exec: onSandbox('exec', (n, a) => `lab sandbox exec ${a.exec!.user ? `-u ${a.exec!.user} ` : ''}${n} ${a.exec!.command}`, async (lc, n, a, ctx, out) => {
+    const argv = splitCommand(ctx.render(a.exec!.command, 'exec'), {where: 'exec'})
+    out.command = `lab sandbox exec ${a.exec!.user ? `-u ${a.exec!.user} ` : ''}${n} ${quoteArgs(argv)}`
+    const r = await lc.exec(n, argv, {stdio: 'pipe', user: a.exec!.user, input: a.input})
+    out.result = r
+    out.metrics = runMetrics(r)
+  }),
+
+  stop: onSandbox('stop', (n, a) => `lab sandbox stop -t ${a.stop!.timeout ?? 10} ${n}`, async (lc, n, a, _ctx, out) => {
+    const t0 = Date.now()
+    const r = await lc.stop(n, {timeoutSeconds: a.stop!.timeout ?? 10})
+    out.result = synthetic(n, {exitCode: r.exitCode, wallMs: Date.now() - t0})
+    out.metrics = {wallMs: out.result.wallMs}
+  }),
+
+  kill: onSandbox('kill', (n, a) => `lab sandbox kill -s ${a.kill!.signal ?? 'KILL'} ${n}`, async (lc, n, a) => {
+    await lc.kill(n, a.kill!.signal ?? 'KILL')
+  }),
+
+  rm: onSandbox('rm', (n, a) => `lab sandbox rm ${a.rm!.force ? '-f ' : ''}${a.rm!.volumes ? '-v ' : ''}${n}`, async (lc, n, a, _ctx, out) => {
+    const r = await lc.remove(n, {force: a.rm!.force ?? false, volumes: a.rm!.volumes ?? false})
+    out.result = synthetic(n, {stdout: r.volumes.map((v) => v + '\n').join('')})
+  }),
+
+  logs: onSandbox('logs', (n, a) => `lab sandbox logs ${a.logs!.tail !== undefined ? `--tail ${a.logs!.tail} ` : ''}${n}`, async (lc, n, a, _ctx, out) => {
+    const lines = await lc.logs(n, {tail: a.logs!.tail})
+    const of = (s: string) => lines.filter((l) => l.stream === s).map((l) => l.line + '\n').join('')
+    out.result = synthetic(n, {stdout: of('stdout'), stderr: of('stderr')})
+    out.metrics = {lines: lines.length}
+  }),
+
+  wait: onSandbox('wait', (n, a) => (a.wait!.until ?? 'exited') === 'exited' ? `lab sandbox wait ${n}` : `(wait until ${n} ${describeGoal({until: a.wait!.until!, log: a.wait!.log, restarts: a.wait!.restarts})})`, async (lc, n, a, ctx, out) => {
+    const w = a.wait!
+    const t0 = Date.now()
+    const ms = parseDuration(w.timeout ?? DEFAULT_WAIT, 'wait timeout')
+    // a sandbox started with --rm may be gone already: its id is still known to the lab
+    const id = lc.store.nameHolder(n) ?? ctx.created.get(n) ?? lc.store.resolve(n)
+    const r = await waitForSandbox(lc, id, {until: w.until ?? 'exited', log: w.log, restarts: w.restarts}, ms, ctx.abort)
+    out.result = synthetic(n, {exitCode: r.exitCode, wallMs: Date.now() - t0, stdout: (w.until ?? 'exited') === 'exited' ? `${r.exitCode}\n` : ''})
+    out.metrics = {wallMs: Date.now() - t0, restartCount: r.restartCount}
+  }),
+
+  top: onSandbox('top', (n) => `lab sandbox top ${n}`, async (lc, n, _a, _ctx, out) => {
+    const t = lc.top(n)
+    const lines = t.processes.map((p) => `${p.pid} ${p.ppid} ${p.state} ${p.cmd}`)
+    out.result = synthetic(n, {stdout: ['PID PPID STAT CMD', ...lines].join('\n') + '\n'})
+    out.metrics = {processes: t.processes.length}
+  }),
+
+  stats: onSandbox('stats', (n) => `lab sandbox stats --no-stream ${n}`, async (lc, n, _a, _ctx, out) => {
+    const [s] = await lc.stats([n], 500)
+    if (!s) throw new LabError('sandbox-not-running', `sandbox ${n} is not running`, {hint: 'stats sample running sandboxes only'})
+    out.result = synthetic(n, {stdout: `CPU ${s.cpuPercent.toFixed(1)}%  MEM ${(s.memoryBytes / 1048576).toFixed(1)} MiB${s.memoryLimitBytes ? ` / ${(s.memoryLimitBytes / 1048576).toFixed(0)} MiB` : ''}  PIDS ${s.pids}\n`})
+    out.metrics = {cpuPercent: s.cpuPercent, memoryBytes: s.memoryBytes, pids: s.pids}
+  }),
+
+  async volumeCreate(a, ctx, as) {
+    const n = labName(ctx.lab, ctx.render(a.volumeCreate!, 'volumeCreate'))
+    const out: ActionOutcome = {kind: 'volumeCreate', as, command: `lab volume create ${n}`, show: a.show ?? true}
+    return attempt(out, async () => void ctx.engine().volumes.create(n, {mustBeNew: true}))
+  },
+
+  async volumeRm(a, ctx, as) {
+    const n = labName(ctx.lab, ctx.render(a.volumeRm!, 'volumeRm'))
+    const out: ActionOutcome = {kind: 'volumeRm', as, command: `lab volume rm ${n}`, show: a.show ?? true}
+    return attempt(out, async () => ctx.engine().volumes.remove(n))
+  },
+
+  async profileDiff(a, ctx, as) {
+    const d = a.profileDiff!
+    const caps = d.cap ?? []
+    const out: ActionOutcome = {kind: 'profileDiff', as, command: `lab profile diff ${d.from} ${d.to}${caps.map((c) => ` --cap ${c}`).join('')}`, show: a.show ?? true}
+    return attempt(out, async () => {
+      // the seccomp toolkit, loaded only by labs that compare profiles
+      const [{describeDecision, diffProfiles}, {syscallTables}, {loadProfileRef}, {hostContext}] = await Promise.all([
+        import('../seccomp/diff.js'),
+        import('../seccomp/host.js'),
+        import('../seccomp/profiles.js'),
+        import('../seccomp/resolve.js'),
+      ])
+      const from = await loadProfileRef(d.from)
+      const to = await loadProfileRef(d.to)
+      const diff = diffProfiles(from.profile, to.profile, hostContext(caps), await syscallTables())
+      const lines: string[] = []
+      let changes = 0
+      for (const [arch, list] of Object.entries(diff.arches)) {
+        lines.push(`${arch}: ${list.length} change${list.length === 1 ? '' : 's'}`)
+        changes += list.length
+        for (const c of list) lines.push(`  ${c.kind === 'now-allowed' ? '+' : c.kind === 'now-denied' ? '-' : '~'} ${c.syscall}: ${describeDecision(c.before)} -> ${describeDecision(c.after)}`)
+      }
+      out.result = synthetic(`${d.from}..${d.to}`, {stdout: lines.join('\n') + '\n'})
+      out.metrics = {changes}
+    })
+  },
 }
 
-export function actionKind(a: Action): keyof typeof ACTIONS {
-  return (Object.keys(ACTIONS) as Array<keyof typeof ACTIONS>).find((k) => (a as Record<string, unknown>)[k] !== undefined)!
+export function actionKind(a: Action): string {
+  return Object.keys(ACTIONS).find((k) => (a as Record<string, unknown>)[k] !== undefined)!
 }
 
 export function performAction(a: Action, index: number, ctx: ActionContext): Promise<ActionOutcome> {

@@ -4,32 +4,53 @@
  * unavailable, with the reason, until then — never faked.
  */
 import {existsSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {fileURLToPath} from 'node:url'
 
 import {RUN_FLAGS} from '../cli/run-flags.js'
+import {detectCgroups} from '../sandbox/cgroups/detect.js'
+import {blockDeviceOf} from './render.js'
 import type {Feature} from './schema.js'
 
 const hasFlag = (name: string) => RUN_FLAGS.some((f) => f.name === name)
 const hasModule = (...rels: string[]) => rels.some((r) => existsSync(fileURLToPath(new URL(r, import.meta.url))))
 
 /**
- * The lab runner drives foreground runs only: detached sandboxes, named volumes that
- * outlive a run and joined namespaces need the lifecycle API behind new action kinds
- * (detach, exec, stop, rm, volume create/rm) with cleanup at the end of a lab. Until
- * those kinds exist in actions.ts, steps that need them stay unavailable.
+ * The lab runner drives the lifecycle API (detached runs, exec, stop, rm, logs, wait,
+ * volumes) on a private state directory that is emptied at the end of every lab run.
  */
-export const RUNNER_DRIVES_LIFECYCLE = false
+export const RUNNER_DRIVES_LIFECYCLE = true
+
+/** Block I/O limits need the engine's flags and, on this host, a blkio (v1) or io (v2) controller. */
+function hostHasIoController(): boolean {
+  try {
+    const l = detectCgroups()
+    return l.mode === 'v2' ? l.v2Controllers.includes('io') : 'blkio' in l.v1
+  } catch {
+    return false
+  }
+}
+
+/** Why this host cannot limit block I/O of a lab's work directory, or null. */
+function ioLimitsHostReason(): string | null {
+  if (!hasFlag('device-read-bps')) return null
+  if (!hostHasIoController()) return 'this host has no blkio (cgroup v1) or io (cgroup v2) controller'
+  if (!blockDeviceOf(tmpdir())) return `${tmpdir()} is not on a block device (tmpfs or overlay), so there is no disk to limit`
+  return null
+}
 
 interface FeatureProbe {
   what: string
   probe: () => boolean
+  /** set when the engine has the feature but this host cannot provide it */
+  host?: () => string | null
 }
 
 const PROBES: Record<Feature, FeatureProbe> = {
   lifecycle: {what: 'detached sandboxes, names, exec, stop, rm and logs', probe: () => RUNNER_DRIVES_LIFECYCLE && hasFlag('detach') && hasModule('../sandbox/lifecycle.js', '../sandbox/lifecycle/index.js')},
   'named-volumes': {what: 'named volumes and --volumes-from', probe: () => RUNNER_DRIVES_LIFECYCLE && hasFlag('volumes-from')},
   limits: {what: 'memory, CPU and pids limits with their verdicts', probe: () => hasFlag('memory') && hasFlag('cpus') && hasFlag('pids-limit')},
-  'io-limits': {what: 'block I/O limits', probe: () => hasFlag('device-read-bps')},
+  'io-limits': {what: 'block I/O limits', probe: () => hasFlag('device-read-bps') && ioLimitsHostReason() === null, host: ioLimitsHostReason},
   'seccomp-profiles': {what: 'seccomp profiles', probe: () => hasModule('../seccomp/profiles.js', '../seccomp/resolve.js', '../seccomp/compile.js')},
   userns: {what: 'user namespaces (root inside is not root outside)', probe: () => hasFlag('userns')},
   'joined-namespaces': {what: 'joining another sandbox\'s namespaces (--network container:NAME, --ipc)', probe: () => RUNNER_DRIVES_LIFECYCLE && hasFlag('ipc')},
@@ -51,6 +72,9 @@ export const FLAG_FEATURES: Record<string, Feature> = {
   'device-write-bps': 'io-limits',
   userns: 'userns',
   ipc: 'joined-namespaces',
+  pid: 'joined-namespaces',
+  'device-read-iops': 'io-limits',
+  'device-write-iops': 'io-limits',
 }
 
 const cache = new Map<Feature, boolean>()
@@ -68,5 +92,7 @@ export function hasFeature(f: Feature): boolean {
 export function missingFeatures(features: Iterable<Feature>): string | null {
   const missing = [...new Set(features)].filter((f) => !hasFeature(f))
   if (missing.length === 0) return null
+  const hostReasons = missing.map((f) => PROBES[f].host?.()).filter((r): r is string => Boolean(r))
+  if (hostReasons.length === missing.length) return `needs ${missing.map((f) => PROBES[f].what).join('; ')}, which this host cannot provide: ${hostReasons.join('; ')}`
   return `needs ${missing.map((f) => PROBES[f].what).join('; ')}, which this engine (or the lab runner) does not have yet`
 }

@@ -16,14 +16,14 @@ import {LabError} from '../errors.js'
 import {check as schemaCheck, type SchemaProblem} from '../validators.js'
 import {FLAG_FEATURES, missingFeatures} from './features.js'
 import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
-import {CHECK_KINDS, type Check, type Feature, type LabFile, type Step} from './schema.js'
+import {ACTION_KINDS, CHECK_KINDS, RESULT_ACTIONS, SANDBOX_ACTIONS, type Action, type Check, type Feature, type LabFile, type Step} from './schema.js'
 import {splitCommand} from './shell.js'
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LABS_DIR = join(PACKAGE_ROOT, 'labs')
 
 /** Flags a lab's run action may not use: the runner owns output, stdin and the terminal. */
-const FORBIDDEN_FLAGS = new Set(['json', 'interactive', 'tty'])
+const FORBIDDEN_FLAGS = new Set(['json', 'interactive', 'tty', 'state-dir', 'cidfile'])
 
 export interface LoadedStep extends Step {
   index: number
@@ -123,7 +123,7 @@ function schemaMessages(problems: SchemaProblem[]): SchemaProblem[] {
     if (oneOfPaths.has(p.path) && (p.message.startsWith('must have required property') || p.message.includes('oneOf'))) {
       if (!p.message.includes('oneOf')) continue
       const isCheck = /\/checks\/\d+$/.test(p.path)
-      const kinds = isCheck ? CHECK_KINDS.join(', ') : 'run, runFile, mkdir'
+      const kinds = isCheck ? CHECK_KINDS.join(', ') : ACTION_KINDS.join(', ')
       out.push({path: p.path, message: `${isCheck ? 'a check' : 'an action'} needs exactly one of ${kinds}`})
       continue
     }
@@ -154,7 +154,7 @@ export function templateProblems(src: string, resultsSoFar: Set<string>): {error
       const orig = n.original ?? ''
       if (orig.startsWith('@') || orig === 'this' || orig.startsWith('this.') || orig.startsWith('../')) return null
       const parts = orig.split('.')
-      if (!TEMPLATE_ROOTS.has(parts[0])) return `unknown template variable "{{${orig}}}" (use work, lab, step, results.NAME, host.interfaces, host.hostname or {{name "x"}})`
+      if (!TEMPLATE_ROOTS.has(parts[0])) return `unknown template variable "{{${orig}}}" (use work, lab, step, results.NAME, host.interfaces, host.hostname, host.workDevice or {{name "x"}})`
       if (parts[0] === 'results' && parts[1] !== undefined) {
         if (!resultsSoFar.has(parts[1])) return `{{${orig}}} refers to no earlier result named "${parts[1]}"`
         results.push(parts[1])
@@ -180,9 +180,28 @@ function dummyRender(src: string, labId: string): string {
   return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`}})
 }
 
-const RESULT_KINDS = new Set(['run', 'runFile'])
+const RESULT_KINDS = new Set<string>(RESULT_ACTIONS)
 
-function checkRunArgs(args: string, where: YamlPath, labId: string, problems: Problems): Feature[] {
+/** The sandboxes a run names (--name) and the ones it refers to (--volumes-from, --network sandbox:…). */
+function sandboxNames(argv: string[], labId: string): {named: string | null; refs: string[]} {
+  const prefixed = (n: string) => (n.startsWith(`${labId}-`) ? n : `${labId}-${n}`)
+  let parsed
+  try {
+    parsed = parseRunArgv(argv)
+  } catch {
+    return {named: null, refs: []}
+  }
+  const f = parsed.flags
+  const refs: string[] = []
+  for (const v of (f['volumes-from'] as string[] | undefined) ?? []) refs.push(prefixed(v.split(':')[0]))
+  for (const k of ['network', 'ipc', 'pid']) {
+    const m = /^(?:sandbox|container):([^:]+)$/.exec((f[k] as string | undefined) ?? '')
+    if (m) refs.push(prefixed(m[1]))
+  }
+  return {named: typeof f.name === 'string' ? prefixed(f.name) : null, refs}
+}
+
+function checkRunArgs(args: string, where: YamlPath, labId: string, problems: Problems, sandboxes?: Set<string>): Feature[] {
   const needs: Feature[] = []
   let argv: string[]
   try {
@@ -217,6 +236,11 @@ function checkRunArgs(args: string, where: YamlPath, labId: string, problems: Pr
     if (parsed.command.length === 0) problems.add(where, 'no command after the options')
     const name = parsed.flags.name
     if (typeof name === 'string' && !name.startsWith(`${labId}-`)) problems.add(where, `--name ${name}: sandboxes of a lab are named for it; write --name {{name "${name}"}}`)
+    if (sandboxes) {
+      const s = sandboxNames(argv, labId)
+      for (const r of s.refs) if (!sandboxes.has(r)) problems.add(where, `refers to sandbox "${r}", which no earlier action starts with --name`)
+      if (s.named) sandboxes.add(s.named)
+    }
   } catch (e) {
     problems.add(where, (e as LabError).message)
   }
@@ -299,6 +323,22 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
 
   const stepIds = new Set<string>()
   const resultNames = new Set<string>()
+  /** sandboxes started with --name so far (full names): what later actions and checks may refer to */
+  const sandboxes = new Set<string>()
+  const checkSandboxRef = (ref: string, where: YamlPath) => {
+    const full = dummyRender(ref, data.id)
+    const n = full.startsWith(`${data.id}-`) ? full : `${data.id}-${full}`
+    if (!sandboxes.has(n)) problems.add(where, `unknown sandbox "${ref}": no earlier action starts a sandbox with --name ${ref}`)
+  }
+  const solutionTexts = new Map<string, string>()
+  for (const f of solutionFiles) {
+    try {
+      const t = safeReadFile(join(dir, 'solution'), f, rel(`solution/${f}`), 64 * 1024)
+      if (t !== null) solutionTexts.set(f, t)
+    } catch {
+      /* walkSafe reported it */
+    }
+  }
   const steps: LoadedStep[] = []
   data.steps.forEach((step, si) => {
     const at: YamlPath = ['steps', si]
@@ -306,21 +346,58 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     stepIds.add(step.id)
     const needs = new Set<Feature>(step.requires ?? [])
     const stepResults = new Set<string>()
+    const stepOutcomes = new Set<string>()
+    let lastResultKind: string | undefined
     const actions = step.actions ?? []
     actions.forEach((a, ai) => {
       const aat: YamlPath = [...at, 'actions', ai]
-      const kind = Object.keys(a).find((k) => ['run', 'runFile', 'mkdir'].includes(k))!
+      const kind = Object.keys(a).find((k) => (ACTION_KINDS as readonly string[]).includes(k))!
       const name = a.as ?? `a${ai + 1}`
       if (a.as !== undefined && resultNames.has(a.as)) problems.add([...aat, 'as'], `the result name "${a.as}" is used earlier; result names are unique in a lab`)
-      if (RESULT_KINDS.has(kind)) {
-        stepResults.add(name)
+      if (kind !== 'mkdir') {
+        stepOutcomes.add(name)
+        if (RESULT_KINDS.has(kind)) {
+          stepResults.add(name)
+          lastResultKind = name
+        }
         if (a.as !== undefined) resultNames.add(a.as)
       } else if (a.as !== undefined) problems.add([...aat, 'as'], `${kind} gives no result to name`)
       if (a.run !== undefined) {
         checkTemplate(a.run, [...aat, 'run'], resultNames)
-        for (const f of checkRunArgs(a.run, [...aat, 'run'], data.id, problems)) needs.add(f)
+        for (const f of checkRunArgs(a.run, [...aat, 'run'], data.id, problems, sandboxes)) needs.add(f)
       }
+      if ((SANDBOX_ACTIONS as readonly string[]).includes(kind)) {
+        needs.add('lifecycle')
+        const ref = (a as Record<string, {sandbox: string}>)[kind].sandbox
+        checkSandboxRef(ref, [...aat, kind, 'sandbox'])
+        if (kind === 'exec') {
+          checkTemplate(a.exec!.command, [...aat, 'exec', 'command'], resultNames)
+          try {
+            if (splitCommand(dummyRender(a.exec!.command, data.id), {where: 'exec', vars: {}}).length === 0) problems.add([...aat, 'exec', 'command'], 'no command')
+          } catch (e) {
+            problems.add([...aat, 'exec', 'command'], (e as LabError).message.replace(/^exec: /, ''))
+          }
+        }
+        if (kind === 'wait') {
+          const w = a.wait!
+          if (w.until === 'log' && !w.log) problems.add([...aat, 'wait'], 'until: log needs the text to wait for (log)')
+          if (w.until === 'restarts' && !w.restarts) problems.add([...aat, 'wait'], 'until: restarts needs the number of restarts (restarts)')
+        }
+      }
+      if (a.volumeCreate !== undefined || a.volumeRm !== undefined) needs.add('named-volumes')
+      if (a.profileDiff !== undefined) needs.add('seccomp-profiles')
       if (a.runFile !== undefined) {
+        // a reference answer that names a sandbox makes that name known to later steps
+        const sol = solutionTexts.get(a.runFile)
+        if (sol !== undefined) {
+          try {
+            const words = splitCommand(sol, {where: a.runFile, vars: {PWD: '/work', WORK: '/work'}})
+            const s = sandboxNames(words.slice(3), data.id)
+            if (s.named) sandboxes.add(s.named)
+          } catch {
+            /* a malformed reference answer shows up when it runs */
+          }
+        }
         const known = solutionFiles.has(a.runFile) || fixtureFiles.has(a.runFile)
         if (!known) problems.add([...aat, 'runFile'], `${a.runFile} is neither in solution/ nor in fixtures/ (the walkthrough runs the reference answer)`)
         if (step.exercise && step.exercise.file !== a.runFile && !fixtureFiles.has(a.runFile)) {
@@ -334,19 +411,25 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
       if (!solutionFiles.has(step.exercise.file)) problems.add([...at, 'exercise', 'file'], `no reference answer: solution/${step.exercise.file} is missing`)
       if ((step.checks ?? []).length === 0) problems.add([...at, 'exercise'], 'an exercise needs checks to judge the answer')
     }
-    const lastResult = [...stepResults].pop()
+    const lastResult = lastResultKind
     ;(step.checks ?? []).forEach((c: Check, ci) => {
       const cat: YamlPath = [...at, 'checks', ci]
-      const needsResult = !c.file && !c.wallRatio
-      if (c.of !== undefined && !stepResults.has(c.of)) {
-        problems.add([...cat, 'of'], `unknown result "${c.of}"${stepResults.size ? ` (this step's results: ${[...stepResults].join(', ')})` : ''}`)
-      } else if (needsResult && !lastResult) {
+      const needsResult = !c.file && !c.wallRatio && !c.state && !c.volume
+      const known = c.error ? stepOutcomes : stepResults
+      if (c.of !== undefined && !known.has(c.of)) {
+        problems.add([...cat, 'of'], `unknown result "${c.of}"${known.size ? ` (this step's results: ${[...known].join(', ')})` : ''}`)
+      } else if (needsResult && c.of === undefined && !lastResult) {
         problems.add(cat, 'unreachable check: the step runs nothing whose outcome it could look at (add a run or runFile action)')
       }
+      if (c.state) {
+        needs.add('lifecycle')
+        checkSandboxRef(c.state.sandbox, [...cat, 'state', 'sandbox'])
+      }
+      if (c.volume) needs.add('named-volumes')
       if (c.wallRatio) {
         for (const k of ['slow', 'fast'] as const) if (!stepResults.has(c.wallRatio[k])) problems.add([...cat, 'wallRatio', k], `unknown result "${c.wallRatio[k]}"`)
       }
-      for (const k of ['stdout', 'stderr', 'file'] as const) {
+      for (const k of ['stdout', 'stderr', 'file', 'error', 'volume'] as const) {
         const m = c[k] as Record<string, unknown> | undefined
         if (!m) continue
         for (const [mk, mv] of Object.entries(m)) {

@@ -4,8 +4,9 @@
  * terminal text — bold headings, highlighted code — or left as plain Markdown when
  * the output is not a terminal. No HTML escaping: the target is a terminal.
  */
-import {readdirSync} from 'node:fs'
+import {existsSync, readdirSync, realpathSync, statSync} from 'node:fs'
 import {hostname as osHostname} from 'node:os'
+import {basename} from 'node:path'
 
 import Handlebars from 'handlebars'
 
@@ -25,21 +26,48 @@ export interface ResultView {
 export interface RenderContext {
   lab: {id: string; title: string}
   /** facts about the host, for checks that compare inside with outside */
-  host?: {interfaces: string; hostname: string}
+  host?: HostFacts
   work: string
   step?: {id: string; title: string; number: number}
   results: Record<string, ResultView | undefined>
 }
 
-/** The host's network interfaces (sorted, one a line) and hostname. */
-export function hostFacts(): {interfaces: string; hostname: string} {
+export interface HostFacts {
+  interfaces: string
+  hostname: string
+  /** the disk that holds the work directory (/dev/vda), for I/O limits; '' when none (tmpfs, overlay) */
+  workDevice: string
+}
+
+/**
+ * The whole disk a directory lives on: its st_dev names a block device in
+ * /sys/dev/block; a partition's parent is the disk, which is what I/O throttling takes.
+ */
+export function blockDeviceOf(dir: string): string {
+  try {
+    const dev = statSync(dir, {bigint: true}).dev
+    // Linux's dev_t encoding (glibc's gnu_dev_major/gnu_dev_minor)
+    const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn))
+    const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn))
+    const sys = `/sys/dev/block/${major}:${minor}`
+    if (!existsSync(sys)) return ''
+    const real = realpathSync(sys)
+    const disk = existsSync(`${real}/partition`) ? basename(realpathSync(`${real}/..`)) : basename(real)
+    return existsSync(`/dev/${disk}`) ? `/dev/${disk}` : ''
+  } catch {
+    return ''
+  }
+}
+
+/** The host's network interfaces (sorted, one a line), hostname, and the work directory's disk. */
+export function hostFacts(work?: string): HostFacts {
   let interfaces = ''
   try {
     interfaces = readdirSync('/sys/class/net').sort().join('\n')
   } catch {
     /* no sysfs: leave it empty */
   }
-  return {interfaces, hostname: osHostname()}
+  return {interfaces, hostname: osHostname(), workDevice: work ? blockDeviceOf(work) : ''}
 }
 
 export function resultView(r: SandboxResult, command: string): ResultView {
@@ -57,7 +85,7 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
   }
   // a result not produced yet (lab show, a failed step) reads as "(not run yet)"
   const results: Record<string, unknown> = {...ctx.results}
-  const host = ctx.host ?? (src.includes('host.') ? hostFacts() : undefined)
+  const host = ctx.host ?? (src.includes('host.') ? hostFacts(ctx.work) : undefined)
   for (const m of src.matchAll(/results\.([a-z][a-z0-9-]*)/g)) {
     results[m[1]] ??= {exitCode: '(not run yet)', verdict: '(not run yet)', stdout: '(not run yet)', stderr: '(not run yet)', command: '(not run yet)'}
   }

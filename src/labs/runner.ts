@@ -3,13 +3,16 @@
  * a private work directory) and exercises (the steps with an exercise, against the
  * student's work directory). The result is data with one shape; reporters print it.
  * Ctrl-C and SIGTERM end the running sandbox (the helper forwards the signal), stop
- * the lab after that action, and still clean up.
+ * the lab after that action, and still clean up: every sandbox and volume the lab made
+ * lives in a private lifecycle state directory that is emptied and removed at the end.
  */
+import {lifecycle, type Lifecycle} from '../sandbox/lifecycle.js'
 import {performAction, type ActionContext, type ActionOutcome} from './actions.js'
 import {evaluateCheck, type CheckOutcome} from './checks.js'
 import type {Lab, LoadedStep} from './load.js'
 import {markdownToTerminal, renderTemplate, resultView, type RenderContext} from './render.js'
-import {removeWorkDir} from './workdir.js'
+import {RESULT_ACTIONS} from './schema.js'
+import {makeStateDir, removeStateDir, removeWorkDir, sweepStaleStateDirs} from './workdir.js'
 
 export type StepStatus = 'passed' | 'failed' | 'unavailable' | 'skipped'
 
@@ -117,8 +120,19 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
   process.on('SIGTERM', onSignal)
 
   const ctxBase: RenderContext = {lab: {id: lab.id, title: lab.data.title}, work: opts.workDir, results: {}}
-  const created = new Set<string>()
+  const created = new Map<string, string>()
   const seq = {n: 0}
+  let stateDir: string | null = null
+  let lc: Lifecycle | null = null
+  // the state directory is made on first use: labs of foreground runs only never need one
+  const engine = (): Lifecycle => {
+    if (!lc) {
+      stateDir = makeStateDir()
+      lc = lifecycle({stateDir})
+    }
+    return lc
+  }
+  await sweepStaleStateDirs().catch(() => [])
   try {
     opts.reporter?.labStart(lab, steps, opts.workDir, opts.mode)
     for (const step of steps) {
@@ -133,15 +147,15 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
         opts.reporter?.stepStart(step, lab.steps.length)
         const stepCtx: RenderContext = {...ctxBase, step: {id: step.id, title: step.title, number: step.number}}
         const render = (src: string, where: string) => renderTemplate(src, stepCtx, where)
-        const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal}
+        const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal, engine}
         const results = new Map<string, ActionOutcome>()
         let last: ActionOutcome | undefined
         const actions = step.actions ?? []
         for (let i = 0; i < actions.length && !interrupted; i++) {
           const o = await performAction(actions[i], i, actx)
           so.actions.push(record(o))
-          if (o.kind === 'run' || o.kind === 'runFile') {
-            results.set(o.as, o)
+          results.set(o.as, o)
+          if ((RESULT_ACTIONS as readonly string[]).includes(o.kind)) {
             last = o
             if (o.result) ctxBase.results[o.as] = resultView(o.result, o.command)
           }
@@ -150,9 +164,12 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
           so.status = 'skipped'
           so.reason = 'interrupted'
         } else {
-          for (const c of step.checks ?? []) so.checks.push(evaluateCheck(c, {work: opts.workDir, results, last, render}))
+          for (const c of step.checks ?? []) so.checks.push(await evaluateCheck(c, {work: opts.workDir, results, last, render, lab, engine}))
+          // a refusal an `error` check expects is the lesson, not a broken step
+          const expected = new Set((step.checks ?? []).filter((c) => c.error).map((c) => c.of ?? last?.as))
           // an action that could not run (a missing or malformed answer) fails the step even without checks on it
-          const broken = so.actions.some((a) => a.error)
+          // (a run the engine judged — exit 127, a set-up failure — is an outcome for checks, not a broken action)
+          const broken = [...results.values()].some((o) => o.error && !expected.has(o.as))
           so.status = so.checks.every((c) => c.passed) && !broken ? 'passed' : 'failed'
           if (opts.explain && step.read) so.instructions = markdownToTerminal(renderTemplate(lab.templates.get(step.read)!, stepCtx, step.read), opts.color ?? false)
         }
@@ -162,10 +179,15 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
       opts.reporter?.stepEnd(so, lab.steps.length)
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    // foreground sandboxes end with their run; the work directory goes here
-    if (opts.removeWorkDir) removeWorkDir(opts.workDir)
+    // still listening: a second Ctrl-C must not cut the clean-up short
+    try {
+      if (stateDir) await removeStateDir(stateDir)
+      // foreground sandboxes end with their run; the work directory goes here
+      if (opts.removeWorkDir) removeWorkDir(opts.workDir)
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
   }
   outcome.status = interrupted ? 'interrupted' : outcome.counts.failed > 0 ? 'failed' : 'passed'
   outcome.wallMs = Date.now() - started

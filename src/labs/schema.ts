@@ -14,6 +14,18 @@ export interface RunAction {
   runFile?: string
   /** create a directory in the work directory (host side) */
   mkdir?: string
+  /** lifecycle actions on a sandbox the lab started (names are the lab's short names) */
+  exec?: {sandbox: string; command: string; user?: string}
+  stop?: {sandbox: string; timeout?: number}
+  kill?: {sandbox: string; signal?: string}
+  rm?: {sandbox: string; force?: boolean; volumes?: boolean}
+  logs?: {sandbox: string; tail?: number}
+  wait?: {sandbox: string; until?: 'exited' | 'running' | 'log' | 'restarts'; log?: string; restarts?: number; timeout?: string}
+  top?: {sandbox: string}
+  stats?: {sandbox: string}
+  volumeCreate?: string
+  volumeRm?: string
+  profileDiff?: {from: string; to: string; cap?: string[]}
   as?: string
   input?: string
   show?: boolean
@@ -29,9 +41,14 @@ export interface Check {
   stdout?: TextMatch
   stderr?: TextMatch
   fails?: {errno: string}
-  file?: {path: string; exists?: boolean} & TextMatch
+  file?: {path: string; exists?: boolean; hostUid?: {not: number}} & TextMatch
   peakMemory?: {below: string}
   wallRatio?: {slow: string; fast: string; atLeast: number}
+  state?: {sandbox: string; status?: string; exitCode?: number; restartCount?: number; oomKilled?: boolean}
+  volume?: {name: string; exists?: boolean; path?: string} & TextMatch
+  error?: TextMatch
+  measure?: {metric: string; below?: number; atLeast?: number}
+  userns?: {mapped: boolean}
 }
 
 export interface Step {
@@ -60,8 +77,14 @@ export interface LabFile {
 export const FEATURES = ['lifecycle', 'named-volumes', 'limits', 'seccomp-profiles', 'userns', 'joined-namespaces', 'io-limits'] as const
 export type Feature = (typeof FEATURES)[number]
 
-export const CHECK_KINDS = ['exitCode', 'verdict', 'stdout', 'stderr', 'fails', 'file', 'peakMemory', 'wallRatio'] as const
-export const ACTION_KINDS = ['run', 'runFile', 'mkdir'] as const
+export const CHECK_KINDS = ['exitCode', 'verdict', 'stdout', 'stderr', 'fails', 'file', 'peakMemory', 'wallRatio', 'state', 'volume', 'error', 'measure', 'userns'] as const
+export const ACTION_KINDS = ['run', 'runFile', 'mkdir', 'exec', 'stop', 'kill', 'rm', 'logs', 'wait', 'top', 'stats', 'volumeCreate', 'volumeRm', 'profileDiff'] as const
+/** Action kinds that act on a sandbox the lab started, named by `sandbox`. */
+export const SANDBOX_ACTIONS = ['exec', 'stop', 'kill', 'rm', 'logs', 'wait', 'top', 'stats'] as const
+/** Action kinds whose outcome checks can look at (`of`, the step's last result). */
+export const RESULT_ACTIONS = ['run', 'runFile', 'exec', 'stop', 'rm', 'logs', 'wait', 'top', 'stats', 'profileDiff'] as const
+/** The numbers a `measure` check can compare: from a run's result, a wait, or a stats sample. */
+export const METRICS = ['wallMs', 'cpuMs', 'cpuShare', 'peakMemoryBytes', 'pidsPeak', 'cpuPercent', 'memoryBytes', 'pids', 'restartCount', 'processes', 'changes', 'lines'] as const
 
 const relPath = {
   type: 'string',
@@ -70,6 +93,9 @@ const relPath = {
   // relative, no "." or ".." components, no empty components, no NUL
   pattern: '^(?!/)(?!.*(^|/)\\.{1,2}(/|$))(?!.*//)[^\\u0000]+$',
 } as const
+
+const sandboxRef = {type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,80}$'} as const
+const duration = {type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m))+$'} as const
 
 const textMatch = {
   type: 'object',
@@ -130,6 +156,13 @@ const CHECK_SCHEMA = {
       properties: {
         path: {...relPath, description: 'Path relative to the work directory (a handlebars template).'},
         exists: {type: 'boolean', default: true, description: 'Whether the file must exist. Default: true.'},
+        hostUid: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['not'],
+          description: 'The file\'s owner as the host sees it must not be this uid (e.g. {not: 0}: a file root wrote inside a sandbox is not owned by the host\'s root). Default: not checked.',
+          properties: {not: {type: 'integer', minimum: 0}},
+        },
         equals: textMatch.properties.equals,
         contains: textMatch.properties.contains,
         notContains: textMatch.properties.notContains,
@@ -154,6 +187,55 @@ const CHECK_SCHEMA = {
         atLeast: {type: 'number', exclusiveMinimum: 0, description: 'The minimum ratio slow/fast.'},
       },
     },
+    state: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox'],
+      minProperties: 2,
+      description: 'A sandbox\'s state when the check runs (as `lab sandbox inspect` shows it). Give at least one of status, exitCode, restartCount, oomKilled.',
+      properties: {
+        sandbox: {...sandboxRef, description: 'The sandbox, by the short name the lab gave it with --name (the lab id is prefixed).'},
+        status: {enum: ['created', 'running', 'paused', 'restarting', 'exited', 'removed'], description: 'Its status; removed means it no longer exists.'},
+        exitCode: {type: 'integer', minimum: 0, maximum: 255, description: 'Its last exit code.'},
+        restartCount: {type: 'integer', minimum: 0, description: 'How many times its restart policy restarted it.'},
+        oomKilled: {type: 'boolean', description: 'Whether the kernel OOM-killed a process of it (from its cgroup).'},
+      },
+    },
+    volume: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      description: 'A managed volume of the lab: whether it exists, or a file in it (with path and one of equals, contains, notContains, matches).',
+      properties: {
+        name: {...sandboxRef, description: 'The volume\'s short name (the lab id is prefixed), as in -v {{name "data"}}:/path.'},
+        exists: {type: 'boolean', default: true, description: 'Whether the volume (or, with path, the file) must exist. Default: true.'},
+        path: {...relPath, description: 'A file inside the volume. Default: none (the volume itself).'},
+        equals: textMatch.properties.equals,
+        contains: textMatch.properties.contains,
+        notContains: textMatch.properties.notContains,
+        matches: textMatch.properties.matches,
+      },
+    },
+    error: {...textMatch, description: 'An expected refusal by the engine: the action could not be done (e.g. a name already in use), and its error message matches. ' + textMatch.description},
+    measure: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['metric'],
+      minProperties: 2,
+      description: 'A measured number of the action\'s outcome compared with a bound (give below, atLeast or both).',
+      properties: {
+        metric: {enum: METRICS, description: 'wallMs, cpuMs, cpuShare (CPU time per wall-clock time: 0.25 is a quarter of one CPU), peakMemoryBytes, pidsPeak (a run); cpuPercent, memoryBytes, pids (a stats sample); restartCount (a wait); processes (a top); changes (a profileDiff); lines (a logs).'},
+        below: {type: 'number', description: 'The value must be below this.'},
+        atLeast: {type: 'number', description: 'The value must be at least this.'},
+      },
+    },
+    userns: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mapped'],
+      description: 'Whether the run\'s user namespace maps root inside onto an unprivileged host id (mapped: true) or shares the host\'s ids (--userns=host, mapped: false).',
+      properties: {mapped: {type: 'boolean'}},
+    },
   },
   oneOf: CHECK_KINDS.map((k) => ({required: [k]})),
 } as const
@@ -161,7 +243,7 @@ const CHECK_SCHEMA = {
 const ACTION_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  description: 'One thing done on the engine or in the work directory. Exactly one of run, runFile, mkdir.',
+  description: 'One thing done on the engine or in the work directory. Exactly one of ' + ACTION_KINDS.join(', ') + '.',
   properties: {
     run: {
       type: 'string',
@@ -175,6 +257,77 @@ const ACTION_SCHEMA = {
       description: 'A file in the work directory holding one `lab sandbox run …` command: the student\'s answer in an exercise, the reference solution (labs/<id>/solution/) in a walkthrough. $PWD and $WORK mean the work directory.',
     },
     mkdir: {...relPath, description: 'Create this directory (and its parents) in the work directory before the next action.'},
+    exec: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox', 'command'],
+      description: '`lab sandbox exec`: run a program inside a running sandbox of the lab. The result has its exit code and output.',
+      properties: {
+        sandbox: {...sandboxRef, description: 'The sandbox\'s short name (as given with --name; the lab id is prefixed).'},
+        command: {type: 'string', minLength: 1, maxLength: 8192, description: 'The program and its arguments, quoted as in a shell (a handlebars template).'},
+        user: {type: 'string', maxLength: 64, description: 'Run as this user (UID[:GID] or a name). Default: the sandbox\'s user.'},
+      },
+    },
+    stop: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox'],
+      description: '`lab sandbox stop`: SIGTERM, then SIGKILL after the grace period; no restart follows. The result\'s exit code is the sandbox\'s.',
+      properties: {sandbox: sandboxRef, timeout: {type: 'number', minimum: 0, maximum: 60, default: 10, description: 'Grace period in seconds. Default: 10.'}},
+    },
+    kill: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox'],
+      description: '`lab sandbox kill`: send a signal to the sandbox\'s program.',
+      properties: {sandbox: sandboxRef, signal: {type: 'string', pattern: '^[A-Za-z0-9]{1,12}$', default: 'KILL', description: 'A signal name or number. Default: KILL.'}},
+    },
+    rm: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox'],
+      description: '`lab sandbox rm`: remove a sandbox. The result\'s stdout lists the volumes removed with it (volumes: true), one a line.',
+      properties: {
+        sandbox: sandboxRef,
+        force: {type: 'boolean', default: false, description: 'Stop it first if it runs (-f). Default: false.'},
+        volumes: {type: 'boolean', default: false, description: 'Also remove its anonymous volumes (-v). Default: false.'},
+      },
+    },
+    logs: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox'],
+      description: '`lab sandbox logs`: the captured output of a sandbox, as the result\'s stdout and stderr.',
+      properties: {sandbox: sandboxRef, tail: {type: 'integer', minimum: 0, description: 'Only the last N lines. Default: all.'}},
+    },
+    wait: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sandbox'],
+      description: 'Wait until a sandbox has stopped for good (`lab sandbox wait`; the result\'s exit code is the sandbox\'s), is running, has printed a line containing `log`, or has been restarted `restarts` times. Fails after `timeout`.',
+      properties: {
+        sandbox: sandboxRef,
+        until: {enum: ['exited', 'running', 'log', 'restarts'], default: 'exited', description: 'What to wait for. Default: exited.'},
+        log: {type: 'string', minLength: 1, maxLength: 200, description: 'With until: log, the text a line of its output must contain.'},
+        restarts: {type: 'integer', minimum: 1, maximum: 100, description: 'With until: restarts, how many restarts.'},
+        timeout: {...duration, default: '20s', description: 'Give up after this long, e.g. 10s. Default: 20s.'},
+      },
+    },
+    top: {type: 'object', additionalProperties: false, required: ['sandbox'], description: '`lab sandbox top`: the processes of a running sandbox, one a line (PID PPID STAT CMD), as the result\'s stdout; metric processes.', properties: {sandbox: sandboxRef}},
+    stats: {type: 'object', additionalProperties: false, required: ['sandbox'], description: '`lab sandbox stats --no-stream`: one sample (half a second) of CPU %, memory and processes; metrics cpuPercent, memoryBytes, pids.', properties: {sandbox: sandboxRef}},
+    volumeCreate: {...sandboxRef, description: '`lab volume create`: a named volume for the lab (the lab id is prefixed).'},
+    volumeRm: {...sandboxRef, description: '`lab volume rm`: remove a named volume of the lab.'},
+    profileDiff: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['from', 'to'],
+      description: '`lab profile diff FROM TO`, through the seccomp toolkit: what changes going from one profile to the other on this host, one change a line ("+ name" now allowed, "- name" now denied, "~ name" changed) as the result\'s stdout.',
+      properties: {
+        from: {type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'A built-in profile name (see `lab profile list`).'},
+        to: {type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'A built-in profile name.'},
+        cap: {type: 'array', items: {type: 'string', pattern: '^[A-Z_]{2,32}$'}, maxItems: 40, description: 'Capabilities the sandbox keeps (they change what a profile allows). Default: none.'},
+      },
+    },
     as: {
       type: 'string',
       pattern: '^[a-z][a-z0-9-]{0,39}$',

@@ -5,7 +5,7 @@
  * of the process that owned it). An exercise uses the student's directory, created
  * from the fixtures the first time.
  */
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -14,6 +14,7 @@ import {copyTreeSafe, relComponents, safeStat} from './fsafe.js'
 import type {Lab} from './load.js'
 
 const PREFIX = 'lab-walk-'
+const STATE_PREFIX = 'lab-st-'
 
 function alive(pid: number): boolean {
   try {
@@ -101,4 +102,70 @@ export function resetExerciseDir(lab: Lab, dir: string, all: boolean): void {
   mkdirSync(dir, {recursive: true, mode: 0o755})
   if (lab.hasFixtures) copyTreeSafe(join(lab.dir, 'fixtures'), dir, `${lab.id}/fixtures`, {overwrite: true})
   prepareWritable(lab, dir)
+}
+
+// ------------------------------------------------------------------ lifecycle state
+
+/** Field 22 of /proc/PID/stat: tells a live owner from a reused pid. */
+function startTimeOf(pid: number | 'self'): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A private lifecycle state directory for one lab run: its sandboxes, logs and volumes
+ * never mix with the user's (/var/lib/lab) and all go at the end. The path is short on
+ * purpose: a supervisor's control socket lives 83 characters below it, and a socket
+ * path has at most 107. An "owner" file (pid and start time) lets the next lab run
+ * clean up after a CLI that was killed outright.
+ */
+export function makeStateDir(): string {
+  const base = tmpdir().length <= 10 ? tmpdir() : '/tmp'
+  const dir = mkdtempSync(join(base, STATE_PREFIX))
+  chmodSync(dir, 0o711)
+  writeFileSync(join(dir, 'owner'), `${process.pid} ${startTimeOf('self') ?? 0}\n`)
+  return dir
+}
+
+/** Removes every sandbox (running ones too) and volume of a lab run, then its state directory. */
+export async function removeStateDir(dir: string): Promise<void> {
+  if (existsSync(join(dir, 'sandboxes'))) {
+    const {lifecycle} = await import('../sandbox/lifecycle.js')
+    const lc = lifecycle({stateDir: dir})
+    for (const rec of lc.store.all()) await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+    // supervisors of half-created or crashed sandboxes, runtime leftovers, cgroups
+    await lc.prune({volumes: 'all'}).catch(() => {})
+  }
+  rmSync(dir, {recursive: true, force: true})
+}
+
+/** State directories of lab runs whose process is gone (killed with SIGKILL): removed with their sandboxes. */
+export async function sweepStaleStateDirs(): Promise<string[]> {
+  const removed: string[] = []
+  for (const base of new Set([tmpdir(), '/tmp'])) {
+    let names: string[] = []
+    try {
+      names = readdirSync(base).filter((n) => n.startsWith(STATE_PREFIX))
+    } catch {
+      continue
+    }
+    for (const n of names) {
+      const dir = join(base, n)
+      let owner = ''
+      try {
+        owner = readFileSync(join(dir, 'owner'), 'utf8')
+      } catch {
+        continue // being created right now, or not ours
+      }
+      const [pid, start] = owner.trim().split(' ')
+      if (/^\d+$/.test(pid) && startTimeOf(Number(pid)) === start) continue
+      await removeStateDir(dir)
+      removed.push(dir)
+    }
+  }
+  return removed
 }

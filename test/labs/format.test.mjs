@@ -98,6 +98,19 @@ t('bad references: an unknown result, an unreachable check, an unknown template 
   assert.match((await problems(dir4))[0], /refers to no earlier result named "later"/)
 })
 
+t('lifecycle references: an unknown sandbox in an action or a state check, a wait without its text', async () => {
+  const exec = GOOD.replace('      - run: -- echo hi\n        as: hi\n', '      - run: -d --name {{name "web"}} -- sleep 9\n      - exec: {sandbox: wbe, command: echo hi}\n        as: hi\n')
+  assert.match((await problems(makeLab('exec', exec)))[0], /\/steps\/0\/actions\/1\/exec\/sandbox: unknown sandbox "wbe": no earlier action starts a sandbox with --name wbe/)
+  const state = GOOD.replace('        of: hi\n        stdout: {equals: hi}\n', '        state: {sandbox: db, status: running}\n')
+  assert.match((await problems(makeLab('state', state)))[0], /\/steps\/0\/checks\/0\/state\/sandbox: unknown sandbox "db"/)
+  const from = GOOD.replace('-- echo hi', '--volumes-from {{name "data"}} -- echo hi')
+  assert.match((await problems(makeLab('from', from)))[0], /refers to sandbox "demo-data", which no earlier action starts with --name/)
+  const wait = GOOD.replace('      - run: -- echo hi\n        as: hi\n', '      - run: -d --name {{name "web"}} -- echo hi\n        as: hi\n      - wait: {sandbox: web, until: log}\n')
+  assert.match((await problems(makeLab('wait', wait)))[0], /\/steps\/0\/actions\/1\/wait: until: log needs the text to wait for \(log\)/)
+  const metric = GOOD.replace('        stdout: {equals: hi}\n', '        measure: {metric: speed, below: 3}\n')
+  assert.match((await problems(makeLab('metric', metric)))[0], /\/steps\/0\/checks\/0\/measure\/metric: must be one of "wallMs", "cpuMs", "cpuShare"/)
+})
+
 t('run arguments are checked: unknown flags, --json, names not owned by the lab', async () => {
   assert.match((await problems(makeLab('flag', GOOD.replace('-- echo hi', '--bogus -- echo hi'))))[0], /\/steps\/0\/actions\/0\/run: unknown flag --bogus/)
   assert.match((await problems(makeLab('json', GOOD.replace('-- echo hi', '--json -- echo hi'))))[0], /--json cannot be used in a lab/)

@@ -2,7 +2,7 @@
 // reference solution, and an empty or a wrong answer fails with the right hint. The
 // outcomes are checked from inside the sandboxes by the labs' own checks (EROFS on a
 // read-only bind, the file a sandbox wrote on the host, PID 1, …).
-import {chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync, readdirSync} from 'node:fs'
+import {chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -29,6 +29,31 @@ const WRONG = {
     {file: '03-hostname.cmd', answer: `lab sandbox run -- hostname`, check: 'your sandbox is called barker', hint: '--hostname barker'},
     {file: '04-add-host.cmd', answer: `lab sandbox run --add-host docker.test:10.0.0.1 -- getent hosts docker.test`, check: 'docker.test resolves to 127.0.0.1', hint: '--add-host docker.test:127.0.0.1'},
   ],
+  'ch2-containers': [
+    {file: '02-pid.cmd', answer: `lab sandbox run -- sh -c 'echo $PPID'`, check: 'your program is PID 1', hint: "sh -c 'echo $$'"},
+    {file: '04-lock.cmd', answer: `lab sandbox run -- sh -c 'echo locked > /run/lock/app.lock && cat /run/lock/app.lock'`, check: 'your program wrote its lock file', hint: '--tmpfs /run/lock'},
+    {file: '06-flaky.cmd', answer: `lab sandbox run -d --name flaky -- sh -c 'echo trying; exit 1'`, check: 'your flaky sandbox was restarted exactly twice', hint: '--restart on-failure:2'},
+  ],
+  'ch6-isolation': [
+    {file: '05-user.cmd', answer: `lab sandbox run -u 10000 -- id`, check: 'and as gid 20000', hint: '-u 10000:20000'},
+    {file: '07-chown.cmd', answer: `lab sandbox run --tmpfs /tmp -- sh -c 'touch /tmp/f && chown 1:1 /tmp/f && stat -c %u /tmp/f'`, check: 'your chown succeeded', hint: '--cap-add CHOWN'},
+    {file: '08-no-chmod.cmd', answer: `lab sandbox run --tmpfs /tmp -- sh -c 'touch /tmp/f && chmod 600 /tmp/f'`, check: 'under lab-no-chmod, chmod fails with EPERM', hint: 'seccomp=lab-no-chmod'},
+  ],
+  'limits-and-security': [
+    {file: '02-tight.cmd', answer: `lab sandbox run --memory 512m -v "$PWD/stress:/stress:ro" -- python3 /stress/stress.py --vm 1 --vm-bytes 128M --timeout 0.3`, check: 'your run ended with the memory verdict', hint: '--memory 100m'},
+    {file: '05-port80.cmd', answer: `lab sandbox run --cap-add NET_RAW -- python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 80)); print('bound to port 80')"`, check: 'your program bound port 80', hint: '--cap-add NET_BIND_SERVICE'},
+  ],
+}
+
+/** Lifecycle state directories (private to one lab run) that belong to this test process. */
+function ownStateDirs() {
+  return readdirSync('/tmp').filter((n) => n.startsWith('lab-st-')).filter((n) => {
+    try {
+      return readFileSync(join('/tmp', n, 'owner'), 'utf8').split(' ')[0] === String(process.pid)
+    } catch {
+      return false
+    }
+  })
 }
 
 const walkDirsBefore = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-walk-${process.pid}-`))
@@ -55,8 +80,9 @@ for (const labDir of listLabDirs()) {
     const failed = o.steps.filter((s) => s.status === 'failed')
     assert.is(failed.length, 0, JSON.stringify(failed, null, 1))
     assert.ok(o.counts.passed >= 1, 'at least one step runs on this engine')
-    for (const s of o.steps.filter((x) => x.status === 'unavailable')) assert.match(s.reason, /needs .* which this engine \(or the lab runner\) does not have yet/)
+    for (const s of o.steps.filter((x) => x.status === 'unavailable')) assert.match(s.reason, /needs .* which this (engine \(or the lab runner\) does not have yet|host cannot provide: .+)/)
     assert.equal(walkDirsBefore(), [], 'the work directory is removed')
+    assert.equal(ownStateDirs(), [], 'the private lifecycle state (sandboxes, logs, volumes) is removed')
   })
 
   rootTest(t, `${id}: every exercise passes with the reference solution and fails without an answer`, async () => {
@@ -150,5 +176,54 @@ rootTest(t, 'Ctrl-C during a walkthrough ends the sandbox, removes the work dire
     rmSync(join(dir, '..'), {recursive: true, force: true})
   }
 })
+
+/** A lab whose first step leaves a detached sandbox (on a managed volume) running and then waits in the foreground. */
+function backgroundLab(tag) {
+  const dir = join(mkdtempSync(join(tmpdir(), 'labbg-')), 'bg')
+  mkdirSync(dir, {recursive: true})
+  writeFileSync(join(dir, 'lab.yaml'), `id: bg\ntitle: Background\nchapter: "0"\nsource: test\nestimatedMinutes: 1\nsteps:\n  - id: start\n    title: Start\n    actions:\n      - volumeCreate: data\n      - run: -d --name {{name "svc"}} -v {{name "data"}}:/data -- sleep 37.${tag}\n      - run: -- sleep 38.${tag}\n    checks:\n      - name: runs\n        state: {sandbox: svc, status: running}\n`)
+  return dir
+}
+
+for (const sig of ['SIGINT', 'SIGKILL']) {
+  rootTest(t, `${sig} to the CLI during a walkthrough: its detached sandboxes and volumes do not outlive it${sig === 'SIGKILL' ? ' (the next lab run sweeps them)' : ''}`, async () => {
+    const tag = `${process.pid}${sig === 'SIGINT' ? 1 : 9}`
+    const dir = backgroundLab(tag)
+    const child = spawn(process.execPath, ['--', LAB, 'run', dir], {detached: true, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const exited = new Promise((r) => child.on('close', (code, signal) => r(code ?? signal)))
+    const stateOf = () => readdirSync('/tmp').filter((n) => n.startsWith('lab-st-')).filter((n) => {
+      try {
+        return readFileSync(join('/tmp', n, 'owner'), 'utf8').split(' ')[0] === String(child.pid)
+      } catch {
+        return false
+      }
+    })
+    try {
+      assert.ok(await waitFor(() => processesMatching(`sleep 38.${tag}`).length > 0, 15_000), 'the foreground sandbox started')
+      assert.is(processesMatching(`sleep 37.${tag}`).length, 1, 'the detached sandbox runs')
+      assert.is(stateOf().length, 1, 'the lab run has a private state directory')
+      const state = stateOf()[0]
+      process.kill(-child.pid, sig)
+      const code = await exited
+      if (sig === 'SIGKILL') {
+        // nothing could clean up: the detached sandbox is still there until the next lab run sweeps
+        const {sweepStaleStateDirs, sweepStaleWorkDirs} = await import('../../dist/labs/workdir.js')
+        const swept = await sweepStaleStateDirs()
+        assert.ok(swept.includes(join('/tmp', state)), `swept ${JSON.stringify(swept)}`)
+        sweepStaleWorkDirs()
+        assert.equal(readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-walk-${child.pid}-`)), [], 'its work directory is swept too')
+      } else {
+        assert.is(code, 130, out)
+      }
+      assert.ok(await waitFor(() => processesMatching(`.${tag}`).length === 0, 5000), 'no sandbox process is left: ' + JSON.stringify(processesMatching(`.${tag}`)))
+      assert.equal(readdirSync('/tmp').filter((n) => n === state), [], 'its state directory (sandboxes, logs, the volume) is gone')
+    } finally {
+      try { process.kill(-child.pid, 'SIGKILL') } catch {}
+      rmSync(join(dir, '..'), {recursive: true, force: true})
+    }
+  })
+}
 
 t.run()

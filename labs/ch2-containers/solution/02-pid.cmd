@@ -1,0 +1,1 @@
+lab sandbox run -- sh -c 'echo $$'

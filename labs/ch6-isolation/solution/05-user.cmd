@@ -1,0 +1,1 @@
+lab sandbox run -u 10000:20000 -- id
