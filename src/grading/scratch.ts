@@ -2,10 +2,12 @@
  * The batch's scratch area on the host: extracted submissions, per-test copies and the
  * checkers' inputs. As root it is a size-capped tmpfs of our own (a submission that
  * writes without end fills its cap, not the host's disk); elsewhere a plain temporary
- * directory. It is removed at the end, also on failure and Ctrl-C; if the CLI is killed
- * outright, the next `lab grade` removes it (its name carries the owner's pid).
+ * directory. It is removed at the end, also on failure and Ctrl-C. If the CLI is killed
+ * outright, a tiny guard process (a shell blocked reading a pipe from us) sees the pipe
+ * close and unmounts and removes it; should the guard be gone too, the next `lab grade`
+ * sweeps it (its name carries the owner's pid).
  */
-import {execFileSync} from 'node:child_process'
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
 import {chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -17,6 +19,25 @@ export interface Scratch {
   /** a tmpfs we mounted (unmounted by remove) */
   tmpfs: boolean
   sizeBytes: number | null
+  /** removes the area if this process dies without doing it */
+  guard?: ChildProcess
+}
+
+// $1 is the directory. A line from us means "done, leave it"; end of file means we died.
+const GUARD = 'trap "" INT TERM HUP; if read -r done; then exit 0; fi; umount -l "$1" 2>/dev/null; rm -rf -- "$1"'
+
+function startGuard(dir: string): ChildProcess | undefined {
+  try {
+    // its own session: a Ctrl-C for the batch must not end the guard before we clean up
+    const g = spawn('/bin/sh', ['-c', GUARD, 'lab-grade-guard', dir], {stdio: ['pipe', 'ignore', 'ignore'], detached: true})
+    g.on('error', () => {})
+    g.stdin?.on('error', () => {})
+    g.unref()
+    ;(g.stdin as unknown as {unref?: () => void})?.unref?.()
+    return g
+  } catch {
+    return undefined // the sweep of the next run is the fallback
+  }
 }
 
 function alive(pid: number): boolean {
@@ -74,7 +95,7 @@ export function createScratch(sizeBytes: number): Scratch {
   if (process.getuid?.() === 0) {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0711,nosuid,nodev`, 'lab-grade', dir], {stdio: 'ignore'})
-      return {dir, tmpfs: true, sizeBytes}
+      return {dir, tmpfs: true, sizeBytes, guard: startGuard(dir)}
     } catch {
       /* no mount(8) or not allowed: a plain directory, capped per file by RLIMIT_FSIZE */
     }
@@ -91,4 +112,5 @@ export function removeScratch(s: Scratch): void {
     }
   }
   rmSync(s.dir, {recursive: true, force: true})
+  s.guard?.stdin?.end('done\n')
 }

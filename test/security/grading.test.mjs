@@ -260,4 +260,20 @@ rootTest(t, 'attack: the teacher interrupts a batch stuck on a busy loop · defe
   assert.not.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(scratch[0]), 'its tmpfs is unmounted')
 })
 
+rootTest(t, 'attack: the grader itself is killed with SIGKILL mid-batch · defence: its sandboxes die and its guard unmounts and removes the scratch area', async () => {
+  const d = join(base, 'sigkill')
+  mkdirSync(join(d, 'loop'), {recursive: true})
+  writeFileSync(join(d, 'grading.yaml'), 'title: sigkill\nlimits: {time: 30s}\ntests:\n  - {name: spin, points: 1, run: "exec sleep 32.32", checks: [{exitCode: 0}]}\n')
+  writeFileSync(join(d, 'loop', 'main.sh'), '')
+  const child = spawnLab(['grade', join(d, 'grading.yaml'), join(d, 'loop')])
+  assert.ok(await waitFor(() => processesMatching('sleep 32.32').length > 0, 10_000), 'the sandbox started')
+  const scratch = readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-grade-${child.pid}-`))
+  assert.is(scratch.length, 1, 'the batch has its scratch area')
+  child.kill('SIGKILL')
+  await new Promise((r) => child.on('close', r))
+  assert.ok(await waitFor(() => processesMatching('sleep 32.32').length === 0, 5000), 'the sandboxed process is gone')
+  const gone = () => !existsSync(join(tmpdir(), scratch[0])) && !readFileSync('/proc/self/mountinfo', 'utf8').includes(scratch[0])
+  assert.ok(await waitFor(gone, 5000), 'the scratch area is unmounted and removed without another lab grade')
+})
+
 t.run()
