@@ -89,7 +89,7 @@ function integer(value: string, flag: string, min: number, max: number, hint: st
 
 function parseCpus(value: string): number {
   const max = availableParallelism()
-  const n = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN
+  const n = /^(\d+(\.\d*)?|\.\d+)$/.test(value.trim()) ? Number(value) : Number.NaN // Docker takes .25
   if (!(n >= 0.01 && n <= max)) throw usageError(`invalid --cpus "${value}"`, `give a number of CPUs from 0.01 to ${max}, e.g. --cpus 0.5`)
   return Math.round(n * 100) / 100
 }
