@@ -42,6 +42,8 @@ export interface StepOutcome {
   checks: CheckOutcome[]
   /** the instructions rendered with the step's results (with --explain) */
   instructions?: string
+  /** the engine's warnings about the step's background sandboxes (kept out of the checklist) */
+  warnings?: string[]
 }
 
 export interface LabOutcome {
@@ -124,11 +126,12 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
   const seq = {n: 0}
   let stateDir: string | null = null
   let lc: Lifecycle | null = null
+  let current: StepOutcome | null = null
   // the state directory is made on first use: labs of foreground runs only never need one
   const engine = (): Lifecycle => {
     if (!lc) {
       stateDir = makeStateDir()
-      lc = lifecycle({stateDir})
+      lc = lifecycle({stateDir, onWarning: (w) => current && (current.warnings ??= []).push(w)})
     }
     return lc
   }
@@ -137,6 +140,7 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
     opts.reporter?.labStart(lab, steps, opts.workDir, opts.mode)
     for (const step of steps) {
       const so: StepOutcome = {number: step.number, id: step.id, title: step.title, summary: step.summary, status: 'passed', actions: [], checks: []}
+      current = so
       if (interrupted) {
         so.status = 'skipped'
         so.reason = 'interrupted'

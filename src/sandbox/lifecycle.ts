@@ -258,13 +258,21 @@ function askSupervisor(socketPath: string, line: string, timeoutMs = 5000): Prom
   })
 }
 
+export interface LifecycleOptions {
+  stateDir?: string
+  /** where the engine's warnings go (default: stderr); a lab's checklist collects them */
+  onWarning?: (message: string) => void
+}
+
 export class Lifecycle {
   readonly store: Store
   readonly volumes: Volumes
+  private readonly warn: (message: string) => void
 
-  constructor(opts: {stateDir?: string} = {}) {
+  constructor(opts: LifecycleOptions = {}) {
     this.store = new Store(opts.stateDir)
     this.volumes = new Volumes(this.store)
+    this.warn = opts.onWarning ?? ((w) => void process.stderr.write(`lab: warning: ${w}\n`))
   }
 
   // ---------------------------------------------------------------- create / start
@@ -349,7 +357,7 @@ export class Lifecycle {
         throw helperFailure(sup.error, `sandbox ${rec.name}`)
       }
       if (!sup.supervisorPid) throw new LabError('engine', `sandbox ${rec.name}: the supervisor ended before the sandbox started`, {hint: 'run `lab doctor`'})
-      for (const w of sup.warnings) process.stderr.write(`lab: warning: ${w}\n`)
+      for (const w of sup.warnings) this.warn(w)
       if (!rec.everStarted) {
         rec.everStarted = true
         this.store.save(rec)
@@ -1055,6 +1063,6 @@ function nsToIso(ns: string): string {
 }
 
 /** The engine API for labs and commands: one Lifecycle per state directory. */
-export function lifecycle(opts: {stateDir?: string} = {}): Lifecycle {
+export function lifecycle(opts: LifecycleOptions = {}): Lifecycle {
   return new Lifecycle(opts)
 }
