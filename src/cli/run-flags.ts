@@ -137,6 +137,9 @@ export function needsLifecycle(parsed: ParsedRun): boolean {
     const first = v.split(':')[0]
     return (v.startsWith('/') && !v.includes(':')) || (!first.startsWith('/') && !first.startsWith('.') && first !== '')
   })
-  return f.detach === true || managed || f.restart !== undefined || f.cidfile !== undefined || f['volumes-from'] !== undefined ||
+  // A named run without --rm is kept after it exits, as Docker keeps it (for logs,
+  // inspect, --volumes-from): only the lifecycle engine records sandboxes.
+  const kept = f.name !== undefined && f.rm !== true
+  return f.detach === true || managed || kept || f.restart !== undefined || f.cidfile !== undefined || f['volumes-from'] !== undefined ||
     f.ipc !== undefined || f.pid !== undefined || /^(sandbox|container):/.test((f.network as string | undefined) ?? '')
 }

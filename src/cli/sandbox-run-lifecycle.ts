@@ -2,7 +2,7 @@
  * `lab sandbox run` through the lifecycle engine: -d (print the id, exit 0), and
  * foreground runs that use managed volumes or join other sandboxes (started under a
  * supervisor that ends them when this CLI dies, output followed from its log, removed
- * when they end). No oclif imports.
+ * when they end unless named and not --rm). No oclif imports.
  */
 import {writeFileSync} from 'node:fs'
 
@@ -53,7 +53,9 @@ export async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, js
     else process.stdout.write(rec.id + '\n')
     return 0
   }
-  // Foreground: follow the output until it ends, then remove it (foreground runs are --rm).
+  // Foreground: follow the output until it ends. A named run without --rm is kept,
+  // exited, as Docker keeps it; others are removed (a nameless run is nobody's to find).
+  const keep = f.name !== undefined && f.rm !== true
   const stop = () => void lc.stop(rec.id, {timeoutSeconds: 2}).catch(() => {})
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
@@ -71,6 +73,6 @@ export async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, js
   } finally {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
-    await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+    if (!keep) await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
   }
 }

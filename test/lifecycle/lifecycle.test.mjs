@@ -233,4 +233,19 @@ function readFileSafe(p) {
   }
 }
 
+rootTest(t, 'a named foreground run is kept after it exits, as Docker keeps it; --rm or no name leaves nothing', async () => {
+  const w = await S(['run', '--name', 'lc-kept', '-v', 'lc-keptvol:/data', '--', 'sh', '-c', 'echo kept > /data/f; echo said; exit 4'])
+  assert.is(w.code, 4, w.stderr)
+  assert.is(w.stdout, 'said\n')
+  assert.is(await inspect('lc-kept', '{{.State.Status}} {{.State.ExitCode}}'), 'exited 4')
+  assert.is((await S(['logs', 'lc-kept'])).stdout, 'said\n')
+  // its volumes serve --volumes-from after it ended (the volume-container pattern)
+  const r = await S(['run', '--rm', '--volumes-from', 'lc-kept:ro', '--', 'cat', '/data/f'])
+  assert.is(r.stdout, 'kept\n', r.stderr)
+  assert.is((await S(['run', '--name', 'lc-kept', '--', 'true'])).code, 125, 'the name stays taken')
+  assert.is((await S(['run', '--rm', '--name', 'lc-gone', '--', 'true'])).code, 0)
+  assert.not.match((await S(['ps', '-a'])).stdout, /lc-gone/)
+  assert.is((await S(['rm', 'lc-kept'])).code, 0)
+})
+
 t.run()
