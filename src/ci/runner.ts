@@ -40,6 +40,8 @@ import type {JobDef, Pipeline, StepDef} from './model.js'
 import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
 import {MaskedLines, Masker} from './secrets.js'
 import {startService, waitReady, type NetJoin, type RunningService} from './services.js'
+import {limiter} from '../util/limiter.js'
+import {sweepStaleTemp} from '../util/stale-temp.js'
 import type {ContainerFile, EnvMap} from './schema.js'
 
 /** Owner of a job's private workspace copy as root: idmapped to the sandbox's root inside. */
@@ -70,31 +72,9 @@ interface JobRun {
 
 const isRoot = () => process.getuid?.() === 0
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Removes temp directories of runs whose lab process is gone (killed with SIGKILL). */
 export function sweepStaleRuns(base = tmpdir()): string[] {
-  const removed: string[] = []
-  let names: string[] = []
-  try {
-    names = readdirSync(base)
-  } catch {
-    return removed
-  }
-  for (const n of names) {
-    const m = new RegExp(`^${TMP_PREFIX}(\\d+)-`).exec(n)
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue
-    rmSync(join(base, n), {recursive: true, force: true})
-    removed.push(join(base, n))
-  }
-  return removed
+  return sweepStaleTemp(TMP_PREFIX, base)
 }
 
 function jobKey(job: JobDef, combo: Record<string, Value> | null): string {
@@ -199,18 +179,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   }
 
   const limit = Math.max(1, opts.jobs ?? availableParallelism())
-  let active = 0
-  const waiting: Array<() => void> = []
-  const slot = async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((r) => waiting.push(r))
-    active++
-    try {
-      return await fn()
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
-  }
+  const slot = limiter(limit)
 
   const done = new Map<string, Promise<void>>()
   const runJob = (id: string): Promise<void> => {

@@ -30,6 +30,7 @@ import {type CheckResult, evaluateChecks, type RunOutputs} from './checks.js'
 import {DEFAULT_EXTRACT_LIMITS, type ExtractLimits, extractSubmission, SubmissionError, submissionId} from './extract.js'
 import type {LoadedSpec} from './load.js'
 import type {CheckerCheck, GradingTest, RunLimits, Visibility} from './schema.js'
+import {limiter} from '../util/limiter.js'
 import {createScratch, removeScratch, type Scratch} from './scratch.js'
 
 /** The host id that owns every directory a sandbox writes to (idmapped to root inside). */
@@ -137,21 +138,6 @@ function truncate(s: string, n = KEEP_OUTPUT): string {
   return s.length > n ? s.slice(0, n) + `\n… (${s.length - n} more characters)` : s
 }
 
-/** A FIFO queue of at most n concurrent tasks. */
-function limiter(n: number) {
-  let active = 0
-  const waiting: Array<() => void> = []
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r))
-    active++
-    try {
-      return await fn()
-    } finally {
-      active--
-      waiting.shift()?.()
-    }
-  }
-}
 
 function packageVersion(): string {
   try {

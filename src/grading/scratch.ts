@@ -8,9 +8,11 @@
  * sweeps it (its name carries the owner's pid).
  */
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
-import {chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+
+import {sweepStaleTemp} from '../util/stale-temp.js'
 
 const PREFIX = 'lab-grade-'
 
@@ -40,15 +42,6 @@ function startGuard(dir: string): ChildProcess | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 function mountedAt(dir: string): boolean {
   try {
     // field 5 of mountinfo is the mount point (octal escapes for spaces, which our names never have)
@@ -65,26 +58,10 @@ function unmount(dir: string): void {
 
 /** Removes scratch areas whose lab process is gone (killed with SIGKILL, a crash). */
 export function sweepStaleScratch(base = tmpdir()): string[] {
-  const removed: string[] = []
-  let names: string[] = []
-  try {
-    names = readdirSync(base)
-  } catch {
-    return removed
-  }
-  for (const n of names) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(n)
-    if (!m || alive(Number(m[1]))) continue
-    const dir = join(base, n)
-    try {
-      unmount(dir)
-      rmSync(dir, {recursive: true, force: true})
-      removed.push(dir)
-    } catch {
-      /* not ours to fix now; the next sweep tries again */
-    }
-  }
-  return removed
+  return sweepStaleTemp(PREFIX, base, (dir) => {
+    unmount(dir)
+    rmSync(dir, {recursive: true, force: true})
+  })
 }
 
 export function createScratch(sizeBytes: number): Scratch {

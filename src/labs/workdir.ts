@@ -10,37 +10,17 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {LabError} from '../errors.js'
+import {sweepStaleTemp} from '../util/stale-temp.js'
 import {copyTreeSafe, relComponents, safeStat} from './fsafe.js'
+
 import type {Lab} from './load.js'
+
 
 const PREFIX = 'lab-walk-'
 const STATE_PREFIX = 'lab-st-'
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Removes walkthrough directories left by lab processes that no longer exist. */
 export function sweepStaleWorkDirs(base = tmpdir()): string[] {
-  const removed: string[] = []
-  let names: string[] = []
-  try {
-    names = readdirSync(base)
-  } catch {
-    return removed
-  }
-  for (const n of names) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(n)
-    if (!m || alive(Number(m[1]))) continue
-    rmSync(join(base, n), {recursive: true, force: true})
-    removed.push(join(base, n))
-  }
-  return removed
+  return sweepStaleTemp(PREFIX, base)
 }
 
 /**
