@@ -5,6 +5,7 @@
  * default. Meaning the schema cannot express (unique names, regexes that compile, files
  * that exist and are safe) is checked in load.ts.
  */
+import {RELATIVE_PATH} from '../schemas/fragments.js'
 
 export type Visibility = 'visible' | 'hidden' | 'after_due_date'
 
@@ -77,13 +78,7 @@ export interface GradingSpec {
   tests: GradingTest[]
 }
 
-const relPath = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 255,
-  // relative, no "." or ".." components, no empty components, no NUL
-  pattern: '^(?!/)(?!.*(^|/)\\.{1,2}(/|$))(?!.*//)[^\\u0000]+$',
-} as const
+const relPath = RELATIVE_PATH
 
 const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'A duration: 500ms, 2s, 1.5m.'} as const
 const size = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[bkmgBKMG]?$', description: 'A size: 512k, 64m, 1g (bytes without a unit).'} as const

@@ -4,6 +4,7 @@
  * every field says what it is for and its default. Meaning the schema cannot express
  * (references between steps, safe fixture paths) is checked in load.ts.
  */
+import {RELATIVE_PATH} from '../schemas/fragments.js'
 
 export type TextMatch = {equals?: string; contains?: string; notContains?: string; matches?: string}
 
@@ -86,13 +87,7 @@ export const RESULT_ACTIONS = ['run', 'runFile', 'exec', 'stop', 'rm', 'logs', '
 /** The numbers a `measure` check can compare: from a run's result, a wait, or a stats sample. */
 export const METRICS = ['wallMs', 'cpuMs', 'cpuShare', 'peakMemoryBytes', 'pidsPeak', 'cpuPercent', 'memoryBytes', 'pids', 'restartCount', 'processes', 'changes', 'lines'] as const
 
-const relPath = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 255,
-  // relative, no "." or ".." components, no empty components, no NUL
-  pattern: '^(?!/)(?!.*(^|/)\\.{1,2}(/|$))(?!.*//)[^\\u0000]+$',
-} as const
+const relPath = RELATIVE_PATH
 
 const sandboxRef = {type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,80}$'} as const
 const duration = {type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m))+$'} as const
