@@ -131,7 +131,12 @@ export function parseRunArgv(argv: string[]): ParsedRun {
 }
 
 /** Flags that need the lifecycle engine (state, supervisor, managed volumes, joined namespaces). */
-export function needsLifecycle(parsed: ParsedRun): boolean {
+/**
+ * Whether a run needs the lifecycle engine. `keepNamed`: the CLI keeps a named run
+ * without --rm (Docker does); labs name their runs only to clean them up, and want the
+ * full result of a plain run.
+ */
+export function needsLifecycle(parsed: ParsedRun, opts: {keepNamed?: boolean} = {}): boolean {
   const f = parsed.flags
   const managed = ((f.volume as string[] | undefined) ?? []).some((v) => {
     const first = v.split(':')[0]
@@ -139,7 +144,7 @@ export function needsLifecycle(parsed: ParsedRun): boolean {
   })
   // A named run without --rm is kept after it exits, as Docker keeps it (for logs,
   // inspect, --volumes-from): only the lifecycle engine records sandboxes.
-  const kept = f.name !== undefined && f.rm !== true
+  const kept = opts.keepNamed === true && f.name !== undefined && f.rm !== true
   return f.detach === true || managed || kept || f.restart !== undefined || f.cidfile !== undefined || f['volumes-from'] !== undefined ||
     f.ipc !== undefined || f.pid !== undefined || /^(sandbox|container):/.test((f.network as string | undefined) ?? '')
 }

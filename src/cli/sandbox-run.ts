@@ -24,7 +24,7 @@ export async function sandboxRun(argv: string[]): Promise<number | 'help'> {
     const req = requestFromParsed(parsed)
     // Detached runs, and runs that use managed volumes or join other sandboxes, go
     // through the lifecycle engine (loaded only then: this is the start-up path).
-    if (needsLifecycle(parsed)) return await (await import('./sandbox-run-lifecycle.js')).runViaLifecycle(parsed, req, json)
+    if (needsLifecycle(parsed, {keepNamed: true})) return await (await import('./sandbox-run-lifecycle.js')).runViaLifecycle(parsed, req, json)
     const spec = await buildSpec(req)
     // -t: the helper gives the program a pty of the sandbox's devpts and relays it (tty.c).
     const extraOps = f.tty ? [['tty', String(process.stdout.rows || 24), String(process.stdout.columns || 80), f.interactive ? 'stdin' : 'nostdin']] : undefined
