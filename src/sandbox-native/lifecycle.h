@@ -8,13 +8,13 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#define MAX_JOINS 4
+#define MAX_JOINS 4 /* net, ipc, pid and the user namespace that owns them */
 #define MAX_AUTOREMOVE 32 /* run dir, record, anonymous volumes, and a group per v1 controller */
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
 
 struct join_op {
-  int nstype;                 /* CLONE_NEWNET, CLONE_NEWIPC or CLONE_NEWPID */
+  int nstype;                 /* CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWPID or CLONE_NEWUSER */
   pid_t pid;                  /* a process of the sandbox to join */
   unsigned long long start;   /* its start time (field 22 of /proc/PID/stat): guards against pid reuse */
   int fd;                     /* the namespace, opened once and kept for restarts (-1 before) */
@@ -57,8 +57,19 @@ struct plan;
  * ours, -1 on a malformed line (error set). */
 int parse_lifecycle_op(struct plan *p, int line, char **t, int n);
 
-/* join.c: parent side, before clone: enter the namespaces the plan joins. */
+/* join.c: parent side, before clone: enter the namespaces the plan joins (with a joined
+ * user namespace they are only opened here; clone_joined enters them). */
 int join_namespaces(struct plan *p);
+/* join.c: the joined user namespace's fd and pid (-1/0 when the plan joins none). */
+int joined_userns(const struct plan *p, pid_t *pid);
+/* join.c: with a joined user namespace, clone's stand-in: an intermediate process enters
+ * it and the other joined namespaces, then clones the sandbox as the helper's own child
+ * (CLONE_PARENT), its new namespaces owned by that user namespace. Returns as clone. */
+pid_t clone_joined(struct plan *p);
+/* join.c: copy the joined user namespace's uid/gid maps into p (no-op without one). */
+int read_joined_maps(struct plan *p);
+/* join.c: the joined sandbox's /dev/shm as a detached mount (the "joinshm" op's tree). */
+int prepare_joined_shm(struct plan *p);
 /* join.c: the start time of pid from /proc/PID/stat (0 if it is gone). */
 unsigned long long process_start_time(pid_t pid);
 /* join.c: a pidfd for pid, refused when its start time is not start (0: unchecked). */

@@ -1,6 +1,7 @@
 /* The plan lines of the sandbox lifecycle (grammar in src/sandbox/plan.ts):
  *   detach RUN_DIR | log FILE MAXBYTES | restart POLICY MAX | keepstdin
- *   autoremove PATH | names DIR ID | join net|ipc|pid PID STARTTIME | target PID STARTTIME
+ *   autoremove PATH | names DIR ID | join net|ipc|pid|user PID STARTTIME | joinshm DST
+ *   target PID STARTTIME
  *   caller PID STARTTIME | cputime MS USAGE_FILE CPUS | outputlimit BYTES | tty ROWS COLS stdin|nostdin
  *   background | copy out|in PATH */
 #define _GNU_SOURCE
@@ -102,13 +103,19 @@ int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
     if (strcmp(t[1], "net") == 0) type = CLONE_NEWNET;
     else if (strcmp(t[1], "ipc") == 0) type = CLONE_NEWIPC;
     else if (strcmp(t[1], "pid") == 0) type = CLONE_NEWPID;
-    else return bad(line, "join: the namespace must be net, ipc or pid");
+    else if (strcmp(t[1], "user") == 0) type = CLONE_NEWUSER;
+    else return bad(line, "join: the namespace must be net, ipc, pid or user");
     if (p->ns_flags & (unsigned long)type) return bad(line, "join: that namespace is also to be created (drop its ns line)");
     struct join_op *j = &lc->joins[lc->n_joins++];
     j->nstype = type;
     j->pid = pid;
     j->start = start;
     j->fd = -1;
+  } else if (strcmp(op, "joinshm") == 0) {
+    /* --ipc sandbox:NAME: that sandbox's /dev/shm, as Docker's shareable IPC shares it */
+    if (n != 2 || t[1][0] != '/') return bad(line, "joinshm needs an absolute destination");
+    if (p->n_ops >= MAX_OPS) return bad(line, "too many mount operations");
+    p->ops[p->n_ops++] = (struct mount_op){.kind = OP_BIND, .src = "joined /dev/shm", .dst = t[1], .flags = MF_JOINSHM, .tree_fd = -1};
   } else {
     return 0;
   }

@@ -145,7 +145,8 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
     if (statp[0] >= 0) close(statp[0]), close(statp[1]);
     return -1;
   }
-  pid_t child = clone_into_namespaces(p);
+  /* A joined user namespace is entered by an intermediate process (join.c explains). */
+  pid_t child = joined_userns(p, NULL) >= 0 ? clone_joined(p) : clone_into_namespaces(p);
   if (child > 0) release_idmapped_trees(p);
   if (child < 0) {
     write_error_event(report_fd);

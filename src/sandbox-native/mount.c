@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -301,7 +302,8 @@ static int apply_op(const struct mount_op *o, const struct plan *p, int userns_f
     case OP_FILE: return do_file(o);
     case OP_MASK: return do_mask(o);
     case OP_READONLY: return do_readonly(o);
-    case OP_OVERLAY: return do_overlay(o, (p->ns_flags & CLONE_NEWUSER) != 0);
+    /* in a joined user namespace as much as in a new one: trusted xattrs are out of reach */
+    case OP_OVERLAY: return do_overlay(o, (p->ns_flags & CLONE_NEWUSER) != 0 || joined_userns(p, NULL) >= 0);
   }
   return set_error_msg("plan", o->dst, "unknown operation");
 }

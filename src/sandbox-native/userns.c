@@ -17,19 +17,41 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "syscalls.h"
 #include "util.h"
 
 static int pool_lock_fd = -1;
 static unsigned long pool_base;
 
-/* Slots are files in the pool directory; a slot is ours while we hold its flock, and
- * the kernel drops the lock when this process (and its inheritors) are gone, so a
- * crashed helper frees its range by itself. */
+/* Slots are files in the pool directory; a slot is in use while anyone holds a (shared)
+ * flock on it, and the kernel drops the lock when this process (and its inheritors) are
+ * gone, so a crashed helper frees its range by itself. A sandbox that joins another's
+ * user namespace shares its range and holds the slot too (share_range): the range must
+ * not go to a new sandbox while any process runs on it. Claiming is "exclusive lock
+ * succeeds, then turn it shared"; the turn is not atomic (flock(2)), so claims are
+ * serialised by the pool's .claim lock and nobody can slip in between. */
+static int lock_pool(const struct idpool *ip) {
+  if (mkdir(ip->dir, 0700) < 0 && errno != EEXIST) return set_error("mkdir", ip->dir, errno);
+  char path[600];
+  snprintf(path, sizeof path, "%s/.claim", ip->dir);
+  int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return set_error("open", path, errno);
+  while (flock(fd, LOCK_EX) < 0) {
+    if (errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return set_error("flock", path, e);
+    }
+  }
+  return fd;
+}
+
 static int allocate_range(struct plan *p) {
   if (pool_lock_fd >= 0) return 0; /* restarts keep their range */
   const struct idpool *ip = &p->idpool;
-  if (mkdir(ip->dir, 0700) < 0 && errno != EEXIST) return set_error("mkdir", ip->dir, errno);
+  autoclose int claim = lock_pool(ip);
+  if (claim < 0) return -1;
   unsigned long start = (unsigned long)getpid() % ip->count;
   for (unsigned long i = 0; i < ip->count; i++) {
     unsigned long slot = (start + i) % ip->count;
@@ -37,7 +59,7 @@ static int allocate_range(struct plan *p) {
     snprintf(path, sizeof path, "%s/%lu", ip->dir, slot);
     int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return set_error("open", path, errno);
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && flock(fd, LOCK_SH) == 0) {
       pool_lock_fd = fd;
       pool_base = ip->base + slot * ip->size;
       /* for `lab system prune` and debugging: who holds the slot */
@@ -49,6 +71,31 @@ static int allocate_range(struct plan *p) {
     close(fd);
   }
   return set_error_msg("idpool", ip->dir, "all %lu id ranges of the pool are in use", ip->count);
+}
+
+/* A joiner: hold the slot of the range it shares (found from the joined namespace's map).
+ * A range outside the pool (rootless: the caller's own ids) needs no lock. */
+static int share_range(struct plan *p) {
+  if (pool_lock_fd >= 0) return 0;
+  const struct idpool *ip = &p->idpool;
+  if (ip->count == 0 || p->n_uidmap == 0) return 0;
+  unsigned long outside = p->uidmap[0].outside;
+  if (outside < ip->base || outside >= ip->base + ip->count * ip->size || (outside - ip->base) % ip->size) return 0;
+  autoclose int claim = lock_pool(ip);
+  if (claim < 0) return -1;
+  char path[600];
+  snprintf(path, sizeof path, "%s/%lu", ip->dir, (outside - ip->base) / ip->size);
+  int fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return set_error("open", path, errno);
+  /* Claims hold the exclusive lock only under .claim, which is ours now: never blocks. */
+  if (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+    int e = errno;
+    close(fd);
+    return set_error("flock", path, e);
+  }
+  pool_lock_fd = fd;
+  pool_base = outside;
+  return 0;
 }
 
 /* A user namespace whose only mapping is inside → outside (one id, uid and gid), for
@@ -158,9 +205,15 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
 }
 
 int prepare_userns(struct plan *p, int report_fd) {
-  if (!(p->ns_flags & CLONE_NEWUSER)) return 0;
+  /* a joined sandbox's /dev/shm: needed with or without a user namespace */
+  if (prepare_joined_shm(p) < 0) return -1;
+  bool joined = joined_userns(p, NULL) >= 0;
+  if (!(p->ns_flags & CLONE_NEWUSER) && !joined) return 0;
   g_stage = "userns";
-  if (p->idpool.count > 0) {
+  if (joined) {
+    /* the joined sandbox's range, not a new one: one user namespace, one range */
+    if (read_joined_maps(p) < 0 || share_range(p) < 0) return -1;
+  } else if (p->idpool.count > 0) {
     if (allocate_range(p) < 0) return -1;
     p->n_uidmap = p->n_gidmap = 1;
     p->uidmap[0] = (struct idmap){.inside = 0, .outside = pool_base, .count = p->idpool.size};

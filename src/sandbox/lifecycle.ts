@@ -13,7 +13,7 @@
  * exited → running (start); created|exited → removed (rm), anything → removed (rm -f).
  */
 import {spawn} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {availableParallelism, constants} from 'node:os'
 import {join} from 'node:path'
@@ -286,6 +286,7 @@ export class Lifecycle {
     const share = this.resolveShare(req)
     const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network})
     if (Object.keys(share).length) spec.share = share
+    this.checkShareUserns(spec)
     await validateSpec(spec)
     const rec = this.store.create({
       id: spec.id,
@@ -453,9 +454,33 @@ export class Lifecycle {
     return share
   }
 
+  /**
+   * A sandbox's IPC, PID and network namespaces belong to its user namespace, and only a
+   * process privileged there may mount /dev/mqueue, /proc or /sys for them. So a joiner
+   * shares that user namespace too (joinsFor), and the combinations that cannot are
+   * refused here, before anything is recorded.
+   */
+  private checkShareUserns(spec: SandboxSpec): void {
+    const mine = spec.userns ?? 'private'
+    const share = spec.share ?? {}
+    for (const [kind, flag, id] of [['net', '--network', share.network], ['ipc', '--ipc', share.ipc], ['pid', '--pid', share.pid]] as const) {
+      if (!id || id === 'host') continue
+      const other = this.store.load(id)
+      if (!other) continue // joinsFor says it is gone
+      const theirs = other.spec.userns ?? 'private'
+      if (mine === 'host' && theirs === 'private') {
+        throw usageError(`cannot join sandbox ${other.name} (${flag}) with --userns=host: its namespaces belong to its own user namespace, which a joiner shares`, `leave out --userns=host: this sandbox then runs on ${other.name}'s remapped ids`)
+      }
+      if (mine === 'private' && theirs === 'host' && kind !== 'net') {
+        throw usageError(`cannot join sandbox ${other.name} (${flag}) with user remapping: it runs with --userns=host, so a remapped sandbox may not mount ${kind === 'ipc' ? '/dev/mqueue' : '/proc'} for its namespace`, `add --userns=host (as root), or run ${other.name} without it`)
+      }
+    }
+  }
+
   /** The namespaces to join, from sandboxes that must be running now. */
   private joinsFor(rec: SandboxRecord): NonNullable<PlanContext['joins']> {
     const joins: NonNullable<PlanContext['joins']> = []
+    const owners: Array<{name: string; pid: number; start: number; ns: string}> = []
     const share = rec.spec.share ?? {}
     for (const [kind, flag, id] of [['net', '--network', share.network], ['ipc', '--ipc', share.ipc], ['pid', '--pid', share.pid]] as const) {
       if (!id || id === 'host') continue
@@ -468,6 +493,22 @@ export class Lifecycle {
       const start = processStartTime(st.pid)
       if (!start) throw new LabError('join-not-running', `cannot join sandbox ${other.name} (${flag}): it just stopped`, {hint: `start it first: lab sandbox start ${other.name}`})
       joins.push({kind, pid: st.pid, start})
+      if ((other.spec.userns ?? 'private') === 'private' && (rec.spec.userns ?? 'private') === 'private') {
+        let ns = ''
+        try {
+          ns = readlinkSync(`/proc/${st.pid}/ns/user`)
+        } catch {
+          throw new LabError('join-not-running', `cannot join sandbox ${other.name} (${flag}): it just stopped`, {hint: `start it first: lab sandbox start ${other.name}`})
+        }
+        owners.push({name: other.name, pid: st.pid, start, ns})
+      }
+    }
+    // One user namespace owns all that is joined: it is joined too (join.c), with its ids.
+    const first = owners[0]
+    if (first) {
+      const odd = owners.find((o) => o.ns !== first.ns)
+      if (odd) throw new LabError('join-conflict', `cannot join both ${first.name} and ${odd.name}: they have different user namespaces, and a sandbox can share only one`, {hint: `join namespaces of one sandbox, or start ${odd.name} joined to ${first.name}`})
+      joins.push({kind: 'user', pid: first.pid, start: first.start})
     }
     return joins
   }

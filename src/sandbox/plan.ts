@@ -16,6 +16,9 @@
  *   join net|ipc|pid PID STARTTIME         enter that running sandbox's namespace before clone
  *                                          (its "ns" line is left out); PID must still have
  *                                          STARTTIME (field 22 of /proc/PID/stat): no pid reuse
+ *   join user PID STARTTIME                share the user namespace that owns the joined ones
+ *                                          (no "ns user" line): its id range too (join.c)
+ *   joinshm DST                            --ipc sandbox:NAME: that sandbox's /dev/shm at DST
  *   detach RUN_DIR                         become a supervisor that outlives the caller:
  *                                          RUN_DIR/status.json (atomic), RUN_DIR/events, RUN_DIR/ctl
  *                                          (control socket: "kill SIG", "stop GRACE_MS", "status")
@@ -46,14 +49,20 @@ export type PlanOp = string[]
 
 const isRoot = () => process.getuid?.() === 0
 
-/** The user namespace: a pooled range as root; the caller's own ids without root. */
-function usernsOps(spec: SandboxSpec): PlanOp[] {
+/**
+ * The user namespace: a pooled range as root; the caller's own ids without root. A
+ * joined one ("join user") brings its own maps; the pool line stays so the helper can
+ * hold the shared range's slot.
+ */
+function usernsOps(spec: SandboxSpec, joined = false): PlanOp[] {
   if (spec.userns === 'host') return []
   if (isRoot()) {
     ensurePoolLockDir()
     const pool = idPool()
-    return [['ns', 'user'], ['idpool', POOL_LOCK_DIR, String(pool.base), String(RANGE_SIZE), String(pool.count)]]
+    const poolOp = ['idpool', POOL_LOCK_DIR, String(pool.base), String(RANGE_SIZE), String(pool.count)]
+    return joined ? [poolOp] : [['ns', 'user'], poolOp]
   }
+  if (joined) return []
   const full = rootlessRanges()
   if (full) {
     // The caller is root inside; its subordinate ids are everyone else.
@@ -91,16 +100,32 @@ export interface PlanContext {
   /** host resolv.conf content, used with --network host */
   hostResolvConf?: string
   /** namespaces of running sandboxes to enter instead of creating new ones (lifecycle.ts) */
-  joins?: Array<{kind: 'net' | 'ipc' | 'pid'; pid: number; start: number}>
+  joins?: Array<{kind: 'net' | 'ipc' | 'pid' | 'user'; pid: number; start: number}>
   /** --ipc host: no new IPC namespace */
   ipcHost?: boolean
 }
 
-function devOps(): PlanOp[] {
+/** /dev/shm and /dev/mqueue: the sandbox's own, or those of the IPC namespace it shares. */
+function ipcDevOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
+  // Docker's shareable IPC: the joiner sees the other sandbox's /dev/shm (the very tmpfs,
+  // cloned by the helper from inside that sandbox's mount namespace, see join.c) and
+  // mounts an mqueue of the shared IPC namespace (it shares the owning user namespace too).
+  if (ctx.joins?.some((j) => j.kind === 'ipc')) return [['joinshm', '/dev/shm'], ['mqueue', '/dev/mqueue']]
+  if (ctx.ipcHost) {
+    // --ipc host, as Docker: the host's /dev/shm. A sandbox in its own user namespace may
+    // not mount an mqueue for the host's IPC namespace (its user namespace does not own
+    // it), so the host's /dev/mqueue is bound instead, if the host mounts one; that shows
+    // nothing mq_open(3) does not already reach, and the files' modes still apply.
+    return [['bind', '/dev/shm', '/dev/shm', 'nosuid,nodev,noexec'], spec.userns === 'host' ? ['mqueue', '/dev/mqueue'] : ['bind', '/dev/mqueue', '/dev/mqueue', 'nosuid,nodev,noexec,optional']]
+  }
+  return [['tmpfs', '/dev/shm', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev,noexec'], ['mqueue', '/dev/mqueue']]
+}
+
+function devOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
   const ops: PlanOp[] = [['tmpfs', '/dev', String(64 * 1024), '755', 'nosuid,noexec']]
   for (const n of DEV_NODES) ops.push(['bind', `/dev/${n}`, `/dev/${n}`, 'nosuid,noexec,file'])
   ops.push(['devpts', '/dev/pts'], ['symlink', 'pts/ptmx', '/dev/ptmx'])
-  ops.push(['tmpfs', '/dev/shm', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev,noexec'], ['mqueue', '/dev/mqueue'])
+  ops.push(...ipcDevOps(spec, ctx))
   for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']]) {
     ops.push(['symlink', target, `/dev/${name}`])
   }
@@ -128,7 +153,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
     if (!joined.has(ns as 'pid') && !(ns === 'ipc' && ctx.ipcHost)) ops.push(['ns', ns])
   }
   if (spec.network === 'none' && !joined.has('net')) ops.push(['ns', 'net'], ['loopback'])
-  ops.push(...usernsOps(spec))
+  ops.push(...usernsOps(spec, joined.has('user')))
   for (const j of ctx.joins ?? []) ops.push(['join', j.kind, String(j.pid), String(j.start)])
   ops.push(['hostname', spec.hostname])
   for (const p of ctx.cgroupProcs ?? []) ops.push(['cgroup', p])
@@ -153,7 +178,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   ops.push(['sysfs', '/sys'])
   for (const p of spec.maskedPaths) ops.push(['mask', p])
   for (const p of spec.readonlyPaths) ops.push(['readonly', p])
-  ops.push(...devOps())
+  ops.push(...devOps(spec, ctx))
   if (!spec.mounts.some((m) => m.destination === '/tmp')) {
     ops.push(['tmpfs', '/tmp', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev'])
   }
