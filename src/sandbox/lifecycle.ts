@@ -361,7 +361,13 @@ export class Lifecycle {
       for (const w of sup.warnings) this.warn(w)
       if (!rec.everStarted) {
         rec.everStarted = true
-        this.store.save(rec)
+        // A short --rm sandbox may already have ended and had its record removed by its
+        // supervisor: then there is nothing left to mark.
+        try {
+          if (this.store.load(id)) this.store.save(rec)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        }
       }
       return {id, name: rec.name, pid: sup.pid}
     })
