@@ -62,10 +62,12 @@ static int allocate_range(struct plan *p) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0 && flock(fd, LOCK_SH) == 0) {
       pool_lock_fd = fd;
       pool_base = ip->base + slot * ip->size;
-      /* for `lab system prune` and debugging: who holds the slot */
-      char owner[32];
-      int n = snprintf(owner, sizeof owner, "%d\n", (int)getpid());
-      if (ftruncate(fd, 0) == 0) write_all(fd, owner, (size_t)n);
+      /* for debugging: who holds the slot. Fixed width, overwritten in place: no
+       * truncate, so on a disk-backed /run it costs no block allocation per sandbox. */
+      char owner[16];
+      int n = snprintf(owner, sizeof owner, "%10d\n", (int)getpid());
+      if (pwrite(fd, owner, (size_t)n, 0) < 0) { /* informational only */
+      }
       return 0;
     }
     close(fd);
