@@ -1,6 +1,6 @@
 // Shared benchmark plumbing: hyperfine runs, ratios against peers, results as JSON.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdirSync, readFileSync, writeFileSync, mkdtempSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -17,11 +17,17 @@ export function need(cmd, install) {
 
 /** Runs hyperfine over named commands; returns name → mean seconds. */
 export function hyperfine(name, commands, {runs = Number(process.env.BENCH_RUNS ?? 60), warmup = 5} = {}) {
-  const out = join(mkdtempSync(join(tmpdir(), 'lab-hf-')), `${name}.json`)
+  const dir = mkdtempSync(join(tmpdir(), 'lab-hf-'))
+  const out = join(dir, `${name}.json`)
   const args = ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, '--style', 'basic']
   for (const [label, cmd] of Object.entries(commands)) args.push('-n', label, cmd)
-  execFileSync('hyperfine', args, {stdio: ['ignore', 'inherit', 'inherit']})
-  const data = JSON.parse(readFileSync(out, 'utf8'))
+  let data
+  try {
+    execFileSync('hyperfine', args, {stdio: ['ignore', 'inherit', 'inherit']})
+    data = JSON.parse(readFileSync(out, 'utf8'))
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
   return Object.fromEntries(data.results.map((r) => [r.command, r.mean]))
 }
 

@@ -11,6 +11,7 @@ import {fileURLToPath} from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const lab = join(root, 'bin', 'run.js')
 const work = mkdtempSync(join(tmpdir(), 'lab-bench-seccomp-'))
+process.on('exit', () => rmSync(work, {recursive: true, force: true})) // also when a run fails
 chmodSync(work, 0o755)
 
 if (spawnSync('hyperfine', ['--version'], {stdio: 'ignore'}).status !== 0) {

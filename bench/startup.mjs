@@ -4,7 +4,7 @@
 // Targets: helper ≤ 1.0× bwrap (issue 2), still with user namespace and an idmapped
 // volume (issue 5); end to end ≤ 2.6× node -e 0.
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -17,6 +17,7 @@ const {HELPER_PATH} = await import(join(ROOT, 'dist/sandbox/helper.js'))
 need('hyperfine', 'apt-get install hyperfine')
 need('bwrap', 'apt-get install bubblewrap')
 const work = mkdtempSync(join(tmpdir(), 'lab-bench-'))
+process.on('exit', () => rmSync(work, {recursive: true, force: true}))
 const runner = join(work, 'plan-runner')
 execFileSync('cc', ['-O2', '-o', runner, join(ROOT, 'bench/plan-runner.c')])
 async function planFor(name, req) {
