@@ -32,6 +32,7 @@
 #include "lifecycle.h"
 #include "plan.h"
 #include "syscalls.h"
+#include "fdpass.h"
 #include "util.h"
 
 #ifndef SYS_pidfd_open
@@ -274,20 +275,7 @@ static int clone_shm_tree(pid_t pid, unsigned long long start, int sock) {
   autoclose int tree = sys_open_tree(shm, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0) return set_error("open_tree", "/dev/shm of the joined sandbox", errno);
   if (!pidfd_alive(pidfd)) return set_error_msg("open", "/dev/shm", "the sandbox to join stopped while it was being joined");
-  char byte = 's';
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &tree, sizeof tree);
-  if (sendmsg(sock, &msg, 0) != 1) return set_error("sendmsg", "/dev/shm tree", errno);
+  if (fd_send(sock, tree) < 0) return set_error("sendmsg", "/dev/shm tree", errno);
   return 0;
 }
 

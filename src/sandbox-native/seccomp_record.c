@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "seccomp_tools.h"
+#include "fdpass.h"
 #include "util.h"
 
 /* The one syscall the recording filter lets through unnoticed: the child's sendmsg of
@@ -91,42 +92,6 @@ static int install_recording_filter(void) {
   return fd;
 }
 
-static int send_fd(int sock, int fd) {
-  char dummy = 'l';
-  struct iovec iov = {&dummy, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock) {
-  char dummy;
-  struct iovec iov = {&dummy, 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  ssize_t r;
-  do r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (r < 0 && errno == EINTR);
-  if (r != 1) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
-
 static _Noreturn void record_child(int sock, char **cmd) {
   if (dup2(sock, HANDOVER_FD) < 0) _exit(125);
   close(sock);
@@ -135,7 +100,7 @@ static _Noreturn void record_child(int sock, char **cmd) {
     write_error_event(2);
     _exit(125);
   }
-  if (send_fd(HANDOVER_FD, lfd) < 0) _exit(125);
+  if (fd_send(HANDOVER_FD, lfd) < 0) _exit(125);
   /* From here every call is recorded, these two included (the sandbox needs them too). */
   close(HANDOVER_FD);
   close(lfd);
@@ -211,7 +176,7 @@ int seccomp_record_main(int argc, char **argv) {
   /* As PID 1 of the sandbox, pass the caller's signals on to the recorded program. */
   int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], forward_signal);
-  int lfd = recv_fd(sv[0]);
+  int lfd = fd_recv(sv[0], 0);
   close(sv[0]);
   if (lfd >= 0) {
     serve(lfd);

@@ -23,31 +23,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "util.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
-static int send_fd(int sock, int fd) {
-  char byte = 't';
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  for (;;) {
-    if (sendmsg(sock, &msg, MSG_NOSIGNAL) == 1) return 0;
-    if (errno != EINTR) return set_error("sendmsg", "pty master", errno);
-  }
-}
 
 int tty_attach_child(const struct plan *p, int sock) {
   g_stage = "tty";
@@ -61,27 +43,16 @@ int tty_attach_child(const struct plan *p, int sock) {
   struct winsize ws = {.ws_row = p->lc.tty_rows, .ws_col = p->lc.tty_cols};
   if (ws.ws_row && ws.ws_col && ioctl(slave, TIOCSWINSZ, &ws) < 0) return set_error("ioctl TIOCSWINSZ", NULL, errno);
   if (ioctl(slave, TIOCSCTTY, 0) < 0) return set_error("ioctl TIOCSCTTY", NULL, errno);
-  if (send_fd(sock, master) < 0) return -1;
+  if (fd_send(sock, master) < 0) return set_error("sendmsg", "pty master", errno);
   for (int fd = 0; fd < 3; fd++)
     if (dup2(slave, fd) < 0) return set_error("dup2", "pty", errno);
   return 0;
 }
 
 int tty_receive_master(int sock) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   /* The child sent it before exec, and exec already happened: it is there or never comes. */
-  if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return -1;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  fcntl(fd, F_SETFL, O_NONBLOCK);
+  int fd = fd_recv(sock, MSG_DONTWAIT);
+  if (fd >= 0) fcntl(fd, F_SETFL, O_NONBLOCK);
   return fd;
 }
 
