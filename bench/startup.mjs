@@ -26,6 +26,9 @@ async function planFor(name, req) {
   return file
 }
 const planFile = await planFor('default', {})
+// bwrap runs no seccomp filter by default; give it ours (it takes a compiled BPF on a
+// fd) to compare equal work. A shell opens the fd, so its own cost is measured too.
+const filter = (await buildSpec({command: ['/bin/true']})).seccomp.bpfPath
 const noUserns = await planFor('userns-host', {userns: 'host'})
 const vol = join(work, 'vol')
 execFileSync('mkdir', ['-p', vol])
@@ -45,12 +48,17 @@ const r = hyperfine('startup', {
   'helper, --userns=host': `${runner} ${HELPER_PATH} ${noUserns}`,
   'helper + idmapped volume': `${runner} ${HELPER_PATH} ${withIdmap}`,
   bwrap,
+  'bwrap + our seccomp filter': `/bin/sh -c '${bwrap.replace(' /bin/true', ' --seccomp 9 /bin/true')} 9<${filter}'`,
+  'sh -c true': `/bin/sh -c true`,
   unshare: 'unshare --pid --fork --mount --uts --ipc --net --cgroup --mount-proc /bin/true',
   'lab sandbox run': `${join(ROOT, 'bin/run.js')} sandbox run -- /bin/true`,
   'node -e 0': `${process.execPath} -e 0`,
 })
 report('startup', r, [
   {what: 'helper / bwrap', ratio: r.helper / r.bwrap, target: 1.0},
+  // the same filter in both: the helper's extra set-up (a synthesized /etc, masked
+  // /proc paths, /sys, /dev/shm, mqueue, an id range) against bwrap's
+  {what: 'helper / bwrap, same filter', ratio: r.helper / (r['bwrap + our seccomp filter'] - r['sh -c true'])},
   {what: 'helper / unshare', ratio: r.helper / r.unshare},
   {what: 'user namespace cost', ratio: r.helper / r['helper, --userns=host']},
   {what: 'helper + idmap / bwrap', ratio: r['helper + idmapped volume'] / r.bwrap, target: 1.0},
