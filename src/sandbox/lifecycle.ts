@@ -21,7 +21,7 @@ import type {Duplex} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from './build-spec.js'
-import {cgroupDriver, DEFAULT_OWNER_DIR, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
+import {cgroupDriver, DEFAULT_OWNER_DIR, parentGroupPaths, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
 import {BASE_GROUPS, BASE_USERS} from './etc.js'
 import {assertHelperBuilt, HELPER_PATH, runHelper} from './helper.js'
 import {capabilityMask} from './capabilities.js'
@@ -397,6 +397,7 @@ export class Lifecycle {
       ops.push(['autoremove', this.store.runDir(rec.id)])
       // the group too (the supervisor reaped every process first), and its owner record
       for (const p of group.paths) ops.push(['autoremove', p])
+      for (const p of parentGroupPaths()) ops.push(['rmempty', p])
       ops.push(['autoremove', join(DEFAULT_OWNER_DIR, rec.id)])
       for (const v of rec.volumes.filter((x) => x.anonymous)) ops.push(['autoremove', join(this.store.dirs.volumes, v.name)])
       // the record's own directory last: once it is gone the sandbox no longer exists

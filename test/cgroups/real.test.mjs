@@ -3,16 +3,16 @@
 // The v2 tests run where /sys/fs/cgroup is a pure v2 hierarchy with controllers.
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
 import {buildSpec} from '../../dist/sandbox/build-spec.js'
-import {cgroupDriver, createSandboxCgroup, detectCgroups} from '../../dist/sandbox/cgroups/index.js'
+import {cgroupDriver, createSandboxCgroup, detectCgroups, driverForLayout} from '../../dist/sandbox/cgroups/index.js'
 import {parseLimits} from '../../dist/sandbox/limits.js'
 import {runSandbox} from '../../dist/sandbox/run.js'
-import {isRoot, rootTest, waitFor} from '../helpers.mjs'
+import {isRoot, lab, rootTest, waitFor} from '../helpers.mjs'
 
 const t = suite('cgroups: the real hierarchy of this host')
 const layout = detectCgroups()
@@ -98,6 +98,47 @@ v2Test('v2: --cpu-time ends a many-threaded spinner from cpu.stat', async () => 
 t('the backend matches the host layout', () => {
   if (layout.mode === 'none') return
   assert.is(cgroupDriver().version, layout.mode === 'v2' ? 'v2' : 'v1')
+})
+
+// The parent group lab/ may exist only while some sandbox group is in it (other tests run
+// beside these, so "in use" is allowed; an empty lab/ is a leftover).
+const leftoverParents = () =>
+  cgroupDriver().parentPaths().filter((p) => {
+    try {
+      return !readdirSync(p).some((n) => /^[0-9a-f]{64}$/.test(n))
+    } catch {
+      return false // gone
+    }
+  })
+
+rootTest(t, 'no empty parent group is left after a run, a detached --rm sandbox or an rm -f', async () => {
+  const state = `/tmp/lab-cgparent-${process.pid}`
+  try {
+    assert.is((await lab(['sandbox', 'run', '-m', '32m', '--cpus', '1', '--', 'true'])).code, 0)
+    assert.ok(await waitFor(() => leftoverParents().length === 0, 3000), `left after a run: ${leftoverParents()}`)
+    assert.is((await lab(['sandbox', 'run', '--state-dir', state, '-d', '--rm', '--', 'sleep', '0.2'])).code, 0)
+    assert.is((await lab(['sandbox', 'run', '--state-dir', state, '-d', '--name', 'cgp', '--', 'sleep', '30'])).code, 0)
+    assert.is((await lab(['sandbox', 'rm', '--state-dir', state, '-f', 'cgp'])).code, 0)
+    assert.ok(await waitFor(() => leftoverParents().length === 0, 3000), `left after detached sandboxes: ${leftoverParents()}`)
+  } finally {
+    await lab(['system', 'prune', '--state-dir', state])
+    rmSync(state, {recursive: true, force: true})
+  }
+})
+
+rootTest(t, 'a group is made even when another lab process removed the parent group since this one prepared it', async () => {
+  const driver = cgroupDriver()
+  const first = await driver.create(newId(), parseLimits({memory: '32m'}))
+  await first.remove()
+  // another lab process ending: it removes the (now empty) parent behind this driver's back
+  driverForLayout(layout).removeParentIfUnused()
+  const second = await driver.create(newId(), parseLimits({memory: '32m'}))
+  try {
+    for (const p of second.paths) assert.ok(existsSync(p), `${p} was made`)
+  } finally {
+    await second.remove()
+    driver.removeParentIfUnused()
+  }
 })
 
 t.run()

@@ -4,6 +4,12 @@
  * parent group "lab" in each hierarchy, hands the group's cgroup.procs files to the
  * helper (which moves the sandbox in before it execs anything), and when the run ends
  * kills what is left, reads the accounting and removes the group.
+ *
+ * The parent group lives only while some sandbox group does: a lab process keeps it for
+ * its lifetime (making it again per sandbox would cost every start) and removes it at
+ * exit if it is empty; a supervisor removing the last detached group, and every sweep,
+ * do the same. Since another process may remove it at any moment, a group whose mkdir
+ * finds no parent makes the parent again and retries.
  */
 import {closeSync, openSync, readFileSync, readSync, rmdirSync, writeSync} from 'node:fs'
 
@@ -54,6 +60,10 @@ export interface CgroupDriver {
   list(): Promise<string[]>
   /** a handle on an existing group (for clean-up of groups whose owner died) */
   open(id: string): SandboxCgroup
+  /** the parent group's directory in each hierarchy */
+  parentPaths(): string[]
+  /** removes the parent group wherever it holds no sandbox group (the kernel refuses otherwise) */
+  removeParentIfUnused(): void
 }
 
 /** The parent group every sandbox group lives under, in each hierarchy. */
@@ -154,6 +164,37 @@ export async function removeGroupDir(path: string, waitMs = 2000): Promise<void>
       if (code !== 'EBUSY' || Date.now() > end) throw cgroupError('rmdir', path, e, 'a process of the sandbox is still in it; `lab system prune` removes it later')
     }
     await sleep(delay)
+  }
+}
+
+/** The parent group is kept while this process runs and removed at its end if no sandbox group is left in it. */
+export function removeParentAtExit(driver: CgroupDriver): CgroupDriver {
+  process.once('exit', () => driver.removeParentIfUnused())
+  return driver
+}
+
+/** rmdir that only succeeds on a group with no child groups and no tasks; nothing else is an error. */
+export function rmdirIfUnused(path: string): void {
+  try {
+    rmdirSync(path)
+  } catch {
+    /* EBUSY/ENOTEMPTY: in use by a sandbox; ENOENT: already gone */
+  }
+}
+
+/**
+ * Runs make() (prepare the parent, mkdir the group), and when it fails because the
+ * parent group was removed under it by another lab process, resets and tries again.
+ */
+export async function withParent<T>(make: () => Promise<T>, reset: () => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await make()
+    } catch (e) {
+      const code = ((e as {cause?: NodeJS.ErrnoException}).cause ?? (e as NodeJS.ErrnoException)).code
+      if (code !== 'ENOENT' || attempt >= 4) throw e
+      reset()
+    }
   }
 }
 

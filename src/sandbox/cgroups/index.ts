@@ -14,7 +14,7 @@ import {join} from 'node:path'
 import {LabError} from '../../errors.js'
 import type {Limits} from '../limits.js'
 import {detectCgroups, DEFAULT_CGROUP_ROOT, type CgroupLayout} from './detect.js'
-import {type CgroupDriver, GROUP_ID, type SandboxCgroup} from './driver.js'
+import {type CgroupDriver, GROUP_ID, removeParentAtExit, type SandboxCgroup} from './driver.js'
 import {CgroupV1Driver} from './v1.js'
 import {CgroupV2Driver} from './v2.js'
 import {createRootlessCgroup} from './rootless.js'
@@ -47,10 +47,20 @@ export function cgroupDriver(root = DEFAULT_CGROUP_ROOT): CgroupDriver {
   if (!d) {
     const found = driverForLayout(detectCgroups(root))
     if (!found) throw new LabError('cgroup', `no cgroup file system at ${root}: lab cannot limit or account a sandbox`, {hint: 'mount cgroup2 on /sys/fs/cgroup (systemd does this by default), then run `lab doctor`'})
-    d = found
+    d = removeParentAtExit(found)
     drivers.set(root, d)
   }
   return d
+}
+
+/** The parent group's directories of the root's groups ([] without root or cgroups). */
+export function parentGroupPaths(): string[] {
+  if (process.getuid?.() !== 0) return []
+  try {
+    return cgroupDriver().parentPaths()
+  } catch {
+    return []
+  }
 }
 
 let selfStart: string | null = null
@@ -168,5 +178,6 @@ export async function sweepStaleCgroups(opts: CgroupOptions = {}): Promise<Sweep
     }
     await unlink(join(ownerDir, id)).catch(() => {})
   }
+  driver.removeParentIfUnused()
   return report
 }

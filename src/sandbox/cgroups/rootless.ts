@@ -12,7 +12,7 @@ import {join} from 'node:path'
 
 import type {Limits} from '../limits.js'
 import {detectCgroups, DEFAULT_CGROUP_ROOT} from './detect.js'
-import type {CgroupStats, SandboxCgroup} from './driver.js'
+import {type CgroupDriver, type CgroupStats, removeParentAtExit, type SandboxCgroup} from './driver.js'
 import {CgroupV2Driver} from './v2.js'
 
 export interface UnenforcedLimit {
@@ -79,13 +79,17 @@ export function ungroupedSandbox(id: string, limits: Limits, reason: string): Sa
   }
 }
 
+const delegated = new Map<string, CgroupDriver>()
+
 /** A group in the caller's delegated subtree, or an ungrouped sandbox that says why. */
 export async function createRootlessCgroup(id: string, limits: Limits): Promise<SandboxCgroup & {unenforced?: UnenforcedLimit[]}> {
   const parent = delegatedParent()
   if (parent) {
     try {
       const controllers = readFileSync(join(parent, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean)
-      return await new CgroupV2Driver(parent, controllers).create(id, limits)
+      let driver = delegated.get(parent)
+      if (!driver) delegated.set(parent, (driver = removeParentAtExit(new CgroupV2Driver(parent, controllers))))
+      return await driver.create(id, limits)
     } catch (e) {
       return ungroupedSandbox(id, limits, `the delegated cgroup ${parent} refused a group: ${(e as Error).message}`)
     }

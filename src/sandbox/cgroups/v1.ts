@@ -23,9 +23,11 @@ import {
   PARENT_GROUP,
   readControl,
   removeGroupDir,
+  rmdirIfUnused,
   type SandboxCgroup,
   sleep,
   waitEmpty,
+  withParent,
   writeControl,
 } from './driver.js'
 
@@ -108,16 +110,19 @@ export class CgroupV1Driver implements CgroupDriver {
     if (limits.blkioWeight !== null && !features.blkioWeightFile) {
       throw usageError('--blkio-weight: this host\'s block I/O controller has no weight (no blkio.weight or blkio.bfq.weight)', 'leave --blkio-weight out; --device-read-bps and friends still work')
     }
-    await Promise.all(wanted.map((c) => this.prepare(c)))
     const group = this.open(id, wanted)
-    // One mkdir per distinct hierarchy (co-mounted controllers share a directory).
-    await Promise.all(group.paths.map(async (p) => {
-      try {
-        mkdirSync(p)
-      } catch (e) {
-        throw cgroupError('mkdir', p, e)
+    await withParent(async () => {
+      await Promise.all(wanted.map((c) => this.prepare(c)))
+      // One mkdir per distinct hierarchy (co-mounted controllers share a directory).
+      for (const p of group.paths) {
+        try {
+          mkdirSync(p)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue // made by an attempt before
+          throw cgroupError('mkdir', p, e)
+        }
       }
-    }))
+    }, () => this.prepared.clear())
     try {
       await this.applyLimits(group, limits, features)
     } catch (e) {
@@ -168,6 +173,15 @@ export class CgroupV1Driver implements CgroupDriver {
       }
     }
     return [...ids]
+  }
+
+  parentPaths(): string[] {
+    return [...new Set(Object.keys(this.hierarchies).map((c) => this.parentDir(c)))]
+  }
+
+  removeParentIfUnused(): void {
+    for (const dir of this.parentPaths()) rmdirIfUnused(dir)
+    this.prepared.clear()
   }
 
   open(id: string, controllers: string[] = Object.keys(this.hierarchies)): V1Group {

@@ -22,9 +22,11 @@ import {
   PARENT_GROUP,
   readControl,
   removeGroupDir,
+  rmdirIfUnused,
   type SandboxCgroup,
   sleep,
   waitEmpty,
+  withParent,
   writeControl,
 } from './driver.js'
 
@@ -92,13 +94,16 @@ export class CgroupV2Driver implements CgroupDriver {
     if (l.cpus !== null || l.cpuShares !== null) this.need('cpu', '--cpus/--cpu-shares')
     if (l.cpusetCpus !== null) this.need('cpuset', '--cpuset-cpus')
     if (l.blkioWeight !== null || l.deviceThrottle.length > 0) this.need('io', '--blkio-weight/--device-*')
-    await this.prepare()
-    const g = this.open(id)
-    try {
-      mkdirSync(g.dir)
-    } catch (e) {
-      throw cgroupError('mkdir', g.dir, e)
-    }
+    const g = await withParent(async () => {
+      await this.prepare()
+      const made = this.open(id)
+      try {
+        mkdirSync(made.dir)
+      } catch (e) {
+        throw cgroupError('mkdir', made.dir, e)
+      }
+      return made
+    }, () => (this.ready = null))
     try {
       await this.applyLimits(g.dir, l)
     } catch (e) {
@@ -144,6 +149,15 @@ export class CgroupV2Driver implements CgroupDriver {
     } catch {
       return []
     }
+  }
+
+  parentPaths(): string[] {
+    return [this.parent]
+  }
+
+  removeParentIfUnused(): void {
+    rmdirIfUnused(this.parent)
+    this.ready = null
   }
 
   open(id: string): V2Group {
