@@ -28,3 +28,10 @@ export async function renderFormat(template: string): Promise<(data: unknown) =>
     throw usageError(`--format: ${(e as Error).message.split('\n')[0]}`, 'fields are like {{.State.Status}}, {{.Name}}, {{json .Config}}')
   }
 }
+
+/** inspect's output: each item through the template, or all of them as indented JSON. */
+export async function printInspected(log: (line: string) => void, items: unknown[], format: string | undefined): Promise<void> {
+  if (format === undefined) return log(JSON.stringify(items, null, 2))
+  const render = await renderFormat(format)
+  for (const item of items) log(render(item))
+}

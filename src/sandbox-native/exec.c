@@ -144,14 +144,7 @@ int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
   close(errp[1]);
   if (ttyp[1] >= 0) close(ttyp[1]);
   char buf[4096];
-  size_t got = 0;
-  for (;;) {
-    ssize_t r = read(errp[0], buf + got, sizeof buf - 1 - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += (size_t)r;
-    if (got >= sizeof buf - 1) break;
-  }
+  size_t got = read_to_eof(errp[0], buf, sizeof buf);
   close(errp[0]);
   if (got > 0) {
     write_all(ctl, buf, got);

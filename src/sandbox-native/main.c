@@ -180,14 +180,7 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   close(go[1]);
   /* The error pipe is close-on-exec: EOF without data means the program is running. */
   char buf[4096];
-  size_t got = 0;
-  for (;;) {
-    ssize_t r = read(errp[0], buf + got, sizeof buf - 1 - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += (size_t)r;
-    if (got >= sizeof buf - 1) break;
-  }
+  size_t got = read_to_eof(errp[0], buf, sizeof buf);
   close(errp[0]);
   *child_out = child;
   *status_out = statp[0];

@@ -29,7 +29,7 @@ static int oldroot_fd = -1;
 static int newroot_fd = -1;
 static int overlay_count;
 
-static unsigned attrs_of(unsigned flags) {
+unsigned mount_attrs_of(unsigned flags) {
   unsigned a = 0;
   if (flags & MF_RO) a |= MOUNT_ATTR_RDONLY;
   if (flags & MF_NOSUID) a |= MOUNT_ATTR_NOSUID;
@@ -157,7 +157,7 @@ static int do_bind(const struct mount_op *o, int userns_fd) {
   unsigned tflags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (userns_fd >= 0 ? 0 : AT_RECURSIVE);
   autoclose int tree = sys_open_tree(src, "", tflags);
   if (tree < 0) return set_error("open_tree", o->src, errno);
-  if (set_attrs(tree, o->dst, attrs_of(o->flags), (o->flags & MF_IDMAP) ? userns_fd : -1) < 0) return -1;
+  if (set_attrs(tree, o->dst, mount_attrs_of(o->flags), (o->flags & MF_IDMAP) ? userns_fd : -1) < 0) return -1;
   return attach(tree, o->dst, !S_ISDIR(st.st_mode));
 }
 
@@ -183,7 +183,7 @@ static int do_tmpfs(const struct mount_op *o) {
   snprintf(size, sizeof size, "%llu", o->size);
   snprintf(mode, sizeof mode, "%o", o->mode);
   const char *kv[] = {"size", size, "mode", mode, NULL};
-  return do_fs("tmpfs", o->dst, kv, attrs_of(o->flags));
+  return do_fs("tmpfs", o->dst, kv, mount_attrs_of(o->flags));
 }
 
 static int do_symlink(const struct mount_op *o) {

@@ -9,4 +9,7 @@
  * userns_fd is the sandbox's user namespace for idmapped binds (-1: none). */
 int build_root(const struct plan *p, int userns_fd);
 
+/* The plan's MF_RO/NOSUID/NODEV/NOEXEC flags as mount_setattr() MOUNT_ATTR_* bits. */
+unsigned mount_attrs_of(unsigned flags);
+
 #endif

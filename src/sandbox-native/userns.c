@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lifecycle.h"
+#include "mount.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -141,15 +142,6 @@ static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned 
   return rc < 0 ? -1 : fd;
 }
 
-static unsigned mount_attrs(unsigned flags) {
-  unsigned a = 0;
-  if (flags & MF_RO) a |= MOUNT_ATTR_RDONLY;
-  if (flags & MF_NOSUID) a |= MOUNT_ATTR_NOSUID;
-  if (flags & MF_NODEV) a |= MOUNT_ATTR_NODEV;
-  if (flags & MF_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
-  return a;
-}
-
 static void warn_event(int fd, const char *code, const char *path, const char *message) {
   if (fd < 0) return;
   char p[1100], m[1400], line[2800];
@@ -187,7 +179,7 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
   if (ns < 0) return -1;
   int tree = sys_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0) return set_error("open_tree", o->src, errno);
-  struct lab_mount_attr a = {.attr_set = mount_attrs(o->flags) | MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
+  struct lab_mount_attr a = {.attr_set = mount_attrs_of(o->flags) | MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
   if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &a) < 0) {
     int e = errno;
     close(tree);

@@ -71,6 +71,17 @@ int write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
+size_t read_to_eof(int fd, char *buf, size_t cap) {
+  size_t got = 0;
+  while (got < cap - 1) {
+    ssize_t r = read(fd, buf + got, cap - 1 - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  return got;
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

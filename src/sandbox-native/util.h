@@ -28,6 +28,9 @@ void write_error_event(int fd);
 void json_escape(char *dst, size_t dstlen, const char *src);
 /* Writes all of buf, retrying on EINTR / short writes. */
 int write_all(int fd, const void *buf, size_t len);
+/* Reads until end of file (or cap-1 bytes); returns the count. For the children's
+ * close-on-exec error pipes: no data at EOF means the program is running. */
+size_t read_to_eof(int fd, char *buf, size_t cap);
 /* Percent-decoding in place; returns -1 on a malformed escape. */
 int pct_decode(char *s);
 /* Parses a non-negative decimal; returns -1 if s is not one. */

@@ -18,7 +18,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import type {Duplex, Readable, Writable} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
-import {assertHelperBuilt, HELPER_PATH} from './helper.js'
+import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError} from './helper.js'
 import type {HelperError} from './result.js'
 
 export interface CopyEnd {
@@ -89,20 +89,11 @@ export function runCopyHelper(plan: string, direction: 'out' | 'in', io: (stream
   const child = spawn(HELPER_PATH, ['run'], {stdio: [direction === 'in' ? 'pipe' : 'ignore', direction === 'out' ? 'pipe' : 'ignore', 'ignore', 'pipe']})
   const ctl = child.stdio[3] as Duplex
   const out = {error: null as HelperError | null, files: 0, bytes: 0}
-  let buf = ''
   ctl.setEncoding('utf8')
-  ctl.on('data', (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      try {
-        const ev = JSON.parse(buf.slice(0, nl))
-        if (ev.event === 'error') out.error = ev
-        else if (ev.event === 'copied') Object.assign(out, {files: ev.files, bytes: ev.bytes})
-      } catch {}
-      buf = buf.slice(nl + 1)
-    }
-  })
+  ctl.on('data', eventReader((ev) => {
+    if (ev.event === 'error') out.error = ev as unknown as HelperError
+    else if (ev.event === 'copied') Object.assign(out, {files: ev.files, bytes: ev.bytes})
+  }))
   ctl.on('error', () => {})
   ctl.write(plan)
   const stream = (direction === 'in' ? child.stdin : child.stdout)!
@@ -113,7 +104,7 @@ export function runCopyHelper(plan: string, direction: 'out' | 'in', io: (stream
     child.kill('SIGKILL')
   })
   return new Promise((res, rej) => {
-    child.on('error', (e) => rej(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'})))
+    child.on('error', (e) => rej(helperSpawnError(e)))
     child.on('close', async () => {
       await work
       // A refusal on the host side (a device, a link out) is the cause; otherwise the

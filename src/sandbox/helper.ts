@@ -90,6 +90,33 @@ function viaServer(opts: HelperRunOptions): boolean {
   return opts.stdio === 'pipe' && (!opts.stdin || opts.input !== undefined) && process.env.LAB_HELPER_SERVER !== '0'
 }
 
+/** One event line the helper writes on its control socket (fd 3). */
+export type HelperEvent = {event: string} & Record<string, unknown>
+
+/** Splits the control socket's text into JSON event lines (a partial line waits for the rest). */
+export function eventReader(onEvent: (ev: HelperEvent) => void): (chunk: string) => void {
+  let buf = ''
+  return (chunk) => {
+    buf += chunk
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      let ev: HelperEvent
+      try {
+        ev = JSON.parse(line)
+      } catch {
+        continue
+      }
+      onEvent(ev)
+    }
+  }
+}
+
+export function helperSpawnError(e: Error): LabError {
+  return new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'})
+}
+
 export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperOutcome> {
   assertHelperBuilt()
   const outcome: HelperOutcome = {exit: null, error: null, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), outputLimited: false, helperExitCode: null, userns: null, warnings: []}
@@ -139,26 +166,13 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
   const onStdout = collect('stdout', opts.onStdout)
   const onStderr = collect('stderr', opts.onStderr)
 
-  let buf = ''
-  const onEvents = (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      let ev: {event: string} & Record<string, unknown>
-      try {
-        ev = JSON.parse(line)
-      } catch {
-        continue
-      }
-      if (ev.event === 'exit') outcome.exit = ev as unknown as ExitEvent
-      else if (ev.event === 'error') outcome.error = ev as unknown as HelperError
-      else if (ev.event === 'started') opts.onStarted?.(ev.pid as number)
-      else if (ev.event === 'userns') outcome.userns = {uidBase: ev.uidBase as number, gidBase: ev.gidBase as number, size: ev.size as number}
-      else if (ev.event === 'warning') outcome.warnings.push(String(ev.message))
-    }
-  }
+  const onEvents = eventReader((ev) => {
+    if (ev.event === 'exit') outcome.exit = ev as unknown as ExitEvent
+    else if (ev.event === 'error') outcome.error = ev as unknown as HelperError
+    else if (ev.event === 'started') opts.onStarted?.(ev.pid as number)
+    else if (ev.event === 'userns') outcome.userns = {uidBase: ev.uidBase as number, gidBase: ev.gidBase as number, size: ev.size as number}
+    else if (ev.event === 'warning') outcome.warnings.push(String(ev.message))
+  })
 
   return new Promise((resolve, reject) => {
     const finish = (code: number | null) => {
@@ -194,7 +208,7 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
       for (const cmd of early.splice(0)) ctl.send(cmd)
       child.on('error', (e) => {
         cleanup()
-        reject(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'}))
+        reject(helperSpawnError(e))
       })
       child.on('close', finish)
     }

@@ -23,7 +23,7 @@ import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from './build-spec.js'
 import {cgroupDriver, DEFAULT_OWNER_DIR, parentGroupPaths, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
 import {BASE_GROUPS, BASE_USERS} from './etc.js'
-import {assertHelperBuilt, HELPER_PATH, runHelper} from './helper.js'
+import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError, runHelper} from './helper.js'
 import {capabilityMask} from './capabilities.js'
 import {DEFAULT_LIMITS} from './limits.js'
 import {assertValidName, ID_PATTERN, shortId} from './names.js'
@@ -207,26 +207,16 @@ function spawnSupervisor(plan: string): Promise<{pid: number; supervisorPid: num
   const child = spawn(HELPER_PATH, ['run'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true})
   const ctl = child.stdio[3] as Duplex
   const out = {pid: 0, supervisorPid: 0, error: null as HelperError | null, warnings: [] as string[]}
-  let buf = ''
   ctl.setEncoding('utf8')
-  ctl.on('data', (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      try {
-        const ev = JSON.parse(line)
-        if (ev.event === 'started') out.pid = ev.pid
-        else if (ev.event === 'detached') out.supervisorPid = ev.supervisorPid
-        else if (ev.event === 'error') out.error = ev
-        else if (ev.event === 'warning' && typeof ev.message === 'string') out.warnings.push(ev.message)
-      } catch {}
-    }
-  })
+  ctl.on('data', eventReader((ev) => {
+    if (ev.event === 'started') out.pid = ev.pid as number
+    else if (ev.event === 'detached') out.supervisorPid = ev.supervisorPid as number
+    else if (ev.event === 'error') out.error = ev as unknown as HelperError
+    else if (ev.event === 'warning' && typeof ev.message === 'string') out.warnings.push(ev.message)
+  }))
   ctl.write(plan)
   return new Promise((resolve, reject) => {
-    child.on('error', (e) => reject(new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'})))
+    child.on('error', (e) => reject(helperSpawnError(e)))
     ctl.on('error', () => {})
     ctl.on('close', () => {
       child.unref()

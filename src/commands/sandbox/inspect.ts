@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {engine, stateDirFlag} from '../../cli/lifecycle-flags.js'
-import {renderFormat} from '../../cli/format.js'
+import {printInspected} from '../../cli/format.js'
 
 export default class SandboxInspect extends BaseCommand {
   static override summary = 'Show sandboxes in detail, as JSON or through a template'
@@ -15,12 +15,7 @@ export default class SandboxInspect extends BaseCommand {
     const {argv, flags} = await this.parse(SandboxInspect)
     const lc = engine(flags)
     const out = (argv as string[]).map((ref) => lc.inspect(ref))
-    if (!this.jsonEnabled()) {
-      if (flags.format !== undefined) {
-        const render = await renderFormat(flags.format)
-        for (const o of out) this.log(render(o))
-      } else this.log(JSON.stringify(out, null, 2))
-    }
+    if (!this.jsonEnabled()) await printInspected((l) => this.log(l), out, flags.format)
     return out
   }
 }

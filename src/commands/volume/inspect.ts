@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {renderFormat} from '../../cli/format.js'
+import {printInspected} from '../../cli/format.js'
 import {engine, stateDirFlag} from '../../cli/lifecycle-flags.js'
 
 export default class VolumeInspect extends BaseCommand {
@@ -14,12 +14,7 @@ export default class VolumeInspect extends BaseCommand {
     const {argv, flags} = await this.parse(VolumeInspect)
     const lc = engine(flags)
     const out = (argv as string[]).map((n) => lc.volumes.inspect(n))
-    if (!this.jsonEnabled()) {
-      if (flags.format !== undefined) {
-        const render = await renderFormat(flags.format)
-        for (const o of out) this.log(render(o))
-      } else this.log(JSON.stringify(out, null, 2))
-    }
+    if (!this.jsonEnabled()) await printInspected((l) => this.log(l), out, flags.format)
     return out
   }
 }
