@@ -21,7 +21,7 @@ import type {Duplex} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from './build-spec.js'
-import {cgroupDriver, DEFAULT_OWNER_DIR, parentGroupPaths, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
+import {cgroupDriver, DEFAULT_OWNER_DIR, parentGroupPaths, writeOwnerRecord, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
 import {BASE_GROUPS, BASE_USERS} from './etc.js'
 import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError, runHelper} from './helper.js'
 import {capabilityMask} from './capabilities.js'
@@ -521,7 +521,7 @@ export class Lifecycle {
   /** The supervisor, not this short-lived CLI, owns a detached sandbox's group. */
   private handOverCgroup(id: string, supervisorPid: number): void {
     try {
-      writeFileSync(join(DEFAULT_OWNER_DIR, id), `${supervisorPid} ${processStartTime(supervisorPid)}\n`)
+      writeOwnerRecord(DEFAULT_OWNER_DIR, id, `${supervisorPid} ${processStartTime(supervisorPid)}\n`)
     } catch {}
   }
 

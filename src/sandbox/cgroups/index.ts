@@ -7,11 +7,12 @@
  * process; it is removed after the group. A group whose record is missing or names a
  * process that no longer runs (same pid, other start time = reused pid) is stale.
  */
-import {readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {mkdir, readdir, readFile, unlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {LabError} from '../../errors.js'
+import {pidAlive} from '../../util/stale-temp.js'
 import type {Limits} from '../limits.js'
 import {detectCgroups, DEFAULT_CGROUP_ROOT, type CgroupLayout} from './detect.js'
 import {type CgroupDriver, GROUP_ID, removeParentAtExit, type SandboxCgroup} from './driver.js'
@@ -94,6 +95,17 @@ async function readRecord(ownerDir: string, id: string): Promise<string | null> 
   }
 }
 
+/**
+ * Writes an ownership record whole: a sweeper in another lab process must never read a
+ * half-written (empty) record, take the group for an orphan and kill a live sandbox.
+ * Written to a temporary name and renamed; no fsync, a reboot takes the groups too.
+ */
+export function writeOwnerRecord(ownerDir: string, id: string, line: string): void {
+  const tmp = join(ownerDir, `.${id}.${process.pid}.tmp`)
+  writeFileSync(tmp, line)
+  renameSync(tmp, join(ownerDir, id))
+}
+
 const swept = new Set<string>()
 const ownerDirsMade = new Set<string>()
 
@@ -115,7 +127,7 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
     ownerDirsMade.add(ownerDir)
   }
   const record = join(ownerDir, id)
-  writeFileSync(record, ownerLine())
+  writeOwnerRecord(ownerDir, id, ownerLine())
   let group: SandboxCgroup
   try {
     group = await driver.create(id, limits)
@@ -155,7 +167,13 @@ export async function sweepStaleCgroups(opts: CgroupOptions = {}): Promise<Sweep
   const ids = new Set(await driver.list())
   let records: string[] = []
   try {
-    records = (await readdir(ownerDir)).filter((n) => GROUP_ID.test(n))
+    const names = await readdir(ownerDir)
+    records = names.filter((n) => GROUP_ID.test(n))
+    // a record being written by a process that died before renaming it
+    for (const n of names) {
+      const m = /^\.[0-9a-f]{64}\.(\d+)\.tmp$/.exec(n)
+      if (m && !pidAlive(Number(m[1]))) await unlink(join(ownerDir, n)).catch(() => {})
+    }
   } catch {
     /* no records yet */
   }
