@@ -13,7 +13,7 @@
  * exited → running (start); created|exited → removed (rm), anything → removed (rm -f).
  */
 import {spawn} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {availableParallelism, constants} from 'node:os'
 import {join} from 'node:path'
@@ -817,12 +817,26 @@ export class Lifecycle {
     const parser = new LogParser()
     const base = join(this.store.dir(rec.id), 'log')
     let lines: LogLine[] = []
-    for (const f of this.logFiles(rec.id)) lines.push(...parser.feed(readFileSync(f)))
+    // Following goes on from exactly the bytes read here (the supervisor may append
+    // between a read and a later stat: those bytes must not be skipped).
+    let ino = 0
+    let offset = 0
+    for (const f of this.logFiles(rec.id)) {
+      const fd = openSync(f, 'r')
+      try {
+        const data = readFileSync(fd)
+        if (f === base) {
+          ino = fstatSync(fd).ino
+          offset = data.length
+        }
+        lines.push(...parser.feed(data))
+      } finally {
+        closeSync(fd)
+      }
+    }
     if (opts.tail !== undefined && opts.tail >= 0) lines = lines.slice(Math.max(0, lines.length - opts.tail))
     for (const l of lines) opts.onLine?.(l)
     if (!opts.follow) return lines
-    let ino = existsSync(base) ? statSync(base).ino : 0
-    let offset = existsSync(base) ? statSync(base).size : 0
     const readNew = () => {
       if (!existsSync(base)) return
       const st = statSync(base)
