@@ -237,7 +237,8 @@ class V1Group implements SandboxCgroup {
 
   async stats(): Promise<CgroupStats> {
     const at = (c: string, f: string) => (this.dirs.has(c) ? readControl(join(this.dirs.get(c)!, f)) : Promise.resolve(null))
-    const [user, sys, cpuStat, peak, oom, failcnt, pidsPeak, pidsEvents, memsw, swappiness] = await Promise.all([
+    const [total, user, sys, cpuStat, peak, oom, failcnt, pidsPeak, pidsEvents, memsw, swappiness] = await Promise.all([
+      at('cpuacct', 'cpuacct.usage'),
       this.features.usageUserSys ? at('cpuacct', 'cpuacct.usage_user') : null,
       this.features.usageUserSys ? at('cpuacct', 'cpuacct.usage_sys') : null,
       this.features.usageUserSys ? null : at('cpuacct', 'cpuacct.stat'),
@@ -257,6 +258,15 @@ class V1Group implements SandboxCgroup {
       cpuUserUs = (s.user ?? 0) * 10_000
       cpuSystemUs = (s.system ?? 0) * 10_000
     }
+    // The user/system split is sampled (v1 has no exact one); cpuacct.usage is the exact
+    // total that --cpu-time is enforced on. Scale the split to it, so that the reported
+    // CPU time is the one the limit saw.
+    const totalUs = Math.floor((parseNumber(total) ?? 0) / 1000)
+    const splitUs = cpuUserUs + cpuSystemUs
+    if (totalUs > 0 && splitUs > 0) {
+      cpuUserUs = Math.round((cpuUserUs * totalUs) / splitUs)
+      cpuSystemUs = totalUs - cpuUserUs
+    } else if (totalUs > 0) cpuUserUs = totalUs
     return {
       cpuUserUs,
       cpuSystemUs,
