@@ -160,7 +160,7 @@ int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
     close(ctl);
     ctl = -1;
   }
-  return supervise(child, ctl, -1, p);
+  return supervise(child, ctl, -1, p, NULL); /* the groups are the target sandbox's */
 fail:
   write_error_event(ctl);
   return 125;

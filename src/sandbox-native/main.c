@@ -226,7 +226,12 @@ int helper_run(void) {
   int status_fd;
   int r = start_sandbox(&g_plan, &filter, ctl, &child, &status_fd);
   if (r < 0) return 125;
-  return supervise(child, ctl, status_fd, &g_plan);
+  bool caller_gone = false;
+  int code = supervise(child, ctl, status_fd, &g_plan, &caller_gone);
+  /* Normally lab reads the group's accounting and removes it; a caller that died (even
+   * by SIGKILL) cannot, so the groups go now, and the shared parent if it is empty. */
+  if (caller_gone) remove_cgroups(&g_plan);
+  return code;
 }
 
 int main(int argc, char **argv) {

@@ -42,6 +42,22 @@ int join_cgroups(pid_t child, const struct plan *p) {
   return 0;
 }
 
+void remove_cgroups(const struct plan *p) {
+  for (int i = 0; i < p->n_cgroups; i++) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", p->cgroup_procs[i]);
+    char *slash = strrchr(dir, '/'); /* .../lab/<id>/cgroup.procs -> .../lab/<id> */
+    if (!slash || slash == dir) continue;
+    *slash = '\0';
+    /* busy for a moment while the last killed tasks finish exiting */
+    for (int tries = 0; tries < 50 && rmdir(dir) < 0 && errno == EBUSY; tries++) usleep(2000);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir) continue;
+    *slash = '\0';
+    rmdir(dir); /* the parent: refused while another sandbox's group is in it */
+  }
+}
+
 static int write_map(pid_t child, const char *file, const struct idmap *m, int n) {
   char path[64], buf[512];
   size_t o = 0;

@@ -11,6 +11,9 @@
 pid_t clone_into_namespaces(const struct plan *p);
 /* Parent side, before the child may continue: put it into its cgroups. */
 int join_cgroups(pid_t child, const struct plan *p);
+/* After the sandbox ended with nobody to collect it: removes its groups (every task is
+ * gone with its PID namespace) and their parent directory where it is left empty. */
+void remove_cgroups(const struct plan *p);
 /* Parent side, for a new user namespace: write its uid/gid maps. */
 int write_id_maps(pid_t child, const struct plan *p);
 /* Child side, first thing after "go" in a new user namespace: take on the mapped

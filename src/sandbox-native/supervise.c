@@ -39,7 +39,7 @@ static void handle_command(char *line, pid_t child, const char **killed_by) {
   }
 }
 
-int supervise(pid_t child, int ctl, int status_fd, const struct plan *p) {
+int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *caller_gone) {
   g_stage = "supervise";
   long long start = now_us();
   sigset_t set;
@@ -129,5 +129,6 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p) {
                    (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec,
                    (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec, ru.ru_maxrss);
   if (ctl_open) write_all(ctl, out, (size_t)n);
+  if (caller_gone) *caller_gone = !ctl_open;
   return code >= 0 ? code : 128 + sig;
 }

@@ -4,6 +4,7 @@
 #define LAB_SUPERVISE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "plan.h"
@@ -13,7 +14,8 @@ void forwarded_signals(sigset_t *set);
 
 /* Runs until the sandbox's PID 1 is gone; writes the "exit" event on ctl.
  * status_fd carries the program's real wait status when an init runs (-1 if none).
- * Returns the exit code the helper itself should end with. */
-int supervise(pid_t child, int ctl, int status_fd, const struct plan *p);
+ * *caller_gone (if not NULL) says whether the caller closed ctl: nobody will read
+ * the result. Returns the exit code the helper itself should end with. */
+int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *caller_gone);
 
 #endif

@@ -1,6 +1,6 @@
 // After any run — normal, failed, killed, or when the CLI itself dies — nothing of the
-// sandbox remains on the host: no process, no mount, no temp dir.
-import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+// sandbox remains on the host: no process, no mount, no cgroup, no temp dir.
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {tmpdir} from 'node:os'
 import {suite} from 'uvu'
@@ -21,6 +21,10 @@ const alive = (pid) => {
     return false
   }
 }
+// The sandbox's group id, from its membership (v1 "N:pids:/lab/ID", v2 "0::/lab/ID").
+const groupOf = (pid) => /\/lab\/([0-9a-f]{64})/.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1]
+// Where that group would be in any hierarchy (v1: one per controller; v2: the root).
+const groupDirs = (id) => ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))].map((h) => join(h, 'lab', id))
 const ppid = (pid) => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
 
 rootTest(t, 'normal and failing runs leave no process, mount or temp file', async () => {
@@ -47,9 +51,13 @@ rootTest(t, 'SIGKILL of the CLI ends the sandbox (the helper sees its caller van
   const child = spawnLab(['sandbox', 'run', '--', 'sleep', `1${process.pid}`])
   assert.ok(await waitFor(() => sleepers().length === 1, 5000), 'the sandbox started')
   const helper = ppid(sleepers()[0].pid)
+  const id = groupOf(sleepers()[0].pid)
+  assert.ok(id, 'the sandbox is in its own group')
   child.kill('SIGKILL')
   assert.ok(await waitFor(() => sleepers().length === 0 && !alive(helper), 5000), 'sandbox and helper are gone')
   assert.equal(leftoverMounts(), [])
+  // nobody is left to collect the result: the helper removed the group itself
+  assert.equal(groupDirs(id).filter((d) => existsSync(d)), [], 'no cgroup of the run is left')
 })
 
 rootTest(t, 'SIGKILL of the helper ends the sandbox (parent-death signal) and the CLI reports an engine error', async () => {
