@@ -7,12 +7,16 @@
  *
  * Input (one rule per line, tokens separated by single spaces):
  *   lab-seccomp 1
+ *   [arches NATIVE [SUB]...]
  *   default ACTION
  *   rule SYSCALL ACTION [arg INDEX OP A B]...
  *   end
  * ACTION: allow | log | trap | kill_process | kill_thread | errno N | trace N
  * OP:     ne lt le eq ge gt masked_eq     (A, B: unsigned 64-bit decimals)
  * All conditions of one rule must hold (AND); separate rules for one syscall are OR.
+ * `arches` names the ABIs the filter covers: the native one first, then any of the
+ * ABIs the same kernel also runs (x86_64: x86, x32). Without it every such ABI is
+ * covered. A system call from an ABI that is not covered kills the process.
  *
  * Rules are added in the order given; every arch is built in its own libseccomp
  * context and the contexts are merged. On ABIs with multiplexers (x86's socketcall and
@@ -149,6 +153,30 @@ static int host_arches(const char *names[MAX_ARCHES], uint32_t tokens[MAX_ARCHES
     }
   }
   return n;
+}
+
+/* Keeps only the listed ABIs, in the listed order; the native one must come first. */
+static int restrict_arches(char **tok, int ntok, const char **names, uint32_t *tokens, int *n) {
+  if (ntok < 1 || ntok > *n || strcmp(tok[0], names[0]) != 0) return -1;
+  const char *keep_names[MAX_ARCHES];
+  uint32_t keep_tokens[MAX_ARCHES];
+  for (int i = 0; i < ntok; i++) {
+    int found = -1;
+    for (int j = 0; j < *n; j++)
+      if (strcmp(tok[i], names[j]) == 0) found = j;
+    for (int k = 0; k < i; k++)
+      if (strcmp(tok[i], keep_names[k]) == 0) found = -1; /* listed twice */
+    if (found < 0) return -1;
+    keep_names[i] = names[found];
+    keep_tokens[i] = tokens[found];
+  }
+  for (int i = 0; i < ntok; i++) names[i] = keep_names[i], tokens[i] = keep_tokens[i];
+  *n = ntok;
+  return 0;
+}
+
+static int bad_arches(const char *path, int lineno) {
+  return set_error_msg("parse", path, "line %d: \"arches\" must list this machine's native ABI first, then only ABIs its kernel also runs", lineno);
 }
 
 static int parse_action(char **tok, int ntok, int *used, uint32_t *out) {
@@ -307,7 +335,7 @@ static int compile(const char *in, const char *outpath) {
 
   autorelease struct ctxs cx = {{NULL}, 0};
   uint32_t def = 0;
-  int have_default = 0, have_header = 0, ended = 0, lineno = 0;
+  int have_default = 0, have_header = 0, have_arches = 0, ended = 0, lineno = 0;
   unsigned n_rules = 0, missing = 0;
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     lineno++;
@@ -321,6 +349,9 @@ static int compile(const char *in, const char *outpath) {
     if (!have_header) {
       if (ntok != 2 || strcmp(tok[0], "lab-seccomp") != 0 || strcmp(tok[1], "1") != 0) return bad_line(in, lineno);
       have_header = 1;
+    } else if (strcmp(tok[0], "arches") == 0 && !have_default && !have_arches) {
+      if (restrict_arches(tok + 1, ntok - 1, arch_names, arch_tokens, &n_arches) < 0) return bad_arches(in, lineno);
+      have_arches = 1;
     } else if (strcmp(tok[0], "default") == 0 && !have_default) {
       int used;
       if (parse_action(tok + 1, ntok - 1, &used, &def) < 0 || used != ntok - 1) return bad_line(in, lineno);

@@ -72,6 +72,9 @@ export interface SandboxResult {
 
 const SIGNAL_NAMES: Record<number, string> = Object.fromEntries(Object.entries(constants.signals).map(([k, v]) => [v, k]))
 
+const SIGSYS_EVIDENCE =
+  'a system call the seccomp profile kills: a call it forbids with a kill action, or any call from an ABI the profile does not cover (the built-in profiles run native programs only; for 32-bit ones, copy profiles/default.json, list SCMP_ARCH_X86 in its archMap subArchitectures and pass it with --security-opt seccomp=FILE)'
+
 export function signalName(n: number): string {
   return SIGNAL_NAMES[n] ?? `SIG${n}`
 }
@@ -217,6 +220,8 @@ export function resultFromEvents(
     r.verdict = 'signaled'
     r.signal = signalName(exit.signal)
     r.exitCode = 128 + exit.signal
+    // the kernel's answer to a call the seccomp filter kills (or traps)
+    if (r.signal === 'SIGSYS') r.evidence = {signal: 'SIGSYS', seccomp: SIGSYS_EVIDENCE}
   } else {
     r.exitCode = exit.exitCode
     r.verdict = exit.exitCode === 0 ? 'ok' : 'nonzero-exit'

@@ -23,6 +23,9 @@ export interface DiffChange {
 
 export interface ProfileDiff {
   context: ResolveContext
+  /** per ABI of this host: whether each profile covers it (an uncovered ABI's calls are killed) */
+  abis: Record<string, {before: 'covered' | 'killed'; after: 'covered' | 'killed'}>
+  /** per ABI covered by both: the syscalls whose decision changes */
   arches: Record<string, DiffChange[]>
 }
 
@@ -47,10 +50,14 @@ function openness(r: ResolvedProfile, name: string): number {
 export function diffProfiles(a: SeccompProfile, b: SeccompProfile, ctx: ResolveContext, tables: SyscallTables): ProfileDiff {
   const ra = resolveProfile(a, ctx)
   const rb = resolveProfile(b, ctx)
-  const out: ProfileDiff = {context: ctx, arches: {}}
+  const out: ProfileDiff = {context: ctx, abis: {}, arches: {}}
   for (const arch of hostArches()) {
     const t = tables.arches[arch]
     if (!t) continue
+    const coverage = (r: ResolvedProfile) => (r.arches.includes(arch) ? 'covered' : 'killed')
+    out.abis[arch] = {before: coverage(ra), after: coverage(rb)}
+    // an ABI one of them does not cover: every call of it is killed there, nothing to list
+    if (coverage(ra) === 'killed' || coverage(rb) === 'killed') continue
     const changes: DiffChange[] = []
     for (const name of Object.keys(t.syscalls).sort()) {
       const before = decide(ra, name)

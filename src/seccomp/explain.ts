@@ -67,6 +67,11 @@ export async function explainSyscall(profile: SeccompProfile, syscall: string, c
     const t = tables.arches[arch]
     if (!t) continue
     const nr = t.syscalls[syscall]
+    if (!resolved.arches.includes(arch)) {
+      const zero = nr === undefined ? null : retToAction(runBpf(prog, {nr, arch: kernelAudit(arch, tables), args: [0n, 0n, 0n, 0n, 0n, 0n]}))
+      arches.push({arch, number: nr ?? null, outcome: `the process is killed: the profile does not cover the ${arch} ABI (list it in archMap's subArchitectures to run ${arch} programs)`, decidedBy: null, rules: [], fallback: {kind: 'kill_process'}, filterSaysForZeroArgs: zero})
+      continue
+    }
     if (nr === undefined) {
       arches.push({arch, number: null, outcome: `no such syscall on ${arch}`, decidedBy: null, rules: [], fallback: null, filterSaysForZeroArgs: null})
       continue

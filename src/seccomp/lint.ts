@@ -7,7 +7,7 @@ import {effectiveRules, entryApplies, entryNames, MULTIPLEXED, resolveProfile, s
 import {SECCOMP_PROFILE_SCHEMA, type SeccompProfile} from './schema.js'
 
 export interface LintFinding {
-  rule: 'default-allow' | 'dangerous-allow' | 'unknown-syscall' | 'missing-on-arch' | 'unreachable' | 'shadowed' | 'same-as-default' | 'repeated-argument' | 'multiplexer-bypass' | 'unknown-key' | 'ignored-setting' | 'errno-range' | 'no-names'
+  rule: 'default-allow' | 'dangerous-allow' | 'unknown-syscall' | 'missing-on-arch' | 'unreachable' | 'shadowed' | 'same-as-default' | 'repeated-argument' | 'multiplexer-bypass' | 'unknown-key' | 'ignored-setting' | 'native-only' | 'errno-range' | 'no-names'
   path: string
   message: string
 }
@@ -41,10 +41,12 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
   const allNames = new Set<string>()
   for (const a of Object.values(tables.arches)) for (const n of Object.keys(a.syscalls)) allNames.add(n)
   const archList = hostArches().filter((a) => tables.arches[a])
-  const declared = [...(p.architectures ?? []), ...(p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])]
-  if (declared.length === 0) out.push({rule: 'ignored-setting', path: '/architectures', message: `no architectures listed; lab covers ${archList.join(', ')} anyway`})
-
   const resolved = resolveProfile(p, ctx)
+  const declared = [...(p.architectures ?? []), ...(p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])]
+  const killed = archList.filter((a) => !resolved.arches.includes(a))
+  if (declared.length === 0 && killed.length) {
+    out.push({rule: 'native-only', path: '/architectures', message: `no architectures listed: only ${ctx.arch} programs can run, a ${killed.join(' or ')} system call kills the process (as under Docker); list the ABIs you need in archMap`})
+  }
   ;(p.syscalls ?? []).forEach((e, i) => {
     const at = `/syscalls/${i}`
     const names = entryNames(e)
@@ -65,7 +67,8 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
         out.push({rule: 'unknown-syscall', path: np, message: `"${n}" is not a syscall on ${archList.join(', ')} (libseccomp ${tables.libseccomp}); the entry is ignored there`})
       } else if (!tables.arches[tables.native]?.syscalls[n] && tables.arches[tables.native]?.syscalls[n] !== 0) {
         const on = archList.filter((a) => tables.arches[a].syscalls[n] !== undefined)
-        out.push({rule: 'missing-on-arch', path: np, message: `"${n}" exists only on ${on.join(', ')} of this host's ABIs`})
+        const uncovered = on.every((a) => !resolved.arches.includes(a))
+        out.push({rule: 'missing-on-arch', path: np, message: `"${n}" exists only on ${on.join(', ')} of this host's ABIs${uncovered ? ', which this profile does not cover' : ''}`})
       }
       if ((action.kind === 'allow' || action.kind === 'log') && DANGEROUS[n] && !decision) {
         const guarded = (e.args ?? []).length > 0 || (e.includes?.caps ?? []).length > 0
@@ -80,7 +83,7 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
     })
   })
   // 32-bit x86: arguments behind socketcall/ipc live in memory, out of a filter's reach
-  if (archList.includes('x86')) {
+  if (resolved.arches.includes('x86')) {
     for (const [mux, calls] of Object.entries(MULTIPLEXED)) {
       const muxRules = effectiveRules(resolved, mux)
       if (!muxRules.unconditional || muxRules.unconditional.action.kind !== 'allow') continue

@@ -96,7 +96,7 @@ export async function recordProfile(command: string[], opts: {capAdd?: string[];
     // what the helper itself does after installing the filter: exec the program
     const all = new Set<string>(['execve', 'exit_group', 'exit'])
     for (const s of Object.values(seen)) for (const n of s) all.add(n)
-    const profile = await profileFor(all, command)
+    const profile = await profileFor(all, command, Object.keys(seen))
     return {
       command,
       exitCode: result.exitCode,
@@ -110,7 +110,8 @@ export async function recordProfile(command: string[], opts: {capAdd?: string[];
   }
 }
 
-async function profileFor(names: Set<string>, command: string[]): Promise<SeccompProfile> {
+/** The profile covers the ABIs the command used: the native one, and a 32-bit one only if seen. */
+async function profileFor(names: Set<string>, command: string[], abisSeen: string[]): Promise<SeccompProfile> {
   const {profile: def} = await loadProfileRef('default')
   const plain = [...names].filter((n) => !ARGUMENT_RULED.includes(n)).sort()
   const syscalls: ProfileSyscall[] = [{names: plain, action: 'SCMP_ACT_ALLOW', comment: 'recorded'}]
@@ -124,7 +125,7 @@ async function profileFor(names: Set<string>, command: string[]): Promise<Seccom
     description: `Recorded by lab profile record from: ${command.join(' ').slice(0, 200)}`,
     defaultAction: 'SCMP_ACT_ERRNO',
     defaultErrnoRet: 1,
-    archMap: [{architecture: SCMP_ARCH[native] ?? native, subArchitectures: subs.map((s) => SCMP_ARCH[s] ?? s)}],
+    archMap: [{architecture: SCMP_ARCH[native] ?? native, subArchitectures: subs.filter((s) => abisSeen.includes(s)).map((s) => SCMP_ARCH[s] ?? s)}],
     syscalls,
   }
 }

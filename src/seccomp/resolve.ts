@@ -7,7 +7,7 @@
  * profile means here what it means under Docker). Pure; the compiler and the
  * explain/diff/lint tools all read this one result.
  */
-import {hostKernel, nativeArch, ARCH_CONDITION_NAMES} from './host.js'
+import {hostKernel, nativeArch, ARCH_CONDITION_NAMES, SUB_ARCHES} from './host.js'
 import {ARCH_ALIASES, type ProfileAction, type ProfileFilter, type ProfileOperator, type SeccompProfile} from './schema.js'
 
 export type ActionKind = 'allow' | 'log' | 'trap' | 'kill_process' | 'kill_thread' | 'errno' | 'trace'
@@ -52,6 +52,8 @@ export interface EntryDecision {
 }
 
 export interface ResolvedProfile {
+  /** the ABIs the filter covers: the native one first; a call from any other is killed */
+  arches: string[]
   defaultAction: Action
   rules: ResolvedRule[]
   entries: EntryDecision[]
@@ -123,6 +125,22 @@ export function entryApplies(inc: ProfileFilter | null | undefined, exc: Profile
   return null
 }
 
+/**
+ * The ABIs a profile covers on this host, as Docker decides them: the native one always,
+ * and those of the ABIs the same kernel also runs (x86_64: x86, x32) that the profile
+ * lists, in `architectures` or in the archMap entry of the native arch. A profile that
+ * lists none covers the native ABI only. The filter kills a process making a system call
+ * from an ABI it does not cover (systemd's SystemCallArchitectures=native).
+ */
+export function coveredArches(profile: SeccompProfile, native: string): string[] {
+  const canon = (a: string) => ARCH_ALIASES[a] ?? a
+  const listed = new Set((profile.architectures ?? []).map(canon))
+  for (const m of profile.archMap ?? []) {
+    if (canon(m.architecture) === native) for (const sub of m.subArchitectures ?? []) listed.add(canon(sub))
+  }
+  return [native, ...(SUB_ARCHES[native] ?? []).filter((a) => listed.has(a))]
+}
+
 export function resolveProfile(profile: SeccompProfile, ctx: ResolveContext): ResolvedProfile {
   const defaultAction = toAction(profile.defaultAction, profile.defaultErrnoRet)
   const rules: ResolvedRule[] = []
@@ -142,7 +160,7 @@ export function resolveProfile(profile: SeccompProfile, ctx: ResolveContext): Re
     const groups = repeated ? conds.map((c) => [c]) : [conds]
     for (const name of entryNames(e)) for (const g of groups) rules.push({name, action, conditions: g, entry})
   })
-  const resolved: ResolvedProfile = {defaultAction, rules, entries, context: ctx}
+  const resolved: ResolvedProfile = {arches: coveredArches(profile, ctx.arch), defaultAction, rules, entries, context: ctx}
   resolved.rules = [...guardMultiplexers(resolved), ...rules]
   return resolved
 }
@@ -193,7 +211,7 @@ export function actionToken(a: Action): string {
 
 /** The helper's rule file (format documented in src/sandbox-native/seccomp_compile.c). */
 export function rulesText(r: ResolvedProfile): string {
-  const lines = ['lab-seccomp 1', `default ${actionToken(r.defaultAction)}`]
+  const lines = ['lab-seccomp 1', `arches ${r.arches.join(' ')}`, `default ${actionToken(r.defaultAction)}`]
   // multiplexers first: libseccomp then keeps their unconditional rule (see seccomp_compile.c)
   const names = [...new Set(r.rules.map((x) => x.name))].sort((a, b) => Number(b in MULTIPLEXED) - Number(a in MULTIPLEXED))
   for (const name of names) {

@@ -142,22 +142,49 @@ t('lint: dangerous allows, default allow, unknown syscalls, repeats, shadowing, 
   for (const want of ['default-allow /defaultAction', 'dangerous-allow /syscalls/0/names/0', 'unknown-syscall /syscalls/0/names/1', 'repeated-argument /syscalls/2/args', 'shadowed /syscalls/3/names/0', 'same-as-default /syscalls/4/action']) {
     assert.ok(rules.includes(want), `missing ${want} in ${rules.join('; ')}`)
   }
-  const mux = {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['socketcall'], action: 'SCMP_ACT_ALLOW'}, {names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 40, op: 'SCMP_CMP_NE'}]}]}
+  const mux = {defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{names: ['socketcall'], action: 'SCMP_ACT_ALLOW'}, {names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 40, op: 'SCMP_CMP_NE'}]}]}
   assert.ok(lintProfile(mux, tables, ctx()).some((f) => f.rule === 'multiplexer-bypass' && f.path === '/syscalls/0'))
+  // no bypass when x86 is not covered: its calls are killed whole
+  assert.not.ok(lintProfile({...mux, architectures: null}, tables, ctx()).some((f) => f.rule === 'multiplexer-bypass'))
   const {profile} = await loadProfileFile(join(ROOT, 'profiles', 'strict.json'))
   assert.equal(lintProfile(profile, tables, ctx()).filter((f) => ['dangerous-allow', 'unknown-key', 'shadowed', 'multiplexer-bypass', 'default-allow'].includes(f.rule)), [])
 })
 
-t('compiled default filter decides as documented, on x86_64, x86 and x32 (read back with the BPF interpreter)', async () => {
+async function compiledDecider(profile) {
   const tables = await syscallTables()
-  const {profile} = await loadProfileFile(join(ROOT, 'profiles', 'default.json'))
   const {bpfPath} = await compileResolved(resolveProfile(profile, ctx()))
   const prog = loadBpf(bpfPath)
-  const decide = (arch, name, args = []) => {
+  return (arch, name, args = []) => {
     const nr = tables.arches[arch].syscalls[name]
     const a = retToAction(runBpf(prog, {nr, arch: kernelAudit(arch, tables), args: [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6).map(BigInt)}))
     return a.kind === 'errno' ? `errno ${a.value}` : a.kind
   }
+}
+
+t('the default filter covers the native ABI only: a call from x86 or x32 kills the process; archMap opts an ABI in', async () => {
+  const tables = await syscallTables()
+  const {profile} = await loadProfileFile(join(ROOT, 'profiles', 'default.json'))
+  const resolved = resolveProfile(profile, ctx())
+  assert.equal(resolved.arches, ['x86_64'])
+  const decide = await compiledDecider(profile)
+  assert.is(decide('x86_64', 'read'), 'allow')
+  for (const arch of ['x86', 'x32'].filter((a) => tables.arches[a])) {
+    for (const name of ['read', 'write', 'exit_group', 'keyctl']) assert.is(decide(arch, name), 'kill_process', `${arch} ${name}`)
+  }
+  const withX86 = {...profile, archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86']}]}
+  assert.equal(resolveProfile(withX86, ctx()).arches, ['x86_64', 'x86'])
+  assert.equal(resolveProfile({...profile, archMap: null, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_AARCH64']}, ctx()).arches, ['x86_64', 'x32'])
+  // an archMap entry of another machine's arch changes nothing here
+  assert.equal(resolveProfile({...profile, archMap: [{architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM']}]}, ctx()).arches, ['x86_64'])
+  const lint = lintProfile({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['read'], action: 'SCMP_ACT_ALLOW'}]}, tables, ctx())
+  assert.ok(lint.some((f) => f.rule === 'native-only' && /x86 or x32 system call kills the process/.test(f.message)), JSON.stringify(lint))
+})
+
+t('compiled default filter decides as documented, on x86_64, x86 and x32 when the profile covers them (read back with the BPF interpreter)', async () => {
+  const tables = await syscallTables()
+  const {profile: base} = await loadProfileFile(join(ROOT, 'profiles', 'default.json'))
+  const profile = {...base, archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32']}]}
+  const decide = await compiledDecider(profile)
   for (const arch of Object.keys(tables.arches).filter((a) => ['x86_64', 'x86', 'x32'].includes(a))) {
     assert.is(decide(arch, 'read'), 'allow', arch)
     assert.is(decide(arch, 'keyctl'), 'errno 1', arch)

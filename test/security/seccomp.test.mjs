@@ -2,13 +2,13 @@
 // its documented errno and the process lives on; ordinary programs work under
 // default and strict; 32-bit int 0x80 cannot slip past the argument filters.
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
-import {lab, rootTest} from '../helpers.mjs'
+import {lab, ROOT, rootTest} from '../helpers.mjs'
 
 const t = suite('security: seccomp')
 const dir = mkdtempSync(join(tmpdir(), 'lab-seccomp-sec-'))
@@ -127,8 +127,21 @@ void _start(void) {
 })()
 const test32 = has32 ? rootTest : (s, name, fn) => s.skip(`${name} [skipped: cc -m32 -nostdlib cannot build a 32-bit probe on this machine]`, fn)
 
-test32(t, 'attack: 32-bit int 0x80 to dodge the argument filters (socketcall) · defence: x86 is filtered too; socketcall answers ENOSYS', async () => {
-  const r = await lab(['sandbox', 'run', '-v', `${dir}:/probe:ro`, '--', '/probe/p32'])
+test32(t, 'attack: 32-bit int 0x80 under the default profile · defence: it covers the native ABI only, the first 32-bit call kills the process (SIGSYS)', async () => {
+  const r = await lab(['sandbox', 'run', '--json', '-v', `${dir}:/probe:ro`, '--', '/probe/p32'])
+  const res = JSON.parse(r.stdout)
+  assert.is(r.code, 128 + 31, r.stderr)
+  assert.is(res.verdict, 'signaled')
+  assert.is(res.signal, 'SIGSYS')
+  assert.match(res.evidence.seccomp, /ABI/)
+  assert.is(res.stdout ?? '', '', 'not even its first write got through')
+})
+
+test32(t, 'attack: 32-bit int 0x80 to dodge the argument filters (socketcall) · defence: a profile that covers x86 filters it too; socketcall answers ENOSYS', async () => {
+  const withX86 = JSON.parse(readFileSync(join(ROOT, 'profiles', 'default.json'), 'utf8'))
+  withX86.archMap = [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32']}]
+  writeFileSync(join(dir, 'with-x86.json'), JSON.stringify(withX86))
+  const r = await lab(['sandbox', 'run', '--security-opt', `seccomp=${join(dir, 'with-x86.json')}`, '-v', `${dir}:/probe:ro`, '--', '/probe/p32'])
   assert.is(r.code, 0, r.stderr)
   const got = parse(r.stdout)
   assert.is(got.direct2, '0', 'AF_INET works from 32-bit code')

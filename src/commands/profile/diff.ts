@@ -22,6 +22,10 @@ export default class ProfileDiff_ extends BaseCommand {
     const b = await loadProfileRef(args.b)
     const d = diffProfiles(a.profile, b.profile, hostContext(flags.cap ?? []), await syscallTables())
     if (!this.jsonEnabled()) {
+      for (const [arch, {before, after}] of Object.entries(d.abis)) {
+        if (before === after && before === 'killed') this.log(`${arch}: not covered by either profile (its calls are killed)`)
+        else if (before !== after) this.log(`${arch}: ${after === 'covered' ? '+ now covered (was killed whole)' : '- now killed whole (was covered)'}`)
+      }
       for (const [arch, changes] of Object.entries(d.arches)) {
         this.log(`${arch}: ${changes.length} change${changes.length === 1 ? '' : 's'}`)
         for (const c of changes) this.log(`  ${c.kind === 'now-allowed' ? '+' : c.kind === 'now-denied' ? '-' : '~'} ${c.syscall}: ${describeDecision(c.before)} -> ${describeDecision(c.after)}`)
