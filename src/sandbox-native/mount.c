@@ -100,9 +100,10 @@ static int open_target(const char *dst, bool is_file) {
   autoclose int dir = open_parent(dst, name, sizeof name);
   if (dir < 0) return -1;
   if (is_file) {
-    int f = openat(dir, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* the new file itself is the mount point: its fd serves as the target */
+    int f = openat(dir, name, O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (f < 0) return set_error("create", dst, errno);
-    close(f);
+    return f;
   } else if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST) {
     return set_error("mkdir", dst, errno);
   }
@@ -214,14 +215,26 @@ static int do_file(const struct mount_op *o) {
   return 0;
 }
 
+/* The empty read-only tmpfs that hides a masked directory, made once per sandbox and
+ * cloned for the next one (it holds nothing and can hold nothing). */
+static int mask_dir_tree = -1;
+
 static int do_mask(const struct mount_op *o) {
   autoclose int target = open_in_root(o->dst, O_PATH);
   if (target < 0) return errno == ENOENT ? 0 : set_error("openat2", o->dst, errno);
   struct stat st;
   if (fstat(target, &st) < 0) return set_error("fstat", o->dst, errno);
   if (S_ISDIR(st.st_mode)) {
-    const char *kv[] = {"size", "4096", "mode", "555", "nr_inodes", "16", NULL};
-    return do_fs("tmpfs", o->dst, kv, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    if (mask_dir_tree < 0) {
+      const char *kv[] = {"size", "4096", "mode", "555", "nr_inodes", "16", NULL};
+      if (do_fs("tmpfs", o->dst, kv, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) < 0) return -1;
+      mask_dir_tree = open_in_root(o->dst, O_PATH);
+      return mask_dir_tree < 0 ? set_error("openat2", o->dst, errno) : 0;
+    }
+    autoclose int tree = sys_open_tree(mask_dir_tree, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) return set_error("open_tree", o->dst, errno);
+    if (sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) return set_error("move_mount", o->dst, errno);
+    return 0;
   }
   autoclose int null = sys_open_tree(oldroot_fd, "dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
   if (null < 0) return set_error("open_tree", "/dev/null", errno);
@@ -233,6 +246,12 @@ static int do_mask(const struct mount_op *o) {
 static int do_readonly(const struct mount_op *o) {
   autoclose int target = open_in_root(o->dst, O_PATH);
   if (target < 0) return errno == ENOENT ? 0 : set_error("openat2", o->dst, errno);
+  /* A mount of its own (the /etc overlay) takes the attributes directly; a path inside
+   * one (/proc/sys) first becomes a bind mount of its own. */
+  struct statx sx;
+  if (statx(target, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, 0, &sx) == 0 && (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+      (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+    return set_attrs(target, o->dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, -1);
   autoclose int tree = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
   if (tree < 0) return set_error("open_tree", o->dst, errno);
   if (set_attrs(tree, o->dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, -1) < 0) return -1;
@@ -242,18 +261,32 @@ static int do_readonly(const struct mount_op *o) {
 }
 
 /* A copy-on-write view of a host directory; the upper layer lives on the scratch tmpfs,
- * so writes are capped by its size and vanish with the sandbox. */
+ * so writes are capped by its size and vanish with the sandbox. Optional FLAGS add
+ * nosuid/noexec (nodev always). */
 static int do_overlay(const struct mount_op *o, bool in_userns) {
-  char upper[64], work[64], lower[PATH_MAX + 16];
+  char upper[PATH_MAX + 16], work[64], lower[PATH_MAX + 16];
   int n = overlay_count++;
-  snprintf(upper, sizeof upper, "/layers/%d/upper", n);
   snprintf(work, sizeof work, "/layers/%d/work", n);
   if (snprintf(lower, sizeof lower, "/oldroot%s", o->src) >= (int)sizeof lower) return set_error("overlay", o->src, ENAMETOOLONG);
   char dir[64];
   snprintf(dir, sizeof dir, "/layers/%d", n);
-  if ((mkdir("/layers", 0700) < 0 && errno != EEXIST) || mkdir(dir, 0700) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-    return set_error("mkdir", dir, errno);
+  if (o->flags & MF_UPPER) {
+    /* The directory already at DST (made by the plan's mkdir/file operations) is the
+     * upper layer, filled before the overlay hides it: the sandbox's own files need no
+     * copy-up. The work directory must be on the same mount, the new root: it goes in
+     * /dev, which the plan's /dev tmpfs covers afterwards, out of the sandbox's sight. */
+    struct stat st;
+    if (snprintf(upper, sizeof upper, "/newroot%s", o->dst) >= (int)sizeof upper) return set_error("overlay", o->dst, ENAMETOOLONG);
+    if (lstat(upper, &st) < 0 || !S_ISDIR(st.st_mode)) return set_error_msg("overlay", o->dst, "the upper directory is missing");
+    snprintf(work, sizeof work, "/newroot/dev/.overlay-work-%d", n);
+    if ((mkdir("/newroot/dev", 0755) < 0 && errno != EEXIST) || mkdir(work, 0700) < 0) return set_error("mkdir", work, errno);
+  } else {
+    snprintf(upper, sizeof upper, "/layers/%d/upper", n);
+    if ((mkdir("/layers", 0700) < 0 && errno != EEXIST) || mkdir(dir, 0700) < 0 || mkdir(work, 0700) < 0 || mkdir(upper, 0755) < 0)
+      return set_error("mkdir", dir, errno);
+  }
   const char *kv[] = {"lowerdir", lower, "upperdir", upper, "workdir", work, in_userns ? "userxattr" : NULL, NULL, NULL};
+  unsigned attrs = MOUNT_ATTR_NODEV | mount_attrs_of(o->flags);
   if (in_userns) {
     /* userxattr is a flag, not a string option */
     autoclose int fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC);
@@ -262,12 +295,12 @@ static int do_overlay(const struct mount_op *o, bool in_userns) {
       if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv[i], kv[i + 1], 0) < 0) return set_error("fsconfig", o->src, errno);
     if (sys_fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) return set_error("fsconfig userxattr", o->src, errno);
     if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return set_error("fsconfig create", o->dst, errno);
-    autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+    autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
     if (mnt < 0) return set_error("fsmount", o->dst, errno);
     return attach(mnt, o->dst, false);
   }
   kv[6] = NULL;
-  return do_fs("overlay", o->dst, kv, MOUNT_ATTR_NODEV);
+  return do_fs("overlay", o->dst, kv, attrs);
 }
 
 static int apply_op(const struct mount_op *o, const struct plan *p, int userns_fd) {
@@ -335,6 +368,8 @@ static int enter_scratch_root(const struct plan *p) {
 }
 
 static int leave_for_new_root(const struct plan *p) {
+  if (mask_dir_tree >= 0) close(mask_dir_tree);
+  mask_dir_tree = -1;
   close(oldroot_fd);
   oldroot_fd = -1;
   if (umount2("/oldroot", MNT_DETACH) < 0) return set_error("umount", "/oldroot", errno);

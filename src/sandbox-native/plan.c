@@ -37,7 +37,7 @@ static const struct {
   unsigned flag;
 } flag_names[] = {
     {"ro", MF_RO},           {"nosuid", MF_NOSUID}, {"nodev", MF_NODEV}, {"noexec", MF_NOEXEC},
-    {"optional", MF_OPTIONAL}, {"file", MF_FILE},   {"idmap", MF_IDMAP}, {"-", 0},
+    {"optional", MF_OPTIONAL}, {"file", MF_FILE},   {"idmap", MF_IDMAP}, {"upper", MF_UPPER}, {"-", 0},
 };
 
 static int parse_flags(const char *s, unsigned *out) {
@@ -148,8 +148,8 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
     NEED(4);
     return add_op(p, line, OP_BIND, t[1], t[2], NULL, t[3], NULL, NULL);
   } else if (strcmp(op, "overlay") == 0) {
-    NEED(3);
-    return add_op(p, line, OP_OVERLAY, t[1], t[2], NULL, NULL, NULL, NULL);
+    if (n != 3 && n != 4) return bad(line, "wrong number of arguments");
+    return add_op(p, line, OP_OVERLAY, t[1], t[2], NULL, n == 4 ? t[3] : NULL, NULL, NULL);
   } else if (strcmp(op, "tmpfs") == 0) {
     NEED(5);
     return add_op(p, line, OP_TMPFS, NULL, t[1], NULL, t[4], t[2], t[3]);

@@ -43,6 +43,7 @@ enum op_kind {
 #define MF_FILE (1u << 5)     /* the destination is a file, not a directory */
 #define MF_IDMAP (1u << 6)    /* apply the sandbox's id mapping to this bind */
 #define MF_JOINSHM (1u << 7)  /* the joined IPC sandbox's /dev/shm (tree made by join.c) */
+#define MF_UPPER (1u << 8)    /* overlay: the directory at DST is the upper layer */
 
 struct mount_op {
   enum op_kind kind;

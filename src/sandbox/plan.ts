@@ -7,7 +7,8 @@
  *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
  *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap or -
- *   overlay SRC DST | tmpfs DST SIZE MODE FLAGS | proc DST | sysfs DST | devpts DST | mqueue DST
+ *   overlay SRC DST [FLAGS]                FLAGS: nosuid,noexec; upper: the directory at DST is the upper layer
+ *   tmpfs DST SIZE MODE FLAGS | proc DST | sysfs DST | devpts DST | mqueue DST
  *   symlink TARGET DST | mkdir DST MODE | file DST MODE CONTENT | mask DST | readonly DST
  *   cgroup PROCS_FILE | uidmap IN OUT N | gidmap IN OUT N
  *   rlimit NAME SOFT HARD | user UID GID [GROUP...] | caps HEX | ambient HEX
@@ -42,7 +43,7 @@
 import {capabilityMask} from './capabilities.js'
 import {groupFile, hostsFile, NSSWITCH, passwdFile, sandboxGroups, sandboxUsers} from './etc.js'
 import {isWithin} from './paths.js'
-import {dirRootOps, hostRootOps, hostTopLevel} from './rootfs.js'
+import {dirRootOps, hostEtcOps, hostRootOps, hostTopLevel} from './rootfs.js'
 import type {SandboxSpec} from './spec.js'
 import {ensurePoolLockDir, idPool, POOL_LOCK_DIR, RANGE_SIZE, rootlessRanges} from './userns.js'
 
@@ -166,6 +167,9 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   if (spec.root.type === 'host') {
     ops.push(...hostRootOps(writable))
     ops.push(...etcOps(spec, ctx))
+    ops.push(...hostEtcOps())
+    // /etc is a mount of its own (an overlay, rootfs.ts): read-only with the root
+    if (!writable) ops.push(['readonly', '/etc'])
     ops.push(['mkdir', '/root', '700'])
     topLevel = hostTopLevel()
   } else {

@@ -6,6 +6,7 @@
 import {lstatSync, readdirSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
 
 import {LabError} from '../errors.js'
+import {etcBase} from './etc-base.js'
 import {HOST_ETC_ENTRIES} from './etc.js'
 import type {PlanOp} from './plan.js'
 
@@ -32,26 +33,31 @@ function mirror(hostPath: string, dest: string, writable: boolean, etc: boolean)
   return null // never device nodes, sockets or FIFOs
 }
 
-let hostLayoutCache: {ro: PlanOp[]; rw: PlanOp[]} | null = null
+let systemDirsCache: {ro: PlanOp[]; rw: PlanOp[]} | null = null
 
-/** The host's system directories and the harmless part of its /etc (cached per process). */
+/** The host's system directories (cached per process). */
 export function hostRootOps(writable: boolean): PlanOp[] {
-  if (!hostLayoutCache) {
-    const build = (w: boolean): PlanOp[] => {
-      const ops: PlanOp[] = []
-      for (const d of SYSTEM_DIRS) {
-        const op = mirror(d, d, w, false)
-        if (op) ops.push(op)
-      }
-      for (const e of HOST_ETC_ENTRIES) {
-        const op = mirror(`/etc/${e}`, `/etc/${e}`, false, true)
-        if (op) ops.push(op)
-      }
-      return ops
-    }
-    hostLayoutCache = {ro: build(false), rw: build(true)}
+  if (!systemDirsCache) {
+    const build = (w: boolean): PlanOp[] => SYSTEM_DIRS.map((d) => mirror(d, d, w, false)).filter((op): op is PlanOp => op !== null)
+    systemDirsCache = {ro: build(false), rw: build(true)}
   }
-  return writable ? hostLayoutCache.rw : hostLayoutCache.ro
+  return writable ? systemDirsCache.rw : systemDirsCache.ro
+}
+
+/**
+ * The harmless part of the host's /etc, after the sandbox's own files are in /etc: an
+ * overlay whose lower layer is the shared copy of the host's files (etc-base.ts) and
+ * whose upper layer is that /etc directory itself, with the host's directories bound
+ * read-only on top. Should the copy's path not fit an overlay option, each entry is
+ * bound on its own instead.
+ */
+export function hostEtcOps(): PlanOp[] {
+  const base = etcBase()
+  const lower = realpathSync(base.dir)
+  if (/[,:\\]/.test(lower)) return HOST_ETC_ENTRIES.map((e) => mirror(`/etc/${e}`, `/etc/${e}`, false, true)).filter((op): op is PlanOp => op !== null)
+  const ops: PlanOp[] = [['overlay', lower, '/etc', 'nosuid,nodev,noexec,upper']]
+  for (const b of base.binds) ops.push(['bind', realpathSync(b.path), b.path, 'ro,nosuid,nodev,noexec' + (b.file ? ',file' : '')])
+  return ops
 }
 
 /** Top-level names the host layout occupies (for deciding what a workdir lands on). */

@@ -1,7 +1,7 @@
 // The escape and abuse battery for the engine core. Every test names the attack and
 // the defence it expects, and proves it from inside the sandbox.
 import {createServer} from 'node:net'
-import {openSync, closeSync, writeFileSync, mkdtempSync, rmSync} from 'node:fs'
+import {openSync, closeSync, writeFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -74,6 +74,30 @@ rootTest(t, 'attack: read the host\'s /etc/shadow, home or root directories · d
   assert.match(r.stdout, /\/home'?: No such file or directory/)
   assert.match(r.stdout, /\n0\n/)
   assert.match(r.stdout, /root daemon bin sys nobody/)
+})
+
+rootTest(t, 'attack: change the shared copy of /etc for other sandboxes, or find its overlay\'s work directory · defence: /etc is read-only, a writable root writes to its own layer, the work directory is covered by /dev', async () => {
+  const ro = await sh('for f in /etc/debian_version /etc/ld.so.cache; do (echo x >> $f) 2>&1; done; touch /etc/new 2>&1; ls -A /dev | tr "\\n" " "; cat /etc/debian_version')
+  assert.is((ro.stdout.match(/Read-only file system|Permission denied/g) ?? []).length, 3, ro.stdout)
+  assert.not.match(ro.stdout, /overlay-work/)
+  assert.ok(ro.stdout.trim().endsWith(readFileSync('/etc/debian_version', 'utf8').trim()), 'the host file, unchanged')
+  // a writable root: its own files and new ones can change; the host's stay the host's (owned by an unmapped id)
+  const rw = await lab(['sandbox', 'run', '--read-only=false', '--', 'sh', '-c', 'echo changed > /etc/new && cat /etc/new && echo 10.0.0.9 extra >> /etc/hosts && getent hosts extra && (echo changed >> /etc/debian_version) 2>&1'])
+  assert.match(rw.stdout, /^changed\n10\.0\.0\.9\s+extra\n.*Permission denied/, rw.stdout + rw.stderr)
+  // neither the host nor the next sandbox sees it
+  assert.not.match(readFileSync('/etc/debian_version', 'utf8'), /changed/)
+  const next = await sh('cat /etc/debian_version; grep -c extra /etc/hosts; ls /etc/new 2>&1')
+  assert.match(next.stdout, new RegExp(`^${readFileSync('/etc/debian_version', 'utf8').trim()}\n0\n.*No such file`))
+  // the copy is root's and writable by no one else, in a directory others may only traverse
+  const base = readdirSync('/run/lab/etc').filter((n) => !n.startsWith('.'))
+  assert.ok(base.length >= 1)
+  for (const n of base) {
+    const st = statSync(join('/run/lab/etc', n, 'debian_version'), {throwIfNoEntry: false})
+    if (!st) continue
+    assert.is(st.uid, 0)
+    assert.is(st.mode & 0o022, 0)
+  }
+  assert.is(statSync('/run/lab').mode & 0o777, 0o711)
 })
 
 rootTest(t, 'attack: use a file descriptor inherited from the caller · defence: only 0-2 reach the program', async () => {
