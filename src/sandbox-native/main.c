@@ -178,6 +178,7 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
     return -1;
   }
   close(go[1]);
+  report_userns(p, report_fd);
   /* The error pipe is close-on-exec: EOF without data means the program is running. */
   char buf[4096];
   size_t got = read_to_eof(errp[0], buf, sizeof buf);

@@ -213,17 +213,21 @@ int prepare_userns(struct plan *p, int report_fd) {
     p->uidmap[0] = (struct idmap){.inside = 0, .outside = pool_base, .count = p->idpool.size};
     p->gidmap[0] = p->uidmap[0];
   }
-  if (report_fd >= 0 && p->n_uidmap > 0) {
-    char line[160];
-    int n = snprintf(line, sizeof line, "{\"event\":\"userns\",\"uidBase\":%lu,\"gidBase\":%lu,\"size\":%lu}\n",
-                     p->uidmap[0].outside, p->n_gidmap ? p->gidmap[0].outside : 0, p->uidmap[0].count);
-    write_all(report_fd, line, (size_t)n);
-  }
   for (int i = 0; i < p->n_ops; i++) {
     struct mount_op *o = &p->ops[i];
     if (o->kind == OP_BIND && (o->flags & MF_IDMAP) && o->tree_fd < 0 && build_idmapped_tree(p, o, report_fd) < 0) return -1;
   }
   return 0;
+}
+
+/* Tells lab which host ids the sandbox got. Sent once the child is released, so that
+ * waking lab (or whoever reads the events) does not delay the clone. */
+void report_userns(const struct plan *p, int report_fd) {
+  if (report_fd < 0 || p->n_uidmap == 0 || !((p->ns_flags & CLONE_NEWUSER) || joined_userns(p, NULL) >= 0)) return;
+  char line[160];
+  int n = snprintf(line, sizeof line, "{\"event\":\"userns\",\"uidBase\":%lu,\"gidBase\":%lu,\"size\":%lu}\n",
+                   p->uidmap[0].outside, p->n_gidmap ? p->gidmap[0].outside : 0, p->uidmap[0].count);
+  write_all(report_fd, line, (size_t)n);
 }
 
 void release_idmapped_trees(struct plan *p) {

@@ -11,6 +11,7 @@
  * system cannot idmap, and the bind falls back to a plain one). */
 int prepare_userns(struct plan *p, int report_fd);
 /* After clone, in the parent: the child holds its own copies of the trees. */
+void report_userns(const struct plan *p, int report_fd);
 void release_idmapped_trees(struct plan *p);
 
 #endif
