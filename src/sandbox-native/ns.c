@@ -56,6 +56,8 @@ void remove_cgroups(const struct plan *p) {
     *slash = '\0';
     rmdir(dir); /* the parent: refused while another sandbox's group is in it */
   }
+  /* what a later sweep would otherwise find: a record whose owner is gone */
+  if (p->cgroup_owner) unlink(p->cgroup_owner);
 }
 
 static int write_map(pid_t child, const char *file, const struct idmap *m, int n) {

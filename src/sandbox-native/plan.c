@@ -135,6 +135,10 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
     NEED(2);
     if (p->n_cgroups >= MAX_CGROUPS) return bad(line, "too many cgroups");
     p->cgroup_procs[p->n_cgroups++] = t[1];
+  } else if (strcmp(op, "cgroupowner") == 0) {
+    NEED(2);
+    if (t[1][0] != '/') return bad(line, "the ownership record must be an absolute path");
+    p->cgroup_owner = t[1];
   } else if (strcmp(op, "root") == 0) {
     NEED(3);
     if (parse_u64(t[1], &p->root_size) < 0) return bad(line, "bad root size");

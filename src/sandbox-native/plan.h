@@ -78,6 +78,7 @@ struct plan {
   char *hostname;
   char *cgroup_procs[MAX_CGROUPS];
   int n_cgroups;
+  char *cgroup_owner; /* the groups' ownership record (removed with them) */
   unsigned long long root_size; /* size of the tmpfs the root is built on */
   bool root_readonly;
   struct mount_op ops[MAX_OPS];

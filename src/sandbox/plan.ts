@@ -11,6 +11,8 @@
  *   tmpfs DST SIZE MODE FLAGS | proc DST | sysfs DST | devpts DST | mqueue DST
  *   symlink TARGET DST | mkdir DST MODE | file DST MODE CONTENT | mask DST | readonly DST
  *   cgroup PROCS_FILE | uidmap IN OUT N | gidmap IN OUT N
+ *   cgroupowner FILE                       the groups' ownership record: removed with them by a
+ *                                          helper whose caller died
  *   rlimit NAME SOFT HARD | user UID GID [GROUP...] | caps HEX | ambient HEX
  *   seccomp BPF_FILE | env K=V | cwd DIR | init | timeout MS | exec ARG...
  * Lifecycle (src/sandbox/lifecycle.ts; C side detach.c, logs.c, join.c, exec.c):
@@ -99,6 +101,8 @@ const DEFAULT_TMP_SIZE = 64 * 1024 * 1024
 export interface PlanContext {
   /** cgroup.procs files the child is moved into before it continues */
   cgroupProcs?: string[]
+  /** the groups' ownership record: a helper whose caller died removes it with the groups */
+  cgroupOwnerRecord?: string
   /** host resolv.conf content, used with --network host */
   hostResolvConf?: string
   /** namespaces of running sandboxes to enter instead of creating new ones (lifecycle.ts) */
@@ -159,6 +163,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   for (const j of ctx.joins ?? []) ops.push(['join', j.kind, String(j.pid), String(j.start)])
   ops.push(['hostname', spec.hostname])
   for (const p of ctx.cgroupProcs ?? []) ops.push(['cgroup', p])
+  if (ctx.cgroupProcs?.length && ctx.cgroupOwnerRecord) ops.push(['cgroupowner', ctx.cgroupOwnerRecord])
 
   // --- the root
   const writable = !spec.root.readOnly

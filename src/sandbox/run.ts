@@ -99,7 +99,7 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
   const watchdog = limits.cpuTimeMs !== null ? watchCpuTime(group, limits) : null
   let outcome
   try {
-    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
+    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
     if (opts.extraOps?.length) ops.splice(ops.length - 1, 0, ...opts.extraOps)
     const plan = serializePlan(ops)
     helperOpts.onStarted = (pid) => {

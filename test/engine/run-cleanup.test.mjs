@@ -58,6 +58,7 @@ rootTest(t, 'SIGKILL of the CLI ends the sandbox (the helper sees its caller van
   assert.equal(leftoverMounts(), [])
   // nobody is left to collect the result: the helper removed the group itself
   assert.equal(groupDirs(id).filter((d) => existsSync(d)), [], 'no cgroup of the run is left')
+  assert.is(existsSync(`/run/lab/cgroups/${id}`), false, 'nor its ownership record')
 })
 
 rootTest(t, 'SIGKILL of the helper ends the sandbox (parent-death signal) and the CLI reports an engine error', async () => {

@@ -41,6 +41,8 @@ export interface SandboxCgroup {
   readonly paths: string[]
   /** the cgroup.procs files the helper writes the sandbox's pid into */
   readonly procsFiles: string[]
+  /** the ownership record (cgroups/index.ts), removed with the group by whoever removes it */
+  ownerRecord?: string
   /** CPU time used so far by every process of the group, in µs */
   cpuUsageUs(): Promise<number>
   /** SIGKILLs every process of the group (v2 cgroup.kill; v1 freeze, kill, thaw) and waits until it is empty */

@@ -135,6 +135,7 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
     await unlink(record).catch(() => {})
     throw e
   }
+  group.ownerRecord = record
   const remove = group.remove.bind(group)
   group.remove = async () => {
     await remove()
