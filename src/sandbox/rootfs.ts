@@ -6,7 +6,7 @@
 import {lstatSync, readdirSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
 
 import {LabError} from '../errors.js'
-import {etcBase} from './etc-base.js'
+import {etcBase, type EtcBase} from './etc-base.js'
 import {HOST_ETC_ENTRIES} from './etc.js'
 import type {PlanOp} from './plan.js'
 
@@ -53,12 +53,21 @@ export function hostRootOps(writable: boolean): PlanOp[] {
  */
 export function hostEtcOps(): PlanOp[] {
   const base = etcBase()
+  // the same copy as last time: the same operations (no path resolution per sandbox)
+  if (etcOpsCache?.base === base) return etcOpsCache.ops
   const lower = realpathSync(base.dir)
-  if (/[,:\\]/.test(lower)) return HOST_ETC_ENTRIES.map((e) => mirror(`/etc/${e}`, `/etc/${e}`, false, true)).filter((op): op is PlanOp => op !== null)
-  const ops: PlanOp[] = [['overlay', lower, '/etc', 'nosuid,nodev,noexec,upper']]
-  for (const b of base.binds) ops.push(['bind', realpathSync(b.path), b.path, 'ro,nosuid,nodev,noexec' + (b.file ? ',file' : '')])
+  let ops: PlanOp[]
+  if (/[,:\\]/.test(lower)) {
+    ops = HOST_ETC_ENTRIES.map((e) => mirror(`/etc/${e}`, `/etc/${e}`, false, true)).filter((op): op is PlanOp => op !== null)
+  } else {
+    ops = [['overlay', lower, '/etc', 'nosuid,nodev,noexec,upper']]
+    for (const b of base.binds) ops.push(['bind', realpathSync(b.path), b.path, 'ro,nosuid,nodev,noexec' + (b.file ? ',file' : '')])
+  }
+  etcOpsCache = {base, ops}
   return ops
 }
+
+let etcOpsCache: {base: EtcBase; ops: PlanOp[]} | null = null
 
 /** Top-level names the host layout occupies (for deciding what a workdir lands on). */
 export function hostTopLevel(): Set<string> {
