@@ -19,7 +19,12 @@ need('bwrap', 'apt-get install bubblewrap')
 const work = mkdtempSync(join(tmpdir(), 'lab-bench-'))
 process.on('exit', () => rmSync(work, {recursive: true, force: true}))
 const runner = join(work, 'plan-runner')
-execFileSync('cc', ['-O2', '-o', runner, join(ROOT, 'bench/plan-runner.c')])
+// linked statically like the helper, so the driver adds no dynamic loader of its own
+try {
+  execFileSync('cc', ['-O2', '-static', '-o', runner, join(ROOT, 'bench/plan-runner.c')], {stdio: 'ignore'})
+} catch {
+  execFileSync('cc', ['-O2', '-o', runner, join(ROOT, 'bench/plan-runner.c')])
+}
 async function planFor(name, req) {
   const file = join(work, `${name}.plan`)
   writeFileSync(file, serializePlan(buildPlan(await buildSpec({command: ['/bin/true'], ...req}))))

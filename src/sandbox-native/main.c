@@ -242,9 +242,8 @@ int main(int argc, char **argv) {
   }
   if (argc >= 2 && strcmp(argv[1], "run") == 0) return helper_run();
   if (argc >= 2 && strcmp(argv[1], "serve") == 0) return serve();
-  /* seccomp tooling for `lab profile` (never on the sandbox start-up path) */
-  if (argc >= 2 && strcmp(argv[1], "seccomp-compile") == 0) return seccomp_compile_main(argc, argv);
-  if (argc >= 2 && strcmp(argv[1], "seccomp-names") == 0) return seccomp_names_main(argc, argv);
+  /* `lab profile record` runs this as the sandbox's first program; compiling profiles
+   * needs libseccomp and is the separate lab-seccomp binary (seccomp_tool.c). */
   if (argc >= 2 && strcmp(argv[1], "seccomp-record") == 0) return seccomp_record_main(argc, argv);
   fprintf(stderr, "usage: lab-helper run   (plan on fd 3; started by lab, not by hand)\n       lab-helper version\n");
   return 125;

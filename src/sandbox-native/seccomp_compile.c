@@ -388,7 +388,7 @@ static int compile(const char *in, const char *outpath) {
 
 int seccomp_compile_main(int argc, char **argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: lab-helper seccomp-compile RULES_IN BPF_OUT\n");
+    fprintf(stderr, "usage: lab-seccomp compile RULES_IN BPF_OUT\n");
     return 2;
   }
   if (compile(argv[2], argv[3]) < 0) {

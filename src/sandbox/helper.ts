@@ -13,12 +13,14 @@ import {helperServer} from './helper-server.js'
 import type {ExitEvent, HelperError} from './result.js'
 
 export const HELPER_PATH = fileURLToPath(new URL('../native/lab-helper', import.meta.url))
+/** The seccomp compiler (needs libseccomp, so it is not part of the static helper). */
+export const SECCOMP_TOOL_PATH = fileURLToPath(new URL('../native/lab-seccomp', import.meta.url))
 
-export function assertHelperBuilt(): void {
+export function assertHelperBuilt(path = HELPER_PATH): void {
   try {
-    accessSync(HELPER_PATH, constants.X_OK)
+    accessSync(path, constants.X_OK)
   } catch {
-    throw new LabError('helper-missing', `the sandbox helper is not built (${HELPER_PATH} is missing)`, {hint: 'run `npm ci` or `npm run build` in the lab directory'})
+    throw new LabError('helper-missing', `the sandbox helper is not built (${path} is missing)`, {hint: 'run `npm ci` or `npm run build` in the lab directory'})
   }
 }
 

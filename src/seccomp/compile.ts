@@ -1,7 +1,7 @@
 /**
  * Resolved rules → BPF file, compiled once and cached by content hash.
  *
- * The rule file handed to `lab-helper seccomp-compile` (grammar in
+ * The rule file handed to `lab-seccomp compile` (grammar in
  * src/sandbox-native/seccomp_compile.c, written by rulesText() in resolve.ts) holds
  * everything that decides the filter, so its hash names the cached BPF. The cache is
  * /var/cache/lab/seccomp for root, $XDG_CACHE_HOME/lab/seccomp (~/.cache/...) for
@@ -16,7 +16,7 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 
 import {LabError} from '../errors.js'
-import {assertHelperBuilt, HELPER_PATH} from '../sandbox/helper.js'
+import {assertHelperBuilt, SECCOMP_TOOL_PATH} from '../sandbox/helper.js'
 import {helperFailure, hostArches} from './host.js'
 import {rulesText, type ResolveContext, type ResolvedProfile} from './resolve.js'
 
@@ -55,7 +55,7 @@ export interface CompiledFilter {
 
 function runCompiler(rulesPath: string, outPath: string): Promise<{instructions: number}> {
   return new Promise((resolve, reject) => {
-    execFile(HELPER_PATH, ['seccomp-compile', rulesPath, outPath], {timeout: 60_000}, (err, stdout, stderr) => {
+    execFile(SECCOMP_TOOL_PATH, ['compile', rulesPath, outPath], {timeout: 60_000}, (err, stdout, stderr) => {
       if (err) return reject(helperFailure('compiling the seccomp profile', stderr))
       try {
         resolve(JSON.parse(stdout) as {instructions: number})
@@ -83,7 +83,7 @@ export async function compileResolved(r: ResolvedProfile): Promise<CompiledFilte
   } catch {
     /* not cached yet */
   }
-  assertHelperBuilt()
+  assertHelperBuilt(SECCOMP_TOOL_PATH)
   const tag = `${process.pid}-${randomBytes(6).toString('hex')}`
   const rulesPath = join(dir, `.${hash}.${tag}.rules`)
   const tmpOut = join(dir, `.${hash}.${tag}.bpf`)

@@ -1,13 +1,13 @@
 /**
  * What a profile's conditions resolve against: the host's arch (and the ABIs its
  * kernel also runs), its kernel version, and the syscall tables libseccomp knows,
- * read through the helper (`lab-helper seccomp-names`) instead of a copied table.
+ * read through `lab-seccomp names` (src/sandbox-native/seccomp_tool.c) instead of a copied table.
  */
 import {execFile} from 'node:child_process'
 import {release} from 'node:os'
 
 import {LabError} from '../errors.js'
-import {assertHelperBuilt, HELPER_PATH} from '../sandbox/helper.js'
+import {assertHelperBuilt, SECCOMP_TOOL_PATH} from '../sandbox/helper.js'
 
 /** libseccomp's name of this machine's arch; the same table as the helper's. */
 export function nativeArch(): string {
@@ -57,9 +57,9 @@ let tables: Promise<SyscallTables> | null = null
 /** The syscall tables of every host arch, from the system's libseccomp (once per process). */
 export function syscallTables(): Promise<SyscallTables> {
   if (!tables) {
-    assertHelperBuilt()
+    assertHelperBuilt(SECCOMP_TOOL_PATH)
     tables = new Promise((resolve, reject) => {
-      execFile(HELPER_PATH, ['seccomp-names'], {maxBuffer: 8 << 20}, (err, stdout, stderr) => {
+      execFile(SECCOMP_TOOL_PATH, ['names'], {maxBuffer: 8 << 20}, (err, stdout, stderr) => {
         if (err) return reject(helperFailure('reading the syscall tables', stderr))
         resolve(JSON.parse(stdout) as SyscallTables)
       })

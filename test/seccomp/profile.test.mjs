@@ -19,7 +19,7 @@ const {compileResolved} = await import('../../dist/seccomp/compile.js')
 const {syscallTables} = await import('../../dist/seccomp/host.js')
 const {loadBpf, runBpf, retToAction} = await import('../../dist/seccomp/bpf.js')
 const {kernelAudit} = await import('../../dist/seccomp/explain.js')
-const HELPER = join(ROOT, 'dist', 'native', 'lab-helper')
+const SECCOMP_TOOL = join(ROOT, 'dist', 'native', 'lab-seccomp')
 
 const t = suite('seccomp profiles')
 const ctx = (caps = [], kernel = [6, 1], arch = 'x86_64') => ({capabilities: caps, kernel, arch})
@@ -210,7 +210,7 @@ t('the cache: one file per rule set, concurrent compiles agree, no temporary fil
   assert.ok(readdirSync(process.env.LAB_SECCOMP_CACHE).every((f) => f.endsWith('.bpf') && !f.startsWith('.')), readdirSync(process.env.LAB_SECCOMP_CACHE).join(' '))
 })
 
-const helper = (args) => new Promise((res) => execFile(HELPER, args, (err, stdout, stderr) => res({code: err ? err.code : 0, signal: err?.signal ?? null, stdout, stderr})))
+const helper = (args) => new Promise((res) => execFile(SECCOMP_TOOL, args, (err, stdout, stderr) => res({code: err ? err.code : 0, signal: err?.signal ?? null, stdout, stderr})))
 
 t('fuzz: malformed rule files and random profiles give errors, never a crash of the helper', async () => {
   const inputs = [
@@ -227,7 +227,7 @@ t('fuzz: malformed rule files and random profiles give errors, never a crash of 
   for (const [i, text] of inputs.entries()) {
     const f = join(dir, `fuzz${i}.rules`)
     writeFileSync(f, text)
-    const r = await helper(['seccomp-compile', f, join(dir, `fuzz${i}.bpf`)])
+    const r = await helper(['compile', f, join(dir, `fuzz${i}.bpf`)])
     assert.is(r.signal, null, `helper crashed on ${JSON.stringify(text)}`)
     assert.ok(r.code === 0 || r.code === 125, `exit ${r.code} on ${JSON.stringify(text)}`)
     if (r.code === 125) assert.ok(JSON.parse(r.stderr.trim()).event === 'error')
