@@ -168,7 +168,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   // --- the root
   const writable = !spec.root.readOnly
   ops.push(['root', String(spec.root.sizeBytes), writable ? 'rw' : 'ro'])
-  let topLevel: Set<string>
+  let topLevel: ReadonlySet<string>
   if (spec.root.type === 'host') {
     ops.push(...hostRootOps(writable))
     ops.push(...etcOps(spec, ctx))
@@ -230,18 +230,20 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   return ops
 }
 
-const SAFE = /^[A-Za-z0-9._/=:,@+-]$/
 const ALL_SAFE = /^[A-Za-z0-9._/=:,@+-]+$/
+
+const UNSAFE = /[^A-Za-z0-9._/=:,@+-]/gu
+
+function percentEncode(ch: string): string {
+  let out = ''
+  for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).padStart(2, '0')
+  return out
+}
 
 export function encodeToken(t: string): string {
   if (t === '') return '%'
   if (ALL_SAFE.test(t)) return t // most tokens: paths, numbers, flags
-  let out = ''
-  for (const ch of t) {
-    if (SAFE.test(ch)) out += ch
-    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).padStart(2, '0')
-  }
-  return out
+  return t.replace(UNSAFE, percentEncode) // file contents: only the few unsafe characters
 }
 
 export function serializePlan(ops: PlanOp[]): string {

@@ -69,9 +69,14 @@ export function hostEtcOps(): PlanOp[] {
 
 let etcOpsCache: {base: EtcBase; ops: PlanOp[]} | null = null
 
-/** Top-level names the host layout occupies (for deciding what a workdir lands on). */
-export function hostTopLevel(): Set<string> {
-  return new Set([...SYSTEM_DIRS.filter((d) => lstatOrNull(d)).map((d) => d.slice(1)), 'etc'])
+let topLevelCache: ReadonlySet<string> | null = null
+
+/** Top-level names the host layout occupies (for deciding what a workdir lands on);
+ * the same per-process view of the system directories as hostRootOps. */
+export function hostTopLevel(): ReadonlySet<string> {
+  // every op is [kind, source, destination, ...]
+  if (!topLevelCache) topLevelCache = new Set([...hostRootOps(false).map((op) => op[2].slice(1)), 'etc'])
+  return topLevelCache
 }
 
 /** The entries of a prepared root directory; its /etc comes with it. */
