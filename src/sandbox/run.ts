@@ -94,7 +94,10 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
 
   // The group exists, limits applied, before the helper starts; the helper moves the
   // sandbox into it before the sandbox does anything (plan line "cgroup").
-  const group = await createSandboxCgroup(spec.id, limits, opts.cgroup)
+  // A sandbox in its own PID namespace without a CPU-time limit needs neither a freezer
+  // nor a CPU accounting group (CreateOptions.lean): its CPU time is the helper's rusage.
+  const lean = !opts.joins?.some((j) => j.kind === 'pid') && limits.cpuTimeMs === null
+  const group = await createSandboxCgroup(spec.id, limits, {...opts.cgroup, lean})
   let stats: CgroupStats | null = null
   const watchdog = limits.cpuTimeMs !== null ? watchCpuTime(group, limits) : null
   let outcome
@@ -114,6 +117,10 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
     // Nothing of the sandbox may outlive the run, and the counters are final only then.
     await group.killAll()
     stats = await group.stats()
+    if (group.cpuAccounting === false && outcome.exit) {
+      stats.cpuUserUs = outcome.exit.userUs
+      stats.cpuSystemUs = outcome.exit.sysUs
+    }
   } finally {
     // A group that cannot be removed now is left to the next sweep (its owner will be gone).
     await group.remove().catch(() => {})

@@ -185,6 +185,31 @@ t('v1: one group per hierarchy, memsw equal to the limit, quota on cpu, freeze-a
   rmSync(root, {recursive: true})
 })
 
+t('v1: a lean group skips freezer and cpuacct, unless cpuacct is co-mounted with cpu', async () => {
+  const separate = tree({'memory/cgroup.procs': '', 'pids/cgroup.procs': '', 'cpuacct/cgroup.procs': '', 'freezer/cgroup.procs': '', 'cpu/cgroup.procs': ''})
+  const d = new CgroupV1Driver(detectCgroups(separate).v1)
+  const lean = await d.create(ID, parseLimits({memory: '64m', cpus: '1'}), {lean: true})
+  assert.equal(lean.paths.map((p) => p.slice(separate.length + 1)).sort(), ['cpu', 'memory', 'pids'].map((c) => `${c}/lab/${ID}`))
+  assert.not.ok(existsSync(join(separate, 'freezer/lab', ID)))
+  assert.not.ok(existsSync(join(separate, 'cpuacct/lab', ID)))
+  assert.is(lean.cpuAccounting, false, 'the engine then takes CPU time from the helper')
+  const full = await d.create(ID2, parseLimits({memory: '64m'}))
+  assert.is(full.paths.length, 4)
+  assert.is(full.cpuAccounting, true)
+  rmSync(separate, {recursive: true})
+
+  const comounted = tree({'memory/cgroup.procs': '', 'pids/cgroup.procs': '', 'cpu,cpuacct/cgroup.procs': '', 'freezer/cgroup.procs': ''})
+  symlinkSync('cpu,cpuacct', join(comounted, 'cpu'))
+  symlinkSync('cpu,cpuacct', join(comounted, 'cpuacct'))
+  const d2 = new CgroupV1Driver(detectCgroups(comounted).v1)
+  const withCpu = await d2.create(ID, parseLimits({cpus: '1'}), {lean: true})
+  assert.is(withCpu.cpuAccounting, true, 'cpuacct shares the cpu group it needs anyway')
+  assert.not.ok(existsSync(join(comounted, 'freezer/lab', ID)))
+  const noCpu = await d2.create(ID2, DEFAULT_LIMITS, {lean: true})
+  assert.is(noCpu.cpuAccounting, false)
+  rmSync(comounted, {recursive: true})
+})
+
 t('v1: without swap accounting, swappiness 0 keeps the group out of swap', async () => {
   const root = tree({'memory/cgroup.procs': '', 'pids/cgroup.procs': ''})
   const d = new CgroupV1Driver(detectCgroups(root).v1)

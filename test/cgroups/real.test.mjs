@@ -42,6 +42,27 @@ rootTest(t, `the ${layout.mode} backend: a stopped process and its fork in a gro
   assert.not.ok(existsSync(`/run/lab/cgroups/${group.id}`), 'the owner record is removed')
 })
 
+rootTest(t, 'a one-shot sandbox needs no freezer or cpuacct group, and its CPU time still counts every process', async () => {
+  // three processes burn CPU; two are orphans (their parent subshell exits at once),
+  // which the namespace's init reaps: their time reaches the init's rusage that way
+  const burn = 'i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done'
+  const spec = await buildSpec({command: ['sh', '-c', `( (${burn}) & ); ( (${burn}) & ); ${burn}; sleep 1`], limits: {memory: '64m'}})
+  const driver = cgroupDriver()
+  let dirs = null
+  const r = await runSandbox(spec, {stdio: 'pipe', onStarted: () => (dirs = driver.open(spec.id).paths.filter((p) => existsSync(p)))})
+  assert.is(r.verdict, 'ok', JSON.stringify(r))
+  if (driver.version === 'v1') {
+    assert.ok(dirs.some((p) => p.includes('/memory/')), dirs.join(' '))
+    assert.not.ok(dirs.some((p) => /\/(freezer|cpuacct)\//.test(p)), `no freezer or cpuacct group: ${dirs.join(' ')}`)
+  }
+  const cpuMs = r.cpu.userMs + r.cpu.systemMs
+  // the three loops take about three times what one takes; each is well over 50 ms here
+  const one = await runSandbox(await buildSpec({command: ['sh', '-c', burn]}), {stdio: 'pipe'})
+  const oneMs = one.cpu.userMs + one.cpu.systemMs
+  assert.ok(oneMs > 20, `one loop used ${oneMs} ms`)
+  assert.ok(cpuMs > 2.2 * oneMs, `three loops: ${cpuMs} ms of CPU, one: ${oneMs} ms`)
+})
+
 rootTest(t, 'a sandbox sits in its own group, with its limits, from before it runs until it ends', async () => {
   const spec = await buildSpec({command: ['sh', '-c', 'cat /proc/self/cgroup; sleep 0.3'], limits: {memory: '48m', pidsLimit: '30', cpus: '0.5'}})
   const seen = {}

@@ -43,6 +43,8 @@ export interface SandboxCgroup {
   readonly procsFiles: string[]
   /** the ownership record (cgroups/index.ts), removed with the group by whoever removes it */
   ownerRecord?: string
+  /** false when the group counts no CPU time (a lean v1 group): take the helper's rusage */
+  readonly cpuAccounting?: boolean
   /** CPU time used so far by every process of the group, in µs */
   cpuUsageUs(): Promise<number>
   /** SIGKILLs every process of the group (v2 cgroup.kill; v1 freeze, kill, thaw) and waits until it is empty */
@@ -52,12 +54,23 @@ export interface SandboxCgroup {
   remove(): Promise<void>
 }
 
+export interface CreateOptions {
+  /**
+   * The sandbox owns its PID namespace, is never paused and has no CPU-time limit: it
+   * needs no freezer (its init's death takes every process) and no CPU accounting
+   * group (the helper's wait4 rusage of that init covers every process of the
+   * namespace, as each is reaped inside it). v1 then skips those two hierarchies,
+   * two mkdirs and rmdirs per sandbox; v2 has both in the one group anyway.
+   */
+  lean?: boolean
+}
+
 export interface CgroupDriver {
   readonly version: CgroupVersion
   /** controllers this driver can use */
   readonly controllers: ReadonlySet<string>
   /** creates the sandbox's group with its limits applied */
-  create(id: string, limits: Limits): Promise<SandboxCgroup>
+  create(id: string, limits: Limits, opts?: CreateOptions): Promise<SandboxCgroup>
   /** ids of the sandbox groups that exist under the parent group */
   list(): Promise<string[]>
   /** a handle on an existing group (for clean-up of groups whose owner died) */

@@ -31,6 +31,8 @@ export interface CgroupOptions {
   root?: string
   /** where ownership records live */
   ownerDir?: string
+  /** see CreateOptions.lean (driver.ts) */
+  lean?: boolean
 }
 
 export function driverForLayout(layout: CgroupLayout): CgroupDriver | null {
@@ -130,7 +132,7 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
   writeOwnerRecord(ownerDir, id, ownerLine())
   let group: SandboxCgroup
   try {
-    group = await driver.create(id, limits)
+    group = await driver.create(id, limits, {lean: opts.lean})
   } catch (e) {
     await unlink(record).catch(() => {})
     throw e

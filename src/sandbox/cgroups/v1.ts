@@ -15,6 +15,7 @@ import {
   type CgroupDriver,
   type CgroupStats,
   cgroupError,
+  type CreateOptions,
   GROUP_ID,
   killPids,
   parseKeyed,
@@ -93,20 +94,26 @@ export class CgroupV1Driver implements CgroupDriver {
   }
 
   /** The controllers a sandbox with these limits is put under (one dir per distinct hierarchy). */
-  private controllersFor(limits: Limits): string[] {
-    const want = ['memory', 'pids', 'cpuacct', 'freezer']
-    if (limits.cpus !== null || limits.cpuShares !== null) want.push('cpu')
-    if (limits.cpusetCpus !== null) want.push('cpuset')
-    if (limits.blkioWeight !== null || limits.deviceThrottle.length > 0) want.push('blkio')
-    for (const c of want.slice(4)) {
+  private controllersFor(limits: Limits, lean: boolean): string[] {
+    const base = ['memory', 'pids', 'cpuacct', 'freezer']
+    const extra: string[] = []
+    if (limits.cpus !== null || limits.cpuShares !== null) extra.push('cpu')
+    if (limits.cpusetCpus !== null) extra.push('cpuset')
+    if (limits.blkioWeight !== null || limits.deviceThrottle.length > 0) extra.push('blkio')
+    for (const c of extra) {
       if (!this.controllers.has(c)) throw usageError(`this host has no cgroup v1 "${c}" controller, which the ${c === 'cpu' ? '--cpus/--cpu-shares' : c === 'cpuset' ? '--cpuset-cpus' : '--blkio-weight/--device-*'} limit needs`, 'leave that limit out, or run `lab doctor`')
     }
-    return want.filter((c) => this.controllers.has(c))
+    const want = [...base, ...extra].filter((c) => this.controllers.has(c))
+    if (!lean) return want
+    // A lean group skips the freezer and cpuacct hierarchies (CreateOptions), unless one
+    // is co-mounted with a hierarchy it uses anyway (cpu,cpuacct): then it comes free.
+    const used = new Set(want.filter((c) => c !== 'cpuacct' && c !== 'freezer').map((c) => this.hierarchies[c]))
+    return want.filter((c) => (c !== 'cpuacct' && c !== 'freezer') || used.has(this.hierarchies[c]))
   }
 
-  async create(id: string, limits: Limits): Promise<SandboxCgroup> {
+  async create(id: string, limits: Limits, opts: CreateOptions = {}): Promise<SandboxCgroup> {
     const features = this.probe()
-    const wanted = this.controllersFor(limits)
+    const wanted = this.controllersFor(limits, opts.lean === true)
     if (limits.blkioWeight !== null && !features.blkioWeightFile) {
       throw usageError('--blkio-weight: this host\'s block I/O controller has no weight (no blkio.weight or blkio.bfq.weight)', 'leave --blkio-weight out; --device-read-bps and friends still work')
     }
@@ -199,6 +206,10 @@ class V1Group implements SandboxCgroup {
   constructor(readonly id: string, private readonly dirs: Map<string, string>, private readonly features: Features) {
     this.paths = [...new Set(dirs.values())]
     this.procsFiles = this.paths.map((p) => join(p, 'cgroup.procs'))
+  }
+
+  get cpuAccounting(): boolean {
+    return this.dirs.has('cpuacct')
   }
 
   dir(controller: string): string | undefined {
