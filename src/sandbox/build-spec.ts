@@ -117,8 +117,19 @@ function parseAddHost(value: string): {host: string; address: string} {
   return {host, address}
 }
 
+// Ids come from a pool of random bytes: one getrandom per 64 sandboxes, not per sandbox.
+let idPool = Buffer.alloc(0)
+let idOffset = 0
+
 function newId(): string {
-  return randomBytes(32).toString('hex')
+  if (idOffset + 32 > idPool.length) {
+    idPool = randomBytes(32 * 64)
+    idOffset = 0
+  }
+  const id = idPool.toString('hex', idOffset, idOffset + 32)
+  idPool.fill(0, idOffset, idOffset + 32) // an id once handed out is not kept in memory
+  idOffset += 32
+  return id
 }
 
 export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {

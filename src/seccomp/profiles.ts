@@ -14,16 +14,22 @@ export const PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta
 export const DEFAULT_PROFILE = 'default'
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/
 
+let names: string[] | null = null
+
+/** The built-in profiles' names (the package's profiles/ directory, read once per process). */
 export function builtinNames(): string[] {
-  try {
-    return readdirSync(PROFILES_DIR)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => f.slice(0, -5))
-      .filter((n) => NAME.test(n))
-      .sort()
-  } catch {
-    return []
+  if (!names) {
+    try {
+      names = readdirSync(PROFILES_DIR)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+        .filter((n) => NAME.test(n))
+        .sort()
+    } catch {
+      return []
+    }
   }
+  return [...names]
 }
 
 export interface ProfileRef {

@@ -156,7 +156,8 @@ export class CgroupV1Driver implements CgroupDriver {
     if (pids && l.pids !== null) writes.push(writeControl(join(pids, 'pids.max'), String(l.pids)))
     const cpu = g.dir('cpu')
     if (cpu && l.cpus !== null) {
-      writes.push(writeControl(join(cpu, 'cpu.cfs_period_us'), String(CFS_PERIOD_US)).then(() => writeControl(join(cpu, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(l.cpus! * CFS_PERIOD_US))))))
+      // a new group's period is already the kernel's default, 100 ms: only the quota is written
+      writes.push(writeControl(join(cpu, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(l.cpus! * CFS_PERIOD_US)))))
     }
     if (cpu && l.cpuShares !== null) writes.push(writeControl(join(cpu, 'cpu.shares'), String(l.cpuShares)))
     const cpuset = g.dir('cpuset')
