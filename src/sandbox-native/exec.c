@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroup.h"
 #include "lifecycle.h"
 #include "ns.h"
 #include "plan.h"

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroup.h"
 #include "init.h"
 #include "lifecycle.h"
 #include "mount.h"

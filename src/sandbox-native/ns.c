@@ -33,33 +33,6 @@ static int write_file(const char *path, const char *data) {
   return 0;
 }
 
-int join_cgroups(pid_t child, const struct plan *p) {
-  g_stage = "cgroup";
-  char pid[32];
-  snprintf(pid, sizeof pid, "%d", (int)child);
-  for (int i = 0; i < p->n_cgroups; i++)
-    if (write_file(p->cgroup_procs[i], pid) < 0) return -1;
-  return 0;
-}
-
-void remove_cgroups(const struct plan *p) {
-  for (int i = 0; i < p->n_cgroups; i++) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", p->cgroup_procs[i]);
-    char *slash = strrchr(dir, '/'); /* .../lab/<id>/cgroup.procs -> .../lab/<id> */
-    if (!slash || slash == dir) continue;
-    *slash = '\0';
-    /* busy for a moment while the last killed tasks finish exiting */
-    for (int tries = 0; tries < 50 && rmdir(dir) < 0 && errno == EBUSY; tries++) usleep(2000);
-    slash = strrchr(dir, '/');
-    if (!slash || slash == dir) continue;
-    *slash = '\0';
-    rmdir(dir); /* the parent: refused while another sandbox's group is in it */
-  }
-  /* what a later sweep would otherwise find: a record whose owner is gone */
-  if (p->cgroup_owner) unlink(p->cgroup_owner);
-}
-
 static int write_map(pid_t child, const char *file, const struct idmap *m, int n) {
   char path[64], buf[512];
   size_t o = 0;

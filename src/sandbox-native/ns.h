@@ -1,5 +1,5 @@
 /* Namespaces: creating the sandbox's, the parent's part of the handshake
- * (cgroup join, id maps), and the in-sandbox network basics. */
+ * (id maps; cgroups are cgroup.c), and the in-sandbox network basics. */
 #ifndef LAB_NS_H
 #define LAB_NS_H
 
@@ -9,11 +9,6 @@
 
 /* fork() into the plan's new namespaces. */
 pid_t clone_into_namespaces(const struct plan *p);
-/* Parent side, before the child may continue: put it into its cgroups. */
-int join_cgroups(pid_t child, const struct plan *p);
-/* After the sandbox ended with nobody to collect it: removes its groups (every task is
- * gone with its PID namespace) and their parent directory where it is left empty. */
-void remove_cgroups(const struct plan *p);
 /* Parent side, for a new user namespace: write its uid/gid maps. */
 int write_id_maps(pid_t child, const struct plan *p);
 /* Child side, first thing after "go" in a new user namespace: take on the mapped

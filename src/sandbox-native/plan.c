@@ -135,6 +135,13 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
     NEED(2);
     if (p->n_cgroups >= MAX_CGROUPS) return bad(line, "too many cgroups");
     p->cgroup_procs[p->n_cgroups++] = t[1];
+  } else if (strcmp(op, "cgstat") == 0) {
+    NEED(2);
+    if (t[1][0] != '/') return bad(line, "a counter file must be an absolute path");
+    if (p->n_cgstats >= MAX_CGSTATS) return bad(line, "too many counter files");
+    p->cgstats[p->n_cgstats++] = t[1];
+  } else if (strcmp(op, "cgfinish") == 0) {
+    p->cgfinish = true;
   } else if (strcmp(op, "cgroupowner") == 0) {
     NEED(2);
     if (t[1][0] != '/') return bad(line, "the ownership record must be an absolute path");

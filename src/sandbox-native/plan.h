@@ -15,6 +15,7 @@
 #define MAX_ARGS 4096
 #define MAX_ENV 4096
 #define MAX_CGROUPS 16
+#define MAX_CGSTATS 24
 #define MAX_RLIMITS 16
 #define MAX_GROUPS 64
 #define MAX_IDMAP 8
@@ -79,6 +80,9 @@ struct plan {
   char *cgroup_procs[MAX_CGROUPS];
   int n_cgroups;
   char *cgroup_owner; /* the groups' ownership record (removed with them) */
+  char *cgstats[MAX_CGSTATS]; /* counter files read when a one-shot run ends */
+  int n_cgstats;
+  bool cgfinish; /* the helper ends the groups of a one-shot run (cgroup.c) */
   unsigned long long root_size; /* size of the tmpfs the root is built on */
   bool root_readonly;
   struct mount_op ops[MAX_OPS];

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "tty.h"
 #include "util.h"
 
@@ -115,7 +116,10 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *c
       if (sscanf(line, "status %d", &st) == 1) wstatus = st;
     }
   }
-  char out[512];
+  /* A one-shot run's groups end here, before lab hears of the exit (cgroup.c). */
+  char cg[6144] = "";
+  if (p->cgfinish && ctl_open) finish_cgroups(p, cg, sizeof cg);
+  char out[6656];
   int code = -1, sig = 0;
   if (WIFEXITED(wstatus))
     code = WEXITSTATUS(wstatus);
@@ -123,11 +127,12 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *c
     sig = WTERMSIG(wstatus);
   int n = snprintf(out, sizeof out,
                    "{\"event\":\"exit\",\"exitCode\":%d,\"signal\":%d,\"coreDumped\":%s,\"killedBy\":%s%s%s,"
-                   "\"wallUs\":%lld,\"userUs\":%lld,\"sysUs\":%lld,\"maxRssKb\":%ld}\n",
+                   "\"wallUs\":%lld,\"userUs\":%lld,\"sysUs\":%lld,\"maxRssKb\":%ld%s}\n",
                    code, sig, (sig && WCOREDUMP(wstatus)) ? "true" : "false", killed_by ? "\"" : "",
                    killed_by ? killed_by : "null", killed_by ? "\"" : "", wall,
                    (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec,
-                   (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec, ru.ru_maxrss);
+                   (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec, ru.ru_maxrss, cg);
+  if (n >= (int)sizeof out) n = (int)sizeof out - 1; /* cannot happen: cg is the smaller */
   if (ctl_open) write_all(ctl, out, (size_t)n);
   if (caller_gone) *caller_gone = !ctl_open;
   return code >= 0 ? code : 128 + sig;

@@ -39,6 +39,10 @@ export interface ExitEvent {
   userUs: number
   sysUs: number
   maxRssKb: number
+  /** a one-shot run's counter files as the helper read them when it ended (plan cgstat) */
+  cgroup?: Record<string, string>
+  /** the helper removed the run's groups and their record (plan cgfinish) */
+  cgroupRemoved?: boolean
 }
 
 export interface SandboxResult {

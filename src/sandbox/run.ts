@@ -99,10 +99,14 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
   const lean = !opts.joins?.some((j) => j.kind === 'pid') && limits.cpuTimeMs === null
   const group = await createSandboxCgroup(spec.id, limits, {...opts.cgroup, lean})
   let stats: CgroupStats | null = null
+  let ended = false // the helper removed the groups
   const watchdog = limits.cpuTimeMs !== null ? watchCpuTime(group, limits) : null
   let outcome
   try {
-    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
+    // The helper then also ends the groups: it reads the final counters and removes them
+    // before reporting the exit, off this (batch) process's main thread.
+    const cgroupFinish = lean && group.statFiles ? {statFiles: group.statFiles()} : undefined
+    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupFinish, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
     if (opts.extraOps?.length) ops.splice(ops.length - 1, 0, ...opts.extraOps)
     const plan = serializePlan(ops)
     helperOpts.onStarted = (pid) => {
@@ -114,16 +118,21 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
     } finally {
       watchdog?.stop()
     }
-    // Nothing of the sandbox may outlive the run, and the counters are final only then.
-    await group.killAll()
-    stats = await group.stats()
+    if (cgroupFinish && outcome.exit?.cgroupRemoved === true && group.statsFrom) {
+      ended = true
+      stats = group.statsFrom(outcome.exit.cgroup ?? {})
+    } else {
+      // Nothing of the sandbox may outlive the run, and the counters are final only then.
+      await group.killAll()
+      stats = await group.stats()
+    }
     if (group.cpuAccounting === false && outcome.exit) {
       stats.cpuUserUs = outcome.exit.userUs
       stats.cpuSystemUs = outcome.exit.sysUs
     }
   } finally {
     // A group that cannot be removed now is left to the next sweep (its owner will be gone).
-    await group.remove().catch(() => {})
+    if (!ended) await group.remove().catch(() => {})
   }
   const result = resultFromEvents(spec, outcome.exit, outcome.error, {
     stats,

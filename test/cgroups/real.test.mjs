@@ -12,6 +12,8 @@ import {buildSpec} from '../../dist/sandbox/build-spec.js'
 import {cgroupDriver, createSandboxCgroup, detectCgroups, driverForLayout} from '../../dist/sandbox/cgroups/index.js'
 import {parseLimits} from '../../dist/sandbox/limits.js'
 import {runSandbox} from '../../dist/sandbox/run.js'
+import {runHelper} from '../../dist/sandbox/helper.js'
+import {buildPlan, serializePlan} from '../../dist/sandbox/plan.js'
 import {isRoot, lab, rootTest, waitFor} from '../helpers.mjs'
 
 const t = suite('cgroups: the real hierarchy of this host')
@@ -61,6 +63,26 @@ rootTest(t, 'a one-shot sandbox needs no freezer or cpuacct group, and its CPU t
   const oneMs = one.cpu.userMs + one.cpu.systemMs
   assert.ok(oneMs > 20, `one loop used ${oneMs} ms`)
   assert.ok(cpuMs > 2.2 * oneMs, `three loops: ${cpuMs} ms of CPU, one: ${oneMs} ms`)
+})
+
+rootTest(t, 'the helper ends a one-shot run\'s groups: final counters in the exit event, groups and record gone', async () => {
+  const spec = await buildSpec({command: ['sh', '-c', 'sleep 0.1 & python3 -c "b = bytearray(b\'x\') * (30 << 20)"; wait'], limits: {memory: '128m', pidsLimit: '20'}})
+  const group = await createSandboxCgroup(spec.id, parseLimits({memory: '128m', pidsLimit: '20'}), {lean: true})
+  const present = new Set(group.statFiles().filter((f) => existsSync(f)))
+  const plan = serializePlan(buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupFinish: {statFiles: group.statFiles()}}))
+  assert.match(plan, /\ncgfinish\n/)
+  const out = await runHelper(plan, {stdio: 'pipe'})
+  assert.is(out.exit.exitCode, 0, JSON.stringify(out))
+  assert.is(out.exit.cgroupRemoved, true)
+  for (const p of group.paths) assert.not.ok(existsSync(p), `${p} was removed by the helper`)
+  assert.not.ok(existsSync(group.ownerRecord), 'and so was the ownership record')
+  // only the files asked for, and every one this kernel has (the files were there before the run)
+  const asked = group.statFiles()
+  assert.ok(Object.keys(out.exit.cgroup).every((f) => asked.includes(f)), Object.keys(out.exit.cgroup).join(' '))
+  assert.equal(Object.keys(out.exit.cgroup).sort(), asked.filter((f) => present.has(f)).sort())
+  const stats = group.statsFrom(out.exit.cgroup)
+  assert.ok(stats.memoryPeakBytes > 20e6, `peak ${stats.memoryPeakBytes}`)
+  if (stats.pidsPeak !== null) assert.ok(stats.pidsPeak >= 3, `pids peak ${stats.pidsPeak}`)
 })
 
 rootTest(t, 'a sandbox sits in its own group, with its limits, from before it runs until it ends', async () => {

@@ -50,6 +50,10 @@ export interface SandboxCgroup {
   /** SIGKILLs every process of the group (v2 cgroup.kill; v1 freeze, kill, thaw) and waits until it is empty */
   killAll(): Promise<void>
   stats(): Promise<CgroupStats>
+  /** the counter files stats() reads, for a helper that reads them when the run ends */
+  statFiles?(): string[]
+  /** stats() from those files' contents (a file missing from the map is one the kernel lacks) */
+  statsFrom?(contents: Record<string, string>): CgroupStats
   /** removes the group (after killAll); a group already gone is fine */
   remove(): Promise<void>
 }

@@ -247,21 +247,38 @@ class V1Group implements SandboxCgroup {
     await waitEmpty(this.procsFiles, 2000)
   }
 
-  async stats(): Promise<CgroupStats> {
-    const at = (c: string, f: string) => (this.dirs.has(c) ? readControl(join(this.dirs.get(c)!, f)) : Promise.resolve(null))
-    const [total, user, sys, cpuStat, peak, oom, failcnt, pidsPeak, pidsEvents, memsw, swappiness] = await Promise.all([
+  /** stats()'s sources: counter → file, null where this group or kernel has none */
+  private statSources(): Array<string | null> {
+    const at = (c: string, f: string) => (this.dirs.has(c) ? join(this.dirs.get(c)!, f) : null)
+    const f = this.features
+    return [
       at('cpuacct', 'cpuacct.usage'),
-      this.features.usageUserSys ? at('cpuacct', 'cpuacct.usage_user') : null,
-      this.features.usageUserSys ? at('cpuacct', 'cpuacct.usage_sys') : null,
-      this.features.usageUserSys ? null : at('cpuacct', 'cpuacct.stat'),
+      f.usageUserSys ? at('cpuacct', 'cpuacct.usage_user') : null,
+      f.usageUserSys ? at('cpuacct', 'cpuacct.usage_sys') : null,
+      f.usageUserSys ? null : at('cpuacct', 'cpuacct.stat'),
       at('memory', 'memory.max_usage_in_bytes'),
       at('memory', 'memory.oom_control'),
       at('memory', 'memory.failcnt'),
       at('pids', 'pids.peak'),
       at('pids', 'pids.events'),
-      this.features.memsw ? at('memory', 'memory.memsw.limit_in_bytes') : null,
-      this.features.memsw ? null : at('memory', 'memory.swappiness'),
-    ])
+      f.memsw ? at('memory', 'memory.memsw.limit_in_bytes') : null,
+      f.memsw ? null : at('memory', 'memory.swappiness'),
+    ]
+  }
+
+  statFiles(): string[] {
+    return this.statSources().filter((p): p is string => p !== null)
+  }
+
+  async stats(): Promise<CgroupStats> {
+    return this.parse(await Promise.all(this.statSources().map((p) => (p === null ? null : readControl(p)))))
+  }
+
+  statsFrom(contents: Record<string, string>): CgroupStats {
+    return this.parse(this.statSources().map((p) => (p === null ? null : contents[p] ?? null)))
+  }
+
+  private parse([total, user, sys, cpuStat, peak, oom, failcnt, pidsPeak, pidsEvents, memsw, swappiness]: Array<string | null>): CgroupStats {
     let cpuUserUs = Math.floor((parseNumber(user) ?? 0) / 1000)
     let cpuSystemUs = Math.floor((parseNumber(sys) ?? 0) / 1000)
     if (cpuStat) {

@@ -165,6 +165,8 @@ export class CgroupV2Driver implements CgroupDriver {
   }
 }
 
+const STAT_FILES = ['cpu.stat', 'memory.peak', 'memory.events', 'pids.peak', 'pids.events', 'memory.swap.max']
+
 class V2Group implements SandboxCgroup {
   readonly version = 'v2' as const
   readonly paths: string[]
@@ -196,10 +198,20 @@ class V2Group implements SandboxCgroup {
     await waitEmpty(this.procsFiles, 2000)
   }
 
+  statFiles(): string[] {
+    return STAT_FILES.map((f) => join(this.dir, f))
+  }
+
   async stats(): Promise<CgroupStats> {
-    const [cpu, peak, events, pidsPeak, pidsEvents, swapMax] = await Promise.all(
-      ['cpu.stat', 'memory.peak', 'memory.events', 'pids.peak', 'pids.events', 'memory.swap.max'].map((f) => readControl(join(this.dir, f))),
-    )
+    const texts = await Promise.all(this.statFiles().map(readControl))
+    return this.parse(texts)
+  }
+
+  statsFrom(contents: Record<string, string>): CgroupStats {
+    return this.parse(this.statFiles().map((f) => contents[f] ?? null))
+  }
+
+  private parse([cpu, peak, events, pidsPeak, pidsEvents, swapMax]: Array<string | null>): CgroupStats {
     const c = parseKeyed(cpu)
     const m = parseKeyed(events)
     return {

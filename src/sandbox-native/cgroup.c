@@ -1,0 +1,93 @@
+#define _GNU_SOURCE
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int join_cgroups(pid_t child, const struct plan *p) {
+  g_stage = "cgroup";
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%d", (int)child);
+  for (int i = 0; i < p->n_cgroups; i++) {
+    autoclose int fd = open(p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return set_error("open", p->cgroup_procs[i], errno);
+    if (write(fd, pid, (size_t)len) != len) return set_error("write", p->cgroup_procs[i], errno);
+  }
+  return 0;
+}
+
+/* .../lab/<id>/cgroup.procs -> .../lab/<id>; false for a path without two levels */
+static bool group_dir(const char *procs, char *dir, size_t cap) {
+  snprintf(dir, cap, "%s", procs);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return false;
+  *slash = '\0';
+  return true;
+}
+
+/* rmdir, retried while the last tasks finish exiting (the group is busy until then) */
+static bool remove_dir(const char *dir) {
+  for (int tries = 0; tries < 50; tries++) {
+    if (rmdir(dir) == 0 || errno == ENOENT) return true;
+    if (errno != EBUSY) return false;
+    usleep(2000);
+  }
+  return false;
+}
+
+void remove_cgroups(const struct plan *p) {
+  for (int i = 0; i < p->n_cgroups; i++) {
+    char dir[4096];
+    if (!group_dir(p->cgroup_procs[i], dir, sizeof dir)) continue;
+    remove_dir(dir);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) continue;
+    *slash = '\0';
+    rmdir(dir); /* the parent: refused while another sandbox's group is in it */
+  }
+  /* what a later sweep would otherwise find: a record whose owner is gone */
+  if (p->cgroup_owner) unlink(p->cgroup_owner);
+}
+
+/* Appends s to out at *o, never past cap (the event is then cut, and lab falls back to
+ * reading the files itself for whatever is missing). */
+static void append(char *out, size_t cap, size_t *o, const char *s) {
+  size_t n = strlen(s);
+  if (*o + n + 1 > cap) return;
+  memcpy(out + *o, s, n + 1);
+  *o += n;
+}
+
+void finish_cgroups(const struct plan *p, char *out, size_t cap) {
+  size_t o = 0;
+  out[0] = '\0';
+  append(out, cap, &o, ",\"cgroup\":{");
+  bool first = true;
+  for (int i = 0; i < p->n_cgstats; i++) {
+    char buf[2048], path[1100], text[4200], item[5400];
+    autoclose int fd = open(p->cgstats[i], O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue; /* this kernel has no such file: lab reads it as absent */
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) continue;
+    buf[n] = '\0';
+    json_escape(path, sizeof path, p->cgstats[i]);
+    json_escape(text, sizeof text, buf);
+    snprintf(item, sizeof item, "%s\"%s\":\"%s\"", first ? "" : ",", path, text);
+    if (o + strlen(item) + 64 > cap) break;
+    append(out, cap, &o, item);
+    first = false;
+  }
+  append(out, cap, &o, "}");
+  bool removed = true;
+  for (int i = 0; i < p->n_cgroups; i++) {
+    char dir[4096];
+    if (group_dir(p->cgroup_procs[i], dir, sizeof dir) && !remove_dir(dir)) removed = false;
+  }
+  if (removed && p->cgroup_owner) unlink(p->cgroup_owner);
+  append(out, cap, &o, removed ? ",\"cgroupRemoved\":true" : ",\"cgroupRemoved\":false");
+}
