@@ -201,10 +201,11 @@ async function stateProblem(s: NonNullable<Check['state']>, ctx: CheckContext): 
   if (s.exitCode !== undefined && st.exitCode !== s.exitCode) return `${name} exited with ${st.exitCode}, expected ${s.exitCode}`
   if (s.restartCount !== undefined && st.restartCount !== s.restartCount) return `${name} was restarted ${st.restartCount} times, expected ${s.restartCount}`
   if (s.oomKilled !== undefined) {
-    const {cgroupDriver} = await import('../sandbox/cgroups/index.js')
     let kills = 0
     try {
-      kills = (await cgroupDriver().open(rec.id).stats()).oomKills
+      const stats = await lc.cgroupStats(rec)
+      if (!stats) return `cannot read ${name}'s cgroup to see OOM kills (it has not run yet)`
+      kills = stats.oomKills
     } catch {
       return `cannot read ${name}'s cgroup to see OOM kills`
     }

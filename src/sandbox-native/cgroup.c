@@ -63,10 +63,10 @@ static void append(char *out, size_t cap, size_t *o, const char *s) {
   *o += n;
 }
 
-void finish_cgroups(const struct plan *p, char *out, size_t cap) {
+size_t cgroup_stats_json(const struct plan *p, char *out, size_t cap) {
   size_t o = 0;
   out[0] = '\0';
-  append(out, cap, &o, ",\"cgroup\":{");
+  append(out, cap, &o, "{");
   bool first = true;
   for (int i = 0; i < p->n_cgstats; i++) {
     char buf[2048], path[1100], text[4200], item[5400];
@@ -78,11 +78,19 @@ void finish_cgroups(const struct plan *p, char *out, size_t cap) {
     json_escape(path, sizeof path, p->cgstats[i]);
     json_escape(text, sizeof text, buf);
     snprintf(item, sizeof item, "%s\"%s\":\"%s\"", first ? "" : ",", path, text);
-    if (o + strlen(item) + 64 > cap) break;
+    if (o + strlen(item) + 2 > cap) break;
     append(out, cap, &o, item);
     first = false;
   }
   append(out, cap, &o, "}");
+  return o;
+}
+
+void finish_cgroups(const struct plan *p, char *out, size_t cap) {
+  size_t o = 0;
+  out[0] = '\0';
+  append(out, cap, &o, ",\"cgroup\":");
+  o += cgroup_stats_json(p, out + o, cap - o - 32);
   bool removed = true;
   for (int i = 0; i < p->n_cgroups; i++) {
     char dir[4096];

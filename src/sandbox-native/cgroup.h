@@ -21,5 +21,7 @@ void remove_cgroups(const struct plan *p);
  * groups are removed (not their parent, which lab keeps while it runs) and, when all
  * are gone, the ownership record too. lab removes whatever this could not. */
 void finish_cgroups(const struct plan *p, char *out, size_t cap);
+/* The counter files (plan cgstat) as a JSON object {FILE:CONTENT,...}; its length. */
+size_t cgroup_stats_json(const struct plan *p, char *out, size_t cap);
 
 #endif

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "lifecycle.h"
 #include "logs.h"
 #include "plan.h"
@@ -77,6 +78,7 @@ struct sup {
   long long started_at, finished_at, started_mono;
   int exit_code, exit_signal;
   unsigned long long self_start;
+  char cgstats[6144]; /* the groups' final counters, kept in the status once they are gone */
 };
 
 static long long wall_ms(void) {
@@ -112,15 +114,16 @@ static int status_json(struct sup *s, char *out, size_t len) {
   return snprintf(out, len,
                   "{\"state\":\"%s\",\"pid\":%d,\"supervisorPid\":%d,\"supervisorStart\":%llu,\"startedAt\":%lld,"
                   "\"finishedAt\":%lld,\"exitCode\":%d,\"signal\":%d,\"killedBy\":%s%s%s,\"restartCount\":%d,"
-                  "\"manualStop\":%s,\"error\":%s}\n",
+                  "\"manualStop\":%s,\"error\":%s%s%s}\n",
                   s->state, (int)s->child, (int)getpid(), s->self_start, s->started_at, s->finished_at, s->exit_code,
                   s->exit_signal, s->killed_by ? "\"" : "", s->killed_by ? s->killed_by : "null", s->killed_by ? "\"" : "",
-                  s->restart_count, s->manual_stop ? "true" : "false", err);
+                  s->restart_count, s->manual_stop ? "true" : "false", err, s->cgstats[0] ? ",\"cgroup\":" : "", s->cgstats);
 }
 
 static void write_status(struct sup *s) {
-  char json[3072], tmp[4200], dst[4200];
+  char json[10240], tmp[4200], dst[4200];
   int n = status_json(s, json, sizeof json);
+  if (n < 0 || (size_t)n >= sizeof json) return;
   snprintf(tmp, sizeof tmp, "%s/status.json.tmp", s->p->lc.run_dir);
   snprintf(dst, sizeof dst, "%s/status.json", s->p->lc.run_dir);
   autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -549,6 +552,11 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   close(ctl);
 
   int code = supervise_loop(&s);
+  /* Nothing runs any more and nothing restarts: the groups go now, not at the next
+   * sweep (a later start makes new ones). Before the final status, so that whoever
+   * reads "exited" (and may start the sandbox again) finds them gone. */
+  if (p->n_cgstats) cgroup_stats_json(p, s.cgstats, sizeof s.cgstats);
+  remove_cgroups(p);
   write_status(&s);
   close(s.lsock);
   snprintf(path, sizeof path, "%s/ctl", p->lc.run_dir);

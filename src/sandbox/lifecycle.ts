@@ -21,7 +21,7 @@ import type {Duplex} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from './build-spec.js'
-import {cgroupDriver, DEFAULT_OWNER_DIR, parentGroupPaths, writeOwnerRecord, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
+import {cgroupDriver, type CgroupStats, DEFAULT_OWNER_DIR, parentGroupPaths, writeOwnerRecord, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
 import {BASE_GROUPS, BASE_USERS} from './etc.js'
 import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError, runHelper} from './helper.js'
 import {capabilityMask} from './capabilities.js'
@@ -329,6 +329,10 @@ export class Lifecycle {
       if (rec.spec.network === 'host') ctx.hostResolvConf = hostResolvConf()
       const group = await this.freshCgroup(rec)
       ctx.cgroupProcs = group.procsFiles
+      // The supervisor removes the groups and this record when the sandbox is over for
+      // good, and keeps their final counters in its status (cgroupStats reads them).
+      ctx.cgroupOwnerRecord = group.ownerRecord
+      ctx.cgroupStatFiles = group.statFiles?.()
       const runDir = this.store.runDir(id)
       rmSync(runDir, {recursive: true, force: true})
       mkdirSync(runDir, {recursive: true, mode: 0o700})
@@ -518,8 +522,13 @@ export class Lifecycle {
     return createSandboxCgroup(rec.id, rec.spec.limits ?? DEFAULT_LIMITS)
   }
 
-  /** The supervisor, not this short-lived CLI, owns a detached sandbox's group. */
+  /**
+   * The supervisor, not this short-lived CLI, owns a detached sandbox's group. A sandbox
+   * that already ended took its group and record with it: nothing to hand over then (a
+   * record written in that instant names a dead owner, and the next sweep drops it).
+   */
   private handOverCgroup(id: string, supervisorPid: number): void {
+    if (!this.openCgroup(id)) return
     try {
       writeOwnerRecord(DEFAULT_OWNER_DIR, id, `${supervisorPid} ${processStartTime(supervisorPid)}\n`)
     } catch {}
@@ -594,6 +603,16 @@ export class Lifecycle {
       rmSync(join(this.store.runDir(rec.id), 'ctl'), {force: true})
     } catch {}
     return {...st, status: 'exited', running: false, restarting: false, paused: false, pid: 0, exitCode: 137, signal: 'SIGKILL', killedBy: 'supervisor-died', finishedAt: iso(now), supervisorPid: 0}
+  }
+
+  /** The group's counters: live while it exists, else as its supervisor left them at the end. */
+  async cgroupStats(rec: SandboxRecord): Promise<CgroupStats | null> {
+    const live = this.openCgroup(rec.id)
+    if (live) return live.stats()
+    const final = this.store.status(rec.id)?.cgroup
+    if (!final) return null
+    const g = cgroupDriver().open(rec.id)
+    return g.statsFrom ? g.statsFrom(final) : null
   }
 
   private isFrozen(id: string): boolean {

@@ -13,9 +13,10 @@
  *   cgroup PROCS_FILE | uidmap IN OUT N | gidmap IN OUT N
  *   cgroupowner FILE                       the groups' ownership record: removed with them by a
  *                                          helper whose caller died
- *   cgstat FILE | cgfinish                 a one-shot run: when it has ended, the helper reads
- *                                          these counter files into the exit event, removes
- *                                          the groups and the record (cgroup.c)
+ *   cgstat FILE | cgfinish                 when the sandbox is over, the helper reads these
+ *                                          counter files into the exit event (a detached one's:
+ *                                          into its final status); cgfinish: a one-shot run's
+ *                                          helper then removes the groups and the record
  *   rlimit NAME SOFT HARD | user UID GID [GROUP...] | caps HEX | ambient HEX
  *   seccomp BPF_FILE | env K=V | cwd DIR | init | timeout MS | exec ARG...
  * Lifecycle (src/sandbox/lifecycle.ts; C side detach.c, logs.c, join.c, exec.c):
@@ -106,8 +107,10 @@ export interface PlanContext {
   cgroupProcs?: string[]
   /** the groups' ownership record: a helper whose caller died removes it with the groups */
   cgroupOwnerRecord?: string
-  /** a one-shot run whose groups the helper ends: the counter files it reads first */
-  cgroupFinish?: {statFiles: string[]}
+  /** the groups' counter files the helper reads when the sandbox is over (cgstat) */
+  cgroupStatFiles?: string[]
+  /** a one-shot run whose groups the helper ends: reads those files, removes the groups (cgfinish) */
+  cgroupFinish?: boolean
   /** host resolv.conf content, used with --network host */
   hostResolvConf?: string
   /** namespaces of running sandboxes to enter instead of creating new ones (lifecycle.ts) */
@@ -169,9 +172,9 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   ops.push(['hostname', spec.hostname])
   for (const p of ctx.cgroupProcs ?? []) ops.push(['cgroup', p])
   if (ctx.cgroupProcs?.length && ctx.cgroupOwnerRecord) ops.push(['cgroupowner', ctx.cgroupOwnerRecord])
-  if (ctx.cgroupProcs?.length && ctx.cgroupFinish) {
-    for (const f of ctx.cgroupFinish.statFiles) ops.push(['cgstat', f])
-    ops.push(['cgfinish'])
+  if (ctx.cgroupProcs?.length) {
+    for (const f of ctx.cgroupStatFiles ?? []) ops.push(['cgstat', f])
+    if (ctx.cgroupFinish) ops.push(['cgfinish'])
   }
 
   // --- the root

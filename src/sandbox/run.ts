@@ -105,8 +105,8 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
   try {
     // The helper then also ends the groups: it reads the final counters and removes them
     // before reporting the exit, off this (batch) process's main thread.
-    const cgroupFinish = lean && group.statFiles ? {statFiles: group.statFiles()} : undefined
-    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupFinish, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
+    const cgroupFinish = lean && group.statFiles !== undefined
+    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupStatFiles: cgroupFinish ? group.statFiles!() : undefined, cgroupFinish, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
     if (opts.extraOps?.length) ops.splice(ops.length - 1, 0, ...opts.extraOps)
     const plan = serializePlan(ops)
     helperOpts.onStarted = (pid) => {

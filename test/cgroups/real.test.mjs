@@ -69,7 +69,7 @@ rootTest(t, 'the helper ends a one-shot run\'s groups: final counters in the exi
   const spec = await buildSpec({command: ['sh', '-c', 'sleep 0.1 & python3 -c "b = bytearray(b\'x\') * (30 << 20)"; wait'], limits: {memory: '128m', pidsLimit: '20'}})
   const group = await createSandboxCgroup(spec.id, parseLimits({memory: '128m', pidsLimit: '20'}), {lean: true})
   const present = new Set(group.statFiles().filter((f) => existsSync(f)))
-  const plan = serializePlan(buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupFinish: {statFiles: group.statFiles()}}))
+  const plan = serializePlan(buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupStatFiles: group.statFiles(), cgroupFinish: true}))
   assert.match(plan, /\ncgfinish\n/)
   const out = await runHelper(plan, {stdio: 'pipe'})
   assert.is(out.exit.exitCode, 0, JSON.stringify(out))

@@ -170,6 +170,27 @@ rootTest(t, 'bad input: unknown sandbox, ambiguous short id, invalid name, name 
   await S(['rm', 'lc-dup', ...ids])
 })
 
+rootTest(t, 'an exited sandbox keeps no cgroup: the supervisor removes it and keeps the final counters (an OOM kill) in its status', async () => {
+  const r = await S(['run', '-d', '--name', 'lc-oom', '--memory', '24m', '--memory-swap', '24m', '--', 'python3', '-c', 'a = []\nwhile True: a.append(bytearray(b"x") * (1 << 20))'])
+  assert.is(r.code, 0, r.stderr)
+  const id = r.stdout.trim()
+  await waitFor(async () => (await inspect('lc-oom', '{{.State.Status}}')) === 'exited', 20_000)
+  assert.is(await inspect('lc-oom', '{{.State.ExitCode}}'), '137')
+  // no other lab command that could sweep ran since: the supervisor removed them itself
+  const dirs = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))].map((h) => join(h, 'lab', id))
+  for (const d of dirs) assert.not.ok(existsSync(d), `${d} is gone`)
+  assert.not.ok(existsSync(`/run/lab/cgroups/${id}`), 'and its ownership record')
+  const {Lifecycle} = await import('../../dist/sandbox/lifecycle.js')
+  const lc = new Lifecycle({stateDir: STATE})
+  const stats = await lc.cgroupStats(lc.store.get('lc-oom'))
+  assert.ok(stats && stats.oomKills >= 1, `the kernel's OOM kill is still known: ${JSON.stringify(stats)}`)
+  assert.ok(stats.memoryPeakBytes > 16 << 20, `peak ${stats.memoryPeakBytes}`)
+  // a new start makes new groups
+  assert.is((await S(['start', 'lc-oom'])).code, 0)
+  await waitFor(async () => (await inspect('lc-oom', '{{.State.Status}}')) === 'exited', 20_000)
+  await S(['rm', 'lc-oom'])
+})
+
 rootTest(t, 'restart on-failure:2 restarts twice with back-off, then stays exited; a manual stop is never restarted', async () => {
   const t0 = Date.now()
   assert.is((await S(['run', '-d', '--name', 'lc-flaky', '--restart', 'on-failure:2', '--', 'sh', '-c', 'echo run; exit 3'])).code, 0)

@@ -48,6 +48,8 @@ export interface SupervisorStatus {
   restartCount: number
   manualStop: boolean
   error: {stage?: string; call?: string; path?: string; message?: string; errnoName?: string} | null
+  /** the groups' final counter files, read by the supervisor just before it removed them */
+  cgroup?: Record<string, string>
 }
 
 export class Store {
