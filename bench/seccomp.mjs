@@ -3,22 +3,19 @@
 // at most 1.10x) and vs a filter that allows everything (the kernel's floor for any
 // filter), and sandbox start-up with the default profile vs without one.
 // Prints a summary and writes bench/results/seccomp.json. Needs root and hyperfine.
-import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import {hyperfine, need, ROOT as root} from './lib.mjs'
+
 const lab = join(root, 'bin', 'run.js')
 const work = mkdtempSync(join(tmpdir(), 'lab-bench-seccomp-'))
 process.on('exit', () => rmSync(work, {recursive: true, force: true})) // also when a run fails
 chmodSync(work, 0o755)
 
-if (spawnSync('hyperfine', ['--version'], {stdio: 'ignore'}).status !== 0) {
-  console.error('bench/seccomp: hyperfine is not installed (apt-get install hyperfine)')
-  process.exit(1)
-}
+need('hyperfine', 'apt-get install hyperfine')
 
 // getppid, fstat and a 1-byte read from /dev/zero: cheap calls, so the filter's share
 // shows. The loop times itself (rounds of N iterations, the median round), so neither
@@ -51,12 +48,6 @@ execFileSync('cc', ['-O2', '-o', join(work, 'loop'), join(work, 'loop.c')])
 const ITER = process.env.SECCOMP_BENCH_ITER ?? '200000'
 const REPEAT = Number(process.env.SECCOMP_BENCH_REPEAT ?? 5)
 
-function hyperfine(name, commands, runs) {
-  const out = join(work, `${name}.json`)
-  execFileSync('hyperfine', ['-N', '--warmup', '2', '--runs', String(runs), '--export-json', out, ...commands], {stdio: ['ignore', 'ignore', 'inherit']})
-  return JSON.parse(readFileSync(out, 'utf8')).results.map((r) => ({command: r.command, meanMs: r.mean * 1000, stddevMs: r.stddev * 1000}))
-}
-
 // warm the BPF cache so start-up measures the cached path
 execFileSync(process.execPath, [lab, 'sandbox', 'run', '--', 'true'])
 // The peer for "what does our filter cost": a filter that allows everything. Any filter
@@ -75,9 +66,9 @@ for (let i = 0; i < REPEAT; i++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]))
-const start = hyperfine('start', [`${process.execPath} ${lab} sandbox run -- true`, `${process.execPath} ${lab} sandbox run --security-opt seccomp=unconfined -- true`], 30)
-const startDefault = start[0].meanMs
-const startNone = start[1].meanMs
+const start = hyperfine('seccomp-start', {default: `${process.execPath} ${lab} sandbox run -- true`, unconfined: `${process.execPath} ${lab} sandbox run --security-opt seccomp=unconfined -- true`}, {runs: 30, warmup: 2})
+const startDefault = start.default * 1000
+const startNone = start.unconfined * 1000
 const result = {
   date: new Date().toISOString(),
   iterations: Number(ITER),
@@ -92,7 +83,7 @@ const result = {
     target: 1.1,
   },
   startup: {defaultMs: startDefault, unconfinedMs: startNone, overheadMs: startDefault - startNone},
-  raw: {start},
+  raw: {startSeconds: start},
 }
 mkdirSync(join(root, 'bench', 'results'), {recursive: true})
 writeFileSync(join(root, 'bench', 'results', 'seccomp.json'), JSON.stringify(result, null, 2) + '\n')

@@ -40,16 +40,24 @@ static bool remove_dir(const char *dir) {
   return false;
 }
 
-void remove_cgroups(const struct plan *p) {
+/* Removes the groups; with parents, also each parent left empty (refused while another
+ * sandbox's group is in it). Whether every group is gone. */
+static bool remove_groups(const struct plan *p, bool parents) {
+  bool removed = true;
   for (int i = 0; i < p->n_cgroups; i++) {
     char dir[4096];
     if (!group_dir(p->cgroup_procs[i], dir, sizeof dir)) continue;
-    remove_dir(dir);
+    if (!remove_dir(dir)) removed = false;
     char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) continue;
+    if (!parents || !slash || slash == dir) continue;
     *slash = '\0';
-    rmdir(dir); /* the parent: refused while another sandbox's group is in it */
+    rmdir(dir);
   }
+  return removed;
+}
+
+void remove_cgroups(const struct plan *p) {
+  remove_groups(p, true);
   /* what a later sweep would otherwise find: a record whose owner is gone */
   if (p->cgroup_owner) unlink(p->cgroup_owner);
 }
@@ -91,11 +99,7 @@ void finish_cgroups(const struct plan *p, char *out, size_t cap) {
   out[0] = '\0';
   append(out, cap, &o, ",\"cgroup\":");
   o += cgroup_stats_json(p, out + o, cap - o - 32);
-  bool removed = true;
-  for (int i = 0; i < p->n_cgroups; i++) {
-    char dir[4096];
-    if (group_dir(p->cgroup_procs[i], dir, sizeof dir) && !remove_dir(dir)) removed = false;
-  }
+  bool removed = remove_groups(p, false); /* lab keeps the parent while it runs */
   if (removed && p->cgroup_owner) unlink(p->cgroup_owner);
   append(out, cap, &o, removed ? ",\"cgroupRemoved\":true" : ",\"cgroupRemoved\":false");
 }

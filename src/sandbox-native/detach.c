@@ -348,9 +348,6 @@ static void remove_state(struct sup *s) {
   }
   /* FTW_PHYS: never follow a symlink out of the state directory; FTW_MOUNT: never cross into a mount. */
   for (int i = 0; i < lc->n_autoremove; i++) nftw(lc->autoremove[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-  /* Shared parents (lab/ in each cgroup hierarchy): gone only if this was the last
-   * sandbox in them; the kernel refuses the rmdir while another group is inside. */
-  for (int i = 0; i < lc->n_rmempty; i++) rmdir(lc->rmempty[i]);
 }
 
 static int supervise_loop(struct sup *s) {

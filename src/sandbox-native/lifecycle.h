@@ -30,8 +30,6 @@ struct lifecycle {
   bool keep_stdin;            /* -i: stdin is a pipe the supervisor holds open */
   char *autoremove[MAX_AUTOREMOVE]; /* --rm: paths removed when the sandbox ends for good */
   int n_autoremove;
-  char *rmempty[MAX_AUTOREMOVE]; /* --rm: directories removed at the end only if empty (the cgroup parent) */
-  int n_rmempty;
   char *names_dir;            /* --rm: name links pointing at id are removed too */
   char *id;
   struct join_op joins[MAX_JOINS];

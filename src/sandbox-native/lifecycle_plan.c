@@ -1,6 +1,6 @@
 /* The plan lines of the sandbox lifecycle (grammar in src/sandbox/plan.ts):
  *   detach RUN_DIR | log FILE MAXBYTES | restart POLICY MAX | keepstdin
- *   autoremove PATH | rmempty PATH | names DIR ID | join net|ipc|pid|user PID STARTTIME | joinshm DST
+ *   autoremove PATH | names DIR ID | join net|ipc|pid|user PID STARTTIME | joinshm DST
  *   target PID STARTTIME
  *   caller PID STARTTIME | cputime MS USAGE_FILE CPUS | outputlimit BYTES | tty ROWS COLS stdin|nostdin
  *   background | copy out|in PATH */
@@ -53,10 +53,6 @@ int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
     if (n != 2 || t[1][0] != '/' || strlen(t[1]) < 2) return bad(line, "autoremove needs an absolute path");
     if (lc->n_autoremove >= MAX_AUTOREMOVE) return bad(line, "too many autoremove paths");
     lc->autoremove[lc->n_autoremove++] = t[1];
-  } else if (strcmp(op, "rmempty") == 0) {
-    if (n != 2 || t[1][0] != '/' || strlen(t[1]) < 2) return bad(line, "rmempty needs an absolute path");
-    if (lc->n_rmempty >= MAX_AUTOREMOVE) return bad(line, "too many rmempty paths");
-    lc->rmempty[lc->n_rmempty++] = t[1];
   } else if (strcmp(op, "names") == 0) {
     if (n != 3 || t[1][0] != '/') return bad(line, "names needs a directory and an id");
     lc->names_dir = t[1];

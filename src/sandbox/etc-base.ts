@@ -71,7 +71,8 @@ function fingerprint(entries: Entry[]): string {
  * The directory holding the copies: ours alone, writable by no one else (the sandbox's
  * /etc comes from it), and reachable by a remapped sandbox root, which has no rights
  * over host root's files but those of "others": /run/lab must be traversable (0711,
- * not listable); what is below stays 0700. Not below --state-dir: a private state
+ * not listable); the copies themselves are 0755, as readable as the host files they
+ * copy, and writable by their owner only. Not below --state-dir: a private state
  * directory is often not traversable, and the copy is the same for all of them.
  */
 function baseRoot(): string {

@@ -21,7 +21,7 @@ import type {Duplex} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from './build-spec.js'
-import {cgroupDriver, type CgroupStats, DEFAULT_OWNER_DIR, parentGroupPaths, writeOwnerRecord, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
+import {cgroupDriver, type CgroupStats, DEFAULT_OWNER_DIR, writeOwnerRecord, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
 import {BASE_GROUPS, BASE_USERS} from './etc.js'
 import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError, runHelper} from './helper.js'
 import {capabilityMask} from './capabilities.js'
@@ -388,11 +388,9 @@ export class Lifecycle {
     if (limits.outputBytes !== null) ops.push(['outputlimit', String(limits.outputBytes)])
     if (caller) ops.push(['caller', String(process.pid), String(processStartTime(process.pid))])
     if (rec.autoRemove || caller) {
+      // (the groups, an empty parent and the owner record the supervisor removes at the
+      // end of every sandbox, --rm or not: plan line cgroupowner)
       ops.push(['autoremove', this.store.runDir(rec.id)])
-      // the group too (the supervisor reaped every process first), and its owner record
-      for (const p of group.paths) ops.push(['autoremove', p])
-      for (const p of parentGroupPaths()) ops.push(['rmempty', p])
-      ops.push(['autoremove', join(DEFAULT_OWNER_DIR, rec.id)])
       for (const v of rec.volumes.filter((x) => x.anonymous)) ops.push(['autoremove', join(this.store.dirs.volumes, v.name)])
       // the record's own directory last: once it is gone the sandbox no longer exists
       ops.push(['autoremove', dir], ['names', this.store.dirs.names, rec.id])

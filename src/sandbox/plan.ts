@@ -33,7 +33,6 @@
  *   restart no|on-failure|always|unless-stopped MAX   restart policy, exponential back-off
  *   keepstdin                              stdin is a pipe held open (-i with -d)
  *   autoremove PATH | names DIR ID         --rm: remove PATH and DIR/NAME -> ID links at the end
- *   rmempty PATH                           --rm: then remove the directory PATH if it is empty
  *   target PID STARTTIME                   exec: run the program inside that running sandbox
  *   caller PID STARTTIME                   a foreground run's CLI: when it dies the supervisor ends
  *                                          the sandbox and runs the autoremove lines

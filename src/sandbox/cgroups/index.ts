@@ -56,16 +56,6 @@ export function cgroupDriver(root = DEFAULT_CGROUP_ROOT): CgroupDriver {
   return d
 }
 
-/** The parent group's directories of the root's groups ([] without root or cgroups). */
-export function parentGroupPaths(): string[] {
-  if (process.getuid?.() !== 0) return []
-  try {
-    return cgroupDriver().parentPaths()
-  } catch {
-    return []
-  }
-}
-
 let selfStart: string | null = null
 
 /** Field 22 of /proc/PID/stat: the start time, which tells a live owner from a reused pid. */
