@@ -9,8 +9,72 @@
 
 #include "util.h"
 
+static bool group_dir(const char *procs, char *dir, size_t cap);
+
+/* What prepare_self_join opened (the helper is single-threaded; a forked child has its
+ * own copy). */
+static int tasks_fds[MAX_CGROUPS];
+static int n_tasks_fds;
+static int into_fd = -1;
+static bool cloned_in;
+
+static void close_tasks_fds(void) {
+  for (int i = 0; i < n_tasks_fds; i++) close(tasks_fds[i]);
+  n_tasks_fds = 0;
+  if (into_fd >= 0) close(into_fd);
+  into_fd = -1;
+  cloned_in = false;
+}
+
+int clone_cgroup_fd(void) {
+  return into_fd;
+}
+
+void joined_by_clone(void) {
+  cloned_in = true;
+}
+
+bool prepare_self_join(const struct plan *p) {
+  close_tasks_fds();
+  for (int i = 0; i < p->n_cgroups; i++) {
+    char dir[4096], tasks[4200];
+    if (!group_dir(p->cgroup_procs[i], dir, sizeof dir)) break;
+    snprintf(tasks, sizeof tasks, "%s/tasks", dir);
+    int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    tasks_fds[n_tasks_fds++] = fd;
+  }
+  if (n_tasks_fds == p->n_cgroups && n_tasks_fds > 0) return true;
+  close_tasks_fds();
+  char dir[4096];
+  /* v2: one group. A mix (hybrid host): the parent writes pids to each cgroup.procs. */
+  if (p->n_cgroups == 1 && group_dir(p->cgroup_procs[0], dir, sizeof dir))
+    into_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return false;
+}
+
+void cancel_self_join(void) {
+  close_tasks_fds();
+}
+
+int join_self(void) {
+  g_stage = "cgroup";
+  for (int i = 0; i < n_tasks_fds; i++) {
+    if (write(tasks_fds[i], "0", 1) != 1) {
+      int e = errno;
+      close_tasks_fds();
+      return set_error("write", "the sandbox's cgroup (tasks)", e);
+    }
+  }
+  close_tasks_fds();
+  return 0;
+}
+
 int join_cgroups(pid_t child, const struct plan *p) {
   g_stage = "cgroup";
+  bool done = n_tasks_fds > 0 || cloned_in; /* the child joins itself, or is in already */
+  close_tasks_fds();
+  if (done) return 0;
   char pid[32];
   int len = snprintf(pid, sizeof pid, "%d", (int)child);
   for (int i = 0; i < p->n_cgroups; i++) {

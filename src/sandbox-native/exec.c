@@ -116,7 +116,7 @@ int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
     set_error_msg("pidfd_open", NULL, "the sandbox stopped while exec was joining it");
     goto fail;
   }
-  if (join_cgroups(getpid(), p) < 0) goto fail;
+  if ((prepare_self_join(p) ? join_self() : join_cgroups(getpid(), p)) < 0) goto fail;
   g_stage = "exec-join";
   if (flags && setns(pidfd, flags) < 0) {
     set_error("setns", "the sandbox's namespaces", errno);

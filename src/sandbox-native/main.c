@@ -66,6 +66,8 @@ static _Noreturn void child_main(struct plan *p, const struct sock_fprog *filter
   char go;
   if (read(go_r, &go, 1) != 1) _exit(125); /* the parent died before releasing us */
   close(go_r);
+  /* Into the cgroups first, while still the helper's credentials (cgroup.h explains). */
+  if (join_self() < 0) child_fail(err_w, 125);
   /* Nothing may ptrace us or open /proc/1/exe (the helper's binary) while we are still
    * the helper; exec of the program resets this. Only after "go": a non-dumpable
    * process's /proc files belong to root, and an unprivileged parent must first write
@@ -146,10 +148,12 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
     if (statp[0] >= 0) close(statp[0]), close(statp[1]);
     return -1;
   }
+  prepare_self_join(p);
   /* A joined user namespace is entered by an intermediate process (join.c explains). */
   pid_t child = joined_userns(p, NULL) >= 0 ? clone_joined(p) : clone_into_namespaces(p);
   if (child > 0) release_idmapped_trees(p);
   if (child < 0) {
+    cancel_self_join();
     write_error_event(report_fd);
     if (ttyp[1] >= 0) close(ttyp[1]);
     close(go[0]), close(go[1]), close(errp[0]), close(errp[1]);

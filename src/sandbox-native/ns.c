@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,10 +16,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "util.h"
 
 pid_t clone_into_namespaces(const struct plan *p) {
   g_stage = "clone";
+  /* cgroup v2: created in its group (cgroup.h explains). Any failure, also one of the
+   * namespace flags, is retried the classic way, which then reports it. */
+  int cg = clone_cgroup_fd();
+  if (cg >= 0) {
+    struct clone_args a = {.flags = (uint64_t)p->ns_flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cg};
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid > 0) joined_by_clone();
+    if (pid >= 0) return (pid_t)pid;
+  }
   /* Raw clone with a NULL stack behaves like fork() but takes namespace flags, so
    * the child is PID 1 of its new PID namespace from its first instruction. */
   long pid = syscall(SYS_clone, (unsigned long)(p->ns_flags | SIGCHLD), NULL, NULL, NULL, 0);

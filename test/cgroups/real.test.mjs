@@ -3,7 +3,7 @@
 // The v2 tests run where /sys/fs/cgroup is a pure v2 hierarchy with controllers.
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
@@ -110,6 +110,49 @@ rootTest(t, 'a sandbox sits in its own group, with its limits, from before it ru
   assert.is(seen.cpu, driver.version === 'v2' ? '50000 100000' : '50000')
   assert.ok(r.pidsPeak === null || r.pidsPeak >= 2)
   for (const p of driver.open(spec.id).paths) assert.not.ok(existsSync(p), `${p} is removed after the run`)
+})
+
+rootTest(t, 'the whole sandbox, every process and thread, is in its groups and the helper is not', async () => {
+  // v1: the sandbox joins by writing "0" to each group's `tasks` (a thread move, which
+  // skips the kernel's global threadgroup lock); v2: it is created in its group with
+  // clone3(CLONE_INTO_CGROUP). Either way nothing of it may be left outside, and the
+  // helper that supervises it must stay out (an OOM kill in the group must not reach it).
+  const py = 'import threading,subprocess,time\np=subprocess.Popen(["sleep","5"])\nfor i in range(3): threading.Thread(target=time.sleep,args=(5,),daemon=True).start()\ntime.sleep(5)'
+  const spec = await buildSpec({command: ['python3', '-c', py], limits: {memory: '96m', pidsLimit: '40', cpus: '1'}, timeout: '20s'})
+  const driver = cgroupDriver()
+  let checked = null
+  const r = await runSandbox(spec, {
+    stdio: 'pipe',
+    onStarted: (pid) => {
+      checked = (async () => {
+        const ns = readlinkSync(`/proc/${pid}/ns/pid`)
+        const inSandbox = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+          try { return readlinkSync(`/proc/${d}/ns/pid`) === ns } catch { return false }
+        })
+        const threads = () => inSandbox().flatMap((p) => {
+          try { return readdirSync(`/proc/${p}/task`).map((tid) => `${p}/task/${tid}`) } catch { return [] }
+        })
+        // python, its 3 threads and sleep (plus the init, where there is one)
+        assert.ok(await waitFor(() => threads().length >= 5, 10000), `threads: ${threads().join(' ')}`)
+        const groups = driver.open(spec.id).paths.filter((p) => existsSync(p)).map((p) => p.replace(/^.*?\/lab\//, 'lab/'))
+        assert.ok(groups.length >= (driver.version === 'v1' ? 3 : 1), groups.join(' '))
+        const membership = (path) => readFileSync(`/proc/${path}/cgroup`, 'utf8')
+        for (const th of threads()) {
+          const m = membership(th)
+          for (const g of new Set(groups)) assert.ok(m.includes(`/${g}\n`), `${th} is in ${g}: ${m}`)
+        }
+        // the helper: the first ancestor outside the sandbox's PID namespace
+        const parent = (p) => readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1]
+        let helper = parent(pid)
+        while (readlinkSync(`/proc/${helper}/ns/pid`) === ns) helper = parent(helper)
+        assert.not.ok(membership(helper).includes(spec.id), `the helper ${helper} is outside: ${membership(helper)}`)
+        return true
+      })()
+      checked.catch(() => {})
+    },
+  })
+  assert.is(await checked, true)
+  assert.is(r.verdict, 'ok', JSON.stringify(r))
 })
 
 v2Test('v2: a memory bomb ends with verdict memory and the OOM kill from memory.events', async () => {
