@@ -102,7 +102,7 @@ const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
 const DEFAULT_TMP_SIZE = 64 * 1024 * 1024
 
 export interface PlanContext {
-  /** cgroup.procs files the child is moved into before it continues */
+  /** the groups' cgroup.procs files: the child is in those groups before it continues */
   cgroupProcs?: string[]
   /** the groups' ownership record: a helper whose caller died removes it with the groups */
   cgroupOwnerRecord?: string

@@ -2,7 +2,9 @@
  * The cgroup driver: one interface, two backends (v1.ts: one hierarchy per controller;
  * v2.ts: the unified hierarchy). The engine creates one group per sandbox under a
  * parent group "lab" in each hierarchy, hands the group's cgroup.procs files to the
- * helper (which moves the sandbox in before it execs anything), and when the run ends
+ * helper (which puts the sandbox in before it execs anything: on v1 the sandbox writes
+ * to the `tasks` file beside each, on v2 it is cloned into the group; the helper's
+ * cgroup.h says why), and when the run ends
  * kills what is left, reads the accounting and removes the group.
  *
  * The parent group lives only while some sandbox group does: a lab process keeps it for
@@ -39,7 +41,7 @@ export interface SandboxCgroup {
   readonly version: CgroupVersion
   /** the group's directory in each hierarchy used */
   readonly paths: string[]
-  /** the cgroup.procs files the helper writes the sandbox's pid into */
+  /** the groups' cgroup.procs files: they name the groups for the helper (plan op cgroup) */
   readonly procsFiles: string[]
   /** the ownership record (cgroups/index.ts), removed with the group by whoever removes it */
   ownerRecord?: string
