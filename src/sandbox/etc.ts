@@ -41,12 +41,17 @@ export const HOST_ETC_ENTRIES = [
   'bash.bashrc', 'profile', 'inputrc', 'magic', 'python3', 'perl',
 ]
 
+// Loops, not map().join(): plan.ts's serializePlan says why.
 export function passwdFile(users: PasswdEntry[]): string {
-  return users.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name}:${u.home}:${u.shell}\n`).join('')
+  let out = ''
+  for (const u of users) out += `${u.name}:x:${u.uid}:${u.gid}:${u.name}:${u.home}:${u.shell}\n`
+  return out
 }
 
 export function groupFile(groups: GroupEntry[]): string {
-  return groups.map((g) => `${g.name}:x:${g.gid}:\n`).join('')
+  let out = ''
+  for (const g of groups) out += `${g.name}:x:${g.gid}:\n`
+  return out
 }
 
 export function hostsFile(hostname: string, extra: Array<{host: string; address: string}>): string {

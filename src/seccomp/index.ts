@@ -26,7 +26,9 @@ export async function seccompForSandbox(option: string | undefined, capabilities
   const ref = findProfile(option ?? DEFAULT_PROFILE)
   const ctx = hostContext(capabilities)
   // Fastest path: the same answer a moment ago in this process (grading and CI batches).
-  const key = `${ref.path}\0${[...ctx.capabilities].sort().join(',')}`
+  // a loop, not [...].sort().join(): src/sandbox/plan.ts's serializePlan says why
+  let key = `${ref.path}\0`
+  for (const c of ctx.capabilities.slice().sort()) key += `${c},`
   const hit = recent.get(key)
   const now = Date.now()
   if (hit && now - hit.at < RECHECK_MS) return {profile: ref.id, bpfPath: hit.bpfPath}
