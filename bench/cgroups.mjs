@@ -65,8 +65,9 @@ const pct = (p) => cycleMs[Math.min(cycleMs.length - 1, Math.floor((p / 100) * c
 // both alike.
 // Measured twice: cold, the first N after 20 warm-up runs, and warm, after WARMUP runs
 // each. lab's batch path is JavaScript: V8 keeps optimizing it in background threads for
-// the first ~2,000 sandboxes of a process (0.66 ms of CPU per sandbox over the first
-// 420, on the same 2 CPUs the sandboxes need), while bwrap's peer only calls spawn().
+// the first ~2,000 sandboxes of a process (about 0.7 ms of CPU per sandbox over the
+// first 400, on the same 2 CPUs the sandboxes need, and 0.13 ms after 2,000), while
+// bwrap's peer only calls spawn().
 // A rate per second is a long batch's rate, so the target is judged on the warm figure;
 // the cold one is what a short batch (a class of 30) sees, and is reported beside it.
 const WARMUP = Number(process.env.LAB_BENCH_WARMUP ?? 2000)
