@@ -6,19 +6,11 @@
 // of lab sandboxes (a larger heap and more JIT code), which is not bwrap's cost.
 import {spawn} from 'node:child_process'
 
+import {lanes} from './lib.mjs'
+
 const PARALLEL = 2
 const args = ['--ro-bind', '/', '/', '--unshare-all', '--dev', '/dev', '--proc', '/proc', '--die-with-parent', '/bin/true']
 const once = () => new Promise((res) => spawn('bwrap', args, {stdio: 'ignore'}).on('close', res))
 
-process.on('message', async ({n}) => {
-  let next = 0
-  const t0 = performance.now()
-  await Promise.all(Array.from({length: PARALLEL}, async () => {
-    while (next < n) {
-      next++
-      await once()
-    }
-  }))
-  process.send({secs: (performance.now() - t0) / 1000})
-})
+process.on('message', async ({n}) => process.send({secs: await lanes(n, PARALLEL, once)}))
 process.on('disconnect', () => process.exit(0))

@@ -12,6 +12,8 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {lanes} from './lib.mjs'
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const {buildSpec} = await import(join(root, 'dist/sandbox/build-spec.js'))
 const {runSandbox} = await import(join(root, 'dist/sandbox/run.js'))
@@ -25,18 +27,6 @@ const LIMIT_FLAGS = {memory: '256m', pidsLimit: '64', cpus: '1'}
 if (process.getuid() !== 0) {
   console.error('bench/cgroups.mjs needs root (it creates cgroups and sandboxes)')
   process.exit(1)
-}
-
-async function lanes(n, parallel, job) {
-  let next = 0
-  const t0 = performance.now()
-  await Promise.all(Array.from({length: parallel}, async () => {
-    while (next < n) {
-      next++
-      await job()
-    }
-  }))
-  return (performance.now() - t0) / 1000
 }
 
 // --- cgroup setup + teardown alone

@@ -42,3 +42,16 @@ export function report(name, means, ratios, extra = {}) {
   }
   writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify({date: new Date().toISOString(), meansSeconds: means, ratios, ...extra}, null, 2) + '\n')
 }
+
+/** Runs job n times, parallel at a time (a batch's lanes); the seconds it took. */
+export async function lanes(n, parallel, job) {
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(Array.from({length: parallel}, async () => {
+    while (next < n) {
+      next++
+      await job()
+    }
+  }))
+  return (performance.now() - t0) / 1000
+}
