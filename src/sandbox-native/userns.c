@@ -186,7 +186,9 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
     if (e == EINVAL || e == EOPNOTSUPP || e == ENOSYS || e == EPERM) {
       snprintf(msg, sizeof msg,
                "cannot idmap %s (%s: its file system or this kernel lacks idmapped mounts); it is mounted without "
-               "id mapping, so files the sandbox writes there belong to its remapped host ids",
+               "id mapping, so the sandbox's users do not own it and may write there only where permissions for "
+               "others allow; keep volumes on a file system that can idmap (ext4, xfs, btrfs; tmpfs from Linux "
+               "6.3), or run with --userns=host",
                o->src, strerror(e));
       warn_event(report_fd, "no-idmap", o->src, msg);
       o->flags &= ~MF_IDMAP;

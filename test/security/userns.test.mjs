@@ -75,6 +75,28 @@ rootTest(t, 'a file the sandbox creates in a writable volume belongs to the volu
   }
 })
 
+rootTest(t, 'a volume on a file system that cannot idmap (ramfs) is mounted without mapping: the warning names the fix, the sandbox owns nothing there', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'labram-'))
+  execFileSync('mount', ['-t', 'ramfs', 'lab-test', dir])
+  try {
+    chownSync(dir, 1234, 1234)
+    execFileSync('chmod', ['755', dir])
+    execFileSync('mkdir', ['-m', '1777', join(dir, 'open')])
+    const r = await sh('touch /data/x 2>/dev/null; echo rc=$?; touch /data/open/y && echo open-ok', ['-v', `${dir}:/data`])
+    assert.is(r.code, 0, r.stderr)
+    assert.match(r.stderr, /^lab: warning: cannot idmap .*lacks idmapped mounts.*do not own it.*ext4, xfs, btrfs.*--userns=host$/m)
+    // not the owner: no write where only the owner may; the host directory is untouched
+    assert.match(r.stdout, /^rc=1\n/)
+    assert.is(`${statSync(dir).uid}:${statSync(dir).gid}`, '1234:1234')
+    // where others may write, the file belongs to the sandbox's remapped root on the host
+    assert.match(r.stdout, /open-ok\n$/)
+    assert.ok(statSync(join(dir, 'open', 'y')).uid >= 65536, `owner ${statSync(join(dir, 'open', 'y')).uid}`)
+  } finally {
+    execFileSync('umount', [dir])
+    rmSync(dir, {recursive: true})
+  }
+})
+
 rootTest(t, 'attack: write a host-root-owned file through a read-write bind mount (planted or hard-linked) · defence: host root is never mapped', async () => {
   const dir = volume(1234, 1234)
   writeFileSync(join(dir, 'rootfile'), 'root\n') // owned by host root
