@@ -153,6 +153,7 @@ static int put_header(char kind, unsigned mode, unsigned long long size, const c
 }
 
 static int send_entry(int dirfd, const char *name, const char *rel, int depth);
+static int send_file(int fd, const char *rel);
 
 static int send_dir(int fd, const char *rel, int depth) {
   if (depth >= MAX_DEPTH) return set_error_msg("cp", rel, "directories nested deeper than %d levels", MAX_DEPTH);
@@ -201,6 +202,12 @@ static int send_entry(int dirfd, const char *name, const char *rel, int depth) {
   /* O_NONBLOCK: should the name have been swapped for a fifo since fstatat, open must not hang. */
   autoclose int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return set_error("open", rel, errno);
+  return send_file(fd, rel);
+}
+
+/* A regular file's entry from an open fd (anything else is refused). */
+static int send_file(int fd, const char *rel) {
+  struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return set_error_msg("cp", rel, "refusing to copy a device, fifo or socket");
   unsigned long long left = (unsigned long long)st.st_size;
   if (put_header('f', st.st_mode & 0777, left, rel) < 0) return -1;
@@ -221,7 +228,31 @@ static int send_entry(int dirfd, const char *name, const char *rel, int depth) {
   return 0;
 }
 
-static int copy_out(const char *path) {
+/* cp -L: a symlink at the named path itself is followed, inside the sandbox's root like
+ * every resolution here, and what it leads to is sent under the name given; below it
+ * nothing is followed. The type is checked on an O_PATH fd first (no device is ever
+ * opened), and the file reopened for reading must be that same file. */
+static int send_followed(const char *path, const char *top) {
+  const unsigned long res = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  autoclose int o = sys_openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC, res);
+  if (o < 0) return set_error("openat2", path, errno);
+  struct stat st, again;
+  if (fstat(o, &st) < 0) return set_error("stat", path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    autoclose int fd = openat(o, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return set_error("open", path, errno);
+    if (put_header('d', st.st_mode & 0777, 0, top) < 0) return -1;
+    return send_dir(fd, top, 0);
+  }
+  if (!S_ISREG(st.st_mode)) return set_error_msg("cp", path, "refusing to copy a device, fifo or socket");
+  autoclose int fd = sys_openat2(AT_FDCWD, path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, res);
+  if (fd < 0) return set_error("open", path, errno);
+  if (fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+    return set_error_msg("cp", path, "it changed while being copied");
+  return send_file(fd, top);
+}
+
+static int copy_out(const char *path, bool follow) {
   g_stage = "cp-out";
   char last[NAME_MAX + 1];
   if (strcmp(path, "/") == 0) return set_error_msg("cp", path, "copy a directory below / (the root itself cannot be named)");
@@ -229,7 +260,7 @@ static int copy_out(const char *path) {
   if (parent < 0) return -1;
   /* "." and ".." as the last component would name something else than the user wrote. */
   if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) return set_error_msg("cp", path, "the path must end in a name, not . or ..");
-  if (send_entry(parent, last, last, 0) < 0) return -1;
+  if ((follow ? send_followed(path, last) : send_entry(parent, last, last, 0)) < 0) return -1;
   if (write_all(1, "end\n", 4) < 0) return set_error("write", "copy stream", errno);
   return 0;
 }
@@ -374,7 +405,7 @@ static int copy_in(const char *path) {
 }
 
 int run_copy(struct plan *p, int ctl) {
-  if (enter_sandbox(p) < 0 || (p->lc.copy == 'o' ? copy_out(p->lc.copy_path) : copy_in(p->lc.copy_path)) < 0) {
+  if (enter_sandbox(p) < 0 || (p->lc.copy == 'o' ? copy_out(p->lc.copy_path, p->lc.copy_follow) : copy_in(p->lc.copy_path)) < 0) {
     write_error_event(ctl);
     return 1;
   }

@@ -49,6 +49,7 @@ struct lifecycle {
   bool background;            /* exec -d: the exec'd program runs on without the caller */
   char copy;                  /* cp: 'o' out of the sandbox, 'i' into it (copy.c); 0 = no copy */
   char *copy_path;            /* the path inside the sandbox */
+  bool copy_follow;           /* cp -L out: a symlink at copy_path itself is followed */
 };
 
 struct plan;

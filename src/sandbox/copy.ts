@@ -13,7 +13,7 @@
  * leaves the destination as it was.
  */
 import {spawn} from 'node:child_process'
-import {closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import type {Duplex, Readable, Writable} from 'node:stream'
 
@@ -117,8 +117,9 @@ export function runCopyHelper(plan: string, direction: 'out' | 'in', io: (stream
 
 // ------------------------------------------------------------------ host → stream (in)
 
-/** Writes the host path src as a stream (the top entry named by its basename). */
-export async function sendHost(src: string, w: Writable): Promise<void> {
+/** Writes the host path src as a stream (the top entry named by its basename); with
+ * followLink a symlink at src itself is followed (docker cp -L), nothing below it. */
+export async function sendHost(src: string, w: Writable, opts: {followLink?: boolean} = {}): Promise<void> {
   const write = (data: string | Buffer) =>
     new Promise<void>((res, rej) => {
       if (w.write(data)) return res()
@@ -129,7 +130,7 @@ export async function sendHost(src: string, w: Writable): Promise<void> {
     const st = lstatSync(path)
     if (st.isSymbolicLink()) {
       const target = readlinkSync(path)
-      if (!linkStaysInside(target, depth)) throw new LabError('cp-refused', `cannot copy ${path}: a symlink pointing outside what is copied (-> ${target})`, {hint: 'copy what it points to instead'})
+      if (!linkStaysInside(target, depth)) throw new LabError('cp-refused', `cannot copy ${path}: a symlink pointing outside what is copied (-> ${target})`, {hint: depth === 0 ? 'add -L to copy what it points to' : 'copy what it points to instead'})
       const t = Buffer.from(target)
       await write(`l 0 ${t.length} ${encodePath(rel)}\n`)
       return write(t)
@@ -162,7 +163,15 @@ export async function sendHost(src: string, w: Writable): Promise<void> {
   if (!existsSync(abs) && !isLink(abs)) throw usageError(`no such file or directory: ${src}`, 'check the local path')
   const top = basename(abs)
   if (top === '' || top === '.' || top === '..') throw usageError(`cannot copy "${src}"`, 'name a file or directory')
-  await entry(abs, top, 0)
+  let from = abs
+  if (opts.followLink && isLink(abs)) {
+    try {
+      from = realpathSync(abs)
+    } catch {
+      throw usageError(`${src} is a symlink to nothing (${readlinkSync(abs)})`, 'leave out -L to copy the link itself, or fix its target')
+    }
+  }
+  await entry(from, top, 0)
   await write('end\n')
   w.end()
 }

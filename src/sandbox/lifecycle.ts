@@ -960,7 +960,7 @@ export class Lifecycle {
    * by the helper inside the sandbox's own root and mount namespace (copy.c): its
    * symlinks never lead onto the host; devices and links pointing out are refused.
    */
-  async copy(srcArg: string, destArg: string): Promise<CopyResult> {
+  async copy(srcArg: string, destArg: string, opts: {followLink?: boolean} = {}): Promise<CopyResult> {
     const src = parseCopyArg(srcArg)
     const dst = parseCopyArg(destArg)
     if ((src.sandbox === null) === (dst.sandbox === null)) {
@@ -972,7 +972,9 @@ export class Lifecycle {
     const {rec, pid, start} = this.enterable(inner.sandbox!, 'copy with')
     const path = sandboxPath(inner.path)
     if (path === '/' ) throw usageError('cannot copy the whole root of a sandbox', 'name a directory below /')
-    const plan = serializePlan([['version', '1'], ['target', String(pid), String(start)], ['copy', out ? 'out' : 'in', path]])
+    const copyOp = ['copy', out ? 'out' : 'in', path]
+    if (out && opts.followLink) copyOp.push('follow')
+    const plan = serializePlan([['version', '1'], ['target', String(pid), String(start)], copyOp])
     const what = out ? `${rec.name}:${path}` : host.path
     let staging: string | null = null
     let received: string | null = null
@@ -980,12 +982,15 @@ export class Lifecycle {
       if (out) staging = stagingFor(host.path)
       const r = await runCopyHelper(plan, out ? 'out' : 'in', async (stream) => {
         if (out) received = await receiveHost(stream as import('node:stream').Readable, staging!)
-        else await sendHost(host.path, stream as import('node:stream').Writable)
+        else await sendHost(host.path, stream as import('node:stream').Writable, {followLink: opts.followLink})
       })
       if (r.error) {
         const e = r.error
         const detail = e.call === 'cp' ? `${e.path ? `${e.path}: ` : ''}${e.message}` : `${e.call}${e.path ? ` ${e.path}` : ''}: ${e.message}`
-        const hint = e.errnoName === 'ENOENT' ? 'check the path; it is resolved inside the sandbox' : e.errnoName === 'EXDEV' ? 'the path leaves the sandbox\'s root' : 'see lab sandbox exec to look around inside'
+        const hint = e.errnoName === 'ENOENT' ? 'check the path; it is resolved inside the sandbox'
+          : e.errnoName === 'EXDEV' ? 'the path leaves the sandbox\'s root'
+          : /refusing a symlink/.test(e.message) ? 'add -L to copy what a symlink at the source itself points to (inside the sandbox); links below it must stay inside what is copied'
+          : 'see lab sandbox exec to look around inside'
         throw new LabError(e.errnoName === 'ENOENT' ? 'cp-not-found' : 'cp-failed', `cannot copy ${what}: ${detail}`, {hint})
       }
       const destination = out ? placeReceived(received!, host.path) : path

@@ -4,7 +4,7 @@
 // CLI is SIGKILLed, --cidfile, logs -f and the log's size cap. Every test proves its
 // point from inside the sandbox or from the host's process table and files.
 import {spawn} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -97,6 +97,59 @@ rootTest(t, 'run -d -t logs the pty\'s output; exec -t gets a pty of its own; ex
   assert.ok((await S(['top', 'lc-tty'])).stdout.includes('sleep 301'))
   assert.is((await S(['rm', '-f', 'lc-tty'])).code, 0)
   assert.ok(await waitFor(() => sleeping(301).length === 0), 'the background program ended with its sandbox')
+})
+
+rootTest(t, 'cp -L follows a symlink at the source itself, inside the sandbox\'s root; never a device, never the host', async () => {
+  const secret = join(HOST, 'secret-L.txt')
+  writeFileSync(secret, 'HOST SECRET\n')
+  const r = await S(['run', '-d', '--name', 'lc-cpl', '--', 'sh', '-c', [
+    'mkdir -p /tmp/real/sub && echo deep > /tmp/real/sub/f && ln -s sub/f /tmp/real/inner && ln -s real /tmp/dirlink',
+    'echo inside > /tmp/file && ln -s /tmp/file /tmp/abslink',
+    `ln -s ${secret} /tmp/hostpath`, // the host's path: inside the root it names nothing
+    'ln -s /dev/zero /tmp/devlink',
+    'echo READY > /tmp/ready; exec sleep 300',
+  ].join('; ')])
+  assert.is(r.code, 0, r.stderr)
+  await waitFor(async () => (await S(['exec', 'lc-cpl', 'cat', '/tmp/ready'])).stdout.includes('READY'))
+  const out = join(HOST, 'out-L')
+  mkdirSync(out)
+  // without -L the absolute link is refused, and the hint says -L
+  const plain = await S(['cp', 'lc-cpl:/tmp/abslink', join(out, 'x')])
+  assert.is(plain.code, 125)
+  assert.match(plain.stderr, /^lab: cannot copy .*symlink that points outside.*add -L/)
+  // with -L: the file it points to, under the link's name
+  const f = await S(['cp', '-L', 'lc-cpl:/tmp/abslink', join(out, 'x')])
+  assert.is(f.code, 0, f.stderr)
+  assert.is(readFileSync(join(out, 'x'), 'utf8'), 'inside\n')
+  assert.not.ok(lstatSync(join(out, 'x')).isSymbolicLink())
+  // a directory through a link: copied under the link's name; links below stay links
+  const d = await S(['cp', '-L', 'lc-cpl:/tmp/dirlink', out])
+  assert.is(d.code, 0, d.stderr)
+  assert.is(readFileSync(join(out, 'dirlink', 'sub', 'f'), 'utf8'), 'deep\n')
+  assert.ok(lstatSync(join(out, 'dirlink', 'inner')).isSymbolicLink())
+  // followed inside the sandbox's root: the host's path names nothing there
+  const h = await S(['cp', '-L', 'lc-cpl:/tmp/hostpath', join(out, 'stolen')])
+  assert.is(h.code, 125)
+  assert.match(h.stderr, /No such file or directory/)
+  assert.not.ok(existsSync(join(out, 'stolen')))
+  // a link to a device is followed to the device, which is refused (and never opened)
+  const z = await S(['cp', '-L', 'lc-cpl:/tmp/devlink', join(out, 'z')])
+  assert.is(z.code, 125)
+  assert.match(z.stderr, /refusing to copy a device/)
+  // into the sandbox: -L copies what a host link points to, under the link's name
+  const hostLink = join(HOST, 'to-secret')
+  symlinkSync(secret, hostLink)
+  const plainIn = await S(['cp', hostLink, 'lc-cpl:/tmp/'])
+  assert.is(plainIn.code, 125)
+  assert.match(plainIn.stderr, /add -L/)
+  const inL = await S(['cp', '-L', hostLink, 'lc-cpl:/tmp/'])
+  assert.is(inL.code, 0, inL.stderr)
+  assert.is((await S(['exec', 'lc-cpl', 'cat', '/tmp/to-secret'])).stdout, 'HOST SECRET\n')
+  symlinkSync('/nonexistent-target', join(HOST, 'dangling'))
+  const dangling = await S(['cp', '-L', join(HOST, 'dangling'), 'lc-cpl:/tmp/'])
+  assert.is(dangling.code, 125)
+  assert.match(dangling.stderr, /^lab: .*dangling is a symlink to nothing/)
+  assert.is((await S(['rm', '-f', 'lc-cpl'])).code, 0)
 })
 
 rootTest(t, 'cp both ways; a symlink planted in the sandbox never reaches the host\'s file', async () => {

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {engine, stateDirFlag} from '../../cli/lifecycle-flags.js'
@@ -10,6 +10,7 @@ export default class SandboxCp extends BaseCommand {
   static override examples = [
     '<%= config.bin %> sandbox cp web:/etc/hostname ./hostname',
     '<%= config.bin %> sandbox cp ./site web:/srv',
+    '<%= config.bin %> sandbox cp -L web:/etc/localtime ./localtime',
   ]
 
   static override args = {
@@ -17,11 +18,14 @@ export default class SandboxCp extends BaseCommand {
     destination: Args.string({required: true, description: 'a local path or SANDBOX:PATH'}),
   }
 
-  static override flags = {...stateDirFlag}
+  static override flags = {
+    'follow-link': Flags.boolean({char: 'L', description: 'follow a symlink at SOURCE itself (inside the sandbox: within its own root); links below it are copied as links'}),
+    ...stateDirFlag,
+  }
 
   async run() {
     const {args, flags} = await this.parse(SandboxCp)
-    const r = await engine(flags).copy(args.source, args.destination)
+    const r = await engine(flags).copy(args.source, args.destination, {followLink: flags['follow-link']})
     if (!this.jsonEnabled()) process.stderr.write(`Successfully copied ${r.files} file${r.files === 1 ? '' : 's'} (${r.bytes} bytes) to ${r.direction === 'in' ? `${r.sandbox}:` : ''}${r.destination}\n`)
     return r
   }
