@@ -18,7 +18,9 @@
  * The stream (stdout for out, stdin for in) is one entry per header line,
  *   d MODE 0 PATH | f MODE SIZE PATH (then SIZE bytes) | l 0 LEN PATH (then the target)
  * ending with "end"; PATH is relative, percent-encoded, its first component the copied
- * top name. A symlink whose target is absolute or climbs above the destination is
+ * top name. With cp -a each header ends in " UID:GID", the owner in the sandbox's ids
+ * (docker cp -a: the source's owner is kept; without it the receiving side owns the
+ * copy). Set-id bits never travel, with or without -a. A symlink whose target is absolute or climbs above the destination is
  * refused in both directions: on the other side it would point somewhere else. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -42,6 +44,7 @@
 #define MAX_DEPTH 64
 
 static unsigned long long g_files, g_bytes;
+static bool g_archive; /* cp -a */
 
 static const char *basename_of(const char *path) {
   const char *b = strrchr(path, '/');
@@ -144,10 +147,11 @@ static int open_parent(const char *path, char *last, size_t lastlen) {
 
 // ------------------------------------------------------------------ out of the sandbox
 
-static int put_header(char kind, unsigned mode, unsigned long long size, const char *rel) {
+static int put_header(char kind, unsigned mode, unsigned long long size, const char *rel, const struct stat *st) {
   char enc[PATH_MAX * 3 + 1], line[PATH_MAX * 3 + 64];
   encode_path(enc, sizeof enc, rel);
-  int n = snprintf(line, sizeof line, "%c %o %llu %s\n", kind, mode, size, enc);
+  int n = g_archive ? snprintf(line, sizeof line, "%c %o %llu %s %u:%u\n", kind, mode, size, enc, (unsigned)st->st_uid, (unsigned)st->st_gid)
+                    : snprintf(line, sizeof line, "%c %o %llu %s\n", kind, mode, size, enc);
   if (write_all(1, line, (size_t)n) < 0) return set_error("write", "copy stream", errno);
   return 0;
 }
@@ -189,13 +193,13 @@ static int send_entry(int dirfd, const char *name, const char *rel, int depth) {
     target[n] = '\0';
     if (!link_stays_inside(target, depth))
       return set_error_msg("cp", rel, "refusing a symlink that points outside what is copied (-> %s)", target);
-    if (put_header('l', 0, (unsigned long long)n, rel) < 0 || write_all(1, target, (size_t)n) < 0) return set_error("write", "copy stream", errno);
+    if (put_header('l', 0, (unsigned long long)n, rel, &st) < 0 || write_all(1, target, (size_t)n) < 0) return set_error("write", "copy stream", errno);
     return 0;
   }
   if (S_ISDIR(st.st_mode)) {
     autoclose int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return set_error("open", rel, errno);
-    if (put_header('d', st.st_mode & 0777, 0, rel) < 0) return -1;
+    if (put_header('d', st.st_mode & 0777, 0, rel, &st) < 0) return -1;
     return send_dir(fd, rel, depth);
   }
   if (!S_ISREG(st.st_mode)) return set_error_msg("cp", rel, "refusing to copy a device, fifo or socket");
@@ -210,7 +214,7 @@ static int send_file(int fd, const char *rel) {
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return set_error_msg("cp", rel, "refusing to copy a device, fifo or socket");
   unsigned long long left = (unsigned long long)st.st_size;
-  if (put_header('f', st.st_mode & 0777, left, rel) < 0) return -1;
+  if (put_header('f', st.st_mode & 0777, left, rel, &st) < 0) return -1;
   char buf[65536];
   while (left > 0) {
     ssize_t r = read(fd, buf, left < sizeof buf ? left : sizeof buf);
@@ -241,7 +245,7 @@ static int send_followed(const char *path, const char *top) {
   if (S_ISDIR(st.st_mode)) {
     autoclose int fd = openat(o, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return set_error("open", path, errno);
-    if (put_header('d', st.st_mode & 0777, 0, top) < 0) return -1;
+    if (put_header('d', st.st_mode & 0777, 0, top, &st) < 0) return -1;
     return send_dir(fd, top, 0);
   }
   if (!S_ISREG(st.st_mode)) return set_error_msg("cp", path, "refusing to copy a device, fifo or socket");
@@ -326,7 +330,17 @@ static int depth_of(const char *rel) {
 /* One entry of the stream, created below base: the parent is opened without following
  * any symlink (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a link made by an earlier
  * entry, or planted meanwhile by the sandbox, is never walked through. */
-static int receive_entry(struct reader *r, int base, const char *top, char kind, unsigned mode, unsigned long long size, const char *rel) {
+/* cp -a: the entry gets the owner the stream gave, in the sandbox's ids. */
+static int give_owner(int dirfd, const char *name, int fd, const char *path, long uid, long gid) {
+  if (!g_archive || uid < 0) return 0;
+  int rc = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid) : fchownat(dirfd, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+  if (rc == 0) return 0;
+  if (errno == EINVAL)
+    return set_error_msg("cp", path, "owner %ld:%ld is not one of the sandbox's ids (copy without -a, or give it an owner the sandbox has)", uid, gid);
+  return set_error("chown", path, errno);
+}
+
+static int receive_entry(struct reader *r, int base, const char *top, char kind, unsigned mode, unsigned long long size, const char *rel, long uid, long gid) {
   char path[PATH_MAX], dir[PATH_MAX];
   const char *rest = strchr(rel, '/');
   if (snprintf(path, sizeof path, "%s%s", top, rest ? rest : "") >= (int)sizeof path) return set_error_msg("cp", rel, "path too long");
@@ -344,7 +358,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
     if (exists && S_ISDIR(st.st_mode)) return 0;
     if (exists) return set_error_msg("cp", path, "cannot replace a non-directory with a directory");
     if (mkdirat(pfd, name, mode | 0700) < 0) return set_error("mkdir", path, errno);
-    return 0;
+    return give_owner(pfd, name, -1, path, uid, gid);
   }
   if (kind == 'l') {
     char target[PATH_MAX];
@@ -354,7 +368,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
     if (!link_stays_inside(target, depth_of(rel))) return set_error_msg("cp", path, "refusing a symlink that points outside what is copied (-> %s)", target);
     if (exists) return set_error_msg("cp", path, "already exists; symlinks are not replaced");
     if (symlinkat(target, pfd, name) < 0) return set_error("symlink", path, errno);
-    return 0;
+    return give_owner(pfd, name, -1, path, uid, gid);
   }
   if (exists && !S_ISREG(st.st_mode)) return set_error_msg("cp", path, "refusing to write onto a directory, symlink, device, fifo or socket");
   autoclose int fd = openat(pfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
@@ -362,6 +376,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return set_error_msg("cp", path, "refusing to write onto a device, fifo or socket");
   if (ftruncate(fd, 0) < 0) return set_error("ftruncate", path, errno);
   if (rd_bytes(r, fd, NULL, size) < 0) return -1;
+  if (give_owner(-1, NULL, fd, path, uid, gid) < 0) return -1;
   if (fchmod(fd, mode) < 0) return set_error("chmod", path, errno);
   g_files++;
   g_bytes += size;
@@ -387,9 +402,10 @@ static int copy_in(const char *path) {
     if (rd_line(&r, line, sizeof line) < 0) return -1;
     if (strcmp(line, "end") == 0) break;
     char kind, rel[PATH_MAX * 3 + 1];
-    unsigned mode;
+    unsigned mode, uid = 0, gid = 0;
     unsigned long long size;
-    if (sscanf(line, "%c %o %llu %s", &kind, &mode, &size, rel) != 4 || !strchr("dfl", kind) || pct_decode(rel) < 0 || !safe_relpath(rel))
+    int got = sscanf(line, "%c %o %llu %s %u:%u", &kind, &mode, &size, rel, &uid, &gid);
+    if ((got != 4 && got != 6) || !strchr("dfl", kind) || pct_decode(rel) < 0 || !safe_relpath(rel))
       return set_error_msg("cp", NULL, "malformed copy stream entry");
     size_t toplen = strcspn(rel, "/");
     if (!top[0]) {
@@ -399,12 +415,13 @@ static int copy_in(const char *path) {
     } else if (rel[toplen] != '/') {
       return set_error_msg("cp", rel, "malformed copy stream (more than one top entry)");
     }
-    if (receive_entry(&r, base, top, kind, mode, size, rel) < 0) return -1;
+    if (receive_entry(&r, base, top, kind, mode, size, rel, got == 6 ? (long)uid : -1, got == 6 ? (long)gid : -1) < 0) return -1;
   }
   return 0;
 }
 
 int run_copy(struct plan *p, int ctl) {
+  g_archive = p->lc.copy_archive;
   if (enter_sandbox(p) < 0 || (p->lc.copy == 'o' ? copy_out(p->lc.copy_path, p->lc.copy_follow) : copy_in(p->lc.copy_path)) < 0) {
     write_error_event(ctl);
     return 1;

@@ -50,6 +50,7 @@ struct lifecycle {
   char copy;                  /* cp: 'o' out of the sandbox, 'i' into it (copy.c); 0 = no copy */
   char *copy_path;            /* the path inside the sandbox */
   bool copy_follow;           /* cp -L out: a symlink at copy_path itself is followed */
+  bool copy_archive;          /* cp -a: owners travel with the entries (ids inside the sandbox) */
 };
 
 struct plan;

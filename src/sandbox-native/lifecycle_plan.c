@@ -3,7 +3,7 @@
  *   autoremove PATH | names DIR ID | join net|ipc|pid|user PID STARTTIME | joinshm DST
  *   target PID STARTTIME
  *   caller PID STARTTIME | cputime MS USAGE_FILE CPUS | outputlimit BYTES | tty ROWS COLS stdin|nostdin
- *   background | copy out|in PATH [follow] */
+ *   background | copy out|in PATH [follow] [archive] */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -82,12 +82,15 @@ int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
     if (n != 1) return bad(line, "background takes no arguments");
     lc->background = true;
   } else if (strcmp(op, "copy") == 0) {
-    if ((n != 3 && n != 4) || (strcmp(t[1], "out") != 0 && strcmp(t[1], "in") != 0) || t[2][0] != '/' ||
-        (n == 4 && strcmp(t[3], "follow") != 0))
-      return bad(line, "copy needs out or in, an absolute path and optionally follow");
+    if (n < 3 || n > 5 || (strcmp(t[1], "out") != 0 && strcmp(t[1], "in") != 0) || t[2][0] != '/')
+      return bad(line, "copy needs out or in, an absolute path, then optionally follow and archive");
     lc->copy = t[1][0];
     lc->copy_path = t[2];
-    lc->copy_follow = n == 4;
+    for (int i = 3; i < n; i++) {
+      if (strcmp(t[i], "follow") == 0) lc->copy_follow = true;
+      else if (strcmp(t[i], "archive") == 0) lc->copy_archive = true;
+      else return bad(line, "copy's options are follow and archive");
+    }
   } else if (strcmp(op, "join") == 0 || strcmp(op, "target") == 0) {
     bool join = op[0] == 'j';
     int base = join ? 2 : 1;

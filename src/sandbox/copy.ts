@@ -4,7 +4,9 @@
  *
  * The stream is one header line per entry, "KIND MODE SIZE PATH", then SIZE bytes for a
  * file ("f") or the target of a symlink ("l"); "d" is a directory; "end" closes it. PATH
- * is relative and percent-encoded; its first component is the copied top entry.
+ * is relative and percent-encoded; its first component is the copied top entry. With
+ * cp -a (archive) each header ends in " UID:GID", the owner to keep: docker cp -a's
+ * rule; without it the receiving side owns the copy.
  *
  * Out of the sandbox, nothing the stream says is trusted: every entry is written below
  * a fresh staging directory, only into directories this stream created (never through
@@ -13,7 +15,7 @@
  * leaves the destination as it was.
  */
 import {spawn} from 'node:child_process'
-import {closeSync, constants as fsc, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants as fsc, existsSync, fchownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import type {Duplex, Readable, Writable} from 'node:stream'
 
@@ -118,8 +120,9 @@ export function runCopyHelper(plan: string, direction: 'out' | 'in', io: (stream
 // ------------------------------------------------------------------ host → stream (in)
 
 /** Writes the host path src as a stream (the top entry named by its basename); with
- * followLink a symlink at src itself is followed (docker cp -L), nothing below it. */
-export async function sendHost(src: string, w: Writable, opts: {followLink?: boolean} = {}): Promise<void> {
+ * followLink a symlink at src itself is followed (docker cp -L), nothing below it; with
+ * archive each entry carries its owner (docker cp -a). */
+export async function sendHost(src: string, w: Writable, opts: {followLink?: boolean; archive?: boolean} = {}): Promise<void> {
   const write = (data: string | Buffer) =>
     new Promise<void>((res, rej) => {
       if (w.write(data)) return res()
@@ -128,15 +131,16 @@ export async function sendHost(src: string, w: Writable, opts: {followLink?: boo
     })
   const entry = async (path: string, rel: string, depth: number): Promise<void> => {
     const st = lstatSync(path)
+    const owner = opts.archive ? ` ${st.uid}:${st.gid}` : ''
     if (st.isSymbolicLink()) {
       const target = readlinkSync(path)
       if (!linkStaysInside(target, depth)) throw new LabError('cp-refused', `cannot copy ${path}: a symlink pointing outside what is copied (-> ${target})`, {hint: depth === 0 ? 'add -L to copy what it points to' : 'copy what it points to instead'})
       const t = Buffer.from(target)
-      await write(`l 0 ${t.length} ${encodePath(rel)}\n`)
+      await write(`l 0 ${t.length} ${encodePath(rel)}${owner}\n`)
       return write(t)
     }
     if (st.isDirectory()) {
-      await write(`d ${(st.mode & 0o777).toString(8)} 0 ${encodePath(rel)}\n`)
+      await write(`d ${(st.mode & 0o777).toString(8)} 0 ${encodePath(rel)}${owner}\n`)
       for (const name of readdirSync(path).sort()) await entry(join(path, name), `${rel}/${name}`, depth + 1)
       return
     }
@@ -144,7 +148,7 @@ export async function sendHost(src: string, w: Writable, opts: {followLink?: boo
     const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
     try {
       let left = statSync(path).size
-      await write(`f ${(st.mode & 0o777).toString(8)} ${left} ${encodePath(rel)}\n`)
+      await write(`f ${(st.mode & 0o777).toString(8)} ${left} ${encodePath(rel)}${owner}\n`)
       const buf = Buffer.alloc(65536)
       while (left > 0) {
         let n = readSync(fd, buf, 0, Math.min(buf.length, left), null)
@@ -186,8 +190,9 @@ function isLink(p: string): boolean {
 
 // ------------------------------------------------------------------ stream → host (out)
 
-/** Reads a stream into a staging directory; returns the top entry's path in it. */
-export async function receiveHost(r: Readable, staging: string): Promise<string> {
+/** Reads a stream into a staging directory; returns the top entry's path in it. With
+ * archive, entries get the owners the stream names (the sandbox's ids, as docker cp -a). */
+export async function receiveHost(r: Readable, staging: string, opts: {archive?: boolean} = {}): Promise<string> {
   let buf: Buffer = Buffer.alloc(0)
   let ended = false
   const waiters: Array<() => void> = []
@@ -233,7 +238,7 @@ export async function receiveHost(r: Readable, staging: string): Promise<string>
   for (;;) {
     const l = await line()
     if (l === 'end') break
-    const m = /^([dfl]) ([0-7]{1,4}) (\d{1,15}) (\S+)$/.exec(l)
+    const m = /^([dfl]) ([0-7]{1,4}) (\d{1,15}) (\S+)(?: (\d{1,10}):(\d{1,10}))?$/.exec(l)
     const rel = m ? decodePath(m[4]) : ''
     if (!m || !safeRel(rel)) throw new LabError('cp-stream', 'malformed copy stream entry')
     const parts = rel.split('/')
@@ -246,8 +251,10 @@ export async function receiveHost(r: Readable, staging: string): Promise<string>
     const dest = join(staging, rel)
     const mode = parseInt(m[2], 8) & 0o777
     const size = Number(m[3])
+    const owner = opts.archive && m[5] !== undefined ? {uid: Number(m[5]), gid: Number(m[6]), rel} : null
     if (m[1] === 'd') {
       mkdirSync(dest, {mode: mode | 0o700})
+      if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
       dirs.add(rel)
     } else if (m[1] === 'l') {
       const chunks: Buffer[] = []
@@ -256,10 +263,12 @@ export async function receiveHost(r: Readable, staging: string): Promise<string>
       const target = Buffer.concat(chunks).toString('utf8')
       if (!linkStaysInside(target, parts.length - 1)) throw new LabError('cp-refused', `refusing ${rel}: a symlink pointing outside what is copied (-> ${target})`)
       symlinkSync(target, dest)
+      if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
     } else {
       const fd = openSync(dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode)
       try {
         await bytes(size, (b) => writeSync(fd, b))
+        if (owner) keepOwner(() => fchownSync(fd, owner.uid, owner.gid), owner)
       } finally {
         closeSync(fd)
       }
@@ -267,6 +276,17 @@ export async function receiveHost(r: Readable, staging: string): Promise<string>
   }
   if (top === null) throw new LabError('cp-stream', 'the copy stream was empty')
   return join(staging, top)
+}
+
+/** cp -a out: gives an entry the owner the stream names; only root may give files away. */
+function keepOwner(chown: () => void, o: {uid: number; gid: number; rel: string}): void {
+  try {
+    chown()
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EPERM') throw new LabError('cp-refused', `cannot give ${o.rel} its owner ${o.uid}:${o.gid} on the host: only root can`, {hint: 'leave out -a, or run as root'})
+    throw e
+  }
 }
 
 /**

@@ -960,7 +960,7 @@ export class Lifecycle {
    * by the helper inside the sandbox's own root and mount namespace (copy.c): its
    * symlinks never lead onto the host; devices and links pointing out are refused.
    */
-  async copy(srcArg: string, destArg: string, opts: {followLink?: boolean} = {}): Promise<CopyResult> {
+  async copy(srcArg: string, destArg: string, opts: {followLink?: boolean; archive?: boolean} = {}): Promise<CopyResult> {
     const src = parseCopyArg(srcArg)
     const dst = parseCopyArg(destArg)
     if ((src.sandbox === null) === (dst.sandbox === null)) {
@@ -974,6 +974,7 @@ export class Lifecycle {
     if (path === '/' ) throw usageError('cannot copy the whole root of a sandbox', 'name a directory below /')
     const copyOp = ['copy', out ? 'out' : 'in', path]
     if (out && opts.followLink) copyOp.push('follow')
+    if (opts.archive) copyOp.push('archive')
     const plan = serializePlan([['version', '1'], ['target', String(pid), String(start)], copyOp])
     const what = out ? `${rec.name}:${path}` : host.path
     let staging: string | null = null
@@ -981,8 +982,8 @@ export class Lifecycle {
     try {
       if (out) staging = stagingFor(host.path)
       const r = await runCopyHelper(plan, out ? 'out' : 'in', async (stream) => {
-        if (out) received = await receiveHost(stream as import('node:stream').Readable, staging!)
-        else await sendHost(host.path, stream as import('node:stream').Writable, {followLink: opts.followLink})
+        if (out) received = await receiveHost(stream as import('node:stream').Readable, staging!, {archive: opts.archive})
+        else await sendHost(host.path, stream as import('node:stream').Writable, {followLink: opts.followLink, archive: opts.archive})
       })
       if (r.error) {
         const e = r.error

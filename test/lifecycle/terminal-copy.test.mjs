@@ -3,7 +3,7 @@
 // --cpu-time and --output-limit of detached sandboxes, a foreground lifecycle run whose
 // CLI is SIGKILLed, --cidfile, logs -f and the log's size cap. Every test proves its
 // point from inside the sandbox or from the host's process table and files.
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -150,6 +150,47 @@ rootTest(t, 'cp -L follows a symlink at the source itself, inside the sandbox\'s
   assert.is(dangling.code, 125)
   assert.match(dangling.stderr, /^lab: .*dangling is a symlink to nothing/)
   assert.is((await S(['rm', '-f', 'lc-cpl'])).code, 0)
+})
+
+rootTest(t, 'cp -a keeps owners both ways, in the sandbox\'s ids; without it the receiving side owns the copy', async () => {
+  const r = await S(['run', '-d', '--cap-add', 'CHOWN', '--name', 'lc-cpa', '--', 'sh', '-c', [
+    'mkdir -p /tmp/d && echo x > /tmp/d/f && echo y > /tmp/d/rootf && chmod 4755 /tmp/d/rootf && ln -s f /tmp/d/l',
+    'chown 1000:1001 /tmp/d /tmp/d/f && chown -h 33:33 /tmp/d/l',
+    'echo READY > /tmp/ready; exec sleep 300',
+  ].join(' && ')])
+  assert.is(r.code, 0, r.stderr)
+  assert.ok(await waitFor(async () => (await S(['exec', 'lc-cpa', 'cat', '/tmp/ready'])).stdout.includes('READY')), 'sandbox ready')
+  const owner = (p) => `${lstatSync(p).uid}:${lstatSync(p).gid}`
+  // out: -a gives the host copies the sandbox's ids (docker cp -a); set-id bits never travel
+  const out = join(HOST, 'out-a')
+  mkdirSync(out)
+  const a = await S(['cp', '-a', 'lc-cpa:/tmp/d', out])
+  assert.is(a.code, 0, a.stderr)
+  assert.is(owner(join(out, 'd')), '1000:1001')
+  assert.is(owner(join(out, 'd', 'f')), '1000:1001')
+  assert.is(owner(join(out, 'd', 'rootf')), '0:0')
+  assert.is(lstatSync(join(out, 'd', 'rootf')).mode & 0o7777, 0o755, 'a root-owned setuid file arrives without its setuid bit')
+  assert.is(owner(join(out, 'd', 'l')), '33:33')
+  const plainOut = join(HOST, 'out-plain')
+  mkdirSync(plainOut)
+  assert.is((await S(['cp', 'lc-cpa:/tmp/d', plainOut])).code, 0)
+  assert.is(owner(join(plainOut, 'd', 'f')), `${process.getuid()}:${process.getgid()}`)
+  // in: -a keeps the host owner as the sandbox's ids; without it the sandbox's root owns it
+  const src = join(HOST, 'in-a')
+  mkdirSync(src)
+  writeFileSync(join(src, 'g'), 'z\n')
+  execFileSync('chown', ['-R', '1234:4321', src])
+  assert.is((await S(['cp', '-a', src, 'lc-cpa:/tmp/in'])).code, 0)
+  assert.is((await S(['exec', 'lc-cpa', 'stat', '-c', '%u:%g', '/tmp/in', '/tmp/in/g'])).stdout, '1234:4321\n1234:4321\n')
+  assert.is((await S(['cp', src, 'lc-cpa:/tmp/in2'])).code, 0)
+  assert.is((await S(['exec', 'lc-cpa', 'stat', '-c', '%u:%g', '/tmp/in2/g'])).stdout, '0:0\n')
+  // an owner the sandbox's user namespace does not map is refused in one line
+  execFileSync('chown', ['100000:100000', join(src, 'g')])
+  const bad = await S(['cp', '-a', src, 'lc-cpa:/tmp/in3'])
+  assert.is(bad.code, 125)
+  assert.match(bad.stderr, /^lab: cannot copy .*owner 100000:100000 is not one of the sandbox's ids/)
+  assert.is(bad.stderr.trim().split('\n').length, 1)
+  assert.is((await S(['rm', '-f', 'lc-cpa'])).code, 0)
 })
 
 rootTest(t, 'cp both ways; a symlink planted in the sandbox never reaches the host\'s file', async () => {

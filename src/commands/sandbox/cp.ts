@@ -19,13 +19,14 @@ export default class SandboxCp extends BaseCommand {
   }
 
   static override flags = {
+    archive: Flags.boolean({char: 'a', description: 'keep owners: uid and gid travel with the files, as ids inside the sandbox (without it the copy belongs to the receiving side: the sandbox\'s root, or you)'}),
     'follow-link': Flags.boolean({char: 'L', description: 'follow a symlink at SOURCE itself (inside the sandbox: within its own root); links below it are copied as links'}),
     ...stateDirFlag,
   }
 
   async run() {
     const {args, flags} = await this.parse(SandboxCp)
-    const r = await engine(flags).copy(args.source, args.destination, {followLink: flags['follow-link']})
+    const r = await engine(flags).copy(args.source, args.destination, {followLink: flags['follow-link'], archive: flags.archive})
     if (!this.jsonEnabled()) process.stderr.write(`Successfully copied ${r.files} file${r.files === 1 ? '' : 's'} (${r.bytes} bytes) to ${r.direction === 'in' ? `${r.sandbox}:` : ''}${r.destination}\n`)
     return r
   }
