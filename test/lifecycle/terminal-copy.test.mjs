@@ -22,6 +22,13 @@ const S = (args, opts) => L(['sandbox', ...args], opts)
 const sleeping = (n) => processesMatching(`sleep ${n}`).filter((p) => p.cmd.startsWith(`sleep ${n}`))
 const inspect = async (name, fmt) => (await S(['inspect', '-f', fmt, name])).stdout.trim()
 
+/** A detached sandbox NAME that ran the setup commands and now sleeps; resolves once ready. */
+async function sandboxWith(name, setup, flags = []) {
+  const r = await S(['run', '-d', ...flags, '--name', name, '--', 'sh', '-c', [...setup, 'echo READY > /tmp/ready; exec sleep 300'].join('; ')])
+  assert.is(r.code, 0, r.stderr)
+  assert.ok(await waitFor(async () => (await S(['exec', name, 'cat', '/tmp/ready'])).stdout.includes('READY')), `${name} is ready`)
+}
+
 /** Runs lab on a fresh pty of 33 rows x 101 columns, typing input after a pause. */
 function onPty(args, input) {
   const py = `
@@ -102,15 +109,12 @@ rootTest(t, 'run -d -t logs the pty\'s output; exec -t gets a pty of its own; ex
 rootTest(t, 'cp -L follows a symlink at the source itself, inside the sandbox\'s root; never a device, never the host', async () => {
   const secret = join(HOST, 'secret-L.txt')
   writeFileSync(secret, 'HOST SECRET\n')
-  const r = await S(['run', '-d', '--name', 'lc-cpl', '--', 'sh', '-c', [
+  await sandboxWith('lc-cpl', [
     'mkdir -p /tmp/real/sub && echo deep > /tmp/real/sub/f && ln -s sub/f /tmp/real/inner && ln -s real /tmp/dirlink',
     'echo inside > /tmp/file && ln -s /tmp/file /tmp/abslink',
     `ln -s ${secret} /tmp/hostpath`, // the host's path: inside the root it names nothing
     'ln -s /dev/zero /tmp/devlink',
-    'echo READY > /tmp/ready; exec sleep 300',
-  ].join('; ')])
-  assert.is(r.code, 0, r.stderr)
-  await waitFor(async () => (await S(['exec', 'lc-cpl', 'cat', '/tmp/ready'])).stdout.includes('READY'))
+  ])
   const out = join(HOST, 'out-L')
   mkdirSync(out)
   // without -L the absolute link is refused, and the hint says -L
@@ -153,13 +157,10 @@ rootTest(t, 'cp -L follows a symlink at the source itself, inside the sandbox\'s
 })
 
 rootTest(t, 'cp -a keeps owners both ways, in the sandbox\'s ids; without it the receiving side owns the copy', async () => {
-  const r = await S(['run', '-d', '--cap-add', 'CHOWN', '--name', 'lc-cpa', '--', 'sh', '-c', [
+  await sandboxWith('lc-cpa', [
     'mkdir -p /tmp/d && echo x > /tmp/d/f && echo y > /tmp/d/rootf && chmod 4755 /tmp/d/rootf && ln -s f /tmp/d/l',
     'chown 1000:1001 /tmp/d /tmp/d/f && chown -h 33:33 /tmp/d/l',
-    'echo READY > /tmp/ready; exec sleep 300',
-  ].join(' && ')])
-  assert.is(r.code, 0, r.stderr)
-  assert.ok(await waitFor(async () => (await S(['exec', 'lc-cpa', 'cat', '/tmp/ready'])).stdout.includes('READY')), 'sandbox ready')
+  ], ['--cap-add', 'CHOWN'])
   const owner = (p) => `${lstatSync(p).uid}:${lstatSync(p).gid}`
   // out: -a gives the host copies the sandbox's ids (docker cp -a); set-id bits never travel
   const out = join(HOST, 'out-a')
@@ -197,14 +198,11 @@ rootTest(t, 'cp both ways; a symlink planted in the sandbox never reaches the ho
   const secret = join(HOST, 'secret.txt')
   writeFileSync(secret, 'HOST SECRET\n')
   mkdirSync(join(HOST, 'hostdir'))
-  const r = await S(['run', '-d', '--name', 'lc-cp', '--', 'sh', '-c', [
+  await sandboxWith('lc-cp', [
     'mkdir -p /tmp/d/sub && echo hi > /tmp/d/a.txt && ln -s a.txt /tmp/d/rel && echo deep > /tmp/d/sub/b',
     `ln -s ${secret} /tmp/evil`, // aims at the host's file by its host path
     `ln -s ${HOST} /tmp/evildir`, // a directory link in the middle of a path
-    'echo READY > /tmp/ready; exec sleep 300',
-  ].join('; ')])
-  assert.is(r.code, 0, r.stderr)
-  await waitFor(async () => (await S(['exec', 'lc-cp', 'cat', '/tmp/ready'])).stdout.includes('READY'))
+  ])
   // out: a tree with a relative link inside it
   const out = join(HOST, 'out')
   mkdirSync(out)
