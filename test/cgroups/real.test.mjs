@@ -58,11 +58,17 @@ rootTest(t, 'a one-shot sandbox needs no freezer or cpuacct group, and its CPU t
     assert.not.ok(dirs.some((p) => /\/(freezer|cpuacct)\//.test(p)), `no freezer or cpuacct group: ${dirs.join(' ')}`)
   }
   const cpuMs = r.cpu.userMs + r.cpu.systemMs
-  // the three loops take about three times what one takes; each is well over 50 ms here
-  const one = await runSandbox(await buildSpec({command: ['sh', '-c', burn]}), {stdio: 'pipe'})
-  const oneMs = one.cpu.userMs + one.cpu.systemMs
+  // The three loops take about three times what one takes (each is well over 50 ms
+  // here); counting only the main process would give about one. A busy machine (the
+  // test files run 2 at a time) stretches a loop's CPU time now and then: the smaller
+  // of two single runs, and a threshold well clear of 1.
+  const single = async () => {
+    const one = await runSandbox(await buildSpec({command: ['sh', '-c', burn]}), {stdio: 'pipe'})
+    return one.cpu.userMs + one.cpu.systemMs
+  }
+  const oneMs = Math.min(await single(), await single())
   assert.ok(oneMs > 20, `one loop used ${oneMs} ms`)
-  assert.ok(cpuMs > 2.2 * oneMs, `three loops: ${cpuMs} ms of CPU, one: ${oneMs} ms`)
+  assert.ok(cpuMs > 1.8 * oneMs, `three loops: ${cpuMs} ms of CPU, one: ${oneMs} ms`)
 })
 
 rootTest(t, 'the helper ends a one-shot run\'s groups: final counters in the exit event, groups and record gone', async () => {

@@ -27,7 +27,8 @@ rootTest(t, 'attack: container root is host root (Docker without userns-remap) Â
   const child = spawnLab(['sandbox', 'run', '--', 'sh', '-c', `id -u; exec ${tag(1)}`])
   let out = ''
   child.stdout.on('data', (d) => (out += d))
-  assert.ok(await waitFor(() => sleeper(1), 5000), 'sandbox started')
+  // the output travels sandbox -> helper -> CLI -> us, and may arrive after the exec
+  assert.ok(await waitFor(() => sleeper(1) && out.includes('\n'), 5000), `sandbox started and printed (${JSON.stringify(out)})`)
   const ids = hostIds(sleeper(1).pid)
   child.kill('SIGKILL')
   assert.is(out.trim(), '0')
