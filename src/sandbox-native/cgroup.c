@@ -76,12 +76,9 @@ int join_cgroups(pid_t child, const struct plan *p) {
   close_tasks_fds();
   if (done) return 0;
   char pid[32];
-  int len = snprintf(pid, sizeof pid, "%d", (int)child);
-  for (int i = 0; i < p->n_cgroups; i++) {
-    autoclose int fd = open(p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return set_error("open", p->cgroup_procs[i], errno);
-    if (write(fd, pid, (size_t)len) != len) return set_error("write", p->cgroup_procs[i], errno);
-  }
+  snprintf(pid, sizeof pid, "%d", (int)child);
+  for (int i = 0; i < p->n_cgroups; i++)
+    if (write_file(p->cgroup_procs[i], pid) < 0) return -1;
   return 0;
 }
 

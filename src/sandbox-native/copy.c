@@ -20,8 +20,9 @@
  * ending with "end"; PATH is relative, percent-encoded, its first component the copied
  * top name. With cp -a each header ends in " UID:GID", the owner in the sandbox's ids
  * (docker cp -a: the source's owner is kept; without it the receiving side owns the
- * copy). Set-id bits never travel, with or without -a. A symlink whose target is absolute or climbs above the destination is
- * refused in both directions: on the other side it would point somewhere else. */
+ * copy). Set-id bits never travel, with or without -a. A symlink whose target is
+ * absolute or climbs above the destination is refused in both directions: on the other
+ * side it would point somewhere else. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <grp.h>

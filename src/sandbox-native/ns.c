@@ -37,13 +37,6 @@ pid_t clone_into_namespaces(const struct plan *p) {
   return (pid_t)pid;
 }
 
-static int write_file(const char *path, const char *data) {
-  autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return set_error("open", path, errno);
-  if (write(fd, data, strlen(data)) != (ssize_t)strlen(data)) return set_error("write", path, errno);
-  return 0;
-}
-
 static int write_map(pid_t child, const char *file, const struct idmap *m, int n) {
   char path[64], buf[512];
   size_t o = 0;

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,4 +123,11 @@ int parse_u64(const char *s, unsigned long long *out) {
 
 void close_fdp(int *fd) {
   if (*fd >= 0) close(*fd);
+}
+
+int write_file(const char *path, const char *data) {
+  autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return set_error("open", path, errno);
+  if (write(fd, data, strlen(data)) != (ssize_t)strlen(data)) return set_error("write", path, errno);
+  return 0;
 }

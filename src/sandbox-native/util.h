@@ -28,6 +28,8 @@ void write_error_event(int fd);
 void json_escape(char *dst, size_t dstlen, const char *src);
 /* Writes all of buf, retrying on EINTR / short writes. */
 int write_all(int fd, const void *buf, size_t len);
+/* Writes data to an existing file (a /proc or cgroup control file) in one write. */
+int write_file(const char *path, const char *data);
 /* Reads until end of file (or cap-1 bytes); returns the count. For the children's
  * close-on-exec error pipes: no data at EOF means the program is running. */
 size_t read_to_eof(int fd, char *buf, size_t cap);
