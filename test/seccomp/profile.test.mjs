@@ -146,6 +146,21 @@ t('lint: dangerous allows, default allow, unknown syscalls, repeats, shadowing, 
   assert.ok(lintProfile(mux, tables, ctx()).some((f) => f.rule === 'multiplexer-bypass' && f.path === '/syscalls/0'))
   // no bypass when x86 is not covered: its calls are killed whole
   assert.not.ok(lintProfile({...mux, architectures: null}, tables, ctx()).some((f) => f.rule === 'multiplexer-bypass'))
+  // names only other machines know: quiet in an entry for those machines, and a 32-bit
+  // name is right where the profile covers x86, dead where it does not
+  const arches = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32']}],
+    syscalls: [
+      {names: ['read', 'chown32'], action: 'SCMP_ACT_ALLOW'},
+      {names: ['arm_fadvise64_64', 'breakpoint'], action: 'SCMP_ACT_ALLOW', includes: {arches: ['arm', 'arm64']}},
+      {names: ['s390_runtime_instr'], action: 'SCMP_ACT_ALLOW', excludes: {arches: ['amd64']}},
+    ],
+  }
+  const archFindings = (prof) => lintProfile(prof, tables, ctx()).filter((f) => ['unknown-syscall', 'missing-on-arch'].includes(f.rule)).map((f) => `${f.rule} ${f.path}`)
+  assert.equal(archFindings(arches), [])
+  assert.equal(archFindings({...arches, archMap: null}), ['missing-on-arch /syscalls/0/names'])
+  assert.equal(archFindings({...arches, syscalls: [{...arches.syscalls[1], includes: null}]}), ['unknown-syscall /syscalls/0/names/0', 'unknown-syscall /syscalls/0/names/1'])
   const {profile} = await loadProfileFile(join(ROOT, 'profiles', 'strict.json'))
   assert.equal(lintProfile(profile, tables, ctx()).filter((f) => ['dangerous-allow', 'unknown-key', 'shadowed', 'multiplexer-bypass', 'default-allow'].includes(f.rule)), [])
 })
