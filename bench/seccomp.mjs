@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 // Seccomp costs: a syscall-bound loop under the default profile vs unconfined (target:
 // at most 1.10x) and vs a filter that allows everything (the kernel's floor for any
-// filter), and sandbox start-up with the default profile vs without one.
-// Prints a summary and writes bench/results/seccomp.json. Needs root and hyperfine.
-import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync} from 'node:fs'
+// filter), the peer's figure for the same loop (runc with Docker's default profile vs
+// runc unconfined), and sandbox start-up with the default profile vs without one.
+// Prints a summary and writes bench/results/seccomp.json. Needs root and hyperfine;
+// the peer needs runc and skips itself, saying why, without it.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {DOCKER_CAPS, dockerProfile, ociSeccomp, writeJsonWithBigInts} from './docker-profile.mjs'
 import {hyperfine, need, ROOT as root} from './lib.mjs'
 
 const lab = join(root, 'bin', 'run.js')
 const work = mkdtempSync(join(tmpdir(), 'lab-bench-seccomp-'))
-process.on('exit', () => rmSync(work, {recursive: true, force: true})) // also when a run fails
+let runcName = null // the peer's container while it runs: removed also when the bench is stopped
+process.on('exit', () => {
+  if (runcName) spawnSync('runc', ['delete', '-f', runcName], {stdio: 'ignore'})
+  rmSync(work, {recursive: true, force: true}) // also when a run fails
+})
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130))
 chmodSync(work, 0o755)
 
 need('hyperfine', 'apt-get install hyperfine')
@@ -50,7 +58,8 @@ int main(int argc, char **argv) {
   printf("%.2f\\n", t[rounds / 2]);
   return 0;
 }`)
-execFileSync('cc', ['-O2', '-o', join(work, 'loop'), join(work, 'loop.c')])
+// static, so the peer's rootfs needs nothing else; lab runs the very same binary
+execFileSync('cc', ['-O2', '-static', '-o', join(work, 'loop'), join(work, 'loop.c')])
 const ITER = process.env.SECCOMP_BENCH_ITER ?? '200000'
 const REPEAT = Number(process.env.SECCOMP_BENCH_REPEAT ?? 5)
 
@@ -62,7 +71,16 @@ execFileSync(process.execPath, [lab, 'sandbox', 'run', '--', 'true'])
 const allowAll = join(work, 'allow-all.json')
 writeFileSync(allowAll, JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', syscalls: []}))
 const configs = {default: ['default'], strict: ['strict'], unconfined: ['unconfined'], allowAll: [allowAll], filesDefault: ['default', 'files'], filesUnconfined: ['unconfined', 'files']}
+
+// The peer: the same loop under runc, with Docker's default profile resolved for
+// Docker's default capabilities, and with no seccomp section at all. lab also runs
+// Docker's profile, so the two engines are compared on the same rules.
+const peer = await runcPeer()
+if (peer.skip) console.log(`seccomp: peer skipped: ${peer.skip}`)
+else configs.labDocker = [peer.profile]
+
 const samples = Object.fromEntries(Object.keys(configs).map((k) => [k, []]))
+if (!peer.skip) Object.assign(samples, {runcDocker: [], runcUnconfined: []})
 // the configurations alternate, so a VM whose speed drifts weighs on each alike
 for (let i = 0; i < REPEAT; i++) {
   for (const [name, [opt, mode]] of Object.entries(configs)) {
@@ -70,6 +88,41 @@ for (let i = 0; i < REPEAT; i++) {
     const out = execFileSync(process.execPath, [lab, 'sandbox', 'run', '-v', `${work}:/b:ro`, '--security-opt', `seccomp=${opt}`, '--', '/b/loop', iter, '15', ...(mode ? [mode] : [])], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
     samples[name].push(Number(out.trim()))
   }
+  if (peer.skip) continue
+  for (const [name, bundle] of [['runcDocker', peer.docker], ['runcUnconfined', peer.unconfined]]) {
+    runcName = `lab-bench-seccomp-${process.pid}-${i}-${name}`
+    const out = execFileSync('runc', ['run', '--bundle', bundle, runcName], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    runcName = null
+    samples[name].push(Number(out.trim()))
+  }
+}
+
+async function runcPeer() {
+  if (spawnSync('sh', ['-c', 'command -v runc']).status !== 0) return {skip: 'runc is missing (apt-get install runc)'}
+  const found = dockerProfile(work)
+  if (found.skip) return found
+  const rootfs = join(work, 'runc-rootfs')
+  mkdirSync(rootfs)
+  copyFileSync(join(work, 'loop'), join(rootfs, 'loop'))
+  chmodSync(join(rootfs, 'loop'), 0o755)
+  const spec = join(work, 'runc-spec')
+  mkdirSync(spec)
+  execFileSync('runc', ['spec'], {cwd: spec})
+  const config = JSON.parse(readFileSync(join(spec, 'config.json'), 'utf8'))
+  config.root = {path: rootfs, readonly: true}
+  config.process.terminal = false
+  config.process.args = ['/loop', ITER, '15']
+  const caps = DOCKER_CAPS.map((c) => `CAP_${c}`)
+  config.process.capabilities = {bounding: caps, effective: caps, permitted: caps}
+  const bundles = {}
+  for (const name of ['unconfined', 'docker']) {
+    const dir = join(work, `runc-${name}`)
+    mkdirSync(dir)
+    if (name === 'docker') config.linux.seccomp = await ociSeccomp(found.path, DOCKER_CAPS)
+    writeJsonWithBigInts(join(dir, 'config.json'), config)
+    bundles[name] = dir
+  }
+  return {profile: found.path, ...bundles}
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const ns = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]))
@@ -90,6 +143,13 @@ const result = {
     target: 1.1,
   },
   // for comparison, no target: open + 4 KiB read + close per iteration
+  // the peer, same loop: runc with Docker's default profile vs runc unconfined
+  peer: peer.skip ? {skipped: peer.skip} : {
+    nsPerSyscall: {runcDocker: ns.runcDocker, runcUnconfined: ns.runcUnconfined, labDocker: ns.labDocker},
+    ratioRunc: ns.runcDocker / ns.runcUnconfined,
+    ratioLabDockerProfile: ns.labDocker / ns.unconfined,
+    ratioDefaultVsRunc: (ns.default / ns.unconfined) / (ns.runcDocker / ns.runcUnconfined),
+  },
   fileLoop: {nsPerSyscall: {default: ns.filesDefault, unconfined: ns.filesUnconfined}, ratioDefault: ns.filesDefault / ns.filesUnconfined},
   startup: {defaultMs: startDefault, unconfinedMs: startNone, overheadMs: startDefault - startNone},
   raw: {startSeconds: start},
@@ -101,5 +161,7 @@ const f = (x) => x.toFixed(1)
 console.log(`seccomp: syscall loop, ns per call (median of ${REPEAT} runs): default ${f(ns.default)}, strict ${f(ns.strict)}, allow-all filter ${f(ns.allowAll)}, unconfined ${f(ns.unconfined)}`)
 console.log(`seccomp: default / unconfined ${result.loop.ratioDefault.toFixed(3)}x (target <= 1.10x) ${result.loop.ratioDefault <= 1.1 ? 'ok' : 'MISSED'}; any filter at all (allow-all / unconfined) ${result.loop.ratioAllowAll.toFixed(3)}x`)
 console.log(`seccomp: the profile's own cost (default / allow-all) ${result.loop.ratioDefaultVsAllowAll.toFixed(3)}x`)
+if (!peer.skip) console.log(`seccomp: peer, same loop: runc with Docker's default profile ${f(ns.runcDocker)} ns per call, runc unconfined ${f(ns.runcUnconfined)} -> ${result.peer.ratioRunc.toFixed(3)}x; lab with Docker's profile ${result.peer.ratioLabDockerProfile.toFixed(3)}x; lab default's ratio / runc's ${result.peer.ratioDefaultVsRunc.toFixed(3)}`)
 console.log(`seccomp: for comparison, a file I/O loop (open, 4 KiB read, close): default ${f(ns.filesDefault)} ns per call, unconfined ${f(ns.filesUnconfined)} -> ${result.fileLoop.ratioDefault.toFixed(3)}x`)
-console.log(`seccomp: start-up: default profile ${f(startDefault)} ms, unconfined ${f(startNone)} ms (+${f(startDefault - startNone)} ms)`)
+const d = startDefault - startNone
+console.log(`seccomp: start-up: default profile ${f(startDefault)} ms, unconfined ${f(startNone)} ms (${d >= 0 ? '+' : ''}${f(d)} ms)`)
