@@ -55,6 +55,7 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'rm', kind: 'boolean', default: false, description: 'remove the sandbox when it exits (always true for foreground runs)'},
   {name: 'detach', char: 'd', kind: 'boolean', default: false, description: 'run in the background, supervised; print the id (see lab sandbox ps, logs, stop)'},
   {name: 'restart', kind: 'string', helpValue: 'no|on-failure[:N]|always|unless-stopped', description: 'restart policy of a detached sandbox, with exponential back-off'},
+  {name: 'log-opt', kind: 'multiple', helpValue: 'max-size=SIZE|max-file=N', description: 'log of a kept sandbox: size at which a log file rotates (default 10m) and files kept (default 2)'},
   {name: 'cidfile', kind: 'string', helpValue: 'FILE', description: 'write the sandbox id to FILE (which must not exist)'},
   {name: 'volumes-from', kind: 'multiple', helpValue: 'SANDBOX[:ro|rw]', description: 'mount the volumes of another sandbox'},
   {name: 'ipc', kind: 'string', helpValue: 'private|host|sandbox:NAME', description: 'IPC namespace: private (default), the host\'s, or another sandbox\'s'},

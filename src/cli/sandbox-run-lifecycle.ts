@@ -27,6 +27,7 @@ export async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, js
     ipc: f.ipc as string | undefined,
     pid: f.pid as string | undefined,
     tty: f.tty === true,
+    logOpts: f['log-opt'] as string[] | undefined,
   }
   const cidfile = f.cidfile as string | undefined
   if (cidfile) {

@@ -25,6 +25,11 @@ export async function sandboxRun(argv: string[]): Promise<number | 'help'> {
     // Detached runs, and runs that use managed volumes or join other sandboxes, go
     // through the lifecycle engine (loaded only then: this is the start-up path).
     if (needsLifecycle(parsed, {keepNamed: true})) return await (await import('./sandbox-run-lifecycle.js')).runViaLifecycle(parsed, req, json)
+    if (f['log-opt'] !== undefined) {
+      // checked all the same: a typo should not wait for the day the run is detached
+      ;(await import('../sandbox/log-options.js')).parseLogOptions(f['log-opt'] as string[])
+      if (!json) process.stderr.write('lab: warning: --log-opt has no effect here: a foreground run keeps no log (add -d, or --name to keep it)\n')
+    }
     const spec = await buildSpec(req)
     // -t: the helper gives the program a pty of the sandbox's devpts and relays it (tty.c).
     const extraOps = f.tty ? [['tty', String(process.stdout.rows || 24), String(process.stdout.columns || 80), f.interactive ? 'stdin' : 'nostdin']] : undefined

@@ -481,7 +481,7 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   }
   snprintf(path, sizeof path, "%s/events", p->lc.run_dir);
   s.events = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (s.events < 0 || (p->lc.log_path && log_open(&s.log, p->lc.log_path, p->lc.log_max) < 0)) {
+  if (s.events < 0 || (p->lc.log_path && log_open(&s.log, p->lc.log_path, p->lc.log_max, p->lc.log_files) < 0)) {
     if (s.events < 0) set_error("open", path, errno);
     write_error_event(ctl);
     return 125;

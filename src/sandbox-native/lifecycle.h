@@ -25,6 +25,7 @@ struct lifecycle {
   char *run_dir;              /* status.json, events and the ctl socket live here */
   char *log_path;             /* captured stdout/stderr (detached only) */
   unsigned long long log_max; /* bytes per log file before it rotates to PATH.1 */
+  unsigned log_files;         /* files kept: PATH and PATH.1 … PATH.(N-1) */
   enum restart_policy restart;
   unsigned restart_max;       /* on-failure:N; 0 = no limit */
   bool keep_stdin;            /* -i: stdin is a pipe the supervisor holds open */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lifecycle.h"
+#include "logs.h"
 #include "plan.h"
 #include "util.h"
 
@@ -34,9 +35,12 @@ int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
     lc->detach = true;
     lc->run_dir = t[1];
   } else if (strcmp(op, "log") == 0) {
-    if (n != 3 || t[1][0] != '/' || parse_u64(t[2], &lc->log_max) < 0 || lc->log_max < 4096)
-      return bad(line, "log needs an absolute file and a size of at least 4096");
+    unsigned long long files;
+    if (n != 4 || t[1][0] != '/' || parse_u64(t[2], &lc->log_max) < 0 || lc->log_max < 4096 || parse_u64(t[3], &files) < 0 ||
+        files < 1 || files > LOG_MAX_FILES)
+      return bad(line, "log needs an absolute file, a size of at least 4096 and a file count from 1 to 100");
     lc->log_path = t[1];
+    lc->log_files = (unsigned)files;
   } else if (strcmp(op, "restart") == 0) {
     unsigned long long max;
     if (n != 3 || parse_u64(t[2], &max) < 0 || max > 1000000) return bad(line, "restart needs a policy and a count");

@@ -4,8 +4,10 @@
  *           next record of the same stream continues it)
  * so `lab sandbox logs` can restore the exact bytes, interleave streams in order and
  * print timestamps. Each record is one write(2) in O_APPEND mode: a reader never sees
- * half a record from us. At the cap the file is renamed to FILE.1 (replacing an older
- * one), so the logs of one sandbox never take more than twice the cap. */
+ * half a record from us. At the cap FILE.(N-2) … FILE.1 move up one (the oldest is
+ * replaced) and the file becomes FILE.1, so the logs of one sandbox never take more than
+ * N times the cap (N files, `--log-opt max-file`). With N = 1 the full file is removed
+ * and a new one begun. A reader following FILE sees a new inode at each rotation. */
 #define _GNU_SOURCE
 #include "logs.h"
 
@@ -24,9 +26,10 @@
 
 static char rec[CHUNK + 64];
 
-int log_open(struct logsink *l, const char *path, unsigned long long max) {
+int log_open(struct logsink *l, const char *path, unsigned long long max, unsigned files) {
   l->path = path;
   l->max = max;
+  l->files = files;
   l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (l->fd < 0) return set_error("open", path, errno);
   struct stat st;
@@ -35,10 +38,20 @@ int log_open(struct logsink *l, const char *path, unsigned long long max) {
 }
 
 static void rotate(struct logsink *l) {
-  char old[4096];
-  if (snprintf(old, sizeof old, "%s.1", l->path) >= (int)sizeof old) return;
+  char from[4096], to[4096];
+  if (snprintf(to, sizeof to, "%s.%u", l->path, LOG_MAX_FILES) >= (int)sizeof to) return;
   close(l->fd);
-  rename(l->path, old);
+  if (l->files <= 1) {
+    unlink(l->path);
+  } else {
+    for (unsigned k = l->files - 1; k >= 2; k--) {
+      snprintf(from, sizeof from, "%s.%u", l->path, k - 1);
+      snprintf(to, sizeof to, "%s.%u", l->path, k);
+      rename(from, to); /* ENOENT until that many rotations happened */
+    }
+    snprintf(to, sizeof to, "%s.1", l->path);
+    rename(l->path, to);
+  }
   l->fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   l->size = 0;
 }

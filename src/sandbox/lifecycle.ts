@@ -32,6 +32,8 @@ import {hintFor, resultFromEvents, signalName, type HelperError, type SandboxRes
 import type {BindMount, SandboxSpec} from './spec.js'
 import {readJson, writeJsonAtomic} from './state/atomic.js'
 import {isAlive, pidsInNamespaceOf, processStartTime, procInfo, type ProcInfo} from './state/proc.js'
+import {parseLogOptions} from './log-options.js'
+import {formatSize} from './units.js'
 import {Store, type RestartPolicyName, type SandboxRecord, type SupervisorStatus} from './state/store.js'
 import {resolveUser} from './users.js'
 import {validateSpec} from './validate.js'
@@ -53,7 +55,9 @@ export interface LifecycleRequest extends SandboxRequest {
   ipc?: string
   /** sandbox:NAME */
   pid?: string
-  /** bytes per log file before it rotates (two files are kept) */
+  /** --log-opt max-size, max-file (default 10m, 2); logMaxBytes overrides max-size */
+  logOpts?: string[]
+  /** bytes per log file before it rotates */
   logMaxBytes?: number
   /** -t: the program gets a pseudo-terminal of the sandbox's own devpts */
   tty?: boolean
@@ -106,8 +110,12 @@ export interface LogLine {
 }
 
 const STOP_SIGNALS = new Set([constants.signals.SIGKILL, constants.signals.SIGTERM])
-const DEFAULT_LOG_MAX = 10 * 1024 * 1024
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Files a sandbox's log keeps (records from before --log-opt kept two). */
+function logMaxFiles(rec: SandboxRecord): number {
+  return rec.logMaxFiles ?? 2
+}
 
 export function parseRestartPolicy(value: string | undefined): SandboxRecord['restart'] {
   if (value === undefined || value === '') return {name: 'no', maximumRetryCount: 0}
@@ -271,6 +279,7 @@ export class Lifecycle {
   async create(req: LifecycleRequest): Promise<SandboxRecord> {
     if (req.name !== undefined) assertValidName(req.name)
     const restart = parseRestartPolicy(req.restart)
+    const log = parseLogOptions(req.logOpts)
     if (restart.name !== 'no' && req.autoRemove) throw usageError('--restart and --rm cannot be used together', 'a sandbox that is removed when it ends cannot be restarted; choose one')
     const {mounts, volumes, hostVolumes} = this.resolveVolumes(req)
     const share = this.resolveShare(req)
@@ -286,7 +295,8 @@ export class Lifecycle {
       restart,
       autoRemove: req.autoRemove ?? false,
       keepStdin: req.interactive ?? false,
-      logMaxBytes: req.logMaxBytes ?? DEFAULT_LOG_MAX,
+      logMaxBytes: req.logMaxBytes ?? log.maxBytes,
+      logMaxFiles: log.maxFiles,
       tty: req.tty ?? false,
       volumes,
       everStarted: false,
@@ -371,7 +381,7 @@ export class Lifecycle {
     const dir = this.store.dir(rec.id)
     const ops: PlanOp[] = [
       ['detach', this.store.runDir(rec.id)],
-      ['log', join(dir, 'log'), String(rec.logMaxBytes)],
+      ['log', join(dir, 'log'), String(rec.logMaxBytes), String(logMaxFiles(rec))],
       ['restart', rec.restart.name, String(rec.restart.maximumRetryCount)],
     ]
     if (rec.keepStdin) ops.push(['keepstdin'])
@@ -655,6 +665,7 @@ export class Lifecycle {
       RestartCount: st.restartCount,
       LogPath: join(this.store.dir(rec.id), 'log'),
       HostConfig: {
+        LogConfig: {Type: 'json-file', Config: {'max-size': formatSize(rec.logMaxBytes), 'max-file': String(logMaxFiles(rec))}},
         RestartPolicy: {Name: rec.restart.name, MaximumRetryCount: rec.restart.maximumRetryCount},
         AutoRemove: rec.autoRemove,
         NetworkMode: rec.spec.share?.network ? `sandbox:${this.nameOf(rec.spec.share.network)}` : rec.spec.network,
@@ -820,9 +831,13 @@ export class Lifecycle {
 
   // ---------------------------------------------------------------- logs
 
-  private logFiles(id: string): string[] {
-    const base = join(this.store.dir(id), 'log')
-    return [`${base}.1`, base].filter((f) => existsSync(f))
+  /** The log's files, oldest first: FILE.(N-1) … FILE.1, FILE. */
+  private logFiles(rec: SandboxRecord): string[] {
+    const base = join(this.store.dir(rec.id), 'log')
+    const files: string[] = []
+    for (let k = logMaxFiles(rec) - 1; k >= 1; k--) files.push(`${base}.${k}`)
+    files.push(base)
+    return files.filter((f) => existsSync(f))
   }
 
   /**
@@ -838,7 +853,7 @@ export class Lifecycle {
     // between a read and a later stat: those bytes must not be skipped).
     let ino = 0
     let offset = 0
-    for (const f of this.logFiles(rec.id)) {
+    for (const f of this.logFiles(rec)) {
       const fd = openSync(f, 'r')
       try {
         const data = readFileSync(fd)
@@ -858,9 +873,14 @@ export class Lifecycle {
       if (!existsSync(base)) return
       const st = statSync(base)
       if (st.ino !== ino) {
-        // rotated: the rest of the old file is now FILE.1
-        const old = `${base}.1`
-        if (existsSync(old)) for (const l of parser.feed(readFileSync(old).subarray(offset))) opts.onLine?.(l)
+        // Rotated, maybe more than once since the last look: the file read so far is now
+        // FILE.k (gone when rotated out); its rest, then the newer FILE.(k-1) … FILE.1.
+        const rotated = this.logFiles(rec).slice(0, -1)
+        const at = rotated.findIndex((f) => statSync(f, {throwIfNoEntry: false})?.ino === ino)
+        for (let i = Math.max(at, 0); i < rotated.length; i++) {
+          const data = readFileSync(rotated[i])
+          for (const l of parser.feed(i === at ? data.subarray(offset) : data)) opts.onLine?.(l)
+        }
         ino = st.ino
         offset = 0
       }

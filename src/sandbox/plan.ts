@@ -29,7 +29,8 @@
  *   detach RUN_DIR                         become a supervisor that outlives the caller:
  *                                          RUN_DIR/status.json (atomic), RUN_DIR/events, RUN_DIR/ctl
  *                                          (control socket: "kill SIG", "stop GRACE_MS", "status")
- *   log FILE MAXBYTES                      capture stdout/stderr into FILE, rotated to FILE.1
+ *   log FILE MAXBYTES FILES                capture stdout/stderr into FILE, rotated at MAXBYTES to
+ *                                          FILE.1 … FILE.(FILES-1)
  *   restart no|on-failure|always|unless-stopped MAX   restart policy, exponential back-off
  *   keepstdin                              stdin is a pipe held open (-i with -d)
  *   autoremove PATH | names DIR ID         --rm: remove PATH and DIR/NAME -> ID links at the end

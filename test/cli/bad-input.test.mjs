@@ -28,6 +28,11 @@ const cases = [
   [['sandbox', 'run', '--tmpfs', '/x:size=12qb', '--', 'true'], /invalid size "12qb"/],
   [['sandbox', 'run', '--ulimit', 'nofile=10:5', '--', 'true'], /soft limit above hard limit/],
   [['sandbox', 'run', '--security-opt', 'no-new-privileges=false', '--', 'true'], /always sets no_new_privs/],
+  [['sandbox', 'run', '-d', '--log-opt', 'compress=true', '--', 'true'], /unknown --log-opt "compress"/],
+  [['sandbox', 'run', '-d', '--log-opt', 'max-size=1k', '--', 'true'], /--log-opt max-size is too small/],
+  [['sandbox', 'run', '-d', '--log-opt', 'max-size=-1', '--', 'true'], /max-size=-1 \(no limit\) is not allowed/],
+  [['sandbox', 'run', '-d', '--log-opt', 'max-file=0', '--', 'true'], /invalid --log-opt max-file "0"/],
+  [['sandbox', 'create', '--log-opt', 'max-file=many', '--', 'true'], /invalid --log-opt max-file "many"/],
   [['sandbox', 'run', '-h', 'bad_host!', '--', 'true'], /invalid hostname/],
   [['sandbox', 'run'], /no command given/],
 ]

@@ -302,4 +302,33 @@ rootTest(t, 'the log is capped: it rotates to one older file, the newest lines s
   await lc.remove(rec.id)
 })
 
+rootTest(t, '--log-opt: max-file files of max-size each; follow reads across several rotations between looks', async () => {
+  // bursts of ~8.7 KiB (two rotations at 4k) 0.3 s apart: the follower, looking every
+  // 100 ms, finds its file moved to log.2 and must read its rest, then log.1, then log
+  const burst = 'j=0; while [ $j -lt 150 ]; do echo b$b-$j-0123456789012345678901234567890123456789; j=$((j+1)); done'
+  const r = await S(['run', '-d', '--name', 'lc-logopt', '--log-opt', 'max-size=4k', '--log-opt', 'max-file=4', '--', 'sh', '-c', `sleep 0.5; for b in 0 1 2 3; do ${burst}; sleep 0.3; done`])
+  assert.is(r.code, 0, r.stderr)
+  const f = await S(['logs', '-f', 'lc-logopt'])
+  const want = []
+  for (let b = 0; b < 4; b++) for (let j = 0; j < 150; j++) want.push(`b${b}-${j}-0123456789012345678901234567890123456789`)
+  assert.equal(f.stdout.trim().split('\n'), want, 'every line once, in order')
+  const dir = (await S(['inspect', '-f', '{{.LogPath}}', 'lc-logopt'])).stdout.trim().replace(/\/log$/, '')
+  const files = readdirSync(dir).filter((n) => n.startsWith('log')).sort()
+  assert.equal(files, ['log', 'log.1', 'log.2', 'log.3'], 'four files, no more')
+  for (const n of files) assert.ok(statSync(join(dir, n)).size <= 4096, `${n} is within the cap`)
+  const kept = (await S(['logs', 'lc-logopt'])).stdout.trim().split('\n')
+  assert.is(kept.at(-1), want.at(-1), 'the newest line is kept')
+  assert.equal(kept, want.slice(want.length - kept.length), 'what is kept is the newest lines, in order')
+  assert.is((await S(['inspect', '-f', '{{json .HostConfig.LogConfig.Config}}', 'lc-logopt'])).stdout.trim(), '{"max-size":"4k","max-file":"4"}')
+  assert.is((await S(['rm', 'lc-logopt'])).code, 0)
+  // max-file=1: one file, begun anew at the cap
+  assert.is((await S(['run', '-d', '--name', 'lc-logopt1', '--log-opt', 'max-size=4k', '--log-opt', 'max-file=1', '--', 'sh', '-c', burst.replace('$b', 'x')])).code, 0)
+  assert.is((await S(['wait', 'lc-logopt1'])).code, 0)
+  assert.equal(readdirSync(dir.replace(/[^/]+$/, (await S(['inspect', '-f', '{{.Id}}', 'lc-logopt1'])).stdout.trim())).filter((n) => n.startsWith('log')), ['log'])
+  const one = (await S(['logs', 'lc-logopt1'])).stdout.trim().split('\n')
+  assert.is(one.at(-1), 'bx-149-0123456789012345678901234567890123456789')
+  assert.ok(one.length < 150, 'older lines were dropped')
+  assert.is((await S(['rm', 'lc-logopt1'])).code, 0)
+})
+
 t.run()

@@ -26,6 +26,8 @@ export interface SandboxRecord {
   autoRemove: boolean
   keepStdin: boolean
   logMaxBytes: number
+  /** --log-opt max-file: files kept, the current one included (absent: 2) */
+  logMaxFiles?: number
   /** managed volumes this sandbox mounts: name → anonymous? */
   volumes: Array<{name: string; destination: string; anonymous: boolean; readOnly: boolean}>
   /** set once the sandbox has been started (a missing runtime status then means the host restarted) */
