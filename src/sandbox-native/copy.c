@@ -384,7 +384,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
   return 0;
 }
 
-static int copy_in(const char *path) {
+static int copy_in(const char *path, bool intodir) {
   g_stage = "cp-in";
   static struct reader r = {.fd = 0};
   char line[PATH_MAX * 3 + 64], last[NAME_MAX + 1];
@@ -393,6 +393,8 @@ static int copy_in(const char *path) {
   autoclose int dest = sys_openat2(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   autoclose int parent = -1;
   if (dest < 0 && errno != ENOENT && errno != ENOTDIR) return set_error("openat2", path, errno);
+  /* An archive's entries go into a directory that exists, as docker cp - has it. */
+  if (dest < 0 && intodir) return set_error_msg("cp", path, errno == ENOTDIR ? "not a directory (an archive is unpacked into a directory)" : "no such directory (an archive is unpacked into a directory that exists)");
   if (dest < 0) {
     if (strcmp(path, "/") == 0 || (parent = open_parent(path, last, sizeof last)) < 0) return -1;
     if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) return set_error_msg("cp", path, "the path must end in a name, not . or ..");
@@ -409,6 +411,7 @@ static int copy_in(const char *path) {
     if ((got != 4 && got != 6) || !strchr("dfl", kind) || pct_decode(rel) < 0 || !safe_relpath(rel))
       return set_error_msg("cp", NULL, "malformed copy stream entry");
     size_t toplen = strcspn(rel, "/");
+    if (intodir && (strlen(top) != toplen || strncmp(top, rel, toplen) != 0)) top[0] = '\0'; /* the next top entry */
     if (!top[0]) {
       if (toplen > NAME_MAX) return set_error_msg("cp", rel, "name too long");
       if (dest >= 0) snprintf(top, sizeof top, "%.*s", (int)toplen, rel);
@@ -423,7 +426,7 @@ static int copy_in(const char *path) {
 
 int run_copy(struct plan *p, int ctl) {
   g_archive = p->lc.copy_archive;
-  if (enter_sandbox(p) < 0 || (p->lc.copy == 'o' ? copy_out(p->lc.copy_path, p->lc.copy_follow) : copy_in(p->lc.copy_path)) < 0) {
+  if (enter_sandbox(p) < 0 || (p->lc.copy == 'o' ? copy_out(p->lc.copy_path, p->lc.copy_follow) : copy_in(p->lc.copy_path, p->lc.copy_intodir)) < 0) {
     write_error_event(ctl);
     return 1;
   }

@@ -52,6 +52,7 @@ struct lifecycle {
   char *copy_path;            /* the path inside the sandbox */
   bool copy_follow;           /* cp -L out: a symlink at copy_path itself is followed */
   bool copy_archive;          /* cp -a: owners travel with the entries (ids inside the sandbox) */
+  bool copy_intodir;          /* cp - (a tar archive): PATH must be a directory; many top entries go into it */
 };
 
 struct plan;

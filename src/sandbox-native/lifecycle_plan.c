@@ -3,7 +3,7 @@
  *   autoremove PATH | names DIR ID | join net|ipc|pid|user PID STARTTIME | joinshm DST
  *   target PID STARTTIME
  *   caller PID STARTTIME | cputime MS USAGE_FILE CPUS | outputlimit BYTES | tty ROWS COLS stdin|nostdin
- *   background | copy out|in PATH [follow] [archive] */
+ *   background | copy out|in PATH [follow] [archive] [intodir] */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -86,14 +86,15 @@ int parse_lifecycle_op(struct plan *p, int line, char **t, int n) {
     if (n != 1) return bad(line, "background takes no arguments");
     lc->background = true;
   } else if (strcmp(op, "copy") == 0) {
-    if (n < 3 || n > 5 || (strcmp(t[1], "out") != 0 && strcmp(t[1], "in") != 0) || t[2][0] != '/')
-      return bad(line, "copy needs out or in, an absolute path, then optionally follow and archive");
+    if (n < 3 || n > 6 || (strcmp(t[1], "out") != 0 && strcmp(t[1], "in") != 0) || t[2][0] != '/')
+      return bad(line, "copy needs out or in, an absolute path, then optionally follow, archive and intodir");
     lc->copy = t[1][0];
     lc->copy_path = t[2];
     for (int i = 3; i < n; i++) {
       if (strcmp(t[i], "follow") == 0) lc->copy_follow = true;
       else if (strcmp(t[i], "archive") == 0) lc->copy_archive = true;
-      else return bad(line, "copy's options are follow and archive");
+      else if (strcmp(t[i], "intodir") == 0) lc->copy_intodir = true;
+      else return bad(line, "copy's options are follow, archive and intodir");
     }
   } else if (strcmp(op, "join") == 0 || strcmp(op, "target") == 0) {
     bool join = op[0] == 'j';

@@ -20,6 +20,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import type {Duplex, Readable, Writable} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
+import {BLOCK, decodeHeader, encodeHeader, isZeroBlock, padding, parsePax, TarFormatError, TRAILER, type TarEntry} from './tar.js'
 import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError} from './helper.js'
 import type {HelperError} from './result.js'
 
@@ -190,53 +191,89 @@ function isLink(p: string): boolean {
 
 // ------------------------------------------------------------------ stream → host (out)
 
-/** Reads a stream into a staging directory; returns the top entry's path in it. With
- * archive, entries get the owners the stream names (the sandbox's ids, as docker cp -a). */
-export async function receiveHost(r: Readable, staging: string, opts: {archive?: boolean} = {}): Promise<string> {
-  let buf: Buffer = Buffer.alloc(0)
-  let ended = false
-  const waiters: Array<() => void> = []
-  r.on('data', (c: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, c]) : c
-    if (buf.length > 1 << 20) r.pause() // back-pressure: the helper waits while we write
-    waiters.splice(0).forEach((f) => f())
-  })
-  r.on('end', () => {
-    ended = true
-    waiters.splice(0).forEach((f) => f())
-  })
-  const more = async () => {
-    if (ended) throw new LabError('cp-stream', 'the copy stream ended early', {hint: 'see the error above; run `lab doctor`'})
-    const wait = new Promise<void>((res) => waiters.push(res))
-    r.resume()
+/** Reads the helper's stream: header lines and the bytes that follow them. */
+class StreamReader {
+  private buf: Buffer = Buffer.alloc(0)
+  private ended = false
+  private waiters: Array<() => void> = []
+  constructor(private r: Readable, private endedEarly = (): LabError => new LabError('cp-stream', 'the copy stream ended early', {hint: 'see the error above; run `lab doctor`'})) {
+    r.on('data', (c: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c
+      if (this.buf.length > 1 << 20) r.pause() // back-pressure: the helper waits while we write
+      this.waiters.splice(0).forEach((f) => f())
+    })
+    r.on('end', () => {
+      this.ended = true
+      this.waiters.splice(0).forEach((f) => f())
+    })
+  }
+
+  private async more(): Promise<void> {
+    if (this.ended) throw this.endedEarly()
+    const wait = new Promise<void>((res) => this.waiters.push(res))
+    this.r.resume()
     await wait
   }
-  const line = async (): Promise<string> => {
+
+  async line(): Promise<string> {
     for (;;) {
-      const nl = buf.indexOf(10)
+      const nl = this.buf.indexOf(10)
       if (nl >= 0) {
-        const l = buf.subarray(0, nl).toString('latin1')
-        buf = buf.subarray(nl + 1)
+        const l = this.buf.subarray(0, nl).toString('latin1')
+        this.buf = this.buf.subarray(nl + 1)
         return l
       }
-      if (buf.length > 16384) throw new LabError('cp-stream', 'malformed copy stream (header too long)')
-      await more()
+      if (this.buf.length > 16384) throw new LabError('cp-stream', 'malformed copy stream (header too long)')
+      await this.more()
     }
   }
-  const bytes = async (n: number, sink: (b: Buffer) => void) => {
+
+  /** Exactly n bytes; null when the input ended before the first of them. */
+  async exact(n: number): Promise<Buffer | null> {
+    while (this.buf.length < n) {
+      if (this.ended && this.buf.length === 0) return null
+      await this.more()
+    }
+    const out = Buffer.from(this.buf.subarray(0, n))
+    this.buf = this.buf.subarray(n)
+    return out
+  }
+
+  async bytes(n: number, sink: (b: Buffer) => void | Promise<void>): Promise<void> {
     while (n > 0) {
-      if (!buf.length) await more()
-      const k = Math.min(n, buf.length)
-      sink(buf.subarray(0, k))
-      buf = buf.subarray(k)
+      if (!this.buf.length) await this.more()
+      const k = Math.min(n, this.buf.length)
+      const chunk = this.buf.subarray(0, k)
+      this.buf = this.buf.subarray(k)
       n -= k
+      await sink(chunk)
     }
   }
-  // only directories this stream made may receive entries: never a symlink it made
+}
+
+export interface StreamEntry {
+  kind: 'd' | 'f' | 'l'
+  mode: number
+  size: number
+  /** relative, its first component the top entry */
+  rel: string
+  owner: {uid: number; gid: number} | null
+  /** a symlink's target, checked to stay inside what is copied */
+  target?: string
+}
+
+/**
+ * Reads a whole copy stream, checking its structure: plain relative paths, one top
+ * entry, every other entry inside a directory the stream itself made earlier (never
+ * through a symlink it made), links that stay inside. onEntry consumes a file's bytes
+ * with data(). Returns the top entry's name.
+ */
+async function readCopyStream(r: Readable, onEntry: (e: StreamEntry, data: (sink: (b: Buffer) => void | Promise<void>) => Promise<void>) => Promise<void>): Promise<string> {
+  const rd = new StreamReader(r)
   const dirs = new Set<string>()
   let top: string | null = null
   for (;;) {
-    const l = await line()
+    const l = await rd.line()
     if (l === 'end') break
     const m = /^([dfl]) ([0-7]{1,4}) (\d{1,15}) (\S+)(?: (\d{1,10}):(\d{1,10}))?$/.exec(l)
     const rel = m ? decodePath(m[4]) : ''
@@ -248,33 +285,48 @@ export async function receiveHost(r: Readable, staging: string, opts: {archive?:
     } else if (parts[0] !== top || parts.length < 2 || !dirs.has(parts.slice(0, -1).join('/'))) {
       throw new LabError('cp-stream', `malformed copy stream entry ${rel}`)
     }
-    const dest = join(staging, rel)
-    const mode = parseInt(m[2], 8) & 0o777
-    const size = Number(m[3])
-    const owner = opts.archive && m[5] !== undefined ? {uid: Number(m[5]), gid: Number(m[6]), rel} : null
-    if (m[1] === 'd') {
-      mkdirSync(dest, {mode: mode | 0o700})
-      if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
-      dirs.add(rel)
-    } else if (m[1] === 'l') {
+    const e: StreamEntry = {kind: m[1] as StreamEntry['kind'], mode: parseInt(m[2], 8) & 0o777, size: Number(m[3]), rel, owner: m[5] !== undefined ? {uid: Number(m[5]), gid: Number(m[6])} : null}
+    if (e.kind === 'd') dirs.add(rel)
+    if (e.kind === 'l') {
       const chunks: Buffer[] = []
-      if (size > 4096) throw new LabError('cp-stream', 'malformed copy stream (symlink target too long)')
-      await bytes(size, (b) => chunks.push(Buffer.from(b)))
-      const target = Buffer.concat(chunks).toString('utf8')
-      if (!linkStaysInside(target, parts.length - 1)) throw new LabError('cp-refused', `refusing ${rel}: a symlink pointing outside what is copied (-> ${target})`)
-      symlinkSync(target, dest)
+      if (e.size > 4096) throw new LabError('cp-stream', 'malformed copy stream (symlink target too long)')
+      await rd.bytes(e.size, (b) => void chunks.push(Buffer.from(b)))
+      e.target = Buffer.concat(chunks).toString('utf8')
+      if (!linkStaysInside(e.target, parts.length - 1)) throw new LabError('cp-refused', `refusing ${rel}: a symlink pointing outside what is copied (-> ${e.target})`)
+    }
+    let consumed = e.kind !== 'f'
+    await onEntry(e, async (sink) => {
+      consumed = true
+      await rd.bytes(e.size, sink)
+    })
+    if (!consumed) await rd.bytes(e.size, () => {})
+  }
+  if (top === null) throw new LabError('cp-stream', 'the copy stream was empty')
+  return top
+}
+
+/** Reads a stream into a staging directory; returns the top entry's path in it. With
+ * archive, entries get the owners the stream names (the sandbox's ids, as docker cp -a). */
+export async function receiveHost(r: Readable, staging: string, opts: {archive?: boolean} = {}): Promise<string> {
+  const top = await readCopyStream(r, async (e, data) => {
+    const dest = join(staging, e.rel)
+    const owner = opts.archive && e.owner ? {...e.owner, rel: e.rel} : null
+    if (e.kind === 'd') {
+      mkdirSync(dest, {mode: e.mode | 0o700})
+      if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
+    } else if (e.kind === 'l') {
+      symlinkSync(e.target!, dest)
       if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
     } else {
-      const fd = openSync(dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode)
+      const fd = openSync(dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, e.mode)
       try {
-        await bytes(size, (b) => writeSync(fd, b))
+        await data((b) => void writeSync(fd, b))
         if (owner) keepOwner(() => fchownSync(fd, owner.uid, owner.gid), owner)
       } finally {
         closeSync(fd)
       }
     }
-  }
-  if (top === null) throw new LabError('cp-stream', 'the copy stream was empty')
+  })
   return join(staging, top)
 }
 
@@ -335,4 +387,145 @@ export function stagingFor(dest: string): string {
 
 export function removeStaging(dir: string): void {
   rmSync(dir, {recursive: true, force: true})
+}
+
+// ------------------------------------------------------------------ tar archives (cp -)
+
+function writer(w: Writable): (data: Buffer | string) => Promise<void> {
+  return (data) =>
+    new Promise<void>((res, rej) => {
+      if (w.write(data)) return res()
+      w.once('drain', res)
+      w.once('error', rej)
+    })
+}
+
+/**
+ * `cp SANDBOX:PATH -`: the helper's stream as a tar archive on w, entries checked as for
+ * a copy to the host. Owners are the sandbox's ids with archive, else 0:0 (the sandbox's
+ * root); times are the copy's (the stream carries none).
+ */
+export async function streamToTar(r: Readable, w: Writable, opts: {archive?: boolean} = {}): Promise<void> {
+  const write = writer(w)
+  const mtime = Math.floor(Date.now() / 1000)
+  await readCopyStream(r, async (e, data) => {
+    const owner = opts.archive && e.owner ? e.owner : {uid: 0, gid: 0}
+    const type = e.kind === 'd' ? 'dir' : e.kind === 'l' ? 'symlink' : 'file'
+    await write(encodeHeader({path: e.rel, type, mode: e.kind === 'l' ? 0o777 : e.mode, ...owner, size: e.kind === 'f' ? e.size : 0, mtime, linkpath: e.target}))
+    if (e.kind !== 'f') return
+    await data((b) => write(Buffer.from(b)))
+    await write(padding(e.size))
+  })
+  await write(TRAILER)
+}
+
+const MAX_PAX = 1 << 20
+
+/** An archive's member name as a plain relative path; '' for the archive's own "./". */
+function memberPath(name: string): string {
+  if (name.startsWith('/')) throw new LabError('cp-refused', `refusing the archive: it names an absolute path (${name})`, {hint: 'create it with paths relative to a directory: tar -C DIR -c .'})
+  const parts = name.split('/').filter((c) => c !== '' && c !== '.')
+  if (parts.includes('..')) throw new LabError('cp-refused', `refusing the archive: ${name} climbs out with ".."`, {hint: 'create it with paths relative to a directory: tar -C DIR -c .'})
+  if (name.includes('\0')) throw new LabError('cp-refused', 'refusing the archive: a name holds a NUL byte')
+  return parts.join('/')
+}
+
+/**
+ * `cp - SANDBOX:DIR`: a tar archive from r (stdin) as the helper's stream on w. Nothing
+ * in it is trusted: names are plain relative paths (a leading "./" is dropped; absolute
+ * names and ".." are refused), missing parent directories are made, symlinks must stay
+ * inside their top entry, and hard links, devices, fifos and sparse or multi-volume
+ * entries are refused. With archive the members' owners travel (ids inside the sandbox).
+ * It streams, as docker cp does: members before a refused one have been copied.
+ */
+export async function tarToStream(r: Readable, w: Writable, opts: {archive?: boolean} = {}): Promise<void> {
+  let headers = 0
+  const rd = new StreamReader(r, () => headers === 0
+    ? new LabError('cp-refused', 'not a tar archive: the input is shorter than one header', {hint: 'give a tar archive on stdin, e.g. tar -C DIR -c . | lab sandbox cp - SANDBOX:DIR'})
+    : new LabError('cp-refused', 'the tar archive ends in the middle of an entry', {hint: 'check that the archive is complete (tar -t < FILE)'}))
+  const write = writer(w)
+  const dirs = new Set<string>()
+  let pax: Record<string, string> = {}
+  let longName: string | null = null
+  let longLink: string | null = null
+  const body = async (size: number, cap: number, what: string): Promise<Buffer> => {
+    if (size > cap) throw new LabError('cp-refused', `refusing the archive: a ${what} of ${size} bytes`)
+    const data = size ? (await rd.exact(size)) ?? Buffer.alloc(0) : Buffer.alloc(0)
+    if (data.length !== size) throw new LabError('cp-refused', 'the tar archive ends in the middle of an entry')
+    await rd.exact(padding(size).length)
+    return data
+  }
+  const header = (kind: string, mode: number, size: number, rel: string, owner: string) => write(`${kind} ${(mode & 0o777).toString(8)} ${size} ${encodePath(rel)}${owner}\n`)
+  const parents = async (parts: string[]) => {
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/')
+      if (dirs.has(dir)) continue
+      await header('d', 0o755, 0, dir, '')
+      dirs.add(dir)
+    }
+  }
+  for (;;) {
+    const block = await rd.exact(BLOCK)
+    if (block === null || isZeroBlock(block)) break // the end (a missing trailer is tolerated, as by tar)
+    let h: {entry: TarEntry; flag: string}
+    try {
+      h = decodeHeader(block)
+    } catch (e) {
+      if (e instanceof TarFormatError) throw new LabError('cp-refused', `not a valid tar archive: ${e.message}`, {hint: 'give a tar archive on stdin (not compressed: pipe it through gunzip first)'})
+      throw e
+    }
+    const e = h.entry
+    headers++
+    if (h.flag === 'x' || h.flag === 'g') {
+      const rec = parsePax(await body(e.size, MAX_PAX, 'pax header'))
+      if (h.flag === 'x') pax = rec
+      continue
+    }
+    if (h.flag === 'L' || h.flag === 'K') {
+      const text = (await body(e.size, 65536, 'long name')).toString('utf8').replace(/\0+$/, '')
+      if (h.flag === 'L') longName = text
+      else longLink = text
+      continue
+    }
+    const name = pax.path ?? longName ?? e.path
+    const link = pax.linkpath ?? longLink ?? e.linkpath
+    const size = pax.size !== undefined ? Number(pax.size) : e.size
+    const uid = pax.uid !== undefined ? Number(pax.uid) : e.uid
+    const gid = pax.gid !== undefined ? Number(pax.gid) : e.gid
+    pax = {}
+    longName = longLink = null
+    if (!Number.isSafeInteger(size) || size < 0) throw new LabError('cp-refused', `refusing the archive: ${name} has a bad size`)
+    if (e.type === 'hardlink') throw new LabError('cp-refused', `refusing the archive: ${name} is a hard link (to ${link})`, {hint: 'create the archive with tar --hard-dereference'})
+    if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') throw new LabError('cp-refused', `refusing the archive: ${name} is a device or fifo`, {hint: 'only regular files, directories and symlinks are copied'})
+    if (e.type === 'other') throw new LabError('cp-refused', `refusing the archive: ${name} has the unsupported entry type "${h.flag}"`, {hint: 'regular files, directories and symlinks are copied; create the archive without --sparse or --multi-volume'})
+    const rel = memberPath(name)
+    if (rel === '') {
+      // the archive's own "./": the destination directory itself, which exists
+      if (e.type === 'file') await rd.bytes(size + padding(size).length, () => {})
+      continue
+    }
+    const parts = rel.split('/')
+    if (e.type === 'symlink' && !linkStaysInside(link, parts.length - 1)) {
+      throw new LabError('cp-refused', `refusing the archive: ${rel} is a symlink pointing outside its top entry (-> ${link})`, {hint: 'links in an archive must stay inside the directory they are in'})
+    }
+    await parents(parts)
+    const owner = opts.archive ? ` ${uid}:${gid}` : ''
+    if (e.type === 'dir') {
+      await header('d', e.mode, 0, rel, owner)
+      dirs.add(rel)
+      if (size) await rd.bytes(size + padding(size).length, () => {})
+    } else if (e.type === 'symlink') {
+      const t = Buffer.from(link)
+      if (t.length > 4096) throw new LabError('cp-refused', `refusing the archive: ${rel} has a symlink target that is too long`)
+      await header('l', 0, t.length, rel, owner)
+      await write(t)
+      if (size) await rd.bytes(size + padding(size).length, () => {})
+    } else {
+      await header('f', e.mode, size, rel, owner)
+      await rd.bytes(size, (b) => write(Buffer.from(b)))
+      await rd.bytes(padding(size).length, () => {})
+    }
+  }
+  await write('end\n')
+  w.end()
 }

@@ -17,7 +17,7 @@ import {closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, rea
 import {connect} from 'node:net'
 import {availableParallelism, constants} from 'node:os'
 import {join} from 'node:path'
-import type {Duplex} from 'node:stream'
+import type {Duplex, Readable, Writable} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from './build-spec.js'
@@ -38,7 +38,7 @@ import {Store, type RestartPolicyName, type SandboxRecord, type SupervisorStatus
 import {resolveUser} from './users.js'
 import {validateSpec} from './validate.js'
 import {Volumes} from './volumes-managed.js'
-import {parseCopyArg, placeReceived, receiveHost, removeStaging, runCopyHelper, sandboxPath, sendHost, stagingFor, type CopyResult} from './copy.js'
+import {parseCopyArg, placeReceived, receiveHost, removeStaging, runCopyHelper, sandboxPath, sendHost, stagingFor, streamToTar, tarToStream, type CopyResult} from './copy.js'
 
 export type {SandboxRecord} from './state/store.js'
 
@@ -980,9 +980,14 @@ export class Lifecycle {
    * by the helper inside the sandbox's own root and mount namespace (copy.c): its
    * symlinks never lead onto the host; devices and links pointing out are refused.
    */
-  async copy(srcArg: string, destArg: string, opts: {followLink?: boolean; archive?: boolean} = {}): Promise<CopyResult> {
+  /**
+   * `cp`: one side a sandbox, the other a local path, or "-": a tar archive read from
+   * opts.input (into the sandbox, a directory there) or written to opts.output (out).
+   */
+  async copy(srcArg: string, destArg: string, opts: {followLink?: boolean; archive?: boolean; input?: Readable; output?: Writable & {isTTY?: boolean}} = {}): Promise<CopyResult> {
     const src = parseCopyArg(srcArg)
     const dst = parseCopyArg(destArg)
+    if (src.path === '-' && src.sandbox === null && dst.path === '-' && dst.sandbox === null) throw usageError('both sides are "-"', 'one side must be a sandbox: lab sandbox cp - SANDBOX:DIR or lab sandbox cp SANDBOX:PATH -')
     if ((src.sandbox === null) === (dst.sandbox === null)) {
       throw usageError(src.sandbox ? 'copying between two sandboxes is not supported' : 'one side must be a sandbox', 'use lab sandbox cp SANDBOX:PATH DEST or lab sandbox cp SRC SANDBOX:PATH')
     }
@@ -992,18 +997,25 @@ export class Lifecycle {
     const {rec, pid, start} = this.enterable(inner.sandbox!, 'copy with')
     const path = sandboxPath(inner.path)
     if (path === '/' ) throw usageError('cannot copy the whole root of a sandbox', 'name a directory below /')
+    const tar = host.path === '-'
+    if (tar && !out && opts.followLink) throw usageError('-L has no meaning when copying an archive in', 'leave out -L; symlinks in the archive are copied as links')
+    const output = opts.output ?? process.stdout
+    if (tar && out && output.isTTY) throw usageError('refusing to write a tar archive to a terminal', `redirect it to a file or a pipe: lab sandbox cp ${srcArg} - > out.tar`)
     const copyOp = ['copy', out ? 'out' : 'in', path]
     if (out && opts.followLink) copyOp.push('follow')
     if (opts.archive) copyOp.push('archive')
+    if (tar && !out) copyOp.push('intodir')
     const plan = serializePlan([['version', '1'], ['target', String(pid), String(start)], copyOp])
-    const what = out ? `${rec.name}:${path}` : host.path
+    const what = out ? `${rec.name}:${path}` : tar ? 'the archive' : host.path
     let staging: string | null = null
     let received: string | null = null
     try {
-      if (out) staging = stagingFor(host.path)
+      if (out && !tar) staging = stagingFor(host.path)
       const r = await runCopyHelper(plan, out ? 'out' : 'in', async (stream) => {
-        if (out) received = await receiveHost(stream as import('node:stream').Readable, staging!, {archive: opts.archive})
-        else await sendHost(host.path, stream as import('node:stream').Writable, {followLink: opts.followLink, archive: opts.archive})
+        if (out && tar) await streamToTar(stream as Readable, output, {archive: opts.archive})
+        else if (out) received = await receiveHost(stream as Readable, staging!, {archive: opts.archive})
+        else if (tar) await tarToStream(opts.input ?? process.stdin, stream as Writable, {archive: opts.archive})
+        else await sendHost(host.path, stream as Writable, {followLink: opts.followLink, archive: opts.archive})
       })
       if (r.error) {
         const e = r.error
@@ -1014,7 +1026,7 @@ export class Lifecycle {
           : 'see lab sandbox exec to look around inside'
         throw new LabError(e.errnoName === 'ENOENT' ? 'cp-not-found' : 'cp-failed', `cannot copy ${what}: ${detail}`, {hint})
       }
-      const destination = out ? placeReceived(received!, host.path) : path
+      const destination = out ? (tar ? '-' : placeReceived(received!, host.path)) : path
       return {direction: out ? 'out' : 'in', sandbox: rec.name, source: out ? path : host.path, destination, files: r.files, bytes: r.bytes}
     } finally {
       if (staging) removeStaging(staging)

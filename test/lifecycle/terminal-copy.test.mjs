@@ -4,7 +4,7 @@
 // CLI is SIGKILLed, --cidfile, logs -f and the log's size cap. Every test proves its
 // point from inside the sandbox or from the host's process table and files.
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -300,6 +300,76 @@ rootTest(t, 'the log is capped: it rotates to one older file, the newest lines s
   assert.is(lines.at(-1), 'line-399-0123456789012345678901234567890123456789', 'the newest line is kept')
   assert.not.ok(lines.includes('line-0-0123456789012345678901234567890123456789'), 'the oldest were dropped')
   await lc.remove(rec.id)
+})
+
+rootTest(t, 'cp with -: a tar archive out on stdout and in from stdin; what an archive may not hold is refused', async () => {
+  const long = 'd'.repeat(120)
+  await sandboxWith('lc-tar', [
+    `mkdir -p /tmp/a/b /tmp/a/${long} /tmp/in && echo hi > /tmp/a/b/f && ln -s b/f /tmp/a/l && echo deep > /tmp/a/${long}/${'n'.repeat(90)}`,
+  ])
+  // out: GNU tar reads the archive, long names (pax headers) included
+  const x = join(HOST, 'tar-x')
+  mkdirSync(x)
+  execFileSync('sh', ['-c', `"${process.execPath}" "${LAB}" sandbox cp lc-tar:/tmp/a - | tar -x -C "${x}"`], {env})
+  assert.is(readFileSync(join(x, 'a', 'b', 'f'), 'utf8'), 'hi\n')
+  assert.is(readlinkSync(join(x, 'a', 'l')), 'b/f')
+  assert.is(readFileSync(join(x, 'a', long, 'n'.repeat(90)), 'utf8'), 'deep\n')
+  const json = await S(['cp', 'lc-tar:/tmp/a', '-', '--json'])
+  assert.is(json.code, 125)
+  assert.match(json.stdout, /--json cannot be used with - as the destination/)
+  // in: several top entries, "./" names, a long name, a symlink, into a directory that exists
+  const src = join(HOST, 'tar-src')
+  mkdirSync(join(src, 'top1', 'sub'), {recursive: true})
+  mkdirSync(join(src, 'top2'))
+  writeFileSync(join(src, 'top1', 'sub', 'f'), 'one\n')
+  writeFileSync(join(src, 'top2', 'q'.repeat(150)), 'two\n')
+  writeFileSync(join(src, 'rootfile'), 'z\n')
+  symlinkSync('sub/f', join(src, 'top1', 'l'))
+  const archive = execFileSync('tar', ['-C', src, '-c', '.'])
+  const inTar = await S(['cp', '-', 'lc-tar:/tmp/in'], {input: archive})
+  assert.is(inTar.code, 0, inTar.stderr)
+  assert.match(inTar.stderr, /Successfully copied 3 files/)
+  const seen = await S(['exec', 'lc-tar', 'sh', '-c', `cat /tmp/in/top1/l /tmp/in/top2/${'q'.repeat(150)} /tmp/in/rootfile; readlink /tmp/in/top1/l`])
+  assert.is(seen.stdout, 'one\ntwo\nz\nsub/f\n')
+  // an archive goes into a directory that exists
+  const noDir = await S(['cp', '-', 'lc-tar:/tmp/nowhere'], {input: archive})
+  assert.is(noDir.code, 125)
+  assert.match(noDir.stderr, /^lab: cannot copy the archive: \/tmp\/nowhere: no such directory/)
+  assert.is((await S(['exec', 'lc-tar', 'ls', '/tmp'])).stdout.includes('nowhere'), false)
+  // crafted archives: each refused in one line, nothing of it written
+  const py = String.raw`
+import io, sys, tarfile
+kind = sys.argv[1]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+    def add(name, data=b"x", **kw):
+        ti = tarfile.TarInfo(name)
+        for k, v in kw.items(): setattr(ti, k, v)
+        ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
+        t.addfile(ti, io.BytesIO(data) if ti.type == tarfile.REGTYPE else None)
+    if kind == "dotdot": add("ok/../../escaped")
+    if kind == "absolute": add("/etc/escaped")
+    if kind == "hardlink": add("h/f"); add("h/g", type=tarfile.LNKTYPE, linkname="h/f")
+    if kind == "linkout": add("s/l", type=tarfile.SYMTYPE, linkname="../../../etc/passwd")
+    if kind == "device": add("dev/null2", type=tarfile.CHRTYPE, devmajor=1, devminor=3)
+    if kind == "fifo": add("p", type=tarfile.FIFOTYPE)
+sys.stdout.buffer.write(buf.getvalue())`
+  for (const [kind, re] of [['dotdot', /climbs out with "\.\."/], ['absolute', /names an absolute path/], ['hardlink', /is a hard link/], ['linkout', /symlink pointing outside its top entry/], ['device', /is a device or fifo/], ['fifo', /is a device or fifo/]]) {
+    const r = await S(['cp', '-', 'lc-tar:/tmp/in'], {input: execFileSync('python3', ['-c', py, kind])})
+    assert.is(r.code, 125, kind)
+    assert.match(r.stderr, re, kind)
+    assert.is(r.stderr.trim().split('\n').length, 1, `${kind}: one line`)
+  }
+  // not an archive, a cut one, random bytes: errors, never a crash or a stuck helper
+  for (const [input, re] of [[Buffer.from('not a tar\n'), /not a tar archive/], [archive.subarray(0, 1500), /ends in the middle of an entry/], [Buffer.from(Array.from({length: 4096}, (_, i) => (i * 7919) % 251)), /not a valid tar archive/]]) {
+    const r = await S(['cp', '-', 'lc-tar:/tmp/in'], {input})
+    assert.is(r.code, 125)
+    assert.match(r.stderr, re)
+  }
+  // the copy streams, as docker cp's: members before a refused one are in, the refused never
+  const after = await S(['exec', 'lc-tar', 'sh', '-c', 'ls / /tmp /etc | grep -c escaped; for p in s/l h/g dev/null2 p; do test -e /tmp/in/$p -o -L /tmp/in/$p && echo $p; done; cat /tmp/in/h/f'])
+  assert.is(after.stdout, '0\nx', 'no refused member was written')
+  assert.is((await S(['rm', '-f', 'lc-tar'])).code, 0)
 })
 
 rootTest(t, '--log-opt: max-file files of max-size each; follow reads across several rotations between looks', async () => {
