@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cgroup.h"
 #include "lifecycle.h"
 #include "logs.h"
@@ -79,7 +80,14 @@ struct sup {
   int exit_code, exit_signal;
   unsigned long long self_start;
   char cgstats[6144]; /* the groups' final counters, kept in the status once they are gone */
+  struct attach_set att; /* lab sandbox attach */
 };
+
+/* Where an attached client's typing goes: the terminal, or the kept stdin pipe (-i only). */
+static int attach_input(struct sup *s) {
+  if (!s->p->lc.keep_stdin) return -1;
+  return s->p->lc.tty ? s->ttym : s->stdin_w;
+}
 
 static long long wall_ms(void) {
   struct timespec ts;
@@ -201,6 +209,7 @@ static long pump(struct sup *s, char stream, int *fd) {
     s->out_bytes += keep;
   }
   if (keep && s->log.fd >= 0) log_append(&s->log, stream, buf, keep);
+  if (keep && s->att.n) attach_broadcast(&s->att, stream, buf, keep);
   return r;
 }
 
@@ -224,7 +233,8 @@ static void request_stop(struct sup *s, long long grace_ms) {
   }
 }
 
-static void handle_client(struct sup *s, int c) {
+/* Returns true when the client stays connected (attach). */
+static bool handle_client(struct sup *s, int c) {
   char buf[128];
   size_t got = 0;
   struct pollfd pfd = {c, POLLIN, 0};
@@ -253,10 +263,17 @@ static void handle_client(struct sup *s, int c) {
     snprintf(reply, sizeof reply, "ok\n");
   } else if (strncmp(buf, "status", 6) == 0) {
     status_json(s, reply, sizeof reply);
+  } else if (strcmp(buf, "attach\n") == 0) {
+    snprintf(reply, sizeof reply, "ok %s %s\n", s->p->lc.tty ? "tty" : "notty", s->p->lc.keep_stdin ? "stdin" : "nostdin");
+    /* the reply first, while the socket still blocks: then frames only */
+    if (s->att.n >= ATTACH_MAX) snprintf(reply, sizeof reply, "error too-many-attached\n");
+    else if (write_all(c, reply, strlen(reply)) == 0 && attach_add(&s->att, c)) return true;
+    else return false;
   } else {
     snprintf(reply, sizeof reply, "error unknown-command\n");
   }
   write_all(c, reply, strlen(reply));
+  return false;
 }
 
 static void on_exit_status(struct sup *s, int ws) {
@@ -371,10 +388,27 @@ static int supervise_loop(struct sup *s) {
     } else if (s->no_restart || s->manual_stop) {
       break;
     }
-    struct pollfd pfd[9] = {{s->sfd, POLLIN, 0}, {s->lsock, POLLIN, 0}, {s->out_r, POLLIN, 0},
-                            {s->err_r, POLLIN, 0}, {s->killt, POLLIN, 0}, {s->backofft, POLLIN, 0},
-                            {s->ttym, POLLIN, 0}, {s->callerfd, POLLIN, 0}, {s->cput, POLLIN, 0}};
-    if (poll(pfd, 9, -1) < 0) continue;
+    struct pollfd pfd[9 + ATTACH_MAX] = {{s->sfd, POLLIN, 0}, {s->lsock, POLLIN, 0}, {s->out_r, POLLIN, 0},
+                                         {s->err_r, POLLIN, 0}, {s->killt, POLLIN, 0}, {s->backofft, POLLIN, 0},
+                                         {s->ttym, POLLIN, 0}, {s->callerfd, POLLIN, 0}, {s->cput, POLLIN, 0}};
+    /* attached clients: their frames, or the program's input while their typing waits */
+    int in_fd = attach_input(s), nat = s->att.n, client_fd[ATTACH_MAX];
+    for (int i = 0; i < nat; i++) {
+      struct attached *c = &s->att.c[i];
+      client_fd[i] = c->fd;
+      pfd[9 + i] = c->npend && in_fd >= 0 ? (struct pollfd){in_fd, POLLOUT, 0} : (struct pollfd){c->fd, POLLIN, 0};
+    }
+    if (poll(pfd, 9 + nat, -1) < 0) continue;
+    /* a drop moves the last client into the dropped one's place: find each by its fd */
+    for (int i = 0; i < nat; i++) {
+      if (!pfd[9 + i].revents) continue;
+      for (int k = 0; k < s->att.n; k++) {
+        if (s->att.c[k].fd != client_fd[i]) continue;
+        if (pfd[9 + i].fd == client_fd[i]) attach_read(&s->att, k, attach_input(s), s->ttym);
+        else attach_flush(&s->att, k, attach_input(s), s->ttym);
+        break;
+      }
+    }
     if (pfd[6].revents & (POLLIN | POLLHUP | POLLERR)) pump(s, 'o', &s->ttym);
     if (pfd[7].revents & POLLIN) {
       /* The foreground caller is gone (its pidfd is readable): nobody follows this
@@ -414,10 +448,7 @@ static int supervise_loop(struct sup *s) {
     }
     if (pfd[1].revents & POLLIN) {
       int c = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC);
-      if (c >= 0) {
-        handle_client(s, c);
-        close(c);
-      }
+      if (c >= 0 && !handle_client(s, c)) close(c);
     }
     if (pfd[2].revents & (POLLIN | POLLHUP)) pump(s, 'o', &s->out_r);
     if (pfd[3].revents & (POLLIN | POLLHUP)) pump(s, 'e', &s->err_r);
@@ -523,6 +554,7 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   s.out_r = outp[0];
   s.err_r = errp[0];
   s.stdin_w = inp[1];
+  if (s.stdin_w >= 0) fcntl(s.stdin_w, F_SETFL, O_NONBLOCK); /* attached typing must never block the supervisor */
   fcntl(s.out_r, F_SETFL, O_NONBLOCK);
   fcntl(s.err_r, F_SETFL, O_NONBLOCK);
   s.self_start = process_start_time(getpid());

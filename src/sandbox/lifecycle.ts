@@ -32,6 +32,7 @@ import {hintFor, resultFromEvents, signalName, type HelperError, type SandboxRes
 import type {BindMount, SandboxSpec} from './spec.js'
 import {readJson, writeJsonAtomic} from './state/atomic.js'
 import {isAlive, pidsInNamespaceOf, processStartTime, procInfo, type ProcInfo} from './state/proc.js'
+import {attachToSupervisor, parseDetachKeys, type AttachIo, type AttachOptions} from './attach.js'
 import {parseLogOptions} from './log-options.js'
 import {formatSize} from './units.js'
 import {Store, type RestartPolicyName, type SandboxRecord, type SupervisorStatus} from './state/store.js'
@@ -679,7 +680,7 @@ export class Lifecycle {
           ? {Type: v ? 'volume' : 'bind', Name: v?.name, Source: m.source, Destination: m.destination, RW: !m.readOnly}
           : {Type: 'tmpfs', Destination: m.destination, RW: !m.readOnly}
       }),
-      Config: {Hostname: rec.spec.hostname, User: `${rec.spec.process.user.uid}:${rec.spec.process.user.gid}`, Env: Object.entries(rec.spec.process.env).map(([k, v]) => `${k}=${v}`), Cmd: rec.spec.process.args, WorkingDir: rec.spec.process.cwd, OpenStdin: rec.keepStdin},
+      Config: {Hostname: rec.spec.hostname, User: `${rec.spec.process.user.uid}:${rec.spec.process.user.gid}`, Env: Object.entries(rec.spec.process.env).map(([k, v]) => `${k}=${v}`), Cmd: rec.spec.process.args, WorkingDir: rec.spec.process.cwd, OpenStdin: rec.keepStdin, Tty: rec.tty ?? false},
       Spec: rec.spec,
     }
   }
@@ -706,6 +707,28 @@ export class Lifecycle {
     if (reply !== 'ok') throw new LabError('sandbox-not-running', `cannot kill sandbox ${rec.name}: it is not running`, {hint: 'see lab sandbox ps -a'})
     if (sig === constants.signals.SIGKILL) await this.waitUntil(rec, (s) => !s.running, 10_000)
     return {id: rec.id, name: rec.name, signal: signalName(sig)}
+  }
+
+  /**
+   * Attaches io to a running sandbox's output (and, with -i, its input) until it ends for
+   * good or the detach keys are typed. exitCode is the sandbox's once it has ended.
+   */
+  async attach(ref: string, io: AttachIo, opts: AttachOptions = {}): Promise<{id: string; name: string; detached: boolean; dropped: boolean; exitCode: number | null}> {
+    parseDetachKeys(opts.detachKeys ?? '') // bad keys are bad input, whatever the sandbox's state
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (!st.running && !st.restarting) {
+      throw new LabError('sandbox-not-running', `cannot attach to sandbox ${rec.name}: it is ${st.status}`, {hint: `start it first (lab sandbox start ${rec.name}), or read what it printed: lab sandbox logs ${rec.name}`})
+    }
+    const end = await attachToSupervisor(this.socket(rec.id), rec.name, io, opts)
+    const base = {id: rec.id, name: rec.name, detached: end.detached, dropped: false, exitCode: null as number | null}
+    if (end.detached) return base
+    // The supervisor closed the connection: the sandbox ended for good, or this client
+    // could not take the output as fast as it came and was dropped.
+    const now = this.store.load(rec.id) ? this.state(rec) : null
+    if (now && (now.running || now.restarting)) return {...base, dropped: true}
+    const status = now ?? readJson<SupervisorStatus>(join(this.store.runDir(rec.id), 'status.json'))
+    return {...base, exitCode: status?.exitCode ?? null}
   }
 
   /** SIGTERM, then SIGKILL after the grace period; no restart follows. */

@@ -29,8 +29,9 @@ async function sandboxWith(name, setup, flags = []) {
   assert.ok(await waitFor(async () => (await S(['exec', name, 'cat', '/tmp/ready'])).stdout.includes('READY')), `${name} is ready`)
 }
 
-/** Runs lab on a fresh pty of 33 rows x 101 columns, typing input after a pause. */
-function onPty(args, input) {
+/** Runs lab on a fresh pty of 33 rows x 101 columns, typing input once READY shows
+ * (or after 5 s); more: [marker, input] pairs typed once each marker shows after that. */
+function onPty(args, input, more = []) {
   const py = `
 import os, pty, select, struct, fcntl, termios, sys, time, json
 pid, fd = pty.fork()
@@ -40,10 +41,15 @@ fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
 out = b""
 sent = False
 start = time.time()
+more = json.loads(sys.argv[3])
 while True:
     if not sent and (b"READY" in out or time.time() - start > 5):
         os.write(fd, sys.argv[2].encode())
         sent = True
+        mark = len(out)
+    if sent and more and more[0][0].encode() in out[mark:]:
+        os.write(fd, more.pop(0)[1].encode())
+        mark = len(out)
     try:
         r, _, _ = select.select([fd], [], [], 0.1)
         if not r:
@@ -58,7 +64,7 @@ _, st = os.waitpid(pid, 0)
 sys.stdout.write(json.dumps({"out": out.decode("utf8", "replace"), "code": os.waitstatus_to_exitcode(st)}))
 `
   return new Promise((resolve) => {
-    const c = spawn('python3', ['-c', py, JSON.stringify(args), input], {env, stdio: ['ignore', 'pipe', 'inherit']})
+    const c = spawn('python3', ['-c', py, JSON.stringify(args), input, JSON.stringify(more)], {env, stdio: ['ignore', 'pipe', 'inherit']})
     let out = ''
     c.stdout.on('data', (d) => (out += d))
     c.on('close', () => resolve(JSON.parse(out)))
@@ -300,6 +306,41 @@ rootTest(t, 'the log is capped: it rotates to one older file, the newest lines s
   assert.is(lines.at(-1), 'line-399-0123456789012345678901234567890123456789', 'the newest line is kept')
   assert.not.ok(lines.includes('line-0-0123456789012345678901234567890123456789'), 'the oldest were dropped')
   await lc.remove(rec.id)
+})
+
+rootTest(t, 'attach: live output and typed input, raw terminal with its size, the detach keys; exit code when it ends', async () => {
+  // -i without -t: stdout and stderr apart, input passed on, attach returns the exit code
+  const r1 = await S(['run', '-d', '-i', '--name', 'lc-att', '--', 'sh', '-c', 'while read l; do [ "$l" = quit ] && exit 3; echo "out:$l"; echo "err:$l" >&2; done'])
+  assert.is(r1.code, 0, r1.stderr)
+  const piped = spawn(process.execPath, [LAB, 'sandbox', 'attach', 'lc-att'], {env, stdio: ['pipe', 'pipe', 'pipe']})
+  let pout = ''
+  let perr = ''
+  piped.stdout.on('data', (d) => (pout += d))
+  piped.stderr.on('data', (d) => (perr += d))
+  const code = new Promise((res) => piped.on('close', res))
+  await sleep(800)
+  piped.stdin.write('one\ntwo\n')
+  assert.ok(await waitFor(async () => pout.includes('out:two')), `the output arrives while it runs: ${pout}${perr}`)
+  piped.stdin.write('quit\n')
+  assert.is(await code, 3, 'attach returns the sandbox\'s exit code')
+  assert.is(pout, 'out:one\nout:two\n')
+  assert.is(perr, 'err:one\nerr:two\n')
+  // -it: the terminal is raw, its size passed on; ctrl-p ctrl-q leaves the sandbox running
+  const r2 = await S(['run', '-d', '-it', '--name', 'lc-att-t', '--', 'bash', '-c', 'until read -t 0.3 x; do echo READY; done; echo "got:$x"; stty size; echo SIZED; sleep 300'])
+  assert.is(r2.code, 0, r2.stderr)
+  const p = await onPty(['sandbox', 'attach', 'lc-att-t'], 'hello\r', [['SIZED', '\x10\x11']])
+  assert.is(p.code, 0, p.out)
+  assert.match(p.out, /got:hello/)
+  assert.match(p.out, /33 101/, 'the sandbox\'s terminal took the attached terminal\'s size')
+  assert.is(await inspect('lc-att-t', '{{.State.Status}}'), 'running', 'detaching left it running')
+  // an exited sandbox: one line, and where its output is
+  await S(['rm', '-f', 'lc-att-t'])
+  const gone = await S(['attach', 'lc-att'])
+  assert.is(gone.code, 125)
+  assert.match(gone.stderr, /^lab: cannot attach to sandbox lc-att: it is exited \(start it first .*lab sandbox logs lc-att\)\n$/)
+  const keys = await S(['attach', '--detach-keys', 'ctrl-pp', 'lc-att'])
+  assert.match(keys.stderr, /invalid --detach-keys/)
+  await S(['rm', '-f', 'lc-att'])
 })
 
 rootTest(t, 'cp with -: a tar archive out on stdout and in from stdin; what an archive may not hold is refused', async () => {
