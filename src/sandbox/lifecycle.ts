@@ -884,7 +884,7 @@ export class Lifecycle {
           ino = fstatSync(fd).ino
           offset = data.length
         }
-        lines.push(...parser.feed(data))
+        for (const l of parser.feed(data)) lines.push(l) // a spread overflows the stack on a full 10 MiB log
       } finally {
         closeSync(fd)
       }

@@ -440,6 +440,13 @@ rootTest(t, '--log-opt: max-file files of max-size each; follow reads across sev
   assert.is(one.at(-1), 'bx-149-0123456789012345678901234567890123456789')
   assert.ok(one.length < 150, 'older lines were dropped')
   assert.is((await S(['rm', 'lc-logopt1'])).code, 0)
+  // a log of 200,000 short lines reads whole (it once overflowed the stack)
+  assert.is((await S(['run', '-d', '--name', 'lc-logbig', '--', 'sh', '-c', 'yes line | head -n 200000; echo DONE'])).code, 0)
+  assert.is((await S(['wait', 'lc-logbig'])).code, 0)
+  const big = await S(['logs', 'lc-logbig'])
+  assert.is(big.code, 0, big.stderr)
+  assert.is(big.stdout.length, 200000 * 5 + 5)
+  assert.is((await S(['rm', 'lc-logbig'])).code, 0)
 })
 
 t.run()
