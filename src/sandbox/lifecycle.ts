@@ -13,7 +13,7 @@
  * exited → running (start); created|exited → removed (rm), anything → removed (rm -f).
  */
 import {spawn} from 'node:child_process'
-import {closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {availableParallelism, constants} from 'node:os'
 import {join} from 'node:path'
@@ -112,6 +112,20 @@ export interface LogLine {
 
 const STOP_SIGNALS = new Set([constants.signals.SIGKILL, constants.signals.SIGTERM])
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** The bytes of fd from offset to its end. */
+function readFrom(fd: number, offset: number): Buffer {
+  const size = fstatSync(fd).size
+  if (size <= offset) return Buffer.alloc(0)
+  const buf = Buffer.alloc(size - offset)
+  let got = 0
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, offset + got)
+    if (n === 0) break
+    got += n
+  }
+  return buf.subarray(0, got)
+}
 
 /** Files a sandbox's log keeps (records from before --log-opt kept two). */
 function logMaxFiles(rec: SandboxRecord): number {
@@ -854,15 +868,6 @@ export class Lifecycle {
 
   // ---------------------------------------------------------------- logs
 
-  /** The log's files, oldest first: FILE.(N-1) … FILE.1, FILE. */
-  private logFiles(rec: SandboxRecord): string[] {
-    const base = join(this.store.dir(rec.id), 'log')
-    const files: string[] = []
-    for (let k = logMaxFiles(rec) - 1; k >= 1; k--) files.push(`${base}.${k}`)
-    files.push(base)
-    return files.filter((f) => existsSync(f))
-  }
-
   /**
    * The captured output. With follow, onLine is called as lines arrive until the
    * sandbox stops (or signal aborts).
@@ -872,55 +877,56 @@ export class Lifecycle {
     const parser = new LogParser()
     const base = join(this.store.dir(rec.id), 'log')
     let lines: LogLine[] = []
-    // Following goes on from exactly the bytes read here (the supervisor may append
-    // between a read and a later stat: those bytes must not be skipped).
+    // Where reading left off: a file (by inode, as rotation renames it) and an offset in it.
     let ino = 0
     let offset = 0
-    for (const f of this.logFiles(rec)) {
-      const fd = openSync(f, 'r')
+    const files = logMaxFiles(rec)
+    // Reads what came after (ino, offset), across any rotations since. The files are
+    // opened newest first, so a rotation meanwhile shows a file twice (kept once, by
+    // inode), never hides one; each is read through the fd that identified it.
+    const readNew = (sink: (l: LogLine) => void) => {
+      const chain: Array<{fd: number; ino: number}> = []
       try {
-        const data = readFileSync(fd)
-        if (f === base) {
-          ino = fstatSync(fd).ino
-          offset = data.length
+        for (let k = 0; k < files; k++) {
+          let fd: number
+          try {
+            fd = openSync(k === 0 ? base : `${base}.${k}`, 'r')
+          } catch {
+            continue
+          }
+          const i = fstatSync(fd).ino
+          if (chain.some((c) => c.ino === i)) closeSync(fd)
+          else chain.push({fd, ino: i})
         }
-        for (const l of parser.feed(data)) lines.push(l) // a spread overflows the stack on a full 10 MiB log
+        if (!chain.length) return
+        // the file read so far, or (first read, or rotated out meanwhile) the oldest
+        const at = chain.findIndex((c) => c.ino === ino)
+        for (let j = at >= 0 ? at : chain.length - 1; j >= 0; j--) {
+          const from = j === at ? offset : 0
+          const data = readFrom(chain[j].fd, from)
+          for (const l of parser.feed(data)) sink(l)
+          if (j === 0) {
+            ino = chain[0].ino
+            offset = from + data.length
+          }
+        }
       } finally {
-        closeSync(fd)
+        for (const c of chain) closeSync(c.fd)
       }
     }
+    readNew((l) => lines.push(l)) // a spread would overflow the stack on a full 10 MiB log
     if (opts.tail !== undefined && opts.tail >= 0) lines = lines.slice(Math.max(0, lines.length - opts.tail))
     for (const l of lines) opts.onLine?.(l)
     if (!opts.follow) return lines
-    const readNew = () => {
-      if (!existsSync(base)) return
-      const st = statSync(base)
-      if (st.ino !== ino) {
-        // Rotated, maybe more than once since the last look: the file read so far is now
-        // FILE.k (gone when rotated out); its rest, then the newer FILE.(k-1) … FILE.1.
-        const rotated = this.logFiles(rec).slice(0, -1)
-        const at = rotated.findIndex((f) => statSync(f, {throwIfNoEntry: false})?.ino === ino)
-        for (let i = Math.max(at, 0); i < rotated.length; i++) {
-          const data = readFileSync(rotated[i])
-          for (const l of parser.feed(i === at ? data.subarray(offset) : data)) opts.onLine?.(l)
-        }
-        ino = st.ino
-        offset = 0
-      }
-      if (st.size > offset) {
-        const buf = readFileSync(base).subarray(offset)
-        offset += buf.length
-        for (const l of parser.feed(buf)) opts.onLine?.(l)
-      }
-    }
+    const emit = (l: LogLine) => opts.onLine?.(l)
     for (;;) {
       if (opts.signal?.aborted) break
       const st = this.store.load(rec.id) ? this.state(rec) : null
-      readNew()
+      readNew(emit)
       if (!st || (!st.running && !st.restarting)) break
       await sleep(100)
     }
-    readNew()
+    readNew(emit)
     return lines
   }
 
