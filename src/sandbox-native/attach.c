@@ -69,6 +69,7 @@ static bool give_input(struct attached *c, int input_fd, const unsigned char *da
 /* Acts on the client's whole frames; stops while its input waits for the program. */
 static void parse_frames(struct attach_set *a, int i, int input_fd, int tty_fd) {
   struct attached *c = &a->c[i];
+  if (input_fd < 0) c->npend = 0; /* the program's input is gone (its terminal closed): nothing waits */
   while (c->have >= 5 && c->npend == 0) {
     size_t len = ((size_t)c->in[1] << 24) | ((size_t)c->in[2] << 16) | ((size_t)c->in[3] << 8) | c->in[4];
     char kind = (char)c->in[0];

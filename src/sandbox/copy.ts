@@ -499,6 +499,7 @@ export async function tarToStream(r: Readable, w: Writable, opts: {archive?: boo
     if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') throw new LabError('cp-refused', `refusing the archive: ${name} is a device or fifo`, {hint: 'only regular files, directories and symlinks are copied'})
     if (e.type === 'other') throw new LabError('cp-refused', `refusing the archive: ${name} has the unsupported entry type "${h.flag}"`, {hint: 'regular files, directories and symlinks are copied; create the archive without --sparse or --multi-volume'})
     const rel = memberPath(name)
+    if (Buffer.byteLength(rel) > 4000) throw new LabError('cp-refused', `refusing the archive: a name of ${Buffer.byteLength(rel)} bytes (${rel.slice(0, 60)}…)`, {hint: 'paths are at most 4000 bytes here'})
     if (rel === '') {
       // the archive's own "./": the destination directory itself, which exists
       if (e.type === 'file') await rd.bytes(size + padding(size).length, () => {})
