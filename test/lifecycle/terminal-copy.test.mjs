@@ -325,6 +325,16 @@ rootTest(t, 'attach: live output and typed input, raw terminal with its size, th
   assert.is(await code, 3, 'attach returns the sandbox\'s exit code')
   assert.is(pout, 'out:one\nout:two\n')
   assert.is(perr, 'err:one\nerr:two\n')
+  // no terminal: a signal to attach goes on to the sandbox (--sig-proxy)
+  assert.is((await S(['run', '-d', '--name', 'lc-att-sig', '--', 'sh', '-c', 'trap "exit 7" INT; while true; do echo tick; sleep 0.1; done'])).code, 0)
+  const sig = spawn(process.execPath, [LAB, 'sandbox', 'attach', 'lc-att-sig'], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  let ticks = ''
+  sig.stdout.on('data', (d) => (ticks += d))
+  const sigCode = new Promise((res) => sig.on('close', res))
+  assert.ok(await waitFor(async () => ticks.includes('tick')), 'attached') // its signal handlers are in place by then
+  sig.kill('SIGINT')
+  assert.is(await sigCode, 7, 'the sandbox got the SIGINT and its exit code came back')
+  await S(['rm', '-f', 'lc-att-sig'])
   // -it: the terminal is raw, its size passed on; ctrl-p ctrl-q leaves the sandbox running
   const r2 = await S(['run', '-d', '-it', '--name', 'lc-att-t', '--', 'bash', '-c', 'until read -t 0.3 x; do echo READY; done; echo "got:$x"; stty size; echo SIZED; sleep 300'])
   assert.is(r2.code, 0, r2.stderr)

@@ -6,7 +6,7 @@ import {LabError} from '../../errors.js'
 
 export default class SandboxAttach extends BaseCommand {
   static override summary = 'Attach to a running sandbox: see its output as it comes, type into it with -i'
-  static override description = `Output from now on goes to stdout and stderr (earlier output: lab sandbox logs). A sandbox started with -i takes what you type; with -t too your terminal is put in raw mode and its size passed on. The detach keys (ctrl-p ctrl-q) leave the sandbox running; otherwise attach returns when the sandbox ends for good, with its exit code. Without a terminal, SIGINT, SIGTERM and SIGHUP are passed on to the sandbox (--sig-proxy).`
+  static override description = `Output from now on goes to stdout and stderr (earlier output: lab sandbox logs). A sandbox started with -i takes what you type; with -t too your terminal is put in raw mode and its size passed on. The detach keys (ctrl-p ctrl-q) leave the sandbox running; otherwise attach returns when the sandbox ends for good, with its exit code. For a sandbox without a terminal, SIGINT, SIGTERM and SIGHUP are passed on to it (--sig-proxy); with one, ctrl-c is typed into it (with -i) or ends only the attach.`
 
   static override examples = [
     '<%= config.bin %> sandbox run -dit --name shell -- sh',
@@ -19,7 +19,7 @@ export default class SandboxAttach extends BaseCommand {
   static override flags = {
     'no-stdin': Flags.boolean({description: 'do not pass input on'}),
     'detach-keys': Flags.string({description: 'keys that detach, Docker\'s spelling (default ctrl-p,ctrl-q; "" for none)', helpValue: 'KEYS'}),
-    'sig-proxy': Flags.boolean({description: 'pass SIGINT, SIGTERM and SIGHUP on to the sandbox (not in raw mode: there ctrl-c is typed into it)', default: true, allowNo: true}),
+    'sig-proxy': Flags.boolean({description: 'pass SIGINT, SIGTERM and SIGHUP on to a sandbox without a terminal', default: true, allowNo: true}),
     ...stateDirFlag,
   }
 
@@ -29,7 +29,8 @@ export default class SandboxAttach extends BaseCommand {
     const info = lc.inspect(args.sandbox) as {Config: {Tty: boolean; OpenStdin: boolean}}
     const raw = info.Config.Tty && info.Config.OpenStdin && !flags['no-stdin'] && process.stdin.isTTY === true
     const proxied: Array<[NodeJS.Signals, () => void]> = []
-    if (flags['sig-proxy'] && !raw) {
+    // Docker's rule: signals are passed on to sandboxes without a terminal only
+    if (flags['sig-proxy'] && !info.Config.Tty) {
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
         const f = () => void lc.kill(args.sandbox, sig).catch(() => {})
         process.on(sig, f)
