@@ -16,9 +16,11 @@
  *      RESOLVE_NO_SYMLINKS, O_NOFOLLOW), and devices, fifos and sockets are refused.
  *
  * The stream (stdout for out, stdin for in) is one entry per header line,
- *   d MODE 0 PATH | f MODE SIZE PATH (then SIZE bytes) | l 0 LEN PATH (then the target)
- * ending with "end"; PATH is relative, percent-encoded, its first component the copied
- * top name. With cp -a each header ends in " UID:GID", the owner in the sandbox's ids
+ *   d MODE 0 MTIME PATH | f MODE SIZE MTIME PATH (then SIZE bytes) | l 0 LEN MTIME PATH
+ * (then the target), ending with "end"; MTIME is in seconds since the epoch and is kept
+ * on the copy (docker cp keeps it too; a directory's after what goes into it, and a time
+ * the receiving side may not set is let go); PATH is relative, percent-encoded, its
+ * first component the copied top name. With cp -a each header ends in " UID:GID", the owner in the sandbox's ids
  * (docker cp -a: the source's owner is kept; without it the receiving side owns the
  * copy). Set-id bits never travel, with or without -a. A symlink whose target is
  * absolute or climbs above the destination is refused in both directions: on the other
@@ -35,6 +37,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lifecycle.h"
@@ -151,8 +154,9 @@ static int open_parent(const char *path, char *last, size_t lastlen) {
 static int put_header(char kind, unsigned mode, unsigned long long size, const char *rel, const struct stat *st) {
   char enc[PATH_MAX * 3 + 1], line[PATH_MAX * 3 + 64];
   encode_path(enc, sizeof enc, rel);
-  int n = g_archive ? snprintf(line, sizeof line, "%c %o %llu %s %u:%u\n", kind, mode, size, enc, (unsigned)st->st_uid, (unsigned)st->st_gid)
-                    : snprintf(line, sizeof line, "%c %o %llu %s\n", kind, mode, size, enc);
+  long long mtime = (long long)st->st_mtim.tv_sec;
+  int n = g_archive ? snprintf(line, sizeof line, "%c %o %llu %lld %s %u:%u\n", kind, mode, size, mtime, enc, (unsigned)st->st_uid, (unsigned)st->st_gid)
+                    : snprintf(line, sizeof line, "%c %o %llu %lld %s\n", kind, mode, size, mtime, enc);
   if (write_all(1, line, (size_t)n) < 0) return set_error("write", "copy stream", errno);
   return 0;
 }
@@ -341,7 +345,50 @@ static int give_owner(int dirfd, const char *name, int fd, const char *path, lon
   return set_error("chown", path, errno);
 }
 
-static int receive_entry(struct reader *r, int base, const char *top, char kind, unsigned mode, unsigned long long size, const char *rel, long uid, long gid) {
+/* Directories get their times last: what is copied into them changes them. */
+struct dir_time {
+  char *path;
+  long long mtime;
+};
+static struct dir_time *g_dirs;
+static size_t g_ndirs, g_capdirs;
+
+static void remember_dir(const char *path, long long mtime) {
+  if (g_ndirs == g_capdirs) {
+    size_t cap = g_capdirs ? g_capdirs * 2 : 64;
+    struct dir_time *d = realloc(g_dirs, cap * sizeof *d);
+    if (!d) return; /* times are kept where memory allows; the copy itself goes on */
+    g_dirs = d;
+    g_capdirs = cap;
+  }
+  char *p = strdup(path);
+  if (p) g_dirs[g_ndirs++] = (struct dir_time){p, mtime};
+}
+
+static void mtime_spec(struct timespec ts[2], long long mtime) {
+  ts[0] = (struct timespec){.tv_sec = mtime, .tv_nsec = 0};
+  ts[1] = ts[0];
+}
+
+/* The deepest first, each resolved beneath base again without following anything. */
+static void set_dir_times(int base) {
+  for (size_t i = g_ndirs; i-- > 0;) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", g_dirs[i].path);
+    char *slash = strrchr(dir, '/');
+    const char *name = slash ? slash + 1 : dir;
+    if (slash) *slash = '\0';
+    autoclose int pfd = slash ? sys_openat2(base, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+                              : fcntl(base, F_DUPFD_CLOEXEC, 0);
+    struct timespec ts[2];
+    mtime_spec(ts, g_dirs[i].mtime);
+    if (pfd >= 0) utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW);
+    free(g_dirs[i].path);
+  }
+  g_ndirs = 0;
+}
+
+static int receive_entry(struct reader *r, int base, const char *top, char kind, unsigned mode, unsigned long long size, long long mtime, const char *rel, long uid, long gid) {
   char path[PATH_MAX], dir[PATH_MAX];
   const char *rest = strchr(rel, '/');
   if (snprintf(path, sizeof path, "%s%s", top, rest ? rest : "") >= (int)sizeof path) return set_error_msg("cp", rel, "path too long");
@@ -355,7 +402,10 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
   mode &= 0777; /* never set-id bits from a copy */
   struct stat st;
   bool exists = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  struct timespec ts[2];
+  mtime_spec(ts, mtime);
   if (kind == 'd') {
+    remember_dir(path, mtime);
     if (exists && S_ISDIR(st.st_mode)) return 0;
     if (exists) return set_error_msg("cp", path, "cannot replace a non-directory with a directory");
     if (mkdirat(pfd, name, mode | 0700) < 0) return set_error("mkdir", path, errno);
@@ -369,6 +419,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
     if (!link_stays_inside(target, depth_of(rel))) return set_error_msg("cp", path, "refusing a symlink that points outside what is copied (-> %s)", target);
     if (exists) return set_error_msg("cp", path, "already exists; symlinks are not replaced");
     if (symlinkat(target, pfd, name) < 0) return set_error("symlink", path, errno);
+    utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW); /* before the owner changes: ours to set */
     return give_owner(pfd, name, -1, path, uid, gid);
   }
   if (exists && !S_ISREG(st.st_mode)) return set_error_msg("cp", path, "refusing to write onto a directory, symlink, device, fifo or socket");
@@ -377,6 +428,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return set_error_msg("cp", path, "refusing to write onto a device, fifo or socket");
   if (ftruncate(fd, 0) < 0) return set_error("ftruncate", path, errno);
   if (rd_bytes(r, fd, NULL, size) < 0) return -1;
+  futimens(fd, ts);
   if (give_owner(-1, NULL, fd, path, uid, gid) < 0) return -1;
   if (fchmod(fd, mode) < 0) return set_error("chmod", path, errno);
   g_files++;
@@ -407,8 +459,9 @@ static int copy_in(const char *path, bool intodir) {
     char kind, rel[PATH_MAX * 3 + 1];
     unsigned mode, uid = 0, gid = 0;
     unsigned long long size;
-    int got = sscanf(line, "%c %o %llu %s %u:%u", &kind, &mode, &size, rel, &uid, &gid);
-    if ((got != 4 && got != 6) || !strchr("dfl", kind) || pct_decode(rel) < 0 || !safe_relpath(rel))
+    long long mtime;
+    int got = sscanf(line, "%c %o %llu %lld %s %u:%u", &kind, &mode, &size, &mtime, rel, &uid, &gid);
+    if ((got != 5 && got != 7) || !strchr("dfl", kind) || pct_decode(rel) < 0 || !safe_relpath(rel))
       return set_error_msg("cp", NULL, "malformed copy stream entry");
     size_t toplen = strcspn(rel, "/");
     if (intodir && (strlen(top) != toplen || strncmp(top, rel, toplen) != 0)) top[0] = '\0'; /* the next top entry */
@@ -419,8 +472,9 @@ static int copy_in(const char *path, bool intodir) {
     } else if (rel[toplen] != '/') {
       return set_error_msg("cp", rel, "malformed copy stream (more than one top entry)");
     }
-    if (receive_entry(&r, base, top, kind, mode, size, rel, got == 6 ? (long)uid : -1, got == 6 ? (long)gid : -1) < 0) return -1;
+    if (receive_entry(&r, base, top, kind, mode, size, mtime, rel, got == 7 ? (long)uid : -1, got == 7 ? (long)gid : -1) < 0) return -1;
   }
+  set_dir_times(base);
   return 0;
 }
 

@@ -2,9 +2,10 @@
  * `lab sandbox cp`: the host side of the copy stream (the sandbox side is
  * src/sandbox-native/copy.c, which resolves every path inside the sandbox's own root).
  *
- * The stream is one header line per entry, "KIND MODE SIZE PATH", then SIZE bytes for a
- * file ("f") or the target of a symlink ("l"); "d" is a directory; "end" closes it. PATH
- * is relative and percent-encoded; its first component is the copied top entry. With
+ * The stream is one header line per entry, "KIND MODE SIZE MTIME PATH", then SIZE bytes
+ * for a file ("f") or the target of a symlink ("l"); "d" is a directory; "end" closes it.
+ * MTIME (seconds) is kept on the copy, as docker cp keeps it. PATH is relative and
+ * percent-encoded; its first component is the copied top entry. With
  * cp -a (archive) each header ends in " UID:GID", the owner to keep: docker cp -a's
  * rule; without it the receiving side owns the copy.
  *
@@ -15,7 +16,7 @@
  * leaves the destination as it was.
  */
 import {spawn} from 'node:child_process'
-import {closeSync, constants as fsc, existsSync, fchownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants as fsc, existsSync, fchownSync, futimesSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, lutimesSync, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import type {Duplex, Readable, Writable} from 'node:stream'
 
@@ -137,11 +138,11 @@ export async function sendHost(src: string, w: Writable, opts: {followLink?: boo
       const target = readlinkSync(path)
       if (!linkStaysInside(target, depth)) throw new LabError('cp-refused', `cannot copy ${path}: a symlink pointing outside what is copied (-> ${target})`, {hint: depth === 0 ? 'add -L to copy what it points to' : 'copy what it points to instead'})
       const t = Buffer.from(target)
-      await write(`l 0 ${t.length} ${encodePath(rel)}${owner}\n`)
+      await write(`l 0 ${t.length} ${secs(st.mtimeMs)} ${encodePath(rel)}${owner}\n`)
       return write(t)
     }
     if (st.isDirectory()) {
-      await write(`d ${(st.mode & 0o777).toString(8)} 0 ${encodePath(rel)}${owner}\n`)
+      await write(`d ${(st.mode & 0o777).toString(8)} 0 ${secs(st.mtimeMs)} ${encodePath(rel)}${owner}\n`)
       for (const name of readdirSync(path).sort()) await entry(join(path, name), `${rel}/${name}`, depth + 1)
       return
     }
@@ -149,7 +150,7 @@ export async function sendHost(src: string, w: Writable, opts: {followLink?: boo
     const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK)
     try {
       let left = statSync(path).size
-      await write(`f ${(st.mode & 0o777).toString(8)} ${left} ${encodePath(rel)}${owner}\n`)
+      await write(`f ${(st.mode & 0o777).toString(8)} ${left} ${secs(st.mtimeMs)} ${encodePath(rel)}${owner}\n`)
       const buf = Buffer.alloc(65536)
       while (left > 0) {
         let n = readSync(fd, buf, 0, Math.min(buf.length, left), null)
@@ -179,6 +180,11 @@ export async function sendHost(src: string, w: Writable, opts: {followLink?: boo
   await entry(from, top, 0)
   await write('end\n')
   w.end()
+}
+
+/** Whole seconds since the epoch, the stream's times. */
+function secs(ms: number): number {
+  return Math.floor(ms / 1000)
 }
 
 function isLink(p: string): boolean {
@@ -255,6 +261,8 @@ export interface StreamEntry {
   kind: 'd' | 'f' | 'l'
   mode: number
   size: number
+  /** seconds since the epoch */
+  mtime: number
   /** relative, its first component the top entry */
   rel: string
   owner: {uid: number; gid: number} | null
@@ -275,8 +283,8 @@ async function readCopyStream(r: Readable, onEntry: (e: StreamEntry, data: (sink
   for (;;) {
     const l = await rd.line()
     if (l === 'end') break
-    const m = /^([dfl]) ([0-7]{1,4}) (\d{1,15}) (\S+)(?: (\d{1,10}):(\d{1,10}))?$/.exec(l)
-    const rel = m ? decodePath(m[4]) : ''
+    const m = /^([dfl]) ([0-7]{1,4}) (\d{1,15}) (-?\d{1,12}) (\S+)(?: (\d{1,10}):(\d{1,10}))?$/.exec(l)
+    const rel = m ? decodePath(m[5]) : ''
     if (!m || !safeRel(rel)) throw new LabError('cp-stream', 'malformed copy stream entry')
     const parts = rel.split('/')
     if (top === null) {
@@ -285,7 +293,7 @@ async function readCopyStream(r: Readable, onEntry: (e: StreamEntry, data: (sink
     } else if (parts[0] !== top || parts.length < 2 || !dirs.has(parts.slice(0, -1).join('/'))) {
       throw new LabError('cp-stream', `malformed copy stream entry ${rel}`)
     }
-    const e: StreamEntry = {kind: m[1] as StreamEntry['kind'], mode: parseInt(m[2], 8) & 0o777, size: Number(m[3]), rel, owner: m[5] !== undefined ? {uid: Number(m[5]), gid: Number(m[6])} : null}
+    const e: StreamEntry = {kind: m[1] as StreamEntry['kind'], mode: parseInt(m[2], 8) & 0o777, size: Number(m[3]), mtime: Number(m[4]), rel, owner: m[6] !== undefined ? {uid: Number(m[6]), gid: Number(m[7])} : null}
     if (e.kind === 'd') dirs.add(rel)
     if (e.kind === 'l') {
       const chunks: Buffer[] = []
@@ -308,25 +316,31 @@ async function readCopyStream(r: Readable, onEntry: (e: StreamEntry, data: (sink
 /** Reads a stream into a staging directory; returns the top entry's path in it. With
  * archive, entries get the owners the stream names (the sandbox's ids, as docker cp -a). */
 export async function receiveHost(r: Readable, staging: string, opts: {archive?: boolean} = {}): Promise<string> {
+  // directories get their times last, deepest first: what goes into them changes them
+  const dirTimes: Array<[string, number]> = []
   const top = await readCopyStream(r, async (e, data) => {
     const dest = join(staging, e.rel)
     const owner = opts.archive && e.owner ? {...e.owner, rel: e.rel} : null
     if (e.kind === 'd') {
+      dirTimes.push([dest, e.mtime])
       mkdirSync(dest, {mode: e.mode | 0o700})
       if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
     } else if (e.kind === 'l') {
       symlinkSync(e.target!, dest)
+      lutimesSync(dest, e.mtime, e.mtime)
       if (owner) keepOwner(() => lchownSync(dest, owner.uid, owner.gid), owner)
     } else {
       const fd = openSync(dest, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, e.mode)
       try {
         await data((b) => void writeSync(fd, b))
+        futimesSync(fd, e.mtime, e.mtime)
         if (owner) keepOwner(() => fchownSync(fd, owner.uid, owner.gid), owner)
       } finally {
         closeSync(fd)
       }
     }
   })
+  for (let i = dirTimes.length - 1; i >= 0; i--) lutimesSync(dirTimes[i][0], dirTimes[i][1], dirTimes[i][1]) // never through a link
   return join(staging, top)
 }
 
@@ -403,15 +417,14 @@ function writer(w: Writable): (data: Buffer | string) => Promise<void> {
 /**
  * `cp SANDBOX:PATH -`: the helper's stream as a tar archive on w, entries checked as for
  * a copy to the host. Owners are the sandbox's ids with archive, else 0:0 (the sandbox's
- * root); times are the copy's (the stream carries none).
+ * root).
  */
 export async function streamToTar(r: Readable, w: Writable, opts: {archive?: boolean} = {}): Promise<void> {
   const write = writer(w)
-  const mtime = Math.floor(Date.now() / 1000)
   await readCopyStream(r, async (e, data) => {
     const owner = opts.archive && e.owner ? e.owner : {uid: 0, gid: 0}
     const type = e.kind === 'd' ? 'dir' : e.kind === 'l' ? 'symlink' : 'file'
-    await write(encodeHeader({path: e.rel, type, mode: e.kind === 'l' ? 0o777 : e.mode, ...owner, size: e.kind === 'f' ? e.size : 0, mtime, linkpath: e.target}))
+    await write(encodeHeader({path: e.rel, type, mode: e.kind === 'l' ? 0o777 : e.mode, ...owner, size: e.kind === 'f' ? e.size : 0, mtime: e.mtime, linkpath: e.target}))
     if (e.kind !== 'f') return
     await data((b) => write(Buffer.from(b)))
     await write(padding(e.size))
@@ -445,6 +458,7 @@ export async function tarToStream(r: Readable, w: Writable, opts: {archive?: boo
     : new LabError('cp-refused', 'the tar archive ends in the middle of an entry', {hint: 'check that the archive is complete (tar -t < FILE)'}))
   const write = writer(w)
   const dirs = new Set<string>()
+  const now = secs(Date.now()) // parents the archive does not list are made now
   let pax: Record<string, string> = {}
   let longName: string | null = null
   let longLink: string | null = null
@@ -455,12 +469,12 @@ export async function tarToStream(r: Readable, w: Writable, opts: {archive?: boo
     await rd.exact(padding(size).length)
     return data
   }
-  const header = (kind: string, mode: number, size: number, rel: string, owner: string) => write(`${kind} ${(mode & 0o777).toString(8)} ${size} ${encodePath(rel)}${owner}\n`)
+  const header = (kind: string, mode: number, size: number, mtime: number, rel: string, owner: string) => write(`${kind} ${(mode & 0o777).toString(8)} ${size} ${mtime} ${encodePath(rel)}${owner}\n`)
   const parents = async (parts: string[]) => {
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/')
       if (dirs.has(dir)) continue
-      await header('d', 0o755, 0, dir, '')
+      await header('d', 0o755, 0, now, dir, '')
       dirs.add(dir)
     }
   }
@@ -492,6 +506,7 @@ export async function tarToStream(r: Readable, w: Writable, opts: {archive?: boo
     const size = pax.size !== undefined ? Number(pax.size) : e.size
     const uid = pax.uid !== undefined ? Number(pax.uid) : e.uid
     const gid = pax.gid !== undefined ? Number(pax.gid) : e.gid
+    const mtime = pax.mtime !== undefined && /^-?\d+(\.\d+)?$/.test(pax.mtime) ? Math.floor(Number(pax.mtime)) : e.mtime
     pax = {}
     longName = longLink = null
     if (!Number.isSafeInteger(size) || size < 0) throw new LabError('cp-refused', `refusing the archive: ${name} has a bad size`)
@@ -512,17 +527,17 @@ export async function tarToStream(r: Readable, w: Writable, opts: {archive?: boo
     await parents(parts)
     const owner = opts.archive ? ` ${uid}:${gid}` : ''
     if (e.type === 'dir') {
-      await header('d', e.mode, 0, rel, owner)
+      await header('d', e.mode, 0, mtime, rel, owner)
       dirs.add(rel)
       if (size) await rd.bytes(size + padding(size).length, () => {})
     } else if (e.type === 'symlink') {
       const t = Buffer.from(link)
       if (t.length > 4096) throw new LabError('cp-refused', `refusing the archive: ${rel} has a symlink target that is too long`)
-      await header('l', 0, t.length, rel, owner)
+      await header('l', 0, t.length, mtime, rel, owner)
       await write(t)
       if (size) await rd.bytes(size + padding(size).length, () => {})
     } else {
-      await header('f', e.mode, size, rel, owner)
+      await header('f', e.mode, size, mtime, rel, owner)
       await rd.bytes(size, (b) => write(Buffer.from(b)))
       await rd.bytes(padding(size).length, () => {})
     }

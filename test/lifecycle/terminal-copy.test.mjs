@@ -353,6 +353,26 @@ rootTest(t, 'attach: live output and typed input, raw terminal with its size, th
   await S(['rm', '-f', 'lc-att'])
 })
 
+rootTest(t, 'cp keeps modification times, both ways and in archives; a directory\'s after its contents', async () => {
+  await sandboxWith('lc-cpt', ['mkdir -p /tmp/d/sub /tmp/in && echo x > /tmp/d/sub/f && ln -s sub/f /tmp/d/l',
+    'touch -h -d @1000000000 /tmp/d/l && touch -d @1000000001 /tmp/d/sub/f && touch -d @1000000002 /tmp/d/sub && touch -d @1000000003 /tmp/d'])
+  const out = join(HOST, 'times')
+  mkdirSync(out)
+  assert.is((await S(['cp', 'lc-cpt:/tmp/d', out])).code, 0)
+  const mt = (p) => Math.floor(lstatSync(p).mtimeMs / 1000)
+  assert.equal([mt(join(out, 'd')), mt(join(out, 'd', 'sub')), mt(join(out, 'd', 'sub', 'f')), mt(join(out, 'd', 'l'))], [1000000003, 1000000002, 1000000001, 1000000000])
+  const listing = execFileSync('sh', ['-c', `"${process.execPath}" "${LAB}" sandbox cp lc-cpt:/tmp/d/sub - | tar -tv --full-time`], {env: {...env, TZ: 'UTC'}, encoding: 'utf8'})
+  assert.match(listing, /2001-09-09 01:46:41 sub\/f/)
+  // in: from the host, and from an archive
+  execFileSync('touch', ['-d', '@1200000000', join(out, 'd', 'sub', 'f'), join(out, 'd')])
+  assert.is((await S(['cp', join(out, 'd'), 'lc-cpt:/tmp/in/copy'])).code, 0)
+  const archive = execFileSync('tar', ['-C', join(out, 'd'), '-c', 'sub'])
+  assert.is((await S(['cp', '-', 'lc-cpt:/tmp/in'], {input: archive})).code, 0)
+  const inside = await S(['exec', 'lc-cpt', 'stat', '-c', '%Y', '/tmp/in/copy', '/tmp/in/copy/sub', '/tmp/in/copy/sub/f', '/tmp/in/sub', '/tmp/in/sub/f'])
+  assert.is(inside.stdout, '1200000000\n1000000002\n1200000000\n1000000002\n1200000000\n')
+  assert.is((await S(['rm', '-f', 'lc-cpt'])).code, 0)
+})
+
 rootTest(t, 'cp with -: a tar archive out on stdout and in from stdin; what an archive may not hold is refused', async () => {
   const long = 'd'.repeat(120)
   await sandboxWith('lc-tar', [
