@@ -53,7 +53,7 @@ try {
   lab('sandbox', 'rm', '-f', id)
 } finally {
   try {
-    lab('system', 'prune', '--volumes')
+    lab('system', 'prune', '-f', '--volumes')
   } catch {}
   rmSync(state, {recursive: true, force: true})
 }

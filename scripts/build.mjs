@@ -9,6 +9,13 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const quiet = {cwd: root, stdio: ['ignore', 'inherit', 'inherit']}
 
+// Each stage says what it does (the whole build takes 15-40 s on a small machine), so
+// `npm ci` does not sit silent. LAB_BUILD_QUIET=1 keeps it quiet.
+const started = Date.now()
+function stage(msg) {
+  if (!process.env.LAB_BUILD_QUIET) console.log(`lab build: ${msg}`)
+}
+
 function fail(msg) {
   console.error(`lab build: ${msg}`)
   process.exit(1)
@@ -30,17 +37,20 @@ if (!cc) {
 if (spawnSync('make', ['--version'], {stdio: 'ignore'}).status !== 0) {
   fail('`make` is missing; install it (Debian/Ubuntu: apt-get install make) and run `npm ci` again')
 }
+stage(`compiling the sandbox helper (src/sandbox-native) with ${cc}…`)
 const mk = spawnSync('make', ['-s', '-C', 'src/sandbox-native', `CC=${cc}`], quiet)
 if (mk.status !== 0) fail('building the sandbox helper failed (see the compiler output above)')
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 if (!existsSync(tsc)) fail('TypeScript is not installed; run `npm ci` (it installs the dev dependencies)')
+stage('compiling the TypeScript…')
 try {
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], quiet)
 } catch {
   fail('TypeScript compilation failed (see above)')
 }
 
+stage('compiling the schema validators and the command manifest…')
 // Standalone validators: start-up then never compiles a schema at run time.
 const {default: Ajv} = await import('ajv')
 const {default: standaloneCode} = await import('ajv/dist/standalone/index.js')
@@ -62,3 +72,5 @@ const {Plugin} = await import('@oclif/core')
 const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true})
 await plugin.load()
 writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest))
+const onPath = spawnSync('sh', ['-c', 'command -v lab'], {stdio: 'ignore'}).status === 0
+stage(`done in ${((Date.now() - started) / 1000).toFixed(1)} s${onPath ? '' : '; `npm link` puts `lab` on your PATH'}`)

@@ -14,7 +14,10 @@ export abstract class BaseCommand extends Command {
     if (err.oclif?.exit !== undefined && !(err as {code?: string}).code?.startsWith?.('lab')) {
       if (err.oclif.exit === 0) return
       const {usageError} = await import('./errors.js')
-      const first = String(err.message).split('\n').find((l) => l.trim()) ?? 'invalid arguments'
+      let first = String(err.message).split('\n').find((l) => l.trim()) ?? 'invalid arguments'
+      // oclif lists the missing arguments on the lines below: name them in the one line
+      const missing = (err as {args?: {name?: string}[]}).args?.map((a) => a.name).filter(Boolean) ?? []
+      if (missing.length && /^Missing \d+ required arg/.test(first)) first = `missing ${missing.map((n) => n!.toUpperCase()).join(', ')}`
       this.exit(printError(usageError(first.trim(), `see \`lab ${this.id?.replaceAll(':', ' ')} --help\``), this.jsonEnabled()))
     }
     this.exit(printError(err, this.jsonEnabled()))

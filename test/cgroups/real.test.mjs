@@ -213,7 +213,7 @@ rootTest(t, 'no empty parent group is left after a run, a detached --rm sandbox 
     assert.is((await lab(['sandbox', 'rm', '--state-dir', state, '-f', 'cgp'])).code, 0)
     assert.ok(await waitFor(() => leftoverParents().length === 0, 3000), `left after detached sandboxes: ${leftoverParents()}`)
   } finally {
-    await lab(['system', 'prune', '--state-dir', state])
+    await lab(['system', 'prune', '-f', '--state-dir', state])
     rmSync(state, {recursive: true, force: true})
   }
 })

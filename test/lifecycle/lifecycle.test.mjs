@@ -20,7 +20,7 @@ const supervisors = () => processesMatching('lab-helper run').filter((p) => !p.c
 t.after(async () => {
   const ids = (await S(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean)
   if (ids.length) await S(['rm', '-f', '-v', ...ids])
-  await L(['system', 'prune', '--volumes'])
+  await L(['system', 'prune', '-f', '--volumes'])
   rmSync(STATE, {recursive: true, force: true})
 })
 
@@ -227,7 +227,7 @@ rootTest(t, 'crash safety: kill -9 of the supervisor ends the sandbox, the next 
   // killed before or after its supervisor started: either no record or a running sandbox
   await sleep(1000)
   await S(['rm', '-f', 'lc-cli-killed'])
-  const pr = await L(['system', 'prune', '--json'])
+  const pr = await L(['system', 'prune', '-f', '--json'])
   assert.is(pr.code, 0, pr.stderr)
   assert.is(supervisors().filter((p) => readFileSafe(`/proc/${p.pid}/environ`).includes(STATE)).length, 0)
   assert.is(readdirSync(join(STATE, 'run', 'sandboxes')).length, 0)

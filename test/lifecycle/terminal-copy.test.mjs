@@ -74,7 +74,7 @@ sys.stdout.write(json.dumps({"out": out.decode("utf8", "replace"), "code": os.wa
 t.after(async () => {
   const ids = (await S(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean)
   if (ids.length) await S(['rm', '-f', '-v', ...ids])
-  await L(['system', 'prune', '--volumes'])
+  await L(['system', 'prune', '-f', '--volumes'])
   rmSync(STATE, {recursive: true, force: true})
   rmSync(HOST, {recursive: true, force: true})
 })
