@@ -28,11 +28,15 @@ export function suggestCommand(words: string[], commandIds: Iterable<string>, to
   return undefined
 }
 
+/** A word as a shell would need it typed. */
+const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)
+
 const hook: Hook<'command_not_found'> = async function (opts) {
   const words = opts.id.split(':')
   const typed = words.join(' ')
   const topics = opts.config.topics.map((t) => t.name)
-  const suggestion = suggestCommand(words, opts.config.commandIDs, topics)
+  const found = suggestCommand(words, opts.config.commandIDs, topics)
+  const suggestion = found && [found, ...(opts.argv ?? []).map(quote)].join(' ')
   const err = suggestion
     ? new LabError('usage', `\`${typed}\` is not a lab command — did you mean \`lab ${suggestion}\`?`, {exitCode: EXIT.USAGE})
     : new LabError('usage', `\`${typed}\` is not a lab command`, {hint: 'see `lab --help` for the commands', exitCode: EXIT.USAGE})
