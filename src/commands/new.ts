@@ -60,7 +60,7 @@ but not change it:
 lab sandbox run -v {{work}}/data:/data:ro -- cat /data/greeting.txt
 \`\`\`
 
-It printed: {{results.read.stdout}}
+{{#if results.read}}It printed: {{results.read.stdout}}{{else}}It prints the greeting the host wrote.{{/if}}
 `,
       'fixtures/data/greeting.txt': 'hello from the host\n',
       'solution/01-write.cmd': `lab sandbox run -v "$PWD/data:/data:ro" -- sh -c 'echo x > /data/x'\n`,
@@ -70,7 +70,10 @@ It printed: {{results.read.stdout}}
       writeFileSync(join(dir, rel), text)
     }
     await loadLab(dir)
-    if (!this.jsonEnabled()) this.log(`created ${dir}: edit lab.yaml and steps/, then \`lab validate ${relative(process.cwd(), dir) || '.'}\` and \`lab run ${relative(process.cwd(), dir) || '.'}\``)
+    // a path the lab commands take as a path, not as the id of a shipped lab
+    const rel = relative(process.cwd(), dir)
+    const shown = rel.startsWith('..') || rel === '' ? dir : `./${rel}`
+    if (!this.jsonEnabled()) this.log(`created ${dir}: edit lab.yaml and steps/, then \`lab validate ${shown}\` and \`lab run ${shown}\``)
     return {id: args.id, path: dir, files: Object.keys(files)}
   }
 }

@@ -60,12 +60,14 @@ export class LabFormatError extends LabError {
 export function resolveLabDir(idOrPath: string): string {
   const looksLikePath = idOrPath.includes('/') || idOrPath === '.' || idOrPath === '..' || idOrPath.endsWith('.yaml')
   let dir = looksLikePath ? idOrPath.replace(/\/lab\.yaml$/, '').replace(/^lab\.yaml$/, '.') : join(LABS_DIR, idOrPath)
+  // a lab of your own in the current directory (`lab new my-lab` makes ./my-lab) is found by its id too
+  if (!looksLikePath && !existsSync(join(dir, 'lab.yaml')) && existsSync(join(idOrPath, 'lab.yaml'))) dir = idOrPath
   if (!looksLikePath && !/^[a-z][a-z0-9-]{1,39}$/.test(idOrPath)) {
     throw new LabError('lab-not-found', `"${idOrPath}" is not a lab id`, {hint: 'lab ids are lowercase words joined by "-"; `lab list` shows them', exitCode: 1})
   }
   if (!existsSync(join(dir, 'lab.yaml'))) {
     throw new LabError('lab-not-found', looksLikePath ? `${idOrPath}: no lab.yaml there` : `no lab named "${idOrPath}"`, {
-      hint: looksLikePath ? 'give a directory that holds a lab.yaml' : '`lab list` shows the labs',
+      hint: looksLikePath ? 'give a directory that holds a lab.yaml' : '`lab list` shows the labs; give a lab of your own by its path (./my-lab)',
       exitCode: 1,
     })
   }
@@ -138,8 +140,13 @@ function schemaMessages(problems: SchemaProblem[]): SchemaProblem[] {
 /** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
 const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'if', 'unless', 'each', 'with', 'this'])
 
-/** Checks a handlebars template; returns the result names it reads. */
-export function templateProblems(src: string, resultsSoFar: Set<string>): {error: string | null; results: string[]} {
+/**
+ * Checks a handlebars template; returns the result names it reads. A result exists only
+ * once its step ran, and `lab show` renders the lesson before that: every use of
+ * `results.NAME` must sit inside `{{#if results.NAME}}…{{/if}}` (with an `{{else}}` that
+ * reads well before the run), so no placeholder ever reaches the lesson.
+ */
+export function templateProblems(src: string, resultsSoFar: Set<string>, shownBeforeRun = true): {error: string | null; results: string[]} {
   let ast: hbs.AST.Program
   try {
     ast = Handlebars.parse(src)
@@ -147,9 +154,10 @@ export function templateProblems(src: string, resultsSoFar: Set<string>): {error
     return {error: `template does not parse: ${String((e as Error).message).split('\n')[0]}`, results: []}
   }
   const results: string[] = []
-  const visit = (node: hbs.AST.Node | undefined): string | null => {
+  type Node = {type: string; path?: hbs.AST.Node & {original?: string}; params?: hbs.AST.Node[]; program?: hbs.AST.Program; inverse?: hbs.AST.Program; body?: hbs.AST.Node[]; original?: string; loc?: hbs.AST.SourceLocation}
+  const visit = (node: hbs.AST.Node | undefined, guarded: ReadonlySet<string>, asGuard = false): string | null => {
     if (!node) return null
-    const n = node as unknown as {type: string; path?: {original?: string; type?: string}; params?: hbs.AST.Node[]; program?: hbs.AST.Program; inverse?: hbs.AST.Program; body?: hbs.AST.Node[]; original?: string}
+    const n = node as unknown as Node
     if (n.type === 'PathExpression') {
       const orig = n.original ?? ''
       if (orig.startsWith('@') || orig === 'this' || orig.startsWith('this.') || orig.startsWith('../')) return null
@@ -157,19 +165,40 @@ export function templateProblems(src: string, resultsSoFar: Set<string>): {error
       if (!TEMPLATE_ROOTS.has(parts[0])) return `unknown template variable "{{${orig}}}" (use work, lab, step, results.NAME, host.interfaces, host.hostname, host.workDevice or {{name "x"}})`
       if (parts[0] === 'results' && parts[1] !== undefined) {
         if (!resultsSoFar.has(parts[1])) return `{{${orig}}} refers to no earlier result named "${parts[1]}"`
+        if (shownBeforeRun && !asGuard && !guarded.has(parts[1])) {
+          const line = n.loc ? `line ${n.loc.start.line}: ` : ''
+          return `${line}{{${orig}}} has no value before the step runs (\`lab show\`): put it inside {{#if results.${parts[1]}}}…{{else}}what the reader should expect{{/if}}`
+        }
         results.push(parts[1])
       }
       return null
     }
+    if (n.type === 'BlockStatement' && (n.path?.original === 'if' || n.path?.original === 'unless')) {
+      const cond = n.params?.[0] as (hbs.AST.Node & {original?: string}) | undefined
+      const e = visit(cond, guarded, true)
+      if (e) return e
+      const m = /^results\.([^.]+)/.exec(cond?.type === 'PathExpression' ? cond.original ?? '' : '')
+      const inside = m ? new Set([...guarded, m[1]]) : guarded
+      const [then, otherwise] = n.path.original === 'if' ? [inside, guarded] : [guarded, inside]
+      for (const c of n.program?.body ?? []) {
+        const err = visit(c, then)
+        if (err) return err
+      }
+      for (const c of n.inverse?.body ?? []) {
+        const err = visit(c, otherwise)
+        if (err) return err
+      }
+      return null
+    }
     for (const child of [n.path as hbs.AST.Node | undefined, ...(n.params ?? []), ...(n.body ?? [])]) {
-      const e = visit(child)
+      const e = visit(child, guarded)
       if (e) return e
     }
-    // block helpers (#each, #with) change the context: their bodies are not checked
+    // other block helpers (#each, #with) change the context: their bodies are not checked
     return null
   }
   for (const node of ast.body) {
-    const e = visit(node)
+    const e = visit(node, new Set())
     if (e) return {error: e, results}
   }
   return {error: null, results}
@@ -314,8 +343,9 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     if (t.error) problems.addFile(rel(p), t.error)
     templates.set(p, src)
   }
+  // run arguments and checks are rendered only when their step runs
   const checkTemplate = (src: string, where: YamlPath, resultsSoFar: Set<string>) => {
-    const t = templateProblems(src, resultsSoFar)
+    const t = templateProblems(src, resultsSoFar, false)
     if (t.error) problems.add(where, t.error)
   }
 

@@ -76,21 +76,18 @@ export function resultView(r: SandboxResult, command: string): ResultView {
 
 const compiled = new Map<string, HandlebarsTemplateDelegate>()
 
-/** Renders a lab template. A result not produced yet renders as "(not run yet)". */
+/** Renders a lab template with the results produced so far. */
 export function renderTemplate(src: string, ctx: RenderContext, where = 'template'): string {
   let t = compiled.get(src)
   if (!t) {
     t = Handlebars.compile(src, {noEscape: true})
     compiled.set(src, t)
   }
-  // a result not produced yet (lab show, a failed step) reads as "(not run yet)"
-  const results: Record<string, unknown> = {...ctx.results}
+  // a result not produced yet (lab show, a failed step) is absent: templates show it
+  // only inside {{#if results.NAME}}, which the lab's loader enforces
   const host = ctx.host ?? (src.includes('host.') ? hostFacts(ctx.work) : undefined)
-  for (const m of src.matchAll(/results\.([a-z][a-z0-9-]*)/g)) {
-    results[m[1]] ??= {exitCode: '(not run yet)', verdict: '(not run yet)', stdout: '(not run yet)', stderr: '(not run yet)', command: '(not run yet)'}
-  }
   try {
-    return t({...ctx, host, results}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`}})
+    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`}})
   } catch (e) {
     throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
   }

@@ -7,11 +7,12 @@
  */
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {basename, dirname, join, resolve, sep} from 'node:path'
 
 import {LabError} from '../errors.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import {copyTreeSafe, relComponents, safeStat} from './fsafe.js'
+import {labProgress} from './progress.js'
 
 import type {Lab} from './load.js'
 
@@ -57,9 +58,25 @@ export function removeWorkDir(dir: string): void {
   rmSync(dir, {recursive: true, force: true})
 }
 
-/** The student's work directory for a lab: --dir, or ./lab-work/<id>. */
-export function exerciseDir(lab: Lab, given?: string): string {
-  return resolve(given ?? join(process.cwd(), 'lab-work', lab.id))
+/**
+ * The student's work directory for a lab: --dir; else the one the current directory is
+ * in (a `lab-work/<id>` above it, or the directory `lab check` last used for this lab,
+ * so the command works as written from inside the work directory too); else
+ * ./lab-work/<id>.
+ */
+export function exerciseDir(lab: Lab, given?: string, cwd = process.cwd()): string {
+  if (given !== undefined) return resolve(given)
+  const here = resolve(cwd)
+  for (let d = here; ; d = dirname(d)) {
+    if (basename(d) === lab.id && basename(dirname(d)) === 'lab-work') return d
+    if (d === dirname(d)) break
+  }
+  let recorded: string | undefined
+  try {
+    recorded = labProgress(lab.id)?.workDir
+  } catch {} // a damaged progress file is reported by the commands that write it
+  if (recorded && (here === recorded || here.startsWith(recorded.endsWith(sep) ? recorded : recorded + sep))) return recorded
+  return join(here, 'lab-work', lab.id)
 }
 
 /** Creates the student's work directory from the fixtures if it does not exist yet. */

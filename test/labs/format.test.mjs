@@ -35,7 +35,7 @@ function makeLab(name, yaml, files = {}) {
   const dir = join(base, name, 'demo')
   mkdirSync(join(dir, 'steps'), {recursive: true})
   writeFileSync(join(dir, 'lab.yaml'), yaml)
-  writeFileSync(join(dir, 'steps', 'one.md'), 'Say {{results.hi.stdout}} in {{work}}.\n')
+  writeFileSync(join(dir, 'steps', 'one.md'), 'Say {{#if results.hi}}{{results.hi.stdout}}{{else}}hi{{/if}} in {{work}}.\n')
   for (const [rel, text] of Object.entries(files)) {
     mkdirSync(join(dir, rel, '..'), {recursive: true})
     writeFileSync(join(dir, rel), text)
@@ -96,6 +96,37 @@ t('bad references: an unknown result, an unreachable check, an unknown template 
   const dir4 = makeLab('later', GOOD)
   writeFileSync(join(dir4, 'steps', 'one.md'), 'Look at {{results.later.stdout}}\n')
   assert.match((await problems(dir4))[0], /refers to no earlier result named "later"/)
+})
+
+t('instructions show a result only inside {{#if results.NAME}}: `lab show` renders them before any run', async () => {
+  const dir = makeLab('unguarded', GOOD)
+  writeFileSync(join(dir, 'steps', 'one.md'), 'Intro.\n\nIt printed {{results.hi.stdout}}.\n')
+  assert.match((await problems(dir))[0], /steps\/one\.md: line 3: \{\{results\.hi\.stdout\}\} has no value before the step runs \(`lab show`\): put it inside \{\{#if results\.hi\}\}/)
+  // {{#unless}} guards its {{else}}; a guard on another result does not count
+  writeFileSync(join(dir, 'steps', 'one.md'), '{{#unless results.hi}}soon{{else}}{{results.hi.exitCode}}{{/unless}}\n')
+  await loadLab(dir)
+  writeFileSync(join(dir, 'steps', 'one.md'), '{{#if work}}{{results.hi.exitCode}}{{/if}}\n')
+  assert.match((await problems(dir))[0], /has no value before the step runs/)
+  // before the run the lesson reads the {{else}}; after it, the result
+  writeFileSync(join(dir, 'steps', 'one.md'), 'It {{#if results.hi}}printed {{results.hi.stdout}}{{else}}prints hi{{/if}}.\n')
+  const l = await loadLab(dir)
+  const {renderTemplate} = await import('../../dist/labs/render.js')
+  const ctx = {lab: {id: 'demo', title: 'Demo'}, work: '/w', results: {}}
+  assert.is(renderTemplate(l.templates.get('steps/one.md'), ctx), 'It prints hi.\n')
+  assert.is(renderTemplate(l.templates.get('steps/one.md'), {...ctx, results: {hi: {stdout: 'hi!', exitCode: 0}}}), 'It printed hi!.\n')
+})
+
+t('lab show: no shipped lesson shows a placeholder or an empty result before anything ran', async () => {
+  for (const id of ['ch2-containers', 'ch4-volumes', 'ch5-network', 'ch6-isolation', 'limits-and-security']) {
+    const r = await lab(['show', id, '--json'])
+    assert.is(r.code, 0, r.stderr)
+    const shown = JSON.parse(r.stdout)
+    for (const s of shown.steps) {
+      const text = [s.instructions, s.exercise?.task ?? ''].join('\n')
+      assert.not.match(text, /not run yet|\s\(\s*\)|\bprinted\s*[:;.]|saw:\s*$|#\s*$/m, `${id} step ${s.number}: ${text}`)
+      assert.not.match(text, /^```\n\s*```$/m, `${id} step ${s.number}: an empty code block`)
+    }
+  }
 })
 
 t('lifecycle references: an unknown sandbox in an action or a state check, a wait without its text', async () => {
@@ -159,7 +190,7 @@ t('lab validate: exit 1 and one line per problem; every shipped lab is valid', a
 t('lab run of an unknown lab or a malformed one: one line, non-zero', async () => {
   const r = await lab(['run', 'no-such-lab'])
   assert.is(r.code, 1)
-  assert.match(r.stderr, /^lab: no named "no-such-lab"|^lab: no lab named "no-such-lab" \(`lab list` shows the labs\)\n$/)
+  assert.match(r.stderr, /^lab: no lab named "no-such-lab" \(`lab list` shows the labs; give a lab of your own by its path \(\.\/my-lab\)\)\n$/)
   const bad = makeLab('cli2', GOOD.replace('estimatedMinutes: 5', 'estimatedMinutes: -1'))
   const r2 = await lab(['run', bad])
   assert.not.equal(r2.code, 0)
