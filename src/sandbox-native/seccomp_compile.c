@@ -9,6 +9,7 @@
  *   lab-seccomp 1
  *   [arches NATIVE [SUB]...]
  *   default ACTION
+ *   [named SYSCALL]...
  *   rule SYSCALL ACTION [arg INDEX OP A B]...
  *   end
  * ACTION: allow | log | trap | kill_process | kill_thread | errno N | trace N
@@ -25,7 +26,15 @@
  * read. So lab's rule file starts with an unconditional rule for the multiplexer
  * whenever a call behind it has argument conditions (resolve.ts): an unconditional
  * rule takes the whole syscall in libseccomp, so a 32-bit int 0x80 through socketcall
- * cannot slip past the argument filter of socket. */
+ * cannot slip past the argument filter of socket.
+ *
+ * `named` lines (resolve.ts writes them unless the default action allows, or already
+ * is ENOSYS) list every syscall the profile names. A profile written before a syscall
+ * existed cannot name it, and its default errno (usually EPERM) would then tell glibc
+ * that the call exists and was refused, so glibc never falls back (statx, clone3,
+ * faccessat2…): as runc and crun do, a short stub before the filter answers ENOSYS
+ * for any number above the highest one named, per covered ABI. x32 calls (bit 30 on
+ * x86_64) skip the stub and meet the filter as before. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -41,6 +50,8 @@
 #include "util.h"
 
 #define MAX_INPUT (4u << 20)
+#define X32_SYSCALL_BIT 0x40000000u
+#define SECCOMP_RET_ERRNO_ENOSYS (0x00050000u | 38u)
 #define MAX_RULE_ARGS 6
 #define MAX_ARCHES 4
 
@@ -323,6 +334,80 @@ static int make_contexts(struct ctxs *cx, uint32_t def, const char **arch_names,
   return 0;
 }
 
+/* The highest syscall number the profile names on each covered ABI (0: none, no stub). */
+static void note_named(const char *name, const char **arch_names, const uint32_t *arch_tokens, int n_arches, long *highest) {
+  for (int i = 0; i < n_arches; i++) {
+    if (strcmp(arch_names[i], "x32") == 0) continue; /* shares x86_64's audit value: see the top */
+    int nr = lib.resolve_name_arch(arch_tokens[i], name);
+    if (nr >= 0 && nr > highest[i]) highest[i] = nr;
+  }
+}
+
+static struct sock_filter_insn {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+} insn(uint16_t code, uint8_t jt, uint8_t jf, uint32_t k) {
+  return (struct sock_filter_insn){code, jt, jf, k};
+}
+
+/* Classic BPF opcodes the stub uses (linux/filter.h). */
+enum { LD_W_ABS = 0x20, JEQ_K = 0x15, JGT_K = 0x25, JSET_K = 0x45, RET_K = 0x06 };
+
+/* The ENOSYS stub: for each ABI with a highest named number, "arch matches and nr is
+ * above it → ENOSYS"; everything else falls through to libseccomp's filter, which
+ * follows the stub unchanged (its jumps are relative). Returns the instruction count. */
+static int enosys_stub(struct sock_filter_insn *out, const char **arch_names, const uint32_t *arch_tokens,
+                       int n_arches, const long *highest) {
+  int n = 0, sections = 0;
+  out[n++] = insn(LD_W_ABS, 0, 0, 4); /* seccomp_data.arch */
+  int fixup_filter[MAX_ARCHES * 2], nf = 0, fixup_enosys[MAX_ARCHES], ne = 0;
+  for (int i = 0; i < n_arches; i++) {
+    if (highest[i] <= 0) continue;
+    int x86_64 = strcmp(arch_names[i], "x86_64") == 0;
+    int len = 3 + x86_64; /* jeq, ld nr, [jset], jgt */
+    out[n++] = insn(JEQ_K, 0, (uint8_t)(len - 1), arch_tokens[i]);
+    out[n++] = insn(LD_W_ABS, 0, 0, 0); /* seccomp_data.nr */
+    if (x86_64) {
+      fixup_filter[nf++] = n;
+      out[n++] = insn(JSET_K, 0, 0, X32_SYSCALL_BIT);
+    }
+    fixup_enosys[ne++] = n;
+    fixup_filter[nf++] = -n - 1; /* the false branch of the same jgt */
+    out[n++] = insn(JGT_K, 0, 0, (uint32_t)highest[i]);
+    sections++;
+  }
+  if (!sections) return 0;
+  int enosys = n;
+  out[n++] = insn(RET_K, 0, 0, SECCOMP_RET_ERRNO_ENOSYS);
+  int filter = n;
+  for (int i = 0; i < ne; i++) out[fixup_enosys[i]].jt = (uint8_t)(enosys - fixup_enosys[i] - 1);
+  for (int i = 0; i < nf; i++) {
+    if (fixup_filter[i] >= 0) out[fixup_filter[i]].jt = (uint8_t)(filter - fixup_filter[i] - 1);
+    else out[-fixup_filter[i] - 1].jf = (uint8_t)(filter - (-fixup_filter[i] - 1) - 1);
+  }
+  /* an arch no section matched: the last jeq's false branch lands on the ENOSYS
+   * return; send it to the filter instead */
+  for (int i = 1; i < enosys; i++)
+    if (out[i].code == JEQ_K && i + 1 + out[i].jf == enosys) out[i].jf = (uint8_t)(filter - i - 1);
+  return n;
+}
+
+/* Prepends the stub to the exported program in `fd` (a file of `size` bytes). */
+static int prepend_stub(int fd, const char *outpath, const struct sock_filter_insn *stub, int n_stub) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return set_error("fstat", outpath, errno);
+  size_t size = (size_t)st.st_size;
+  if (size % 8 || size / 8 + (size_t)n_stub > 4096) return set_error_msg("seccomp", outpath, "the filter is too long for the ENOSYS stub");
+  autofree char *buf = malloc(size + (size_t)n_stub * 8);
+  if (!buf) return set_error("malloc", NULL, ENOMEM);
+  memcpy(buf, stub, (size_t)n_stub * 8);
+  if (pread(fd, buf + (size_t)n_stub * 8, size, 0) != (ssize_t)size) return set_error("read", outpath, errno ? errno : EIO);
+  size_t total = size + (size_t)n_stub * 8;
+  if (pwrite(fd, buf, total, 0) != (ssize_t)total) return set_error("write", outpath, errno ? errno : EIO);
+  return 0;
+}
+
 static int compile(const char *in, const char *outpath) {
   if (load_libseccomp() < 0) return -1;
   g_stage = "seccomp-compile";
@@ -337,6 +422,7 @@ static int compile(const char *in, const char *outpath) {
   uint32_t def = 0;
   int have_default = 0, have_header = 0, have_arches = 0, ended = 0, lineno = 0;
   unsigned n_rules = 0, missing = 0;
+  long highest[MAX_ARCHES] = {0};
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     lineno++;
     char *tok[4 + 5 * MAX_RULE_ARGS + 2];
@@ -357,6 +443,9 @@ static int compile(const char *in, const char *outpath) {
       if (parse_action(tok + 1, ntok - 1, &used, &def) < 0 || used != ntok - 1) return bad_line(in, lineno);
       have_default = 1;
       if (make_contexts(&cx, def, arch_names, arch_tokens, n_arches) < 0) return -1;
+    } else if (strcmp(tok[0], "named") == 0 && have_default && n_rules == 0) {
+      if (ntok != 2 || !valid_syscall_name(tok[1])) return bad_line(in, lineno);
+      note_named(tok[1], arch_names, arch_tokens, n_arches, highest);
     } else if (strcmp(tok[0], "rule") == 0 && have_default) {
       if (compile_rule(tok, ntok, &cx, arch_tokens, def, in, lineno, &missing) < 0) return -1;
       n_rules++;
@@ -372,16 +461,22 @@ static int compile(const char *in, const char *outpath) {
     if (r < 0) return set_error_msg("seccomp_merge", arch_names[i], "%s", strerror(-r));
     cx.c[i] = NULL; /* merge consumed it */
   }
-  autoclose int out = open(outpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  autoclose int out = open(outpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (out < 0) return set_error("open", outpath, errno);
   int r = lib.export_bpf(cx.c[0], out);
   if (r < 0) return set_error_msg("seccomp_export_bpf", outpath, "%s", strerror(-r));
+  struct sock_filter_insn stub[1 + MAX_ARCHES * 4 + 1];
+  int n_stub = enosys_stub(stub, arch_names, arch_tokens, n_arches, highest);
+  if (n_stub > 0 && prepend_stub(out, outpath, stub, n_stub) < 0) return -1;
   struct stat st;
   if (fstat(out, &st) < 0 || fsync(out) < 0) return set_error("fsync", outpath, errno);
   const struct scmp_version *v = lib.version();
   printf("{\"arches\":[");
   for (int i = 0; i < n_arches; i++) printf("%s\"%s\"", i ? "," : "", arch_names[i]);
-  printf("],\"rules\":%u,\"missingOnNative\":%u,\"instructions\":%lld,\"libseccomp\":\"%u.%u.%u\"}\n", n_rules, missing,
+  printf("],\"enosysAbove\":{");
+  for (int i = 0, first = 1; i < n_arches; i++)
+    if (highest[i] > 0) printf("%s\"%s\":%ld", first ? "" : ",", arch_names[i], highest[i]), first = 0;
+  printf("},\"rules\":%u,\"missingOnNative\":%u,\"instructions\":%lld,\"libseccomp\":\"%u.%u.%u\"}\n", n_rules, missing,
          (long long)st.st_size / 8, v->major, v->minor, v->micro);
   return 0;
 }

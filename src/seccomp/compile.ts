@@ -21,7 +21,7 @@ import {helperFailure, hostArches} from './host.js'
 import {rulesText, type ResolveContext, type ResolvedProfile} from './resolve.js'
 
 /** Bumped when the compiler's output for the same rules would change. */
-const COMPILER_VERSION = 'lab-seccomp-compile 2'
+const COMPILER_VERSION = 'lab-seccomp-compile 3'
 
 export function cacheDir(): string {
   if (process.env.LAB_SECCOMP_CACHE) return process.env.LAB_SECCOMP_CACHE

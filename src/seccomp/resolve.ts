@@ -58,6 +58,33 @@ export interface ResolvedProfile {
   rules: ResolvedRule[]
   entries: EntryDecision[]
   context: ResolveContext
+  /**
+   * Every syscall the entries that apply name, whatever their action, when the filter
+   * answers ENOSYS above the highest of them (see enosysStubApplies); else empty.
+   */
+  named: string[]
+}
+
+/**
+ * Whether a syscall newer than every one the profile names gets ENOSYS rather than the
+ * default action, as under runc and crun: always, unless the default allows (nothing to
+ * fall back from) or already is ENOSYS. A profile from 2017 does not name statx or
+ * clone3; glibc takes EPERM for "exists and refused" and fails, ENOSYS for "too old a
+ * kernel" and falls back to the older call.
+ */
+export function enosysStubApplies(defaultAction: Action): boolean {
+  return defaultAction.kind !== 'allow' && defaultAction.kind !== 'log' && !(defaultAction.kind === 'errno' && defaultAction.value === 38)
+}
+
+/** The highest number the profile names on an ABI, with its name; null when there is no stub. */
+export function newestNamed(r: ResolvedProfile, syscalls: Record<string, number>, arch: string): {name: string; number: number} | null {
+  if (arch === 'x32') return null // x32 calls skip the stub (seccomp_compile.c says why)
+  let best: {name: string; number: number} | null = null
+  for (const n of r.named) {
+    const nr = syscalls[n]
+    if (nr !== undefined && nr > 0 && (!best || nr > best.number)) best = {name: n, number: nr}
+  }
+  return best
 }
 
 export const EPERM = 1
@@ -160,7 +187,10 @@ export function resolveProfile(profile: SeccompProfile, ctx: ResolveContext): Re
     const groups = repeated ? conds.map((c) => [c]) : [conds]
     for (const name of entryNames(e)) for (const g of groups) rules.push({name, action, conditions: g, entry})
   })
-  const resolved: ResolvedProfile = {arches: coveredArches(profile, ctx.arch), defaultAction, rules, entries, context: ctx}
+  const named = enosysStubApplies(defaultAction)
+    ? [...new Set((profile.syscalls ?? []).flatMap((e, i) => (entries[i].applies ? entryNames(e) : [])))].sort()
+    : []
+  const resolved: ResolvedProfile = {arches: coveredArches(profile, ctx.arch), defaultAction, rules, entries, context: ctx, named}
   resolved.rules = [...guardMultiplexers(resolved), ...rules]
   return resolved
 }
@@ -212,6 +242,7 @@ export function actionToken(a: Action): string {
 /** The helper's rule file (format documented in src/sandbox-native/seccomp_compile.c). */
 export function rulesText(r: ResolvedProfile): string {
   const lines = ['lab-seccomp 1', `arches ${r.arches.join(' ')}`, `default ${actionToken(r.defaultAction)}`]
+  for (const n of r.named) lines.push(`named ${n}`)
   // multiplexers first: libseccomp then keeps their unconditional rule (see seccomp_compile.c)
   const names = [...new Set(r.rules.map((x) => x.name))].sort((a, b) => Number(b in MULTIPLEXED) - Number(a in MULTIPLEXED))
   for (const name of names) {

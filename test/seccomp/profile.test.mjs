@@ -215,6 +215,41 @@ t('compiled default filter decides as documented, on x86_64, x86 and x32 when th
   assert.is(decide('x86', 'socketcall', [1]), 'errno 38', 'x86 socketcall cannot bypass socket\'s argument filter')
 })
 
+t('an old profile: above its newest named syscall, per ABI, the filter answers ENOSYS (as runc and crun); x32 and allowing defaults get no such answer', async () => {
+  const tables = await syscallTables()
+  const old = {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['read', 'write', 'openat', 'exit_group'], action: 'SCMP_ACT_ALLOW'}, {names: ['getrandom'], action: 'SCMP_ACT_ERRNO', errnoRet: 13}]}
+  const resolved = resolveProfile(old, ctx())
+  assert.equal(resolved.named, ['exit_group', 'getrandom', 'openat', 'read', 'write'], 'every name counts, whatever its action')
+  assert.match(rulesText(resolved), /\ndefault errno 1\nnamed exit_group\nnamed getrandom\n/)
+  const archMap = [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32']}]
+  const decide = await compiledDecider({...old, archMap})
+  const native = tables.native
+  for (const arch of [native, ...['x86', 'x32'].filter((a) => native === 'x86_64' && tables.arches[a])]) {
+    const t2 = tables.arches[arch].syscalls
+    const newest = Math.max(...resolved.named.map((n) => t2[n] ?? -1))
+    const below = Object.keys(t2).find((n) => t2[n] < newest && !resolved.named.includes(n) && !['socketcall', 'ipc'].includes(n))
+    const above = Object.keys(t2).find((n) => t2[n] > newest)
+    assert.is(decide(arch, 'read'), 'allow', arch)
+    assert.is(decide(arch, 'getrandom'), 'errno 13', arch)
+    assert.is(decide(arch, below), 'errno 1', `${arch} ${below}: older than the newest named, unnamed: the default errno`)
+    if (above) assert.is(decide(arch, above), arch === 'x32' ? 'errno 1' : 'errno 38', `${arch} ${above}`)
+  }
+  // ENOSYS as the default, or a default that allows: no stub (runc's rule)
+  for (const variant of [{defaultErrnoRet: 38}, {defaultAction: 'SCMP_ACT_ALLOW'}, {defaultAction: 'SCMP_ACT_LOG'}]) assert.equal(resolveProfile({...old, ...variant}, ctx()).named, [], JSON.stringify(variant))
+  if (tables.arches[native].syscalls.clone3 !== undefined && tables.arches[native].syscalls.getrandom < tables.arches[native].syscalls.clone3) {
+    const file = join(dir, 'old.json')
+    writeFileSync(file, JSON.stringify(old))
+    const e = await lab(['profile', 'explain', file, 'clone3', '--json'], {env: {...process.env, LAB_SECCOMP_CACHE: join(dir, 'cache')}})
+    assert.is(e.code, 0, e.stderr)
+    const a = JSON.parse(e.stdout).arches.find((x) => x.arch === native)
+    assert.match(a.outcome, /^fails with ENOSYS \(38\): it is newer than every syscall the profile names on/)
+    assert.equal(a.filterSaysForZeroArgs, {kind: 'errno', value: 38})
+    assert.is(a.enosysAbove.number, Math.max(...resolved.named.map((n) => tables.arches[native].syscalls[n])))
+    const text = await lab(['profile', 'explain', file, 'clone3'], {env: {...process.env, LAB_SECCOMP_CACHE: join(dir, 'cache')}})
+    assert.match(text.stdout, /any syscall numbered above \d+ \(\w+, the newest the profile names\) fails with ENOSYS/)
+  }
+})
+
 t('the cache: one file per rule set, concurrent compiles agree, no temporary files left', async () => {
   const {profile} = await loadProfileFile(join(ROOT, 'profiles', 'strict.json'))
   const r = resolveProfile(profile, ctx(['NET_RAW']))
