@@ -7,6 +7,9 @@ import {LabError} from './errors.js'
 export interface SchemaProblem {
   path: string
   message: string
+  /** ajv's keyword and parameters, for src/util/yaml-load.ts's clean-up */
+  keyword?: string
+  params?: Record<string, unknown>
 }
 
 type CompiledValidator = ((data: unknown) => boolean) & {
@@ -30,7 +33,7 @@ export function describeProblem(e: {instancePath: string; message?: string; para
   let message = e.message ?? e.keyword
   if (e.keyword === 'additionalProperties' && e.params?.additionalProperty) message = `unknown key "${String(e.params.additionalProperty)}"`
   if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) message = `must be one of ${(e.params!.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`
-  return {path, message}
+  return {path, message, keyword: e.keyword, params: e.params}
 }
 
 /** Validates data against a named schema; returns the problems (empty when valid). */

@@ -7,17 +7,16 @@
 import {existsSync, lstatSync, readFileSync, realpathSync} from 'node:fs'
 import {basename, isAbsolute, relative, resolve} from 'node:path'
 
-import {LineCounter, parseDocument} from 'yaml'
-
 import {LabError} from '../errors.js'
 import {relComponents} from '../labs/fsafe.js'
-import {check as schemaCheck, type SchemaProblem} from '../validators.js'
+import {parseYaml, problemLine, schemaProblems, summarizeProblems, YamlSyntaxError, type ParsedYaml} from '../util/yaml-load.js'
+import {check as schemaCheck} from '../validators.js'
 import {dagProblems} from './dag.js'
 import {checkTemplate} from './expr.js'
 import {isCheckout, isGithubWorkflow, unsupportedUses} from './github.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
-import type {ArtifactFile, CacheFile, ContainerFile, JobFile, PipelineFile} from './schema.js'
+import {CI_SCHEMA, type ArtifactFile, type CacheFile, type ContainerFile, type JobFile, type PipelineFile} from './schema.js'
 
 export const DEFAULT_PIPELINE = '.lab/ci.yml'
 const MAX_FILE_BYTES = 1024 * 1024
@@ -25,39 +24,15 @@ const MAX_FILE_BYTES = 1024 * 1024
 export class PipelineError extends LabError {
   readonly problems: string[]
   constructor(problems: string[]) {
-    super('ci-invalid', problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''), {
+    super('ci-invalid', summarizeProblems(problems), {
       hint: 'fix the pipeline file; its schema is schemas/ci.schema.json',
     })
     this.problems = problems
   }
 }
 
-type YamlPath = Array<string | number>
-
-function jsonPathToYaml(path: string): YamlPath {
-  if (path === '/' || path === '') return []
-  return path.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^\d+$/.test(p) ? Number(p) : p))
-}
-
-/** ajv's oneOf noise becomes one sentence; duplicates go. */
-function readable(problems: SchemaProblem[]): SchemaProblem[] {
-  const out: SchemaProblem[] = []
-  const seen = new Set<string>()
-  const oneOf = new Set(problems.filter((p) => p.message.includes('exactly one schema in oneOf')).map((p) => p.path))
-  for (const p of problems) {
-    let q = p
-    if (oneOf.has(p.path)) {
-      if (!p.message.includes('oneOf')) continue
-      q = {path: p.path, message: 'a step needs exactly one of run or uses'}
-    }
-    if (p.message.startsWith('must match a schema in anyOf')) continue
-    if (seen.has(q.path + q.message)) continue
-    seen.add(q.path + q.message)
-    out.push(q)
-  }
-  // a problem inside a value beats "must be string" about the whole value
-  return out.sort((a, b) => b.path.length - a.path.length)
-}
+/** A step that has neither run nor uses, or both: one sentence. */
+const stepOneOf = (path: string) => (/\/steps\/\d+$/.test(path) ? 'a step needs exactly one of run or uses' : undefined)
 
 /** The repository a pipeline belongs to: the directory holding .lab/ or .github/. */
 export function defaultWorkspace(file: string): string {
@@ -84,26 +59,16 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   if (st.size > MAX_FILE_BYTES) throw new LabError('ci-invalid', `${shown}: larger than ${MAX_FILE_BYTES} bytes`, {hint: 'a pipeline file is small YAML'})
   const text = readFileSync(file, 'utf8')
 
-  const lines = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]
-    const pos = lines.linePos(e.pos[0])
-    throw new PipelineError([`${shown}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`])
-  }
-  const locate = (p: YamlPath): number | null => {
-    for (let n = p.length; n >= 0; n--) {
-      const node = doc.getIn(p.slice(0, n), true) as {range?: [number, number, number]} | undefined
-      if (node && node.range) return lines.linePos(node.range[0]).line
-    }
-    return null
+  let parsed: ParsedYaml
+  try {
+    parsed = parseYaml(text, shown)
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new PipelineError([e.message])
+    throw e
   }
   const problems: string[] = []
-  const add = (path: string, message: string) => {
-    const line = locate(jsonPathToYaml(path))
-    problems.push(`${shown}${line ? `:${line}` : ''}: ${path === '' ? '/' : path}: ${message}`)
-  }
-  const data = doc.toJS() as PipelineFile
+  const add = (path: string, message: string) => problems.push(problemLine(shown, parsed, path, message))
+  const data = parsed.data as PipelineFile
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new PipelineError([`${shown}: /: the file must be a mapping with a jobs: key`])
 
   // services with a container image are a common GitHub pattern lab cannot honour: say so plainly
@@ -113,7 +78,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     }
   }
   if (problems.length) throw new PipelineError(problems)
-  for (const p of readable(await schemaCheck('ci', data))) add(p.path, p.message)
+  for (const p of schemaProblems(await schemaCheck('ci', data), {schema: CI_SCHEMA, data, oneOf: stepOneOf})) add(p.path, p.message)
   if (problems.length) throw new PipelineError(problems)
 
   const kind = isGithubWorkflow(resolve(file), data as unknown as Record<string, unknown>) ? 'github' : 'lab'

@@ -9,14 +9,13 @@ import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
-import {LineCounter, parseDocument} from 'yaml'
-
 import {LabError} from '../errors.js'
 import {safeReadFile, safeStat, walkSafe} from '../labs/fsafe.js'
 import {LABS_DIR} from '../labs/load.js'
 import {parseDuration, parseSize} from '../sandbox/units.js'
+import {parseYaml, problemLine, schemaProblems, summarizeProblems, YamlSyntaxError, type ParsedYaml} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
-import type {GradingSpec, RunLimits, TextCheck} from './schema.js'
+import {GRADING_SCHEMA, type GradingSpec, type RunLimits, type TextCheck} from './schema.js'
 
 export interface LoadedSpec {
   /** the spec file, canonical */
@@ -35,7 +34,7 @@ export interface LoadedSpec {
 export class GradingSpecError extends LabError {
   readonly problems: string[]
   constructor(problems: string[]) {
-    super('grading-invalid', problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''), {
+    super('grading-invalid', summarizeProblems(problems), {
       hint: 'fix the grading spec; its schema is schemas/grading.schema.json',
     })
     this.problems = problems
@@ -76,21 +75,16 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
   const file = resolveSpecFile(given)
   const dir = dirname(file)
   const raw = readFileSync(file)
-  const lc = new LineCounter()
-  const doc = parseDocument(raw.toString('utf8'), {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
   const name = basename(file)
-  if (doc.errors.length) {
-    const e = doc.errors[0]
-    const pos = lc.linePos(e.pos[0])
-    throw new GradingSpecError([`${name}:${pos.line}: ${e.message.split('\n')[0]}`])
+  let parsed: ParsedYaml
+  try {
+    parsed = parseYaml(raw.toString('utf8'), name)
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new GradingSpecError([e.message])
+    throw e
   }
-  const data = doc.toJS() as GradingSpec
-  const problems = (await schemaCheck('grading', data)).map((p) => {
-    const path = p.path.split('/').filter(Boolean)
-    const node = path.length ? (doc.getIn(path.map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as {range?: number[]} | undefined) : undefined
-    const line = node?.range ? `:${lc.linePos(node.range[0]).line}` : ''
-    return `${name}${line}: ${p.path}: ${p.message}`
-  })
+  const data = parsed.data as GradingSpec
+  const problems = schemaProblems(await schemaCheck('grading', data), {schema: GRADING_SCHEMA, data}).map((p) => problemLine(name, parsed, p.path, p.message))
   if (problems.length) throw new GradingSpecError(problems)
 
   // --- meaning

@@ -9,14 +9,14 @@ import {basename, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import Handlebars from 'handlebars'
-import {LineCounter, parseDocument} from 'yaml'
 
 import {parseRunArgv} from '../cli/run-flags.js'
 import {LabError} from '../errors.js'
-import {check as schemaCheck, type SchemaProblem} from '../validators.js'
+import {jsonPathToYaml, parseYaml, problemLine, schemaProblems, summarizeProblems, YamlSyntaxError, type ParsedYaml, type YamlPath} from '../util/yaml-load.js'
+import {check as schemaCheck} from '../validators.js'
 import {FLAG_FEATURES, missingFeatures} from './features.js'
 import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
-import {ACTION_KINDS, CHECK_KINDS, RESULT_ACTIONS, SANDBOX_ACTIONS, type Action, type Check, type Feature, type LabFile, type Step} from './schema.js'
+import {ACTION_KINDS, CHECK_KINDS, LAB_SCHEMA, RESULT_ACTIONS, SANDBOX_ACTIONS, type Action, type Check, type Feature, type LabFile, type Step} from './schema.js'
 import {splitCommand} from './shell.js'
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -49,7 +49,7 @@ export interface Lab {
 export class LabFormatError extends LabError {
   readonly problems: string[]
   constructor(problems: string[]) {
-    super('lab-invalid', problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''), {
+    super('lab-invalid', summarizeProblems(problems), {
       hint: problems.length > 1 ? 'run `lab validate PATH` to see every problem' : 'fix the lab file; the schema is schemas/lab.schema.json',
     })
     this.problems = problems
@@ -84,32 +84,16 @@ export function listLabDirs(root = LABS_DIR): string[] {
     .map((n) => join(root, n))
 }
 
-type YamlPath = Array<string | number>
-
-function jsonPathToYaml(path: string): YamlPath {
-  if (path === '/' || path === '') return []
-  return path
-    .slice(1)
-    .split('/')
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
-}
-
-function yamlPathToJson(path: YamlPath): string {
-  return path.length === 0 ? '/' : '/' + path.map(String).join('/')
-}
-
 /** Collects problems as "file:line: /path: message". */
 class Problems {
   readonly list: string[] = []
   constructor(
     private readonly file: string,
-    private readonly locate: (p: YamlPath) => number | null,
+    private readonly parsed: Pick<ParsedYaml, 'lineOf'>,
   ) {}
 
   add(path: YamlPath, message: string): void {
-    const line = this.locate(path)
-    this.list.push(`${this.file}${line ? `:${line}` : ''}: ${yamlPathToJson(path)}: ${message}`)
+    this.list.push(problemLine(this.file, this.parsed, path, message))
   }
 
   addFile(file: string, message: string): void {
@@ -117,24 +101,9 @@ class Problems {
   }
 }
 
-/** Picks readable messages from ajv's: a oneOf of "exactly one kind" becomes one sentence. */
-function schemaMessages(problems: SchemaProblem[]): SchemaProblem[] {
-  const out: SchemaProblem[] = []
-  const oneOfPaths = new Set(problems.filter((p) => p.message.includes('exactly one schema in oneOf')).map((p) => p.path))
-  for (const p of problems) {
-    if (oneOfPaths.has(p.path) && (p.message.startsWith('must have required property') || p.message.includes('oneOf'))) {
-      if (!p.message.includes('oneOf')) continue
-      const isCheck = /\/checks\/\d+$/.test(p.path)
-      const kinds = isCheck ? CHECK_KINDS.join(', ') : ACTION_KINDS.join(', ')
-      out.push({path: p.path, message: `${isCheck ? 'a check' : 'an action'} needs exactly one of ${kinds}`})
-      continue
-    }
-    if (p.message.startsWith('must match exactly one schema')) continue
-    out.push(p)
-  }
-  // the same path once, the first message
-  const seen = new Set<string>()
-  return out.filter((p) => (seen.has(p.path + p.message) ? false : (seen.add(p.path + p.message), true)))
+/** A check or an action that names no kind, or two: one sentence naming the kinds. */
+function oneOfSentence(path: string): string {
+  return /\/checks\/\d+$/.test(path) ? `a check needs exactly one of ${CHECK_KINDS.join(', ')}` : `an action needs exactly one of ${ACTION_KINDS.join(', ')}`
 }
 
 /** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
@@ -283,24 +252,17 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
   const text = safeReadFile(dir, 'lab.yaml', shownFile, 1024 * 1024)
   if (text === null) throw new LabError('lab-not-found', `${shownFile}: not found`, {exitCode: 1})
 
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]
-    const pos = lineCounter.linePos(e.pos[0])
-    throw new LabFormatError([`${shownFile}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`])
+  let parsed: ParsedYaml
+  try {
+    parsed = parseYaml(text, shownFile)
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new LabFormatError([e.message])
+    throw e
   }
-  const locate = (p: YamlPath): number | null => {
-    for (let n = p.length; n >= 0; n--) {
-      const node = doc.getIn(p.slice(0, n), true) as {range?: [number, number, number]} | undefined
-      if (node && node.range) return lineCounter.linePos(node.range[0]).line
-    }
-    return null
-  }
-  const problems = new Problems(shownFile, locate)
-  const data = doc.toJS() as LabFile
+  const problems = new Problems(shownFile, parsed)
+  const data = parsed.data as LabFile
 
-  for (const p of schemaMessages(await schemaCheck('lab', data))) problems.add(jsonPathToYaml(p.path), p.message)
+  for (const p of schemaProblems(await schemaCheck('lab', data), {schema: LAB_SCHEMA, data, oneOf: oneOfSentence})) problems.add(jsonPathToYaml(p.path), p.message)
   if (problems.list.length > 0) throw new LabFormatError(problems.list)
 
   // --- meaning

@@ -6,6 +6,7 @@
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 
 import {LabError} from '../errors.js'
+import {schemaProblems} from '../util/yaml-load.js'
 import {check, type SchemaProblem} from '../validators.js'
 import type {SeccompProfile} from './schema.js'
 
@@ -106,8 +107,11 @@ export async function profileProblems(text: string): Promise<{profile: SeccompPr
   } catch (e) {
     return {profile: null, problems: [jsonProblem(text, e as Error)]}
   }
-  const problems = await check('seccomp-profile', data)
-  if (problems.length) return {profile: null, problems}
+  const raw = await check('seccomp-profile', data)
+  if (raw.length) {
+    const {SECCOMP_PROFILE_SCHEMA} = await import('./schema.js')
+    return {profile: null, problems: schemaProblems(raw, {schema: SECCOMP_PROFILE_SCHEMA, data}).map(({path, message}) => ({path, message}))}
+  }
   const profile = data as SeccompProfile
   const meaning = meaningProblems(profile)
   return {profile: meaning.length ? null : profile, problems: meaning}
