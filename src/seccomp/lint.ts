@@ -10,6 +10,12 @@ export interface LintFinding {
   rule: 'default-allow' | 'dangerous-allow' | 'unknown-syscall' | 'missing-on-arch' | 'unreachable' | 'shadowed' | 'same-as-default' | 'repeated-argument' | 'multiplexer-bypass' | 'unknown-key' | 'ignored-setting' | 'native-only' | 'errno-range' | 'no-names'
   path: string
   message: string
+  /**
+   * warning: probably not what the author meant; note: a choice the profile itself
+   * explains (an entry's comment names the call, a name kept for other machines'
+   * ABIs). `lab profile lint` shows notes only with --verbose, and --strict ignores them.
+   */
+  level: 'warning' | 'note'
 }
 
 /** Calls that give a sandboxed process the kernel's attack surface or a way out. */
@@ -27,7 +33,12 @@ export const DANGEROUS: Record<string, string> = {
 }
 
 export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: ResolveContext): LintFinding[] {
-  const out: LintFinding[] = []
+  const found: Array<Omit<LintFinding, 'level'> & {level?: LintFinding['level']}> = []
+  const out = {push: (f: (typeof found)[number]) => found.push(f)}
+  // ABIs the profile is written for beyond this host's (Docker's own lists five machines)
+  const canon = (a: string) => a.replace(/^SCMP_ARCH_/, '').toLowerCase()
+  const hostAbis = new Set(hostArches())
+  const foreign = [...new Set([...(p.architectures ?? []), ...(p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])].map(canon))].filter((a) => !hostAbis.has(a) && !hostAbis.has(a.replace('amd64', 'x86_64')))
   const known = new Set(Object.keys(SECCOMP_PROFILE_SCHEMA.properties))
   for (const k of Object.keys(p)) if (!known.has(k) && k !== 'comment') out.push({rule: 'unknown-key', path: `/${k}`, message: `Docker ignores the key "${k}" (a typo?)`})
   if (p.flags?.length) out.push({rule: 'ignored-setting', path: '/flags', message: 'filter flags are not applied by lab (the filter is installed without flags)'})
@@ -69,7 +80,8 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
       if (otherArch) {
         // this host's tables cannot judge another machine's names
       } else if (!allNames.has(n)) {
-        out.push({rule: 'unknown-syscall', path: np, message: `"${n}" is not a syscall on ${archList.join(', ')} (libseccomp ${tables.libseccomp}); the entry is ignored there`})
+        if (foreign.length) out.push({rule: 'unknown-syscall', level: 'note', path: np, message: `"${n}" is not a syscall on ${archList.join(', ')} (libseccomp ${tables.libseccomp}), so it does nothing here; the profile also covers ${foreign.join(', ')}, where it may be one`})
+        else out.push({rule: 'unknown-syscall', path: np, message: `"${n}" is not a syscall on ${archList.join(', ')} (libseccomp ${tables.libseccomp}); the entry is ignored there`})
       } else if (!archList.some((a) => resolved.arches.includes(a) && tables.arches[a].syscalls[n] !== undefined)) {
         // a 32-bit name (chown32) is right in a profile that covers x86, and on a 32-bit
         // host; here it does nothing. One finding per entry: portable profiles list dozens.
@@ -80,7 +92,10 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
       }
       if ((action.kind === 'allow' || action.kind === 'log') && DANGEROUS[n] && !decision) {
         const guarded = (e.args ?? []).length > 0 || (e.includes?.caps ?? []).length > 0
-        if (!guarded) out.push({rule: 'dangerous-allow', path: np, message: `"${n}" is allowed unconditionally: ${DANGEROUS[n]}`})
+        // an entry whose comment names the call allows it on purpose, and says why
+        const why = e.comment && new RegExp(`\\b${n.replace(/_[^_]*$/, '')}`).test(e.comment) ? e.comment : null
+        if (!guarded && why) out.push({rule: 'dangerous-allow', level: 'note', path: np, message: `"${n}" is allowed unconditionally (${DANGEROUS[n]}) on purpose; the entry's comment says why: ${why}`})
+        else if (!guarded) out.push({rule: 'dangerous-allow', path: np, message: `"${n}" is allowed unconditionally: ${DANGEROUS[n]}`})
       }
       if (!decision) {
         const eff = effectiveRules(resolved, n)
@@ -91,7 +106,7 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
     })
     for (const [on, list] of uncovered) {
       const shown = list.length > 6 ? `${list.slice(0, 6).join(', ')} and ${list.length - 6} more` : list.join(', ')
-      out.push({rule: 'missing-on-arch', path: `${at}/names`, message: `${list.length === 1 ? 'a name exists' : `${list.length} names exist`} only on ${on} of this host's ABIs, which this profile does not cover, so ${list.length === 1 ? 'it does' : 'they do'} nothing here: ${shown} (list ${on} in archMap to cover ${list.length === 1 ? 'it' : 'them'})`})
+      out.push({rule: 'missing-on-arch', level: 'note', path: `${at}/names`, message: `${list.length === 1 ? 'a name exists' : `${list.length} names exist`} only on ${on} of this host's ABIs, which this profile does not cover, so ${list.length === 1 ? 'it does' : 'they do'} nothing here: ${shown} (list ${on} in archMap to cover ${list.length === 1 ? 'it' : 'them'})`})
     }
   })
   // 32-bit x86: arguments behind socketcall/ipc live in memory, out of a filter's reach
@@ -105,5 +120,5 @@ export function lintProfile(p: SeccompProfile, tables: SyscallTables, ctx: Resol
       }
     }
   }
-  return out
+  return found.map((f) => ({...f, level: f.level ?? 'warning'}))
 }

@@ -250,6 +250,28 @@ t('an old profile: above its newest named syscall, per ABI, the filter answers E
   }
 })
 
+t('lint is quiet on an unchanged copy of our own profiles: each dangerous allow is explained by its entry, names for other machines are notes', async () => {
+  const {readFileSync} = await import('node:fs')
+  for (const name of ['default', 'strict', 'lab-no-chmod', 'lab-no-packet-capture']) {
+    const copy = join(dir, `copy-${name}.json`)
+    writeFileSync(copy, readFileSync(join(ROOT, 'profiles', `${name}.json`)))
+    const r = await lab(['profile', 'lint', copy, '--strict'])
+    assert.is(r.code, 0, r.stdout)
+    assert.match(r.stdout, /^ok .*: no warnings \(\d+ notes? on choices the profile explains; --verbose shows them\)\n$/)
+    const v = JSON.parse((await lab(['profile', 'lint', copy, '--json'])).stdout)
+    assert.ok(v.findings.every((f) => f.level === 'note'), JSON.stringify(v.findings.filter((f) => f.level !== 'note')))
+  }
+  const verbose = await lab(['profile', 'lint', 'default', '-v'])
+  assert.match(verbose.stdout, /note: dangerous-allow: "ptrace" is allowed unconditionally .* on purpose; the entry's comment says why: .*ptrace/)
+  // the same allow without a comment that names it is a warning, and --strict fails on it
+  const bare = join(dir, 'bare-ptrace.json')
+  writeFileSync(bare, JSON.stringify({defaultAction: 'SCMP_ACT_ERRNO', archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: []}], syscalls: [{names: ['read', 'ptrace', 'recv'], action: 'SCMP_ACT_ALLOW', comment: 'ordinary programs'}]}))
+  const w = await lab(['profile', 'lint', bare, '--strict'])
+  assert.is(w.code, 1)
+  assert.match(w.stdout, /\/syscalls\/0\/names\/1: dangerous-allow: "ptrace" is allowed unconditionally/)
+  assert.match(w.stdout, /\/syscalls\/0\/names\/2: unknown-syscall: "recv" is not a syscall on/, 'no other machine listed: a warning')
+})
+
 t('the cache: one file per rule set, concurrent compiles agree, no temporary files left', async () => {
   const {profile} = await loadProfileFile(join(ROOT, 'profiles', 'strict.json'))
   const r = resolveProfile(profile, ctx(['NET_RAW']))
