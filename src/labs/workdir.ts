@@ -90,13 +90,22 @@ export function ensureExerciseDir(lab: Lab, dir: string): boolean {
   return created
 }
 
-/** Puts the fixtures back (student files that are not fixtures stay unless `all`). */
+/**
+ * Puts the starting files back: the directories sandboxes write into (the lab's
+ * `writable`) are emptied first, so what earlier runs wrote there is gone and the
+ * exercises start as on the first day; student files elsewhere (the answers) stay
+ * unless `all`.
+ */
 export function resetExerciseDir(lab: Lab, dir: string, all: boolean): void {
   if (all && existsSync(dir)) {
     if (dir === '/' || dir === process.env.HOME) throw new LabError('usage', `refusing to empty ${dir}`)
     rmSync(dir, {recursive: true, force: true})
   }
   mkdirSync(dir, {recursive: true, mode: 0o755})
+  for (const rel of lab.data.writable ?? []) {
+    // never through a symlink: safeStat refuses one on the way
+    if (safeStat(dir, rel, 'work directory')?.isDirectory()) rmSync(join(dir, rel), {recursive: true, force: true})
+  }
   if (lab.hasFixtures) copyTreeSafe(join(lab.dir, 'fixtures'), dir, `${lab.id}/fixtures`, {overwrite: true})
   prepareWritable(lab, dir)
 }

@@ -10,6 +10,7 @@
  *   [arches NATIVE [SUB]...]
  *   default ACTION
  *   [named SYSCALL]...
+ *   [restrict-setid]
  *   rule SYSCALL ACTION [arg INDEX OP A B]...
  *   end
  * ACTION: allow | log | trap | kill_process | kill_thread | errno N | trace N
@@ -34,7 +35,16 @@
  * that the call exists and was refused, so glibc never falls back (statx, clone3,
  * faccessat2…): as runc and crun do, a short stub before the filter answers ENOSYS
  * for any number above the highest one named, per covered ABI. x32 calls (bit 30 on
- * x86_64) skip the stub and meet the filter as before. */
+ * x86_64) skip the stub and meet the filter as before.
+ *
+ * `restrict-setid` (a sandbox whose root writes a host-root-owned volume as host root,
+ * see src/sandbox/root-volumes.ts) puts a second stub first, as systemd's
+ * RestrictSUIDSGID= does: chmod, fchmod, fchmodat, fchmodat2, creat, open, openat, mknod
+ * and mknodat fail with EPERM when their mode sets S_ISUID, or S_ISGID with group
+ * execute; openat2, whose mode lives in memory the filter cannot read, answers ENOSYS
+ * (callers fall back to openat); io_uring_setup fails with EPERM, as io_uring's own
+ * open would bypass the filter. It runs before the profile's filter, so no profile, however
+ * permissive, can let a set-id file be made. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -393,6 +403,91 @@ static int enosys_stub(struct sock_filter_insn *out, const char **arch_names, co
   return n;
 }
 
+/* The set-id stub (see the top). A tiny assembler: targets are labels, resolved once
+ * the layout is known; every jump goes forward. */
+enum { L_NEXT = -1, L_DENY = -2, L_ENOSYS = -3, L_END = -4, L_ARG0 = -10 /* L_ARG0 - k: the check of argument k */ };
+struct asm_insn {
+  uint16_t code;
+  int jt, jf; /* labels, or >= 0: an instruction index */
+  uint32_t k;
+};
+enum { ALU_AND_K = 0x54, JA = 0x05 };
+#define SETID_MAX_INSNS 160
+
+static int setid_stub(struct sock_filter_insn *out, const char **arch_names, const uint32_t *arch_tokens, int n_arches) {
+  static const struct { const char *name; int arg; } calls[] = {
+      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1}, {"open", 2},
+      {"openat", 3}, {"mknod", 1}, {"mknodat", 2}, {"openat2", -1}, {"io_uring_setup", -2},
+  };
+  struct asm_insn a[SETID_MAX_INSNS];
+  int n = 0, arg_used[6] = {0};
+  a[n++] = (struct asm_insn){LD_W_ABS, 0, 0, 4};
+  /* one section per audit value: x32 shares x86_64's, its numbers carry bit 30 */
+  uint32_t audits[MAX_ARCHES];
+  int n_audits = 0;
+  for (int i = 0; i < n_arches; i++) {
+    uint32_t audit = strcmp(arch_names[i], "x32") == 0 ? 0xC000003Eu /* AUDIT_ARCH_X86_64 */ : arch_tokens[i];
+    int seen = 0;
+    for (int j = 0; j < n_audits; j++) seen |= audits[j] == audit;
+    if (!seen) audits[n_audits++] = audit;
+  }
+  for (int g = 0; g < n_audits; g++) {
+    int jeq = n;
+    a[n++] = (struct asm_insn){JEQ_K, L_NEXT, 0 /* patched below */, audits[g]};
+    a[n++] = (struct asm_insn){LD_W_ABS, 0, 0, 0};
+    for (int i = 0; i < n_arches; i++) {
+      uint32_t audit = strcmp(arch_names[i], "x32") == 0 ? 0xC000003Eu : arch_tokens[i];
+      if (audit != audits[g]) continue;
+      for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+        int nr = lib.resolve_name_arch(arch_tokens[i], calls[c].name);
+        if (nr < 0) continue;
+        if (n + 8 >= SETID_MAX_INSNS) return set_error_msg("seccomp", NULL, "the set-id stub is too long");
+        int target = calls[c].arg >= 0 ? L_ARG0 - calls[c].arg : calls[c].arg == -1 ? L_ENOSYS : L_DENY;
+        if (calls[c].arg >= 0) arg_used[calls[c].arg] = 1;
+        a[n++] = (struct asm_insn){JEQ_K, target, L_NEXT, (uint32_t)nr};
+      }
+    }
+    a[n++] = (struct asm_insn){JA, 0, 0, (uint32_t)L_END};
+    a[jeq].jf = n; /* another ABI: the next section */
+  }
+  a[n++] = (struct asm_insn){JA, 0, 0, (uint32_t)L_END}; /* no section matched */
+  int arg_at[6];
+  for (int k = 0; k < 6; k++) {
+    arg_at[k] = -1;
+    if (!arg_used[k]) continue;
+    arg_at[k] = n;
+    /* the low 32 bits of argument k: the mode */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    a[n++] = (struct asm_insn){LD_W_ABS, 0, 0, (uint32_t)(16 + 8 * k + 4)};
+#else
+    a[n++] = (struct asm_insn){LD_W_ABS, 0, 0, (uint32_t)(16 + 8 * k)};
+#endif
+    a[n++] = (struct asm_insn){JSET_K, L_DENY, L_NEXT, 04000 /* S_ISUID */};
+    a[n++] = (struct asm_insn){ALU_AND_K, 0, 0, 02010 /* S_ISGID | S_IXGRP */};
+    a[n++] = (struct asm_insn){JEQ_K, L_DENY, L_END, 02010};
+  }
+  int deny = n;
+  a[n++] = (struct asm_insn){RET_K, 0, 0, 0x00050000u | 1u /* EPERM */};
+  int enosys = n;
+  a[n++] = (struct asm_insn){RET_K, 0, 0, SECCOMP_RET_ERRNO_ENOSYS};
+  int end = n;
+  for (int i = 0; i < n; i++) {
+    int jt = a[i].jt, jf = a[i].jf;
+    int *labels[2] = {&jt, &jf};
+    for (int l = 0; l < 2; l++) {
+      int v = *labels[l];
+      int to = v >= 0 ? v : v == L_NEXT ? i + 1 : v == L_DENY ? deny : v == L_ENOSYS ? enosys : v == L_END ? end : arg_at[L_ARG0 - v];
+      *labels[l] = to;
+    }
+    uint32_t k = a[i].k;
+    if (a[i].code == JA) k = (uint32_t)(end - i - 1);
+    else if ((a[i].code & 0x07) == 0x05 && (jt - i - 1 > 255 || jf - i - 1 > 255)) return set_error_msg("seccomp", NULL, "the set-id stub jumps too far");
+    if ((a[i].code & 0x07) == 0x05 && a[i].code != JA) out[i] = insn(a[i].code, (uint8_t)(jt - i - 1), (uint8_t)(jf - i - 1), k);
+    else out[i] = insn(a[i].code, 0, 0, k);
+  }
+  return n;
+}
+
 /* Prepends the stub to the exported program in `fd` (a file of `size` bytes). */
 static int prepend_stub(int fd, const char *outpath, const struct sock_filter_insn *stub, int n_stub) {
   struct stat st;
@@ -423,6 +518,7 @@ static int compile(const char *in, const char *outpath) {
   int have_default = 0, have_header = 0, have_arches = 0, ended = 0, lineno = 0;
   unsigned n_rules = 0, missing = 0;
   long highest[MAX_ARCHES] = {0};
+  int restrict_setid = 0;
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     lineno++;
     char *tok[4 + 5 * MAX_RULE_ARGS + 2];
@@ -446,6 +542,8 @@ static int compile(const char *in, const char *outpath) {
     } else if (strcmp(tok[0], "named") == 0 && have_default && n_rules == 0) {
       if (ntok != 2 || !valid_syscall_name(tok[1])) return bad_line(in, lineno);
       note_named(tok[1], arch_names, arch_tokens, n_arches, highest);
+    } else if (strcmp(tok[0], "restrict-setid") == 0 && have_default && n_rules == 0 && ntok == 1) {
+      restrict_setid = 1;
     } else if (strcmp(tok[0], "rule") == 0 && have_default) {
       if (compile_rule(tok, ntok, &cx, arch_tokens, def, in, lineno, &missing) < 0) return -1;
       n_rules++;
@@ -468,6 +566,11 @@ static int compile(const char *in, const char *outpath) {
   struct sock_filter_insn stub[1 + MAX_ARCHES * 4 + 1];
   int n_stub = enosys_stub(stub, arch_names, arch_tokens, n_arches, highest);
   if (n_stub > 0 && prepend_stub(out, outpath, stub, n_stub) < 0) return -1;
+  if (restrict_setid) {
+    struct sock_filter_insn setid[SETID_MAX_INSNS];
+    int n_setid = setid_stub(setid, arch_names, arch_tokens, n_arches);
+    if (n_setid < 0 || prepend_stub(out, outpath, setid, n_setid) < 0) return -1;
+  }
   struct stat st;
   if (fstat(out, &st) < 0 || fsync(out) < 0) return set_error("fsync", outpath, errno);
   const struct scmp_version *v = lib.version();
@@ -476,7 +579,7 @@ static int compile(const char *in, const char *outpath) {
   printf("],\"enosysAbove\":{");
   for (int i = 0, first = 1; i < n_arches; i++)
     if (highest[i] > 0) printf("%s\"%s\":%ld", first ? "" : ",", arch_names[i], highest[i]), first = 0;
-  printf("},\"rules\":%u,\"missingOnNative\":%u,\"instructions\":%lld,\"libseccomp\":\"%u.%u.%u\"}\n", n_rules, missing,
+  printf("},\"restrictSetid\":%s,\"rules\":%u,\"missingOnNative\":%u,\"instructions\":%lld,\"libseccomp\":\"%u.%u.%u\"}\n", restrict_setid ? "true" : "false", n_rules, missing,
          (long long)st.st_size / 8, v->major, v->minor, v->micro);
   return 0;
 }

@@ -159,7 +159,7 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
   struct stat st;
   if (fstat(src, &st) < 0) return set_error("fstat", o->src, errno);
   char msg[1200];
-  if (st.st_uid == 0) {
+  if (st.st_uid == 0 && !(o->flags & MF_ROOTMAP)) {
     /* Mapping host root to the sandbox's user would make it host root on that tree
      * (every root-owned file there, hard links to system files included). */
     snprintf(msg, sizeof msg,

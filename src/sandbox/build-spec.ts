@@ -8,6 +8,7 @@ import {readFileSync, statSync} from 'node:fs'
 
 import {usageError} from '../errors.js'
 import {seccompForSandbox} from '../seccomp/index.js'
+import {writesRootOwnedVolume} from './root-volumes.js'
 import {resolveCapabilities} from './capabilities.js'
 import {BASE_GROUPS, BASE_USERS, parseGroup, parsePasswd} from './etc.js'
 import {cleanDestination} from './paths.js'
@@ -244,7 +245,7 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
     network,
     extraHosts: (req.addHost ?? []).map(parseAddHost),
     timeoutMs: req.timeout === undefined ? 0 : parseDuration(req.timeout, '--timeout'),
-    seccomp: await seccompForSandbox(seccompOpt, capabilities),
+    seccomp: await seccompForSandbox(seccompOpt, capabilities, {restrictSetid: writesRootOwnedVolume(mounts, req.userns)}),
     maskedPaths: DOCKER_MASKED_PATHS,
     readonlyPaths: DOCKER_READONLY_PATHS,
     limits,

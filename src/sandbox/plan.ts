@@ -6,7 +6,7 @@
  * space, every token percent-encoded (a lone "%" is the empty string), ending "end".
  *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
- *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap or -
+ *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap or -
  *   overlay SRC DST [FLAGS]                FLAGS: nosuid,noexec; upper: the directory at DST is the upper layer
  *   tmpfs DST SIZE MODE FLAGS | proc DST | sysfs DST | devpts DST | mqueue DST
  *   symlink TARGET DST | mkdir DST MODE | file DST MODE CONTENT | mask DST | readonly DST
@@ -211,7 +211,9 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
       // As root with remapping, a writable volume is idmapped: the volume's owner on the
       // host is the sandbox's user inside, and what it writes stays the owner's.
       const idmap = !m.readOnly && spec.userns !== 'host' && isRoot() ? ',idmap' : ''
-      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev' + idmap])
+      // a host-root-owned source is mapped too when the filter refuses set-id modes (root-volumes.ts)
+      const rootmap = idmap && spec.seccomp.restrictSetid ? ',rootmap' : ''
+      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev' + idmap + rootmap])
     } else {
       const flags = ['nosuid', 'nodev', ...(m.readOnly ? ['ro'] : []), ...(m.noexec ? ['noexec'] : [])]
       ops.push(['tmpfs', m.destination, String(m.sizeBytes), m.mode.toString(8), flags.join(',')])

@@ -68,7 +68,7 @@ export interface SandboxSpec {
   /** wall-clock limit in milliseconds; 0 means none */
   timeoutMs: number
   /** path of the compiled seccomp filter, or null for unconfined */
-  seccomp: {profile: string; bpfPath: string | null}
+  seccomp: {profile: string; bpfPath: string | null; restrictSetid?: boolean}
   maskedPaths: string[]
   readonlyPaths: string[]
   /** resource limits (limits.ts); build-spec.ts always sets it, a spec without it gets DEFAULT_LIMITS */
@@ -196,7 +196,7 @@ export const SANDBOX_SPEC_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['profile', 'bpfPath'],
-      properties: {profile: {type: 'string', minLength: 1}, bpfPath: {anyOf: [absPath, {type: 'null'}]}},
+      properties: {profile: {type: 'string', minLength: 1}, bpfPath: {anyOf: [absPath, {type: 'null'}]}, restrictSetid: {type: 'boolean'}},
     },
     maskedPaths: {type: 'array', items: absPath},
     readonlyPaths: {type: 'array', items: absPath},

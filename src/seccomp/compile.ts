@@ -111,7 +111,7 @@ function refPath(profilePath: string, ctx: ResolveContext): string | null {
   } catch {
     return null
   }
-  const id = JSON.stringify([COMPILER_VERSION, profilePath, String(st.dev), String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), [...ctx.capabilities].sort(), ctx.kernel, ctx.arch])
+  const id = JSON.stringify([COMPILER_VERSION, profilePath, String(st.dev), String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), [...ctx.capabilities].sort(), ctx.kernel, ctx.arch, ctx.restrictSetid === true])
   return join(cacheDir(), createHash('sha256').update(id).digest('hex') + '.ref')
 }
 

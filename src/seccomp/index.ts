@@ -14,6 +14,8 @@ import {hostContext, resolveProfile} from './resolve.js'
 export interface SeccompChoice {
   profile: string
   bpfPath: string | null
+  /** the filter refuses to make set-uid/set-gid files (a host-root-owned volume is written as host root) */
+  restrictSetid?: boolean
 }
 
 /** How long a batch reuses one answer before the profile file and the cache are checked
@@ -21,17 +23,19 @@ export interface SeccompChoice {
 const RECHECK_MS = 1000
 const recent = new Map<string, {bpfPath: string; at: number}>()
 
-export async function seccompForSandbox(option: string | undefined, capabilities: string[]): Promise<SeccompChoice> {
+export async function seccompForSandbox(option: string | undefined, capabilities: string[], opts: {restrictSetid?: boolean} = {}): Promise<SeccompChoice> {
   if (option === 'unconfined') return {profile: 'unconfined', bpfPath: null}
   const ref = findProfile(option ?? DEFAULT_PROFILE)
-  const ctx = hostContext(capabilities)
+  const restrict = opts.restrictSetid === true
+  const ctx = hostContext(capabilities, restrict)
+  const extra = restrict ? {restrictSetid: true} : {}
   // Fastest path: the same answer a moment ago in this process (grading and CI batches).
   // a loop, not [...].sort().join(): src/sandbox/plan.ts's serializePlan says why
-  let key = `${ref.path}\0`
+  let key = `${ref.path}\0${restrict ? 'setid\0' : ''}`
   for (const c of ctx.capabilities.slice().sort()) key += `${c},`
   const hit = recent.get(key)
   const now = Date.now()
-  if (hit && now - hit.at < RECHECK_MS) return {profile: ref.id, bpfPath: hit.bpfPath}
+  if (hit && now - hit.at < RECHECK_MS) return {profile: ref.id, bpfPath: hit.bpfPath, ...extra}
   // Fast path: this very file (same inode, size, times) was checked and compiled before.
   let bpfPath = lookupCompiled(ref.path, ctx)
   if (!bpfPath) {
@@ -40,5 +44,5 @@ export async function seccompForSandbox(option: string | undefined, capabilities
     rememberCompiled(ref.path, ctx, bpfPath)
   }
   recent.set(key, {bpfPath, at: now})
-  return {profile: ref.id, bpfPath}
+  return {profile: ref.id, bpfPath, ...extra}
 }

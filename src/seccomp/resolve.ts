@@ -42,6 +42,11 @@ export interface ResolveContext {
   kernel: [number, number]
   /** libseccomp name of the native arch */
   arch: string
+  /**
+   * the sandbox writes a host-root-owned volume as host root: the filter then refuses to
+   * make set-uid/set-gid files whatever the profile says (src/sandbox/root-volumes.ts)
+   */
+  restrictSetid?: boolean
 }
 
 export interface EntryDecision {
@@ -63,6 +68,8 @@ export interface ResolvedProfile {
    * answers ENOSYS above the highest of them (see enosysStubApplies); else empty.
    */
   named: string[]
+  /** see ResolveContext.restrictSetid */
+  restrictSetid: boolean
 }
 
 /**
@@ -89,8 +96,8 @@ export function newestNamed(r: ResolvedProfile, syscalls: Record<string, number>
 
 export const EPERM = 1
 
-export function hostContext(capabilities: string[] = []): ResolveContext {
-  return {capabilities: capabilities.map(normalizeCap), kernel: hostKernel(), arch: nativeArch()}
+export function hostContext(capabilities: string[] = [], restrictSetid = false): ResolveContext {
+  return {capabilities: capabilities.map(normalizeCap), kernel: hostKernel(), arch: nativeArch(), ...(restrictSetid ? {restrictSetid} : {})}
 }
 
 export function normalizeCap(c: string): string {
@@ -190,7 +197,7 @@ export function resolveProfile(profile: SeccompProfile, ctx: ResolveContext): Re
   const named = enosysStubApplies(defaultAction)
     ? [...new Set((profile.syscalls ?? []).flatMap((e, i) => (entries[i].applies ? entryNames(e) : [])))].sort()
     : []
-  const resolved: ResolvedProfile = {arches: coveredArches(profile, ctx.arch), defaultAction, rules, entries, context: ctx, named}
+  const resolved: ResolvedProfile = {arches: coveredArches(profile, ctx.arch), defaultAction, rules, entries, context: ctx, named, restrictSetid: ctx.restrictSetid === true}
   resolved.rules = [...guardMultiplexers(resolved), ...rules]
   return resolved
 }
@@ -243,6 +250,7 @@ export function actionToken(a: Action): string {
 export function rulesText(r: ResolvedProfile): string {
   const lines = ['lab-seccomp 1', `arches ${r.arches.join(' ')}`, `default ${actionToken(r.defaultAction)}`]
   for (const n of r.named) lines.push(`named ${n}`)
+  if (r.restrictSetid) lines.push('restrict-setid')
   // multiplexers first: libseccomp then keeps their unconditional rule (see seccomp_compile.c)
   const names = [...new Set(r.rules.map((x) => x.name))].sort((a, b) => Number(b in MULTIPLEXED) - Number(a in MULTIPLEXED))
   for (const name of names) {
