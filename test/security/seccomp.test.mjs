@@ -2,7 +2,7 @@
 // its documented errno and the process lives on; ordinary programs work under
 // default and strict; 32-bit int 0x80 cannot slip past the argument filters.
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -207,6 +207,71 @@ x86_64(t, 'the ENOSYS answer follows runc: not when the default action allows, n
   // our default names newer calls: the stub sits above its newest, and statx stays allowed
   const d = await lab(['sandbox', 'run', '-v', `${dir}:/probe:ro`, '--', 'python3', '/probe/errnos.py', '163', '332', '600'])
   assert.equal(parse(d.stdout), {163: 'EPERM', 332: 'EFAULT', 600: 'ENOSYS'})
+})
+
+// A writable volume owned by host root is idmapped so that the sandbox's root writes as
+// host root (as docker run -v does); set-id files are what that must never give.
+writeFileSync(join(dir, 'setid.py'), `
+import ctypes, errno, os, stat, sys
+d = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+def res(f):
+    try: f(); return 'ok'
+    except OSError as e: return errno.errorcode[e.errno]
+def raw(nr, *a):
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(x) if isinstance(x, int) else x for x in a])
+    return 'ok' if r >= 0 else errno.errorcode[ctypes.get_errno()]
+open(d + '/prog', 'w').write('#!/bin/sh\\nid\\n')
+out = {}
+out['chmod_suid'] = res(lambda: os.chmod(d + '/prog', 0o4755))
+out['chmod_sgid'] = res(lambda: os.chmod(d + '/prog', 0o2755))
+out['chmod_sgid_noexec'] = res(lambda: os.chmod(d + '/prog', 0o2745))
+out['chmod_plain'] = res(lambda: os.chmod(d + '/prog', 0o755))
+fd = os.open(d + '/prog', os.O_RDONLY)
+out['fchmod_suid'] = res(lambda: os.fchmod(fd, 0o4755))
+out['fchmodat_suid'] = res(lambda: os.chmod('prog', 0o6755, dir_fd=os.open(d, os.O_RDONLY)))
+out['open_creat_suid'] = res(lambda: os.close(os.open(d + '/new', os.O_CREAT | os.O_WRONLY, 0o4755)))
+out['mknod_suid'] = res(lambda: os.mknod(d + '/fifo', 0o4644 | stat.S_IFIFO))
+out['creat_suid'] = raw(85, ctypes.c_char_p((d + '/creat').encode()), 0o4755)
+out['fchmodat2_suid'] = raw(452, -100, ctypes.c_char_p((d + '/prog').encode()), 0o4755, 0)
+out['openat2'] = raw(437, -100, ctypes.c_char_p((d + '/o2').encode()), 0, 0)
+out['io_uring_setup'] = raw(425, 1, 0)
+for k, v in out.items(): print(k + '=' + v)
+print('owner=%d mode=%o' % (os.stat(d + '/prog').st_uid, os.stat(d + '/prog').st_mode & 0o7777))
+`)
+
+x86_64(t, 'attack: root in a sandbox writes a host-root-owned volume as host root and makes a set-uid program there · defence: the filter refuses set-id modes (chmod family, open, creat, mknod; openat2 ENOSYS, io_uring EPERM) whatever the profile', async () => {
+  const vol = mkdtempSync(join(tmpdir(), 'lab-rootvol-'))
+  chmodSync(vol, 0o755)
+  try {
+    const want = {chmod_suid: 'EPERM', chmod_sgid: 'EPERM', chmod_sgid_noexec: 'ok', chmod_plain: 'ok', fchmod_suid: 'EPERM', fchmodat_suid: 'EPERM', open_creat_suid: 'EPERM', mknod_suid: 'EPERM', creat_suid: 'EPERM', fchmodat2_suid: 'EPERM', openat2: 'ENOSYS', io_uring_setup: 'EPERM'}
+    const allowAll = join(dir, 'allow-everything.json')
+    writeFileSync(allowAll, JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW'}))
+    for (const opt of [[], ['--security-opt', `seccomp=${allowAll}`]]) {
+      const r = await lab(['sandbox', 'run', ...opt, '-v', `${vol}:/vol`, '-v', `${dir}:/probe:ro`, '--', 'python3', '/probe/setid.py', '/vol'])
+      assert.is(r.code, 0, r.stderr)
+      const got = parse(r.stdout)
+      const {owner, ...calls} = got
+      assert.equal(calls, want, opt.join(' ') || 'default profile')
+      assert.match(r.stdout, /owner=0 mode=755/)
+      assert.not.match(r.stderr, /belongs to host root/)
+    }
+    // on the host: root's files, and not one set-id bit anywhere in the volume
+    for (const f of readdirSync(vol)) {
+      const st = statSync(join(vol, f))
+      assert.is(st.uid, 0, f)
+      assert.is(st.mode & 0o6000, 0, `${f} has a set-id bit`)
+    }
+    // a second sandbox (another id range) writes the same files
+    const again = await lab(['sandbox', 'run', '-v', `${vol}:/vol`, '--', 'sh', '-c', 'echo more >> /vol/prog && echo written'])
+    assert.is(again.code, 0, again.stderr)
+    // unconfined: nothing could refuse set-id modes, so the volume is not mapped to root (with a warning)
+    const unconf = await lab(['sandbox', 'run', '--security-opt', 'seccomp=unconfined', '-v', `${vol}:/vol`, '--', 'sh', '-c', 'echo x > /vol/unconfined'])
+    assert.is.not(unconf.code, 0)
+    assert.match(unconf.stderr, /belongs to host root, so it is not id-mapped/)
+  } finally {
+    rmSync(vol, {recursive: true, force: true})
+  }
 })
 
 t.run()
