@@ -1,7 +1,7 @@
 /**
  * Exercise progress, like rustlings: which steps of which lab passed, and the hints of
  * the checks that failed last time (for `lab hint`). Stored as JSON in the user's
- * state directory ($LAB_STATE_DIR, else $XDG_STATE_HOME/lab, else ~/.local/state/lab),
+ * state directory ($LAB_STATE_DIR; as root /var/lib/lab; else $XDG_STATE_HOME/lab or ~/.local/state/lab),
  * written atomically (temporary file + rename) so an interrupted write loses nothing.
  */
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
@@ -27,8 +27,10 @@ interface ProgressFile {
   labs: Record<string, LabProgress>
 }
 
+/** lab's state: $LAB_STATE_DIR; as root /var/lib/lab, as the sandboxes' state is; else the XDG state directory. */
 export function stateDir(): string {
   if (process.env.LAB_STATE_DIR) return process.env.LAB_STATE_DIR
+  if (process.getuid?.() === 0) return '/var/lib/lab'
   if (process.env.XDG_STATE_HOME) return join(process.env.XDG_STATE_HOME, 'lab')
   return join(homedir(), '.local', 'state', 'lab')
 }

@@ -136,7 +136,13 @@ export class Volumes {
     }
     const destination = cleanDestination(dest, 'volume destination')
     checkDestinationAllowed(destination, '-v')
+    const existed = name !== undefined && this.exists(name)
     const info = this.create(name, {anonymous: name === undefined})
+    // -v data:/x makes a volume that outlives the sandbox: say so the one time it happens
+    // (on a terminal: a script gets Docker's silence), and how to bind ./data instead
+    if (name !== undefined && !existed && process.stderr.isTTY) {
+      process.stderr.write(`lab: created the managed volume "${name}"; it outlives the sandbox (\`lab volume rm ${name}\` removes it). To bind a host directory, give a path: -v "$PWD/${name}:${dest}"\n`)
+    }
     const source = info.mountpoint
     if (!statSync(source).isDirectory()) throw new LabError('volume-broken', `volume ${info.name} has no data directory`, {hint: `remove it with lab volume rm ${info.name}`})
     return {mount: {type: 'bind', source, destination, readOnly}, volume: {name: info.name, destination, anonymous: info.anonymous, readOnly}}

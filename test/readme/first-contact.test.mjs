@@ -72,6 +72,23 @@ const hasScript = spawnSync('sh', ['-c', 'command -v script'], {stdio: 'ignore'}
   assert.is(yes.status, 0, yes.stdout)
 })
 
+;(hasScript ? t : t.skip)('-v data:/x on a terminal says once that it made a lasting managed volume, and how to bind ./data instead', () => {
+  const run = () => spawnSync('script', ['-qec', `${process.execPath} -- ${LAB} sandbox run -v first-contact-data:/x -- true`, '/dev/null'], {env, encoding: 'utf8', timeout: 30_000})
+  const first = run()
+  assert.is(first.status, 0, first.stdout)
+  assert.match(first.stdout, /created the managed volume "first-contact-data"; it outlives the sandbox \(`lab volume rm first-contact-data` removes it\)\. To bind a host directory, give a path: -v "\$PWD\/first-contact-data:\/x"/)
+  assert.not.match(run().stdout, /created the managed volume/, 'only once')
+})
+
+t('state (lab progress, CI runs) lives where the README says: /var/lib/lab as root, LAB_STATE_DIR when set', () => {
+  const probe = `import('${ROOT}/dist/labs/progress.js').then((m) => console.log(m.stateDir()))`
+  const {LAB_STATE_DIR: _, ...noState} = process.env
+  const r = spawnSync(process.execPath, ['-e', probe], {env: {...noState, XDG_STATE_HOME: '/nonexistent-xdg'}, encoding: 'utf8'})
+  assert.is(r.stdout.trim(), process.getuid() === 0 ? '/var/lib/lab' : '/nonexistent-xdg/lab')
+  const s = spawnSync(process.execPath, ['-e', probe], {env: {...noState, LAB_STATE_DIR: state}, encoding: 'utf8'})
+  assert.is(s.stdout.trim(), state)
+})
+
 t('git ignores what the labs and grading write into a checkout', () => {
   for (const p of ['lab-work/ch4-volumes/answer.sh', 'reports/report.json']) {
     const r = spawnSync('git', ['check-ignore', '-q', '--no-index', p], {cwd: ROOT})
