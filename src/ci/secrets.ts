@@ -5,9 +5,9 @@
  * value itself, each line of a multi-line value, and their base64 forms. Nothing here
  * ever writes a secret to disk.
  */
-import {readFileSync, statSync} from 'node:fs'
 
 import {LabError, usageError} from '../errors.js'
+import {readKeyValueFile} from '../util/keyvalue-file.js'
 
 export const MASK = '***'
 /** Shorter pieces would mask ordinary text everywhere (GitHub masks from 4 characters too). */
@@ -18,22 +18,12 @@ export function loadSecrets(opts: {names?: string[]; files?: string[]; env?: Rec
   const env = opts.env ?? process.env
   const out: Record<string, string> = {}
   for (const f of opts.files ?? []) {
-    let text: string
-    try {
-      if (!statSync(f).isFile()) throw new Error('not a regular file')
-      text = readFileSync(f, 'utf8')
-    } catch (e) {
-      throw usageError(`--secret-file ${f}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'give a readable file of NAME=value lines')
-    }
-    text.split('\n').forEach((raw, i) => {
-      const line = raw.replace(/\r$/, '')
-      if (line.trim() === '' || line.trimStart().startsWith('#')) return
-      const eq = line.indexOf('=')
-      const name = eq < 0 ? '' : line.slice(0, eq).trim()
+    for (const {line, key, value} of readKeyValueFile(f, '--secret-file', 'NAME=value lines')) {
+      const name = value === undefined ? '' : key.trim()
       // the line itself is never shown: it holds the secret
-      if (!NAME.test(name)) throw usageError(`--secret-file ${f}:${i + 1}: not a NAME=value line`, 'each line is NAME=value or a # comment; names are letters, digits and _')
-      out[name] = unquote(line.slice(eq + 1))
-    })
+      if (!NAME.test(name)) throw usageError(`--secret-file ${f}:${line}: not a NAME=value line`, 'each line is NAME=value or a # comment; names are letters, digits and _')
+      out[name] = unquote(value!)
+    }
   }
   for (const spec of opts.names ?? []) {
     const eq = spec.indexOf('=')

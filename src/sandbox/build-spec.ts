@@ -8,6 +8,7 @@ import {readFileSync, statSync} from 'node:fs'
 
 import {usageError} from '../errors.js'
 import {seccompForSandbox} from '../seccomp/index.js'
+import {readKeyValueFile} from '../util/keyvalue-file.js'
 import {writesRootOwnedVolume} from './root-volumes.js'
 import {resolveCapabilities} from './capabilities.js'
 import {BASE_GROUPS, BASE_USERS, parseGroup, parsePasswd} from './etc.js'
@@ -70,22 +71,11 @@ function parseEnvEntry(entry: string, source: string, callerEnv: Record<string, 
 }
 
 function readEnvFile(file: string, callerEnv: Record<string, string | undefined>, into: Record<string, string>): void {
-  let text: string
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a regular file')
-    text = readFileSync(file, 'utf8')
-  } catch (e) {
-    throw usageError(`--env-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'give a readable file of KEY=value lines')
+  for (const {line, key, value} of readKeyValueFile(file, '--env-file')) {
+    const text = value === undefined ? key : `${key}=${value}`
+    if (!ENV_NAME.test(key)) throw usageError(`--env-file ${file}:${line}: "${text.slice(0, 40)}" is not KEY=value`, 'each line is KEY=value, KEY, or a # comment')
+    parseEnvEntry(text, `--env-file ${file}:${line}`, callerEnv, into)
   }
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '')
-    if (line.trim() === '' || line.trimStart().startsWith('#')) return
-    const key = line.split('=', 1)[0]
-    if (!ENV_NAME.test(key)) {
-      throw usageError(`--env-file ${file}:${i + 1}: "${line.slice(0, 40)}" is not KEY=value`, 'each line is KEY=value, KEY, or a # comment')
-    }
-    parseEnvEntry(line, `--env-file ${file}:${i + 1}`, callerEnv, into)
-  })
 }
 
 const RLIMIT_NAMES = new Set(['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'])

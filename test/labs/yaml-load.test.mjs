@@ -84,4 +84,21 @@ t('parseYaml finds the line of a JSON path, or of its nearest ancestor', () => {
   assert.is(y.lineOf(['a']), 2)
 })
 
+t('one KEY=value reader for --env-file and --secret-file: comments, blank lines, CRLF, "=" in values; a secret\'s bad line is never shown', async () => {
+  const {parseKeyValueLines} = await import('../../dist/util/keyvalue-file.js')
+  assert.equal(parseKeyValueLines('A=1\r\n\n  # note\nB=x=y\nBARE\n'), [{line: 1, key: 'A', value: '1'}, {line: 4, key: 'B', value: 'x=y'}, {line: 5, key: 'BARE', value: undefined}])
+  const {loadSecrets} = await import('../../dist/ci/secrets.js')
+  const f = join(base, 'ci.secrets')
+  writeFileSync(f, '# tokens\nAPI_TOKEN="s3cr3t-value"\r\n')
+  assert.equal(loadSecrets({files: [f], env: {}}), {API_TOKEN: 's3cr3t-value'})
+  writeFileSync(f, 'API_TOKEN=ok\nhunter2-the-password\n')
+  try {
+    loadSecrets({files: [f], env: {}})
+    assert.unreachable('a bad line is refused')
+  } catch (e) {
+    assert.match(e.message, /ci\.secrets:2: not a NAME=value line/)
+    assert.not.match(e.message + e.hint, /hunter2/)
+  }
+})
+
 t.run()
