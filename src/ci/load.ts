@@ -9,7 +9,7 @@ import {basename, isAbsolute, relative, resolve} from 'node:path'
 
 import {LabError} from '../errors.js'
 import {relComponents} from '../labs/fsafe.js'
-import {parseYaml, problemLine, schemaProblems, summarizeProblems, YamlSyntaxError, type ParsedYaml} from '../util/yaml-load.js'
+import {parseYaml, problemLine, schemaProblems, summarizeProblems} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
 import {dagProblems} from './dag.js'
 import {checkTemplate} from './expr.js'
@@ -59,13 +59,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   if (st.size > MAX_FILE_BYTES) throw new LabError('ci-invalid', `${shown}: larger than ${MAX_FILE_BYTES} bytes`, {hint: 'a pipeline file is small YAML'})
   const text = readFileSync(file, 'utf8')
 
-  let parsed: ParsedYaml
-  try {
-    parsed = parseYaml(text, shown)
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new PipelineError([e.message])
-    throw e
-  }
+  const parsed = parseYaml(text, shown, (problems) => new PipelineError(problems))
   const problems: string[] = []
   const add = (path: string, message: string) => problems.push(problemLine(shown, parsed, path, message))
   const data = parsed.data as PipelineFile

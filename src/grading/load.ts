@@ -13,7 +13,7 @@ import {LabError} from '../errors.js'
 import {safeReadFile, safeStat, walkSafe} from '../labs/fsafe.js'
 import {LABS_DIR} from '../labs/load.js'
 import {parseDuration, parseSize} from '../sandbox/units.js'
-import {parseYaml, problemLine, schemaProblems, summarizeProblems, YamlSyntaxError, type ParsedYaml} from '../util/yaml-load.js'
+import {parseYaml, problemLine, schemaProblems, summarizeProblems} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
 import {GRADING_SCHEMA, type GradingSpec, type RunLimits, type TextCheck} from './schema.js'
 
@@ -76,13 +76,7 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
   const dir = dirname(file)
   const raw = readFileSync(file)
   const name = basename(file)
-  let parsed: ParsedYaml
-  try {
-    parsed = parseYaml(raw.toString('utf8'), name)
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new GradingSpecError([e.message])
-    throw e
-  }
+  const parsed = parseYaml(raw.toString('utf8'), name, (problems) => new GradingSpecError(problems))
   const data = parsed.data as GradingSpec
   const problems = schemaProblems(await schemaCheck('grading', data), {schema: GRADING_SCHEMA, data}).map((p) => problemLine(name, parsed, p.path, p.message))
   if (problems.length) throw new GradingSpecError(problems)

@@ -12,7 +12,7 @@ import Handlebars from 'handlebars'
 
 import {parseRunArgv} from '../cli/run-flags.js'
 import {LabError} from '../errors.js'
-import {jsonPathToYaml, parseYaml, problemLine, schemaProblems, summarizeProblems, YamlSyntaxError, type ParsedYaml, type YamlPath} from '../util/yaml-load.js'
+import {jsonPathToYaml, parseYaml, problemLine, schemaProblems, summarizeProblems, type ParsedYaml, type YamlPath} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
 import {FLAG_FEATURES, missingFeatures} from './features.js'
 import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
@@ -252,13 +252,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
   const text = safeReadFile(dir, 'lab.yaml', shownFile, 1024 * 1024)
   if (text === null) throw new LabError('lab-not-found', `${shownFile}: not found`, {exitCode: 1})
 
-  let parsed: ParsedYaml
-  try {
-    parsed = parseYaml(text, shownFile)
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new LabFormatError([e.message])
-    throw e
-  }
+  const parsed = parseYaml(text, shownFile, (problems) => new LabFormatError(problems))
   const problems = new Problems(shownFile, parsed)
   const data = parsed.data as LabFile
 

@@ -41,14 +41,18 @@ export function yamlPathToJson(path: YamlPath): string {
   return path.length === 0 ? '/' : '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
 }
 
-/** Parses YAML text (duplicate keys are an error); throws YamlSyntaxError naming the file, line and column. */
-export function parseYaml(text: string, shown: string): ParsedYaml {
+/**
+ * Parses YAML text (duplicate keys are an error). A syntax error, "FILE:LINE:COL: message",
+ * is thrown as the format's own error (`invalid`, given the problems), or as a YamlSyntaxError.
+ */
+export function parseYaml(text: string, shown: string, invalid?: (problems: string[]) => Error): ParsedYaml {
   const lines = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
   if (doc.errors.length > 0) {
     const e = doc.errors[0]
     const pos = lines.linePos(e.pos[0])
-    throw new YamlSyntaxError(`${shown}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`)
+    const problem = `${shown}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`
+    throw invalid ? invalid([problem]) : new YamlSyntaxError(problem)
   }
   const lineOf = (p: YamlPath | string): number | null => {
     const path = typeof p === 'string' ? jsonPathToYaml(p) : p

@@ -66,7 +66,7 @@ t('schema error: unknown key → file, line and JSON path', async () => {
   const p = await problems(makeLab('unknown-key', GOOD.replace('    title: One\n', '    title: One\n    colour: red\n')))
   assert.match(p[0], /lab\.yaml:7: \/steps\/0: unknown key `colour`$/)
   // a misspelt key names the key meant, not the required one it leaves missing
-  const m = await problems(makeLab('misspelt', GOOD.replace('    actions:', '    actoins:').replace('        of: hi\n', '        of: hi\n        stdot: {equals: hi}\n')))
+  const m = await problems(makeLab('misspelt', GOOD.replace('    actions:', '    actoins:').replace('        stdout: {equals: hi}', '        stdot: {equals: hi}')))
   assert.ok(m.includes('lab.yaml:8: /steps/0: unknown key `actoins` — did you mean `actions`?') || m.some((x) => /\/steps\/0: unknown key `actoins` — did you mean `actions`\?$/.test(x)), m.join('\n'))
   assert.ok(m.some((x) => /\/steps\/0\/checks\/0: unknown key `stdot` — did you mean `stdout`\?$/.test(x)), m.join('\n'))
   assert.not.ok(m.some((x) => /must have required property|must match/.test(x)), m.join('\n'))
