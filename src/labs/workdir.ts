@@ -5,11 +5,12 @@
  * of the process that owned it). An exercise uses the student's directory, created
  * from the fixtures the first time.
  */
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, dirname, join, resolve, sep} from 'node:path'
 
 import {LabError} from '../errors.js'
+import {VOLUME_OWNER_ID} from '../sandbox/volumes-managed.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import {copyTreeSafe, relComponents, safeStat} from './fsafe.js'
 import {labProgress} from './progress.js'
@@ -25,9 +26,12 @@ export function sweepStaleWorkDirs(base = tmpdir()): string[] {
 }
 
 /**
- * The lab's writable directories: root inside a sandbox is an unprivileged id on the
- * host (user namespaces), so a directory sandboxes write to through a bind mount must
- * be writable by any id. Refuses a symlink on the way.
+ * The lab's writable directories. As root they belong to lab's volume user (as managed
+ * volumes do), whatever is in them: a writable volume is idmapped to its owner, so every
+ * sandbox — each on its own id range — writes there as that one unprivileged host id,
+ * a file one run wrote is the next run's too, and "root inside is not root outside"
+ * stays visible on the host. Without root, the directories are writable by any id (the
+ * sandbox's ids are the caller's subordinate ones). Refuses a symlink on the way.
  */
 export function prepareWritable(lab: Lab, dir: string): void {
   for (const rel of lab.data.writable ?? []) {
@@ -39,7 +43,15 @@ export function prepareWritable(lab: Lab, dir: string): void {
       else if (!st.isDirectory()) throw new LabError('lab-path', `work directory: ${sub} is a file, but the lab writes into it`, {hint: `move it away, or run \`lab reset ${lab.id}\``})
     }
     chmodSync(join(dir, rel), 0o777)
+    if (process.getuid?.() === 0) giveToVolumeUser(join(dir, rel))
   }
+}
+
+/** lchown of a tree, links themselves included and never followed. */
+function giveToVolumeUser(path: string): void {
+  lchownSync(path, VOLUME_OWNER_ID, VOLUME_OWNER_ID)
+  if (!lstatSync(path).isDirectory()) return
+  for (const name of readdirSync(path)) giveToVolumeUser(join(path, name))
 }
 
 /** A fresh walkthrough directory: fixtures, then the reference solution. */
