@@ -32,7 +32,17 @@ async function ci(args, extraEnv = {}) {
 }
 
 const job = (r, key) => r.json.jobs.find((j) => j.key === key)
-const leftovers = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-ci-`) && !n.startsWith(`lab-ci-${process.pid}-`))
+// a run's directory left behind by a CLI that is gone; the machine may be running other
+// pipelines right now, whose directories belong to live processes
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return e.code === 'EPERM'
+  }
+}
+const leftovers = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-ci-`) && !n.startsWith(`lab-ci-${process.pid}-`) && !alive(Number(n.split('-')[2])))
 
 t.before.each(() => {
   repo = mkdtempSync(join(tmpdir(), 'labci-repo-'))
