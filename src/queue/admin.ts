@@ -3,9 +3,9 @@ import {Queue} from 'bullmq'
 import type {Redis} from 'ioredis'
 
 import {LabError} from '../errors.js'
-import {connect, type QueueAddress} from './connection.js'
+import {bullOptions, connect, type QueueAddress} from './connection.js'
 import type {ItemRecord, RunMeta} from './job.js'
-import {BULL_PREFIX, cancelKey, eventsChannel, KEEP_SECONDS, QUEUES_SET, BASE_QUEUE, resultsKey, runKey, RUNS_ZSET, workerKey, WORKERS_SET} from './keys.js'
+import {cancelKey, eventsChannel, KEEP_SECONDS, QUEUES_SET, BASE_QUEUE, resultsKey, runKey, RUNS_ZSET, workerKey, WORKERS_SET} from './keys.js'
 import {loadRun} from './submit.js'
 
 async function withRedis<T>(addr: QueueAddress, fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -51,7 +51,7 @@ export async function queueStatus(addr: QueueAddress): Promise<QueueStatus> {
     const names = [...new Set([BASE_QUEUE, ...(await redis.smembers(QUEUES_SET))])].sort()
     const queues = []
     for (const name of names) {
-      const q = new Queue(name, {connection: redis.duplicate(), prefix: BULL_PREFIX})
+      const q = new Queue(name, bullOptions(redis))
       try {
         const c = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed')
         queues.push({name, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0})
@@ -98,7 +98,7 @@ export async function listRuns(addr: QueueAddress, limit = 50): Promise<RunSumma
 export async function retryRun(addr: QueueAddress, run: string): Promise<{run: string; retried: string[]; skipped: string[]}> {
   return withRedis(addr, async (redis) => {
     const meta = await loadRun(redis, run)
-    const q = new Queue(meta.queue, {connection: redis.duplicate(), prefix: BULL_PREFIX})
+    const q = new Queue(meta.queue, bullOptions(redis))
     const retried: string[] = []
     const skipped: string[] = []
     try {
@@ -128,7 +128,7 @@ export async function cancelRun(addr: QueueAddress, run: string): Promise<{run: 
   return withRedis(addr, async (redis) => {
     const meta = await loadRun(redis, run)
     await redis.set(cancelKey(run), '1', 'EX', KEEP_SECONDS)
-    const q = new Queue(meta.queue, {connection: redis.duplicate(), prefix: BULL_PREFIX})
+    const q = new Queue(meta.queue, bullOptions(redis))
     let cancelled = 0
     let running = 0
     try {

@@ -4,9 +4,11 @@
  * the address with it replaced by "***". Connections fail fast with one clear line
  * (wrong password, nothing listening, wrong DB) instead of retrying for ever.
  */
+import type {ConnectionOptions} from 'bullmq'
 import {Redis, type RedisOptions} from 'ioredis'
 
 import {LabError} from '../errors.js'
+import {BULL_PREFIX} from './keys.js'
 
 export interface QueueAddress {
   /** the URL with any password replaced by *** */
@@ -92,4 +94,16 @@ export function explain(addr: QueueAddress, e: Error): LabError {
   }
   if (/DB index is out of range/i.test(msg)) return new LabError('queue-url', `${addr.display}: no such database`, {hint: 'Redis has databases 0–15 unless configured otherwise'})
   return new LabError('queue-error', `${addr.display}: ${msg.split('\n')[0]}`, {hint: 'check the Redis server\'s log'})
+}
+
+/**
+ * BullMQ options for a queue or worker on the same server as `redis`: connection
+ * settings, not a shared client, so BullMQ opens its own and closes them with it.
+ */
+export function bullOptions(redis: Redis): {connection: ConnectionOptions; prefix: string} {
+  const o = redis.options
+  return {
+    connection: {host: o.host, port: o.port, db: o.db, username: o.username, password: o.password, tls: o.tls, maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(200 * n, 2000), connectionName: o.connectionName} as unknown as ConnectionOptions,
+    prefix: BULL_PREFIX,
+  }
 }

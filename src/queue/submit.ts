@@ -18,9 +18,9 @@ import type {LoadedSpec} from '../grading/load.js'
 import type {Pipeline} from '../ci/model.js'
 import {submissionId, submissionKind} from '../grading/extract.js'
 import {assembleGradeReport, errorSubmission, gradeRunSpec, type PipelineJobResult} from './adapters.js'
-import {connect, type QueueAddress} from './connection.js'
+import {bullOptions, connect, type QueueAddress} from './connection.js'
 import {isRunId, jobIdOf, newQueueRunId, type CiJobData, type GradeJobData, type ItemRecord, type RunMeta} from './job.js'
-import {BULL_PREFIX, eventsChannel, KEEP_SECONDS, QUEUES_SET, queueFor, resultsKey, runKey, RUNS_ZSET} from './keys.js'
+import {eventsChannel, KEEP_SECONDS, QUEUES_SET, queueFor, resultsKey, runKey, RUNS_ZSET} from './keys.js'
 import {DEFAULT_PAYLOAD_CAP, packTree, PayloadError, uploadBlobs, type PackedTree} from './payload.js'
 
 export interface SubmitOptions {
@@ -97,7 +97,7 @@ export async function submitGrade(spec: LoadedSpec, paths: string[], opts: Submi
     const meta: RunMeta = {id: run, kind: 'grade', created: new Date().toISOString(), queue: qname, require, items, grade: rs, payload: {files, uploaded: up.uploaded, uploadedBytes: up.bytes, reused: up.reused}}
     await registerRun(redis, meta)
     for (const r of refused) await recordLocal(redis, run, r)
-    const queue = new Queue(qname, {connection: redis.duplicate(), prefix: BULL_PREFIX})
+    const queue = new Queue(qname, bullOptions(redis))
     try {
       for (let i = 0; i < jobs.length; i += 1000) await addJobs(queue, jobs.slice(i, i + 1000))
     } finally {
@@ -124,7 +124,7 @@ export async function submitCi(p: Pipeline, opts: SubmitOptions): Promise<RunMet
     const meta: RunMeta = {id: run, kind: 'ci', created: new Date().toISOString(), queue: qname, require, items: [{index: 0, id: p.name, path: p.file, jobId}], ci: {file: p.file, workspace: p.workspace}, payload: {files: tree.manifest.entries.length, uploaded: up.uploaded, uploadedBytes: up.bytes, reused: up.reused}}
     await registerRun(redis, meta)
     const data: CiJobData = {v: 1, kind: 'ci', run, index: 0, workspace: tree.manifestSha, file, strict: false}
-    const queue = new Queue(qname, {connection: redis.duplicate(), prefix: BULL_PREFIX})
+    const queue = new Queue(qname, bullOptions(redis))
     try {
       await addJobs(queue, [{name: 'ci', data, opts: {jobId}}])
     } finally {
@@ -203,7 +203,9 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
         /* not ours */
       }
     })
-    const queue = new Queue(meta.queue, {connection: redis.duplicate(), prefix: BULL_PREFIX})
+    const queue = new Queue(meta.queue, bullOptions(redis))
+    const onAbort = () => wake?.()
+    opts.signal?.addEventListener('abort', onAbort)
     try {
       emit()
       let lastFailedCheck = 0
@@ -234,11 +236,11 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
             clearTimeout(t)
             r()
           }
-          opts.signal?.addEventListener('abort', () => wake?.(), {once: true})
         })
         wake = null
       }
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort)
       await queue.close().catch(() => {})
     }
     return {meta, records: meta.items.map((it) => records.get(it.index)!)}

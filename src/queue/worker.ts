@@ -21,7 +21,6 @@ import {arch, availableParallelism, hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {UnrecoverableError, Worker, type Job} from 'bullmq'
-import {Redis} from 'ioredis'
 
 import {LabError} from '../errors.js'
 import type {LoadedSpec} from '../grading/load.js'
@@ -30,9 +29,9 @@ import {detectCgroups} from '../sandbox/cgroups/index.js'
 import {limiter} from '../util/limiter.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import {gradeOneSubmission, loadPipelineJob, runPipelineJob} from './adapters.js'
-import {connect, explain, type QueueAddress} from './connection.js'
+import {bullOptions, connect, explain, type QueueAddress} from './connection.js'
 import {checkJobData, type CiJobData, type GradeJobData, type ItemRecord, type JobData} from './job.js'
-import {BASE_QUEUE, BULL_PREFIX, cancelKey, eventsChannel, KEEP_SECONDS, labelsOfQueue, QUEUES_SET, resultsKey, workerKey, WORKERS_SET} from './keys.js'
+import {BASE_QUEUE, cancelKey, eventsChannel, KEEP_SECONDS, labelsOfQueue, QUEUES_SET, resultsKey, workerKey, WORKERS_SET} from './keys.js'
 import {BlobCache, materialize, TamperedPayload} from './payload.js'
 
 export interface WorkerOptions {
@@ -206,8 +205,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const attach = (queue: string) => {
     if (workers.has(queue) || stopping) return
     const w = new Worker(queue, (job) => slot(() => process1(job)), {
-      connection: new Redis({...opts.addr.options, connectionName: `lab-worker-${id}`, lazyConnect: false}),
-      prefix: BULL_PREFIX,
+      ...bullOptions(redis),
       concurrency,
       lockDuration,
       stalledInterval: lockDuration,
