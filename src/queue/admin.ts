@@ -109,7 +109,7 @@ export async function retryRun(addr: QueueAddress, run: string): Promise<{run: s
         if (!rec?.error) continue
         const job = it.jobId ? await q.getJob(it.jobId) : null
         if (!job || (await job.getState()) !== 'failed') {
-          skipped.push(`${it.id}: ${rec.error.startsWith('rejected: ') ? 'rejected before it was sent' : 'its job is gone'}`)
+          skipped.push(`${it.id}: ${rec.error.startsWith('rejected: ') ? 'rejected before it was sent (fix it and submit again)' : rec.error.startsWith('cancelled') ? 'cancelled, and its job removed (submit it again)' : 'its job is gone from the queue (submit it again)'}`)
           continue
         }
         await redis.hdel(resultsKey(run), String(it.index))

@@ -211,23 +211,25 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
       let lastFailedCheck = 0
       while (records.size < total) {
         if (opts.signal?.aborted) throw new LabError('interrupted', `stopped waiting for ${run}; it goes on in the queue`, {hint: `collect it later: --attach ${run}`, exitCode: 130})
-        // everything recorded so far (also what came while nobody listened)
-        const have = await redis.hkeys(resultsKey(run))
-        await fetchSome(have.map(Number).filter((i) => !records.has(i)))
+        // what was recorded while nobody listened (a detached run, a missed event): HLEN is
+        // cheap, the field list is read only when it says something is missing
+        if ((await redis.hlen(resultsKey(run))) > records.size) {
+          const have = await redis.hkeys(resultsKey(run))
+          await fetchSome(have.map(Number).filter((i) => !records.has(i)))
+        }
         if (records.size >= total) break
         if (Date.now() - lastFailedCheck > 2000) {
           lastFailedCheck = Date.now()
-          // jobs BullMQ failed without any worker recording why (lost with workers too often)
-          for (const it of meta.items) {
-            if (records.has(it.index) || !it.jobId) continue
-            const job = await queue.getJob(it.jobId)
-            if (!job) continue
-            if ((await job.getState()) === 'failed') {
-              const stalled = /stalled more than allowable limit/.test(job.failedReason ?? '')
-              const rec: ItemRecord = {index: it.index, jobId: it.jobId, worker: 'queue', attempt: (job.stalledCounter ?? 0) + 1, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(), error: stalled ? `lost with its worker ${(job.stalledCounter ?? 0)} times (a worker running it died or was killed each time); not tried again` : `failed: ${job.failedReason}`}
-              await redis.hsetnx(resultsKey(run), String(it.index), JSON.stringify(rec))
-              await fetchSome([it.index])
-            }
+          // jobs BullMQ failed without any worker recording why (lost with workers too often):
+          // the failed set is small, so it is read instead of asking for every pending job
+          const byJob = new Map(meta.items.filter((it) => it.jobId && !records.has(it.index)).map((it) => [it.jobId!, it]))
+          for (const job of await queue.getJobs(['failed'], 0, 9999)) {
+            const it = job?.id ? byJob.get(job.id) : undefined
+            if (!it) continue
+            const stalled = /stalled more than allowable limit/.test(job.failedReason ?? '')
+            const rec: ItemRecord = {index: it.index, jobId: it.jobId!, worker: 'queue', attempt: (job.stalledCounter ?? 0) + 1, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString(), error: stalled ? `lost with its worker ${job.stalledCounter ?? 0} times (a worker running it died or was killed each time); not tried again` : `failed: ${job.failedReason}`}
+            await redis.hsetnx(resultsKey(run), String(it.index), JSON.stringify(rec))
+            await fetchSome([it.index])
           }
         }
         await new Promise<void>((r) => {
