@@ -4,7 +4,7 @@
  * builds its report through them, so a change in src/grading or src/ci is re-pointed
  * here and nowhere else. Each is built on the products' public functions:
  *
- *   gradeOneSubmission   — gradeBatch() on one submission → its SubmissionResult + engine facts
+ *   gradeSubmissions     — gradeBatch() on several submissions → each one's SubmissionResult + engine facts
  *   assembleGradeReport  — results in submission order → the GradeReport a local run writes
  *   runPipelineJob       — loadPipeline() + runPipeline() → CiResult, its JUnit XML and step logs
  */
@@ -23,10 +23,14 @@ export interface GradedOne {
   engine: Record<string, unknown>
 }
 
-/** Grades one submission (a directory or an archive at `path`) against a loaded spec. */
-export async function gradeOneSubmission(spec: LoadedSpec, path: string, opts: {jobs: number; abortSignal?: AbortSignal}): Promise<GradedOne> {
-  const report = await gradeBatch(spec, [path], {jobs: opts.jobs, abortSignal: opts.abortSignal})
-  return {result: report.submissions[0], engine: report.engine}
+/**
+ * Grades submissions (directories or archives) against a loaded spec, in one batch: a
+ * batch pays its set-up (the scratch tmpfs, the grader's files) once, which is most of
+ * the cost of a trivial submission. Results come in the order of `paths`.
+ */
+export async function gradeSubmissions(spec: LoadedSpec, paths: string[], opts: {jobs: number; abortSignal?: AbortSignal}): Promise<GradedOne[]> {
+  const report = await gradeBatch(spec, paths, {jobs: opts.jobs, abortSignal: opts.abortSignal})
+  return report.submissions.map((result) => ({result, engine: report.engine}))
 }
 
 /** What the submitter keeps of the spec: enough to write every report without it. */

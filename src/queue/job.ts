@@ -42,6 +42,8 @@ export interface ItemRecord {
   /** 1 on the first delivery; more when a worker was lost while running it */
   attempt: number
   finishedAt: string
+  /** from taking the job to recording it, in the worker */
+  workerMs?: number
   grade?: {result: SubmissionResult; engine: Record<string, unknown>}
   ci?: PipelineJobResult
   /** the job did not run to a result: why (refused, tampered, lost with its worker too often, cancelled) */

@@ -203,12 +203,12 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
         /* not ours */
       }
     })
-    const queue = new Queue(meta.queue, bullOptions(redis))
+    let queue: Queue | null = null
     const onAbort = () => wake?.()
     opts.signal?.addEventListener('abort', onAbort)
     try {
       emit()
-      let lastFailedCheck = 0
+      let lastFailedCheck = Date.now()
       while (records.size < total) {
         if (opts.signal?.aborted) throw new LabError('interrupted', `stopped waiting for ${run}; it goes on in the queue`, {hint: `collect it later: --attach ${run}`, exitCode: 130})
         // what was recorded while nobody listened (a detached run, a missed event): HLEN is
@@ -223,6 +223,7 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
           // jobs BullMQ failed without any worker recording why (lost with workers too often):
           // the failed set is small, so it is read instead of asking for every pending job
           const byJob = new Map(meta.items.filter((it) => it.jobId && !records.has(it.index)).map((it) => [it.jobId!, it]))
+          queue ??= new Queue(meta.queue, bullOptions(redis))
           for (const job of await queue.getJobs(['failed'], 0, 9999)) {
             const it = job?.id ? byJob.get(job.id) : undefined
             if (!it) continue
@@ -243,7 +244,7 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
       }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort)
-      await queue.close().catch(() => {})
+      await queue?.close().catch(() => {})
     }
     return {meta, records: meta.items.map((it) => records.get(it.index)!)}
   } finally {

@@ -28,7 +28,7 @@ import {loadGradingSpec} from '../grading/load.js'
 import {detectCgroups} from '../sandbox/cgroups/index.js'
 import {limiter} from '../util/limiter.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
-import {gradeOneSubmission, loadPipelineJob, runPipelineJob} from './adapters.js'
+import {gradeSubmissions, loadPipelineJob, runPipelineJob, type GradedOne} from './adapters.js'
 import {bullOptions, connect, explain, type QueueAddress} from './connection.js'
 import {checkJobData, type CiJobData, type GradeJobData, type ItemRecord, type JobData} from './job.js'
 import {BASE_QUEUE, cancelKey, eventsChannel, KEEP_SECONDS, labelsOfQueue, QUEUES_SET, resultsKey, workerKey, WORKERS_SET} from './keys.js'
@@ -42,6 +42,8 @@ export interface WorkerOptions {
   lockDurationMs?: number
   /** a job lost with its worker this many times fails with that reason */
   maxDeliveries?: number
+  /** jobs held per sandbox slot, so submissions of one spec are graded in batches */
+  prefetch?: number
   /** where the payload cache lives (the state dir) */
   cacheDir: string
   log: (line: string) => void
@@ -94,6 +96,34 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const cache = new BlobCache(join(opts.cacheDir, 'queue', 'blobs'))
   const specs = new Map<string, Promise<LoadedSpec>>()
   const slot = limiter(concurrency)
+  const prefetch = Math.max(1, opts.prefetch ?? 4)
+  // Submissions of one spec that are in hand together are graded as one batch (one
+  // scratch area, one staging of the grader's files): one batch at a time, each with
+  // every sandbox slot, while the next one gathers.
+  const batchLane = limiter(1)
+  type Pending = Array<{path: string; resolve: (g: GradedOne) => void; reject: (e: unknown) => void}>
+  const gathering = new Map<string, Pending>()
+  const gradeInBatch = (d: GradeJobData, spec: LoadedSpec, path: string): Promise<GradedOne> =>
+    new Promise((resolve, reject) => {
+      let batch = gathering.get(d.spec)
+      if (!batch) {
+        const mine: Pending = []
+        batch = mine
+        gathering.set(d.spec, mine)
+        batchLane(async () => {
+          // let jobs already in hand join (an idle lane would otherwise start with one)
+          await new Promise((r) => setImmediate(r))
+          gathering.delete(d.spec)
+          try {
+            const out = await gradeSubmissions(spec, mine.map((m) => m.path), {jobs: concurrency})
+            mine.forEach((m, i) => m.resolve(out[i]))
+          } catch (e) {
+            mine.forEach((m) => m.reject(e))
+          }
+        }).catch(() => {})
+      }
+      batch.push({path, resolve, reject})
+    })
   const workers = new Map<string, Worker>()
   const running = new Map<string, {run: string; index: number; since: number}>()
   let completed = 0
@@ -107,10 +137,13 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   }
 
   const record = async (run: string, rec: ItemRecord): Promise<boolean> => {
-    const first = await redis.hsetnx(resultsKey(run), String(rec.index), JSON.stringify(rec))
-    await redis.expire(resultsKey(run), KEEP_SECONDS)
-    await redis.publish(eventsChannel(run), JSON.stringify({type: 'done', index: rec.index, worker: id, ok: !rec.error}))
-    return first === 1
+    const r = await redis
+      .multi()
+      .hsetnx(resultsKey(run), String(rec.index), JSON.stringify(rec))
+      .expire(resultsKey(run), KEEP_SECONDS)
+      .publish(eventsChannel(run), JSON.stringify({type: 'done', index: rec.index, worker: id, ok: !rec.error}))
+      .exec()
+    return r?.[0]?.[1] === 1
   }
 
   const loadSpec = (d: GradeJobData): Promise<LoadedSpec> => {
@@ -165,7 +198,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
           await materialize(redis, cache, m, dir)
           path = join(dir, d.name)
         }
-        const g = await gradeOneSubmission(spec, path, {jobs: 1})
+        const g = await gradeInBatch(d, spec, path)
         g.result.id = d.id
         rec.grade = g
         line = `${d.id}: ${g.result.score}/${g.result.maxScore} ${g.result.status}${g.result.message ? ` (${g.result.message})` : ''}`
@@ -183,6 +216,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
         line = `${p.name}: ${r.result.status}${r.result.failures.length ? ` (${r.result.failures.map((f) => `${f.job} › ${f.step}: ${f.message}`).join('; ')})` : ''}`
       }
       rec.finishedAt = new Date().toISOString()
+      rec.workerMs = Date.now() - t0
       const first = await record(d.run, rec)
       completed++
       log(`${tag} ${line} in ${((Date.now() - t0) / 1000).toFixed(1)} s${again}${first ? '' : '; a result was already recorded, this duplicate is dropped'}`)
@@ -204,9 +238,10 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
 
   const attach = (queue: string) => {
     if (workers.has(queue) || stopping) return
-    const w = new Worker(queue, (job) => slot(() => process1(job)), {
+    // grading jobs are held `prefetch` per slot and batched; CI jobs take a slot each
+    const w = new Worker(queue, (job) => ((job.data as JobData)?.kind === 'grade' ? process1(job) : slot(() => process1(job))), {
       ...bullOptions(redis),
-      concurrency,
+      concurrency: concurrency * prefetch,
       lockDuration,
       stalledInterval: lockDuration,
       maxStalledCount: maxDeliveries - 1,
