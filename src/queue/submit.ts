@@ -42,8 +42,16 @@ export interface QueueProgress {
   item?: {index: number; id: string; ok: boolean; worker: string; line: string}
 }
 
-function addJobs(queue: Queue, jobs: Array<{name: string; data: unknown; opts: {jobId: string}}>): Promise<unknown> {
-  return queue.addBulk(jobs.map((j) => ({name: j.name, data: j.data, opts: {...j.opts, attempts: 1, removeOnComplete: true, removeOnFail: {age: KEEP_SECONDS}}})))
+/** Adds jobs in bulk (1,000 per round trip); BullMQ keeps job ids unique. */
+async function addJobs(redis: Redis, qname: string, jobs: Array<{name: string; data: unknown; opts: {jobId: string}}>): Promise<void> {
+  const queue = new Queue(qname, bullOptions(redis))
+  try {
+    for (let i = 0; i < jobs.length; i += 1000) {
+      await queue.addBulk(jobs.slice(i, i + 1000).map((j) => ({name: j.name, data: j.data, opts: {...j.opts, attempts: 1, removeOnComplete: true, removeOnFail: {age: KEEP_SECONDS}}})))
+    }
+  } finally {
+    await queue.close()
+  }
 }
 
 async function registerRun(redis: Redis, meta: RunMeta): Promise<void> {
@@ -97,12 +105,7 @@ export async function submitGrade(spec: LoadedSpec, paths: string[], opts: Submi
     const meta: RunMeta = {id: run, kind: 'grade', created: new Date().toISOString(), queue: qname, require, items, grade: rs, payload: {files, uploaded: up.uploaded, uploadedBytes: up.bytes, reused: up.reused}}
     await registerRun(redis, meta)
     for (const r of refused) await recordLocal(redis, run, r)
-    const queue = new Queue(qname, bullOptions(redis))
-    try {
-      for (let i = 0; i < jobs.length; i += 1000) await addJobs(queue, jobs.slice(i, i + 1000))
-    } finally {
-      await queue.close()
-    }
+    await addJobs(redis, qname, jobs)
     return meta
   } finally {
     redis.disconnect()
@@ -124,12 +127,7 @@ export async function submitCi(p: Pipeline, opts: SubmitOptions): Promise<RunMet
     const meta: RunMeta = {id: run, kind: 'ci', created: new Date().toISOString(), queue: qname, require, items: [{index: 0, id: p.name, path: p.file, jobId}], ci: {file: p.file, workspace: p.workspace}, payload: {files: tree.manifest.entries.length, uploaded: up.uploaded, uploadedBytes: up.bytes, reused: up.reused}}
     await registerRun(redis, meta)
     const data: CiJobData = {v: 1, kind: 'ci', run, index: 0, workspace: tree.manifestSha, file, strict: false}
-    const queue = new Queue(qname, bullOptions(redis))
-    try {
-      await addJobs(queue, [{name: 'ci', data, opts: {jobId}}])
-    } finally {
-      await queue.close()
-    }
+    await addJobs(redis, qname, [{name: 'ci', data, opts: {jobId}}])
     return meta
   } finally {
     redis.disconnect()
