@@ -64,6 +64,7 @@ t.after(async () => {
 queueTest('a wrong password: the worker ends at once with one line that says so', async () => {
   const w = await startWorker(redis.url.replace(redis.password, 'not-the-password'))
   const {code} = await w.exited
+  rmSync(w.state, {recursive: true, force: true})
   assert.is.not(code, 0)
   assert.match(w.out, /refused the credentials/)
   assert.not.match(w.out, /not-the-password/, 'the password is never printed')
