@@ -58,7 +58,7 @@ void cancel_self_join(void) {
 }
 
 int join_self(void) {
-  g_stage = "cgroup";
+  set_stage("cgroup");
   for (int i = 0; i < n_tasks_fds; i++) {
     if (write(tasks_fds[i], "0", 1) != 1) {
       int e = errno;
@@ -71,7 +71,7 @@ int join_self(void) {
 }
 
 int join_cgroups(pid_t child, const struct plan *p) {
-  g_stage = "cgroup";
+  set_stage("cgroup");
   bool done = n_tasks_fds > 0 || cloned_in; /* the child joins itself, or is in already */
   close_tasks_fds();
   if (done) return 0;

@@ -11,7 +11,7 @@
 #include "util.h"
 
 int become_init(int status_fd, int close_fd) {
-  g_stage = "init";
+  set_stage("init");
   pid_t prog = fork();
   if (prog < 0) return set_error("fork", NULL, errno);
   if (prog == 0) {

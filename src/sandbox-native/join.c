@@ -29,52 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "fdpass.h"
+#include "join.h"
+#include "pidref.h"
 #include "plan.h"
 #include "syscalls.h"
-#include "fdpass.h"
 #include "util.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-unsigned long long process_start_time(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t r = read(fd, buf, sizeof buf - 1);
-  if (r <= 0) return 0;
-  buf[r] = '\0';
-  /* comm (field 2) may hold spaces and parentheses: count from the last ')' */
-  char *s = strrchr(buf, ')');
-  if (!s) return 0;
-  s += 2; /* now at field 3 */
-  for (int field = 3; field < 22 && *s; s++)
-    if (*s == ' ') field++;
-  return strtoull(s, NULL, 10);
-}
-
-int open_pidfd_checked(pid_t pid, unsigned long long start) {
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) {
-    if (errno == ESRCH) return set_error_msg("pidfd_open", NULL, "the sandbox is not running any more (pid %d is gone)", (int)pid);
-    return set_error("pidfd_open", NULL, errno);
-  }
-  if (start && process_start_time(pid) != start) {
-    close(pidfd);
-    return set_error_msg("pidfd_open", NULL, "the sandbox is not running any more (pid %d now belongs to another process)", (int)pid);
-  }
-  return pidfd;
-}
-
-bool pidfd_alive(int pidfd) {
-  return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
-}
 
 static const char *ns_file(int nstype) {
   switch (nstype) {
@@ -102,10 +62,10 @@ static int open_joined(struct join_op *j) {
 }
 
 int joined_userns(const struct plan *p, pid_t *pid) {
-  for (int i = 0; i < p->lc.n_joins; i++) {
-    if (p->lc.joins[i].nstype == CLONE_NEWUSER) {
-      if (pid) *pid = p->lc.joins[i].pid;
-      return p->lc.joins[i].fd;
+  for (int i = 0; i < p->join.n; i++) {
+    if (p->join.ops[i].nstype == CLONE_NEWUSER) {
+      if (pid) *pid = p->join.ops[i].pid;
+      return p->join.ops[i].fd;
     }
   }
   if (pid) *pid = 0;
@@ -113,8 +73,8 @@ int joined_userns(const struct plan *p, pid_t *pid) {
 }
 
 static bool joins_userns(const struct plan *p) {
-  for (int i = 0; i < p->lc.n_joins; i++)
-    if (p->lc.joins[i].nstype == CLONE_NEWUSER) return true;
+  for (int i = 0; i < p->join.n; i++)
+    if (p->join.ops[i].nstype == CLONE_NEWUSER) return true;
   return false;
 }
 
@@ -145,8 +105,8 @@ static int read_map(pid_t pid, const char *file, struct idmap *m, int *n) {
 
 int read_joined_maps(struct plan *p) {
   struct join_op *j = NULL;
-  for (int i = 0; i < p->lc.n_joins; i++)
-    if (p->lc.joins[i].nstype == CLONE_NEWUSER) j = &p->lc.joins[i];
+  for (int i = 0; i < p->join.n; i++)
+    if (p->join.ops[i].nstype == CLONE_NEWUSER) j = &p->join.ops[i];
   if (!j || p->n_uidmap > 0) return 0; /* a restart keeps the maps it read */
   autoclose int pidfd = open_pidfd_checked(j->pid, j->start);
   if (pidfd < 0) return -1;
@@ -157,10 +117,10 @@ int read_joined_maps(struct plan *p) {
 }
 
 int join_namespaces(struct plan *p) {
-  g_stage = "join";
+  set_stage("join");
   bool defer = joins_userns(p);
-  for (int i = 0; i < p->lc.n_joins; i++) {
-    struct join_op *j = &p->lc.joins[i];
+  for (int i = 0; i < p->join.n; i++) {
+    struct join_op *j = &p->join.ops[i];
     if (j->fd < 0 && (j->fd = open_joined(j)) < 0) return -1;
     /* With a joined user namespace the intermediate of clone_joined enters them all. */
     if (!defer && setns_joined(j) < 0) return -1;
@@ -191,7 +151,7 @@ static int relay_error(const char *event, const char *call, const char *path) {
 }
 
 pid_t clone_joined(struct plan *p) {
-  g_stage = "join";
+  set_stage("join");
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) return (pid_t)set_error("pipe2", "join", errno);
   pid_t mid = fork();
@@ -205,8 +165,8 @@ pid_t clone_joined(struct plan *p) {
      * and what we create below must be owned by it. */
     int32_t out = -1;
     for (int pass = 0; pass < 2 && out == -1; pass++) {
-      for (int i = 0; i < p->lc.n_joins; i++) {
-        struct join_op *j = &p->lc.joins[i];
+      for (int i = 0; i < p->join.n; i++) {
+        struct join_op *j = &p->join.ops[i];
         if ((pass == 0) != (j->nstype == CLONE_NEWUSER)) continue;
         if (setns_joined(j) < 0) out = -2;
       }
@@ -285,10 +245,10 @@ int prepare_joined_shm(struct plan *p) {
     if (p->ops[i].flags & MF_JOINSHM) o = &p->ops[i];
   if (!o || o->tree_fd >= 0) return 0;
   struct join_op *ipc = NULL;
-  for (int i = 0; i < p->lc.n_joins; i++)
-    if (p->lc.joins[i].nstype == CLONE_NEWIPC) ipc = &p->lc.joins[i];
+  for (int i = 0; i < p->join.n; i++)
+    if (p->join.ops[i].nstype == CLONE_NEWIPC) ipc = &p->join.ops[i];
   if (!ipc) return set_error_msg("plan", o->dst, "joinshm without a joined IPC namespace");
-  g_stage = "join";
+  set_stage("join");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return set_error("socketpair", "/dev/shm tree", errno);
   pid_t pid = fork();

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "join.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -391,10 +391,10 @@ static int leave_for_new_root(const struct plan *p) {
 }
 
 int build_root(const struct plan *p, int userns_fd) {
-  g_stage = "mount";
+  set_stage("mount");
   if (enter_scratch_root(p) < 0) return -1;
   for (int i = 0; i < p->n_ops; i++)
     if (apply_op(&p->ops[i], p, userns_fd) < 0) return -1;
-  g_stage = "pivot";
+  set_stage("pivot");
   return leave_for_new_root(p);
 }

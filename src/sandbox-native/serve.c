@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "syscalls.h"
 #include "util.h"
 

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "join.h"
 #include "mount.h"
 #include "syscalls.h"
 #include "util.h"
@@ -205,7 +205,7 @@ int prepare_userns(struct plan *p, int report_fd) {
   if (prepare_joined_shm(p) < 0) return -1;
   bool joined = joined_userns(p, NULL) >= 0;
   if (!(p->ns_flags & CLONE_NEWUSER) && !joined) return 0;
-  g_stage = "userns";
+  set_stage("userns");
   if (joined) {
     /* the joined sandbox's range, not a new one: one user namespace, one range */
     if (read_joined_maps(p) < 0 || share_range(p) < 0) return -1;
