@@ -139,11 +139,8 @@ size_t cgroup_stats_json(const struct plan *p, char *out, size_t cap) {
   bool first = true;
   for (int i = 0; i < p->n_cgstats; i++) {
     char buf[2048], path[1100], text[4200], item[5400];
-    autoclose int fd = open(p->cgstats[i], O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue; /* this kernel has no such file: lab reads it as absent */
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    if (n < 0) continue;
-    buf[n] = '\0';
+    /* a kernel without this file: lab reads it as absent */
+    if (read_small_file(p->cgstats[i], buf, sizeof buf) < 0) continue;
     json_escape(path, sizeof path, p->cgstats[i]);
     json_escape(text, sizeof text, buf);
     snprintf(item, sizeof item, "%s\"%s\":\"%s\"", first ? "" : ",", path, text);

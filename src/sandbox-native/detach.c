@@ -168,11 +168,7 @@ static int make_socket(const char *run_dir) {
 /* The cgroup's CPU time in µs: cpu.stat usage_usec (v2) or cpuacct.usage in ns (v1). */
 static unsigned long long cpu_usage_us(const char *file) {
   char buf[2048];
-  autoclose int fd = open(file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
+  if (read_small_file(file, buf, sizeof buf) <= 0) return 0;
   char *u = strstr(buf, "usage_usec ");
   if (u) return strtoull(u + 11, NULL, 10);
   return strtoull(buf, NULL, 10) / 1000;
@@ -499,61 +495,64 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   s.cput = -1;
   s.state = "created";
   char path[4200];
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  int outp[2], errp[2], inp[2] = {-1, -1};
-  if (devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (p->detach.keep_stdin && pipe2(inp, O_CLOEXEC) < 0)) {
-    set_error("pipe2", NULL, errno);
-    write_error_event(ctl);
-    return 125;
+  /* Until the fork, everything opened here is the first process's: whatever is not
+   * handed to the supervisor closes when this function returns. */
+  autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) {
+    set_error("open", "/dev/null", errno);
+    return report_error(ctl, 125);
   }
-  if ((s.lsock = make_socket(p->detach.run_dir)) < 0) {
-    write_error_event(ctl);
-    return 125;
-  }
+  autoclose int out_r = -1, out_w = -1, err_r = -1, err_w = -1, in_r = -1, in_w = -1;
+  if (open_pipe(&out_r, &out_w, "stdout pipe") < 0 || open_pipe(&err_r, &err_w, "stderr pipe") < 0 ||
+      (p->detach.keep_stdin && open_pipe(&in_r, &in_w, "stdin pipe") < 0))
+    return report_error(ctl, 125);
+  if ((s.lsock = make_socket(p->detach.run_dir)) < 0) return report_error(ctl, 125);
   snprintf(path, sizeof path, "%s/events", p->detach.run_dir);
   s.events = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (s.events < 0 || (p->detach.log_path && log_open(&s.log, p->detach.log_path, p->detach.log_max, p->detach.log_files) < 0)) {
-    if (s.events < 0) set_error("open", path, errno);
-    write_error_event(ctl);
-    return 125;
+  if (s.events < 0) {
+    set_error("open", path, errno);
+    return report_error(ctl, 125);
   }
+  if (p->detach.log_path && log_open(&s.log, p->detach.log_path, p->detach.log_max, p->detach.log_files) < 0)
+    return report_error(ctl, 125);
   if (!p->detach.log_path) s.log.fd = -1;
-  s.killt = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  if (p->detach.cpu_time_ms) s.cput = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   /* The caller's pidfd is taken now, while it is surely alive and waiting for us. */
-  if (p->detach.caller && (s.callerfd = open_pidfd_checked(p->detach.caller, p->detach.caller_start)) < 0) {
-    write_error_event(ctl);
-    return 125;
-  }
+  if (p->detach.caller && (s.callerfd = open_pidfd_checked(p->detach.caller, p->detach.caller_start)) < 0)
+    return report_error(ctl, 125);
+  s.killt = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   s.backofft = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (p->detach.cpu_time_ms) s.cput = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (s.killt < 0 || s.backofft < 0 || (p->detach.cpu_time_ms && s.cput < 0))
+    {
+    set_error("timerfd_create", "supervisor timers", errno);
+    return report_error(ctl, 125);
+  }
   sigset_t set;
   forwarded_signals(&set);
   s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (s.killt < 0 || s.backofft < 0 || s.sfd < 0 || (p->detach.cpu_time_ms && s.cput < 0)) {
-    set_error("timerfd_create", NULL, errno);
-    write_error_event(ctl);
-    return 125;
+  if (s.sfd < 0) {
+    set_error("signalfd", "forwarded signals", errno);
+    return report_error(ctl, 125);
   }
   pid_t f = fork();
   if (f < 0) {
     set_error("fork", "supervisor", errno);
-    write_error_event(ctl);
-    return 125;
+    return report_error(ctl, 125);
   }
   if (f > 0) return 0; /* the supervisor carries on; it reports on ctl */
   setsid();
   if (chdir("/") < 0) {}
   /* The sandbox inherits 0-2: stdin from /dev/null (or the kept pipe), output into the pipes we log. */
-  dup2(p->detach.keep_stdin ? inp[0] : devnull, 0);
-  dup2(outp[1], 1);
-  dup2(errp[1], 2);
-  close(outp[1]);
-  close(errp[1]);
-  if (inp[0] >= 0) close(inp[0]);
-  close(devnull);
-  s.out_r = outp[0];
-  s.err_r = errp[0];
-  s.stdin_w = inp[1];
+  dup2(p->detach.keep_stdin ? in_r : devnull, 0);
+  dup2(out_w, 1);
+  dup2(err_w, 2);
+  close_now(&out_w);
+  close_now(&err_w);
+  close_now(&in_r);
+  close_now(&devnull);
+  s.out_r = take_fd(&out_r);
+  s.err_r = take_fd(&err_r);
+  s.stdin_w = take_fd(&in_w);
   if (s.stdin_w >= 0) fcntl(s.stdin_w, F_SETFL, O_NONBLOCK); /* attached typing must never block the supervisor */
   fcntl(s.out_r, F_SETFL, O_NONBLOCK);
   fcntl(s.err_r, F_SETFL, O_NONBLOCK);

@@ -55,3 +55,8 @@ void write_error_event(int fd) {
   size_t n = format_error_event(line, sizeof line);
   if (n > 0) write_all(fd, line, n);
 }
+
+int report_error(int fd, int code) {
+  write_error_event(fd);
+  return code;
+}

@@ -65,7 +65,7 @@ static int open_parent(const char *path, char *name, size_t namelen) {
   if (fd >= 0) return fd;
   if (errno != ENOENT) return set_error("openat2", parent, errno);
   /* Create the missing parents one component at a time, each inside the root. */
-  int cur = open_in_root("/", DIR_FLAGS);
+  autoclose int cur = open_in_root("/", DIR_FLAGS);
   if (cur < 0) return set_error("openat2", "/", errno);
   char walk[PATH_MAX] = "";
   for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
@@ -73,22 +73,14 @@ static int open_parent(const char *path, char *name, size_t namelen) {
     strncat(walk, c, sizeof walk - strlen(walk) - 1);
     int next = open_in_root(walk, DIR_FLAGS);
     if (next < 0 && errno == ENOENT) {
-      if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) {
-        int e = errno;
-        close(cur);
-        return set_error("mkdir", walk, e);
-      }
+      if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) return set_error("mkdir", walk, errno);
       next = open_in_root(walk, DIR_FLAGS);
     }
-    if (next < 0) {
-      int e = errno;
-      close(cur);
-      return set_error("openat2", walk, e);
-    }
-    close(cur);
+    if (next < 0) return set_error("openat2", walk, errno);
+    close_now(&cur);
     cur = next;
   }
-  return cur;
+  return take_fd(&cur);
 }
 
 /* The mount point for dst: an existing directory/file, or one created for it. */

@@ -22,11 +22,7 @@
 unsigned long long process_start_time(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t r = read(fd, buf, sizeof buf - 1);
-  if (r <= 0) return 0;
-  buf[r] = '\0';
+  if (read_small_file(path, buf, sizeof buf) <= 0) return 0;
   /* comm (field 2) may hold spaces and parentheses: count from the last ')' */
   char *s = strrchr(buf, ')');
   if (!s) return 0;

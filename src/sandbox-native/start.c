@@ -104,14 +104,6 @@ static int start_failed(int report_fd, char *error_event) {
   return -1;
 }
 
-static int make_pipe(int *r, int *w) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) return set_error("pipe2", NULL, errno);
-  *r = fds[0];
-  *w = fds[1];
-  return 0;
-}
-
 int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd, struct running *run, char *error_event) {
   error_event[0] = '\0';
   *run = (struct running){.pid = 0, .status_fd = -1, .tty_master = -1};
@@ -123,17 +115,10 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   autoclose int go_r = -1, go_w = -1, err_r = -1, err_w = -1, status_r = -1, status_w = -1;
   /* -t: the child sends its pty master back on this pair (SCM_RIGHTS needs a socket). */
   autoclose int tty_r = -1, tty_w = -1;
-  if (make_pipe(&go_r, &go_w) < 0 || make_pipe(&err_r, &err_w) < 0 || (p->init && make_pipe(&status_r, &status_w) < 0))
+  if (open_pipe(&go_r, &go_w, "sync pipe") < 0 || open_pipe(&err_r, &err_w, "error pipe") < 0 ||
+      (p->init && open_pipe(&status_r, &status_w, "init status pipe") < 0) ||
+      (p->tty.enabled && open_socketpair(&tty_r, &tty_w, "pty") < 0))
     return start_failed(report_fd, error_event);
-  if (p->tty.enabled) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-      set_error("socketpair", "pty", errno);
-      return start_failed(report_fd, error_event);
-    }
-    tty_r = sv[0];
-    tty_w = sv[1];
-  }
   if (prepare_userns(p, report_fd) < 0) {
     release_idmapped_trees(p); /* those made before the failure; a restart makes them anew */
     return start_failed(report_fd, error_event);

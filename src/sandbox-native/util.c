@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void json_escape(char *dst, size_t dstlen, const char *src) {
@@ -94,6 +95,31 @@ void close_fdp(int *fd) {
 void close_now(int *fd) {
   if (*fd >= 0) close(*fd);
   *fd = -1;
+}
+
+int open_pipe(int *r, int *w, const char *what) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return set_error("pipe2", what, errno);
+  *r = fds[0];
+  *w = fds[1];
+  return 0;
+}
+
+int open_socketpair(int *a, int *b, const char *what) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) return set_error("socketpair", what, errno);
+  *a = fds[0];
+  *b = fds[1];
+  return 0;
+}
+
+ssize_t read_small_file(const char *path, char *buf, size_t cap) {
+  autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, cap - 1);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return n;
 }
 
 int write_file(const char *path, const char *data) {

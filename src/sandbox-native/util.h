@@ -15,6 +15,9 @@ void json_escape(char *dst, size_t dstlen, const char *src);
 int write_all(int fd, const void *buf, size_t len);
 /* Writes data to an existing file (a /proc or cgroup control file) in one write. */
 int write_file(const char *path, const char *data);
+/* Reads a small file (a /proc or cgroup file) with one read into buf, NUL-terminated;
+ * returns its length, or -1 with errno set (nothing recorded: callers decide). */
+ssize_t read_small_file(const char *path, char *buf, size_t cap);
 /* Reads until end of file (or cap-1 bytes); returns the count. For the children's
  * close-on-exec error pipes: no data at EOF means the program is running. */
 size_t read_to_eof(int fd, char *buf, size_t cap);
@@ -34,5 +37,9 @@ static inline int take_fd(int *fd) {
 }
 /* Closes the fd now and leaves -1 behind (for an autoclose fd a child must not hold). */
 void close_now(int *fd);
+/* A close-on-exec pipe (*r, *w); what says what it is for, in an error. */
+int open_pipe(int *r, int *w, const char *what);
+/* A close-on-exec unix stream socket pair (*a, *b); fds travel over these. */
+int open_socketpair(int *a, int *b, const char *what);
 
 #endif
