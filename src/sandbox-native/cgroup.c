@@ -1,3 +1,6 @@
+/* Moving a sandbox into its cgroups before it runs, and ending the groups of a one-shot
+ * run when it is over (cgroup.h explains the v1/v2 joining). The groups themselves and
+ * their limits are made by lab (src/sandbox/cgroups/). */
 #define _GNU_SOURCE
 #include "cgroup.h"
 

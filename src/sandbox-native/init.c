@@ -1,3 +1,5 @@
+/* The minimal PID 1 of --init: forwards signals to the program, reaps orphans, and
+ * reports the program's own wait status to the helper (init.h). */
 #define _GNU_SOURCE
 #include "init.h"
 

@@ -1,3 +1,5 @@
+/* Namespaces: the clone into new ones, the id maps the parent writes for a new user
+ * namespace, the child's mapped identity, and hostname and loopback inside (ns.h). */
 #define _GNU_SOURCE
 #include "ns.h"
 

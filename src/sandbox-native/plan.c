@@ -1,3 +1,6 @@
+/* Parsing the plan the engine sends on fd 3 into struct plan (plan.h); the lines of
+ * detach, join, exec, cp and tty are lifecycle_plan.c's. A malformed line is refused
+ * with its number: the engine validated the spec, but the helper does not rely on it. */
 #define _GNU_SOURCE
 #include "plan.h"
 

@@ -1,3 +1,5 @@
+/* The sandboxed program's last steps before it runs (rlimits, working directory, sealed
+ * fds, default signals) and the exec itself (process.h). */
 #define _GNU_SOURCE
 #include "process.h"
 

@@ -1,3 +1,5 @@
+/* Reading a compiled seccomp BPF program on the host and installing it as the child's
+ * very last step before exec (seccomp.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

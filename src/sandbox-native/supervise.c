@@ -1,3 +1,6 @@
+/* The parent side of a foreground run and of an exec, after the program started:
+ * forwarded signals, commands from the caller, --timeout, reaping and the "exit" event
+ * (supervise.h). */
 #define _GNU_SOURCE
 #include "supervise.h"
 
