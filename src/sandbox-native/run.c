@@ -24,6 +24,7 @@
 #include "seccomp.h"
 #include "start.h"
 #include "supervise.h"
+#include "syscalls.h"
 #include "util.h"
 
 #define CONTROL_FD 3
@@ -37,6 +38,10 @@ int helper_run(void) {
     fprintf(stderr, "lab-helper: fd %d (control socket) is not open; this program is started by lab\n", CONTROL_FD);
     return 125;
   }
+  /* 0-2 and the control socket are all lab hands us. Anything else came from lab's own
+   * caller (Node marks only its low fds close-on-exec) and must not be held: a detached
+   * supervisor would keep a caller's pipe or lock open for as long as its sandbox runs. */
+  sys_close_range(CONTROL_FD + 1, ~0U, 0);
   int ctl = CONTROL_FD;
   signal(SIGPIPE, SIG_IGN);
   sigset_t set;

@@ -1,7 +1,7 @@
-// Killing lab's own processes: the fork server, the helper of an exec, the CLI of an
-// exec, and a supervisor that restarts its sandbox over and over. Each test names the
-// attack (or accident) and the defence, and checks the host's process table, cgroups
-// and the helper's open files afterwards: nothing may stay behind or pile up.
+// lab's own processes on the host: the fork server, the helper of an exec and its CLI,
+// a supervisor that restarts its sandbox over and over or outlives its caller. Each test
+// names the attack (or accident) and the defence, and checks the host's process table,
+// cgroups and the helpers' open files: nothing may stay behind, pile up or be held.
 import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert'
 
 import {ROOT, lab, leftoverMounts, processesMatching, rootTest, sleep, spawnLab, waitFor} from '../helpers.mjs'
 
-const t = suite('security: killing lab processes')
+const t = suite('security: lab\'s own processes')
 // A short path: a detached sandbox's control socket lives under it (108-byte limit).
 const STATE = mkdtempSync('/tmp/lab-hk-')
 const env = {...process.env, LAB_STATE_DIR: STATE}
@@ -122,6 +122,30 @@ rootTest(t, 'attack: a program that fails at once, restarted again and again, to
   await sleep(100)
   assert.is(alive(sup), false, 'the supervisor ended with its sandbox')
   assert.is((await S(['rm', 'hk-restart'])).code, 0)
+})
+
+rootTest(t, 'attack: a detached sandbox holds on to its caller\'s files (a pipe the caller waits on, a lock) for as long as it runs · defence: the helper closes every fd it was not given (0-2 and its control socket)', async () => {
+  // Node marks only its low fds close-on-exec: fd 17, past a gap, reaches the helper
+  const stdio = ['ignore', 'pipe', 'pipe', ...Array(14).fill('ignore'), 'pipe']
+  const cli = spawn(process.execPath, ['--', join(ROOT, 'bin', 'run.js'), 'sandbox', 'run', '-d', '--name', 'hk-fds', '--', 'sleep', mark(9)], {stdio, env})
+  let out = ''
+  cli.stdout.on('data', (d) => (out += d))
+  const extra = cli.stdio[17]
+  extra.on('error', () => {}) // a reset is its end too
+  const closed = new Promise((r) => extra.on('close', () => r(true)))
+  extra.resume()
+  try {
+    // 'exit', not 'close': close waits for every stdio stream, the extra one included
+    assert.is(await new Promise((r) => cli.on('exit', r)), 0)
+    assert.ok(await waitFor(() => running(mark(9)).length === 1, 5000), 'the sandbox runs on')
+    assert.match(out, /^[0-9a-f]{64}\n$/)
+    // the CLI is gone: only the supervisor (or its sandbox) could still hold the other end
+    assert.is(await Promise.race([closed, sleep(5000).then(() => false)]), true, 'the caller\'s pipe saw its end while the sandbox runs')
+    assert.is(running(mark(9)).length, 1)
+  } finally {
+    extra.destroy()
+    assert.is((await S(['rm', '-f', 'hk-fds'])).code, 0)
+  }
 })
 
 t.run()
