@@ -124,7 +124,7 @@ int join_namespaces(struct plan *p) {
   return 0;
 }
 
-/* A child's error event (its g_error is not ours): copy its call, path and errno or
+/* A child's error event (its error record is its own, not ours): copy its call, path and errno or
  * message into ours, so the caller's report names what really failed. */
 static void event_field(const char *event, const char *key, char *out, size_t len) {
   char pat[32];
