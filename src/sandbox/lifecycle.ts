@@ -12,7 +12,6 @@
  * States: created → running ⇄ paused; running → restarting → running; running → exited;
  * exited → running (start); created|exited → removed (rm), anything → removed (rm -f).
  */
-import {spawn} from 'node:child_process'
 import {closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {connect} from 'node:net'
 import {availableParallelism, constants} from 'node:os'
@@ -20,15 +19,15 @@ import {join} from 'node:path'
 import type {Duplex, Readable, Writable} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
-import {buildSpec, type SandboxRequest} from './build-spec.js'
+import {buildSpec} from './build-spec.js'
+import type {RunRequest} from './request.js'
 import {cgroupDriver, type CgroupStats, DEFAULT_OWNER_DIR, writeOwnerRecord, sweepStaleCgroups, createSandboxCgroup, type SandboxCgroup} from './cgroups/index.js'
 import {BASE_GROUPS, BASE_USERS} from './etc.js'
-import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError, runHelper} from './helper.js'
-import {capabilityMask} from './capabilities.js'
+import {runHelper, startSupervisor} from './helper.js'
 import {DEFAULT_LIMITS} from './limits.js'
 import {assertValidName, ID_PATTERN, shortId} from './names.js'
-import {buildPlan, serializePlan, type PlanContext, type PlanOp} from './plan.js'
-import {hintFor, resultFromEvents, signalName, type HelperError, type SandboxResult} from './result.js'
+import {buildCopyPlan, buildExecPlan, buildPlan, serializePlan, type PlanContext, type PlanOp, type SuperviseContext} from './plan.js'
+import {failureExitCode, failureSentence, hintFor, resultFromEvents, signalName, type ExitEvent, type HelperError, type SandboxResult} from './result.js'
 import type {BindMount, SandboxSpec} from './spec.js'
 import {readJson, writeJsonAtomic} from './state/atomic.js'
 import {isAlive, pidsInNamespaceOf, processStartTime, procInfo, type ProcInfo} from './state/proc.js'
@@ -43,37 +42,13 @@ import {parseCopyArg, placeReceived, receiveHost, removeStaging, runCopyHelper, 
 
 export type {SandboxRecord} from './state/store.js'
 
-export interface LifecycleRequest extends SandboxRequest {
-  /** no | on-failure[:N] | always | unless-stopped */
-  restart?: string
-  /** remove the sandbox (and its anonymous volumes) when it ends */
-  autoRemove?: boolean
-  /** keep stdin open (a pipe the supervisor holds) */
-  interactive?: boolean
-  /** NAME[:ro|rw]: copy another sandbox's volume and bind mounts */
-  volumesFrom?: string[]
-  /** private (default) | host | sandbox:NAME */
-  ipc?: string
-  /** sandbox:NAME */
-  pid?: string
-  /** --log-opt max-size, max-file (default 10m, 2); logMaxBytes overrides max-size */
-  logOpts?: string[]
-  /** bytes per log file before it rotates */
-  logMaxBytes?: number
-  /** -t: the program gets a pseudo-terminal of the sandbox's own devpts */
-  tty?: boolean
-}
+/** A lifecycle request is the run request (request.ts). */
+export type LifecycleRequest = RunRequest
 
 /** The size a new pty starts with: the caller's terminal, else 24x80 as a VT100. */
-export function terminalSize(): [number, number] {
-  for (const s of [process.stdout, process.stderr]) if (s.isTTY && s.rows && s.columns) return [s.rows, s.columns]
-  return [24, 80]
-}
-
-/** The plan line of -t (grammar in plan.ts). */
-export function ttyOp(forwardStdin: boolean): PlanOp {
-  const [rows, cols] = terminalSize()
-  return ['tty', String(rows), String(cols), forwardStdin ? 'stdin' : 'nostdin']
+export function terminalSize(): {rows: number; cols: number} {
+  for (const s of [process.stdout, process.stderr]) if (s.isTTY && s.rows && s.columns) return {rows: s.rows, cols: s.columns}
+  return {rows: 24, cols: 80}
 }
 
 export type SandboxStatusName = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removed'
@@ -216,36 +191,7 @@ function cpuParallelism(l: typeof DEFAULT_LIMITS): number {
 }
 
 function helperFailure(err: HelperError, what: string): LabError {
-  const hint = hintFor(err)
-  const exitCode = err.stage === 'exec' ? (err.errnoName === 'ENOENT' ? 127 : 126) : 125
-  const msg = err.stage === 'exec'
-    ? `${what}: cannot run the program: ${err.message}`
-    : `${what}: set-up failed at ${err.stage}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
-  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', msg, {hint, exitCode})
-}
-
-/** Starts the helper in detach mode and reads its events until it lets go of fd 3. */
-function spawnSupervisor(plan: string): Promise<{pid: number; supervisorPid: number; error: HelperError | null; warnings: string[]}> {
-  assertHelperBuilt()
-  const child = spawn(HELPER_PATH, ['run'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true})
-  const ctl = child.stdio[3] as Duplex
-  const out = {pid: 0, supervisorPid: 0, error: null as HelperError | null, warnings: [] as string[]}
-  ctl.setEncoding('utf8')
-  ctl.on('data', eventReader((ev) => {
-    if (ev.event === 'started') out.pid = ev.pid as number
-    else if (ev.event === 'detached') out.supervisorPid = ev.supervisorPid as number
-    else if (ev.event === 'error') out.error = ev as unknown as HelperError
-    else if (ev.event === 'warning' && typeof ev.message === 'string') out.warnings.push(ev.message)
-  }))
-  ctl.write(plan)
-  return new Promise((resolve, reject) => {
-    child.on('error', (e) => reject(helperSpawnError(e)))
-    ctl.on('error', () => {})
-    ctl.on('close', () => {
-      child.unref()
-      resolve(out)
-    })
-  })
+  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', failureSentence(err, what), {hint: hintFor(err), exitCode: failureExitCode(err)})
 }
 
 /** One request line to a supervisor; null when it is not there (gone or never started). */
@@ -327,8 +273,9 @@ export class Lifecycle {
   }
 
   /** create + start; on a start failure the record stays (as Docker's) unless --rm. */
-  async run(req: LifecycleRequest): Promise<{id: string; name: string; pid: number}> {
+  async run(req: LifecycleRequest, onCreated?: (rec: SandboxRecord) => void): Promise<{id: string; name: string; pid: number}> {
     const rec = await this.create(req)
+    onCreated?.(rec)
     try {
       return await this.start(rec.id)
     } catch (e) {
@@ -361,12 +308,11 @@ export class Lifecycle {
       const runDir = this.store.runDir(id)
       rmSync(runDir, {recursive: true, force: true})
       mkdirSync(runDir, {recursive: true, mode: 0o700})
+      ctx.supervise = this.superviseContext(rec, group, opts.caller ?? false)
       const ops = buildPlan(rec.spec, ctx)
-      const exec = ops.pop()!
-      ops.push(...this.lifecycleOps(rec, group, opts.caller ?? false), exec)
       let sup
       try {
-        sup = await spawnSupervisor(serializePlan(ops))
+        sup = await startSupervisor(serializePlan(ops))
       } catch (e) {
         await group.remove().catch(() => {})
         throw e
@@ -378,8 +324,9 @@ export class Lifecycle {
       }
       if (!sup.supervisorPid) throw new LabError('engine', `sandbox ${rec.name}: the supervisor ended before the sandbox started`, {hint: 'run `lab doctor`'})
       for (const w of sup.warnings) this.warn(w)
-      if (!rec.everStarted) {
+      if (!rec.everStarted || JSON.stringify(rec.userns ?? null) !== JSON.stringify(sup.userns)) {
         rec.everStarted = true
+        rec.userns = sup.userns
         // A short --rm sandbox may already have ended and had its record removed by its
         // supervisor: then there is nothing left to mark.
         try {
@@ -392,35 +339,38 @@ export class Lifecycle {
     })
   }
 
-  private lifecycleOps(rec: SandboxRecord, group: SandboxCgroup, caller: boolean): PlanOp[] {
+  /** What the supervisor is told besides the sandbox itself (plan.ts, SuperviseContext). */
+  private superviseContext(rec: SandboxRecord, group: SandboxCgroup, caller: boolean): SuperviseContext {
     const dir = this.store.dir(rec.id)
-    const ops: PlanOp[] = [
-      ['detach', this.store.runDir(rec.id)],
-      ['log', join(dir, 'log'), String(rec.logMaxBytes), String(logMaxFiles(rec))],
-      ['restart', rec.restart.name, String(rec.restart.maximumRetryCount)],
-    ]
-    if (rec.keepStdin) ops.push(['keepstdin'])
-    // A detached sandbox has no pty on the caller's side: its output is logged as stdout.
-    if (rec.tty) ops.push(ttyOp(false))
+    const c: SuperviseContext = {
+      runDir: this.store.runDir(rec.id),
+      log: {file: join(dir, 'log'), maxBytes: rec.logMaxBytes, files: logMaxFiles(rec)},
+      restart: rec.restart,
+      keepStdin: rec.keepStdin,
+      // A detached sandbox has no pty on the caller's side: its output is logged as stdout.
+      tty: rec.tty ? terminalSize() : undefined,
+      autoRemove: [],
+    }
     // --cpu-time and --output-limit hold per run, enforced by the supervisor as the
     // foreground runSandbox enforces them (the CPU time is the cgroup's, every process).
     const limits = rec.spec.limits ?? DEFAULT_LIMITS
     if (limits.cpuTimeMs !== null) {
       const usage = cpuUsageFile(group)
       if (!usage) throw new LabError('limit-unenforceable', `cannot enforce --cpu-time for ${rec.name}: its cgroup has no CPU accounting`, {hint: 'run `lab doctor` to see the cgroup controllers this host has, or leave out --cpu-time'})
-      ops.push(['cputime', String(limits.cpuTimeMs), usage, String(cpuParallelism(limits))])
+      c.cpuTime = {ms: limits.cpuTimeMs, usageFile: usage, cpus: cpuParallelism(limits)}
     }
-    if (limits.outputBytes !== null) ops.push(['outputlimit', String(limits.outputBytes)])
-    if (caller) ops.push(['caller', String(process.pid), String(processStartTime(process.pid))])
+    if (limits.outputBytes !== null) c.outputLimitBytes = limits.outputBytes
+    if (caller) c.caller = {pid: process.pid, start: processStartTime(process.pid)}
     if (rec.autoRemove || caller) {
       // (the groups, an empty parent and the owner record the supervisor removes at the
       // end of every sandbox, --rm or not: plan line cgroupowner)
-      ops.push(['autoremove', this.store.runDir(rec.id)])
-      for (const v of rec.volumes.filter((x) => x.anonymous)) ops.push(['autoremove', join(this.store.dirs.volumes, v.name)])
+      c.autoRemove.push(this.store.runDir(rec.id))
+      for (const v of rec.volumes.filter((x) => x.anonymous)) c.autoRemove.push(join(this.store.dirs.volumes, v.name))
       // the record's own directory last: once it is gone the sandbox no longer exists
-      ops.push(['autoremove', dir], ['names', this.store.dirs.names, rec.id])
+      c.autoRemove.push(dir)
+      c.names = {dir: this.store.dirs.names, id: rec.id}
     }
-    return ops
+    return c
   }
 
   private resolveVolumes(req: LifecycleRequest): {mounts: BindMount[]; volumes: SandboxRecord['volumes']; hostVolumes: string[]} {
@@ -597,7 +547,7 @@ export class Lifecycle {
       exitCode: s.exitCode,
       signal: s.signal ? signalName(s.signal) : null,
       killedBy: s.killedBy,
-      error: s.error ? (s.error.message ? `${s.error.stage ?? ''}: ${s.error.message}` : s.error.stage ?? 'set-up failed') : '',
+      error: s.error ? failureSentence({stage: s.error.stage ?? 'setup', call: s.error.call ?? '', path: s.error.path ?? '', message: s.error.message ?? 'set-up failed'}, rec.name) : '',
       startedAt: iso(s.startedAt),
       finishedAt: iso(s.finishedAt),
       restartCount: s.restartCount,
@@ -791,6 +741,93 @@ export class Lifecycle {
     }
   }
 
+  /**
+   * The result of a sandbox's last run, in the shape a foreground run returns (run.ts):
+   * the verdict and its evidence from the supervisor's final status (why it ended:
+   * killedBy) and the groups' final counters (OOM kills, refused forks, CPU time, peaks).
+   * null while it runs, and for a sandbox never started.
+   */
+  async result(ref: string): Promise<SandboxResult | null> {
+    const rec = this.store.get(ref)
+    const st = this.state(rec)
+    if (st.running || st.restarting || st.status === 'created') return null
+    return this.resultOf(rec)
+  }
+
+  private async resultOf(rec: SandboxRecord): Promise<SandboxResult> {
+    const s = this.store.status(rec.id)
+    const stats = await this.cgroupStats(rec)
+    const limits = rec.spec.limits ?? DEFAULT_LIMITS
+    const error: HelperError | null = s?.error
+      ? {stage: s.error.stage ?? 'setup', call: s.error.call ?? '', path: s.error.path ?? '', errno: 0, errnoName: s.error.errnoName ?? '', message: s.error.message ?? 'set-up failed'}
+      : null
+    const cpuUs = stats ? stats.cpuUserUs + stats.cpuSystemUs : 0
+    const exit: ExitEvent | null = s && s.state === 'exited'
+      ? {exitCode: s.exitCode, signal: s.signal, coreDumped: false, killedBy: s.killedBy, wallUs: Math.max(0, s.finishedAt - s.startedAt) * 1000, userUs: stats?.cpuUserUs ?? 0, sysUs: stats?.cpuSystemUs ?? 0, maxRssKb: 0}
+      : null
+    // a supervisor that died, or a host restart: the sandbox was killed, not judged
+    if (!s && rec.everStarted) {
+      const st = this.state(rec)
+      const lost = resultFromEvents(rec, {exitCode: st.exitCode, signal: 0, coreDumped: false, killedBy: st.killedBy, wallUs: 0, userUs: 0, sysUs: 0, maxRssKb: 0}, null)
+      lost.evidence = {endedBy: st.killedBy, error: st.error}
+      return lost
+    }
+    const result = resultFromEvents(rec, exit, error, {
+      stats,
+      limits,
+      timeoutMs: rec.spec.timeoutMs,
+      rlimits: rec.spec.process.rlimits,
+      cpuTimeExceededUs: s?.killedBy === 'cpu-time' ? Math.max(cpuUs, (limits.cpuTimeMs ?? 0) * 1000) : null,
+      outputLimited: s?.killedBy === 'output-limit',
+      outputLimitBytes: limits.outputBytes,
+    })
+    result.seccompProfile = rec.spec.seccomp.profile
+    result.userns = rec.spec.userns === 'host' ? null : rec.userns ?? null
+    return result
+  }
+
+  /**
+   * A foreground run under a supervisor (managed volumes, another sandbox's volumes or
+   * namespaces, a kept name): create, start with this process as the caller (should it
+   * die, even by SIGKILL, the supervisor ends the sandbox and removes it), follow the
+   * output from the log, wait, and return the same result a foreground run returns. The
+   * record is removed at the end unless req.keep (Docker keeps a named run).
+   */
+  async runAttached(req: RunRequest, io: {stdio: 'pipe' | 'inherit'; abortSignal?: AbortSignal; outputLimit?: number; onCreated?: (rec: SandboxRecord) => void}): Promise<SandboxResult> {
+    // ended and removed by this process (or by the supervisor, should this process die)
+    const rec = await this.create({...req, detach: false, autoRemove: false})
+    io.onCreated?.(rec)
+    try {
+      await this.start(rec.id, {caller: true})
+    } catch (e) {
+      await this.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+      throw e
+    }
+    const stop = () => void this.stop(rec.id, {timeoutSeconds: 0}).catch(() => {})
+    io.abortSignal?.addEventListener('abort', stop)
+    try {
+      const out = {stdout: [] as string[], stderr: [] as string[], kept: 0}
+      const limit = io.outputLimit ?? Infinity
+      const onLine = (l: LogLine) => {
+        if (io.stdio === 'inherit') return void (l.stream === 'stdout' ? process.stdout : process.stderr).write(l.line + '\n')
+        if (out.kept > limit) return
+        out.kept += l.line.length + 1
+        out[l.stream].push(l.line + '\n')
+      }
+      await this.logs(rec.id, {follow: true, onLine})
+      await this.wait(rec.id)
+      const result = await this.resultOf(this.store.load(rec.id) ?? rec)
+      if (io.stdio === 'pipe') {
+        result.stdout = out.stdout.join('')
+        result.stderr = out.stderr.join('')
+      }
+      return result
+    } finally {
+      io.abortSignal?.removeEventListener('abort', stop)
+      if (!req.keep) await this.remove(rec.id, {force: true, volumes: true}).catch(() => {})
+    }
+  }
+
   // ---------------------------------------------------------------- pause / remove / rename
 
   private async setFrozen(rec: SandboxRecord, frozen: boolean): Promise<void> {
@@ -951,8 +988,7 @@ export class Lifecycle {
     opts: {user?: string; env?: string[]; workdir?: string; interactive?: boolean; tty?: boolean; stdio?: 'inherit' | 'pipe'; input?: string} = {},
   ): Promise<SandboxResult> {
     if (opts.tty && opts.stdio === 'pipe') throw usageError('-t cannot be used with --json', 'a terminal\'s output is not data: leave out -t or --json')
-    const {rec, ops} = this.execPlan(ref, command, opts)
-    if (opts.tty) ops.splice(ops.length - 1, 0, ttyOp(opts.interactive ?? false))
+    const {rec, ops} = this.execPlan(ref, command, {...opts, tty: opts.tty ? {...terminalSize(), stdin: opts.interactive ?? false} : undefined})
     const outcome = await runHelper(serializePlan(ops), {stdio: opts.stdio ?? 'inherit', stdin: opts.interactive ?? opts.input !== undefined, input: opts.input})
     const result = resultFromEvents(rec, outcome.exit, outcome.error)
     if ((opts.stdio ?? 'inherit') === 'pipe') {
@@ -967,10 +1003,7 @@ export class Lifecycle {
    * process of its own (its parent: it dies with the sandbox, never leaks on the host).
    */
   async execDetached(ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: boolean} = {}): Promise<{id: string; name: string; pid: number}> {
-    const {rec, ops} = this.execPlan(ref, command, opts)
-    const extra: PlanOp[] = [['background']]
-    if (opts.tty) extra.push(ttyOp(false))
-    ops.splice(ops.length - 1, 0, ...extra)
+    const {rec, ops} = this.execPlan(ref, command, {...opts, background: true, tty: opts.tty ? {...terminalSize(), stdin: false} : undefined})
     let pid = 0
     const outcome = await runHelper(serializePlan(ops), {stdio: 'inherit', stdin: false, onStarted: (p) => (pid = p)})
     if (outcome.error) throw helperFailure(outcome.error, `exec in sandbox ${rec.name}`)
@@ -978,7 +1011,7 @@ export class Lifecycle {
     return {id: rec.id, name: rec.name, pid}
   }
 
-  private execPlan(ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string}): {rec: SandboxRecord; ops: PlanOp[]} {
+  private execPlan(ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: {rows: number; cols: number; stdin: boolean}; background?: boolean}): {rec: SandboxRecord; ops: PlanOp[]} {
     if (command.length === 0) throw usageError('no command given', 'put the command after the sandbox name, e.g. lab sandbox exec web ls /')
     const {rec, pid, start} = this.enterable(ref, 'exec in')
     const spec = rec.spec
@@ -992,15 +1025,8 @@ export class Lifecycle {
     }
     const cwd = opts.workdir ?? spec.process.cwd
     if (!cwd.startsWith('/') || cwd.split('/').includes('..')) throw usageError(`invalid working directory "${cwd}"`, 'use an absolute path without ".."')
-    const ops: PlanOp[] = [['version', '1']]
-    for (const p of (this.openCgroup(rec.id)?.procsFiles ?? []).filter((f) => existsSync(f))) ops.push(['cgroup', p])
-    for (const r of spec.process.rlimits) ops.push(['rlimit', r.name, String(r.soft), String(r.hard)])
-    ops.push(['user', String(uid), String(gid)])
-    ops.push(['caps', capabilityMask(spec.process.capabilities)])
-    if (uid !== 0) ops.push(['ambient', capabilityMask(spec.process.capabilities)])
-    if (spec.seccomp.bpfPath) ops.push(['seccomp', spec.seccomp.bpfPath])
-    for (const [k, v] of Object.entries(env)) ops.push(['env', `${k}=${v}`])
-    ops.push(['cwd', cwd], ['target', String(pid), String(start)], ['exec', ...command])
+    const cgroupProcs = (this.openCgroup(rec.id)?.procsFiles ?? []).filter((f) => existsSync(f))
+    const ops = buildExecPlan(spec, {pid, start}, {command, uid, gid, env, cwd, cgroupProcs, tty: opts.tty, background: opts.background})
     return {rec, ops}
   }
 
@@ -1030,11 +1056,7 @@ export class Lifecycle {
     if (tar && !out && opts.followLink) throw usageError('-L has no meaning when copying an archive in', 'leave out -L; symlinks in the archive are copied as links')
     const output = opts.output ?? process.stdout
     if (tar && out && output.isTTY) throw usageError('refusing to write a tar archive to a terminal', `redirect it to a file or a pipe: lab sandbox cp ${srcArg} - > out.tar`)
-    const copyOp = ['copy', out ? 'out' : 'in', path]
-    if (out && opts.followLink) copyOp.push('follow')
-    if (opts.archive) copyOp.push('archive')
-    if (tar && !out) copyOp.push('intodir')
-    const plan = serializePlan([['version', '1'], ['target', String(pid), String(start)], copyOp])
+    const plan = serializePlan(buildCopyPlan({pid, start}, out ? 'out' : 'in', path, {follow: out && opts.followLink, archive: opts.archive, intoDir: tar && !out}))
     const what = out ? `${rec.name}:${path}` : tar ? 'the archive' : host.path
     let staging: string | null = null
     let received: string | null = null
@@ -1048,12 +1070,11 @@ export class Lifecycle {
       })
       if (r.error) {
         const e = r.error
-        const detail = e.call === 'cp' ? `${e.path ? `${e.path}: ` : ''}${e.message}` : `${e.call}${e.path ? ` ${e.path}` : ''}: ${e.message}`
         const hint = e.errnoName === 'ENOENT' ? 'check the path; it is resolved inside the sandbox'
           : e.errnoName === 'EXDEV' ? 'the path leaves the sandbox\'s root'
           : /refusing a symlink/.test(e.message) ? 'add -L to copy what a symlink at the source itself points to (inside the sandbox); links below it must stay inside what is copied'
           : 'see lab sandbox exec to look around inside'
-        throw new LabError(e.errnoName === 'ENOENT' ? 'cp-not-found' : 'cp-failed', `cannot copy ${what}: ${detail}`, {hint})
+        throw new LabError(e.errnoName === 'ENOENT' ? 'cp-not-found' : 'cp-failed', failureSentence({...e, stage: 'copy'}, `cannot copy ${what}`), {hint})
       }
       const destination = out ? (tar ? '-' : placeReceived(received!, host.path)) : path
       return {direction: out ? 'out' : 'in', sandbox: rec.name, source: out ? path : host.path, destination, files: r.files, bytes: r.bytes}

@@ -98,6 +98,23 @@ export function hintFor(err: HelperError): string | undefined {
   return undefined
 }
 
+/**
+ * A helper failure as one sentence: the one place the helper's error events become text
+ * (the CLI, the lifecycle, exec and cp, labs). `subject` names what failed ("sandbox web").
+ */
+export function failureSentence(err: Pick<HelperError, 'stage' | 'call' | 'path' | 'message'>, subject: string): string {
+  if (err.stage === 'exec') return `${subject}: cannot run the program: ${err.message}`
+  // cp: the copy itself refused (its path and why); copy: a call of the copy failed
+  if (err.call === 'cp') return `${subject}: ${err.path ? `${err.path}: ` : ''}${err.message}`
+  if (err.stage === 'copy') return `${subject}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+  return `${subject}: set-up failed at ${err.stage}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+}
+
+/** The exit code a failure gets, as Docker's: 127 not found, 126 not runnable, 125 the engine. */
+export function failureExitCode(err: Pick<HelperError, 'stage' | 'errnoName'>): number {
+  return err.stage === 'exec' ? (err.errnoName === 'ENOENT' ? 127 : 126) : 125
+}
+
 /** What the engine observed besides the helper's events: the cgroup's counters and its own limit kills. */
 export interface Accounting {
   stats: CgroupStats | null
@@ -200,13 +217,8 @@ export function resultFromEvents(
   }
   if (error) {
     r.error = {...error, hint: hintFor(error)}
-    if (error.stage === 'exec') {
-      r.verdict = 'exec-failed'
-      r.exitCode = error.errnoName === 'ENOENT' ? 127 : 126
-    } else {
-      r.verdict = 'engine-error'
-      r.exitCode = 125
-    }
+    r.verdict = error.stage === 'exec' ? 'exec-failed' : 'engine-error'
+    r.exitCode = failureExitCode(error)
     return r
   }
   if (!exit) {
