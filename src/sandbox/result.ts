@@ -4,6 +4,8 @@
  */
 import {constants} from 'node:os'
 
+import {LabError} from '../errors.js'
+
 import type {CgroupStats} from './cgroups/driver.js'
 import type {Limits} from './limits.js'
 import type {Rlimit} from './spec.js'
@@ -113,6 +115,11 @@ export function failureSentence(err: Pick<HelperError, 'stage' | 'call' | 'path'
 /** The exit code a failure gets, as Docker's: 127 not found, 126 not runnable, 125 the engine. */
 export function failureExitCode(err: Pick<HelperError, 'stage' | 'errnoName'>): number {
   return err.stage === 'exec' ? (err.errnoName === 'ENOENT' ? 127 : 126) : 125
+}
+
+/** A helper failure as the error a command throws: the sentence, the hint and Docker's exit code. */
+export function helperFailure(err: HelperError, subject: string): LabError {
+  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', failureSentence(err, subject), {hint: hintFor(err), exitCode: failureExitCode(err)})
 }
 
 /** What the engine observed besides the helper's events: the cgroup's counters and its own limit kills. */

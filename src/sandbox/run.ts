@@ -2,11 +2,11 @@
  * Running one sandbox to completion: validate → cgroup → plan → helper → kill what is
  * left in the cgroup → accounting → remove the cgroup → result.
  */
-import {readFileSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {usageError} from '../errors.js'
 import {type CgroupOptions, createSandboxCgroup, type CgroupStats, type SandboxCgroup, type UnenforcedLimit} from './cgroups/index.js'
+import {hostResolvConf} from './etc.js'
 import {DEFAULT_LIMITS, type Limits} from './limits.js'
 
 import {buildPlan, serializePlan, type PlanContext} from './plan.js'
@@ -22,14 +22,6 @@ export type RunOptions = HelperRunOptions & {
   joins?: PlanContext['joins']
   /** -t: the program's controlling terminal is a pty of the sandbox's devpts, relayed by the helper */
   terminal?: PlanContext['tty']
-}
-
-function hostResolvConf(): string {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8')
-  } catch {
-    return ''
-  }
 }
 
 /** How many CPUs the sandbox can keep busy at once: the fastest it can burn CPU time. */
