@@ -42,6 +42,7 @@ import {Volumes} from './volumes-managed.js'
 import {hostResolvConf} from './etc.js'
 import {checkShareUserns, joinsFor, resolveShare, resolveVolumes, superviseContext} from './lifecycle/create.js'
 import {copy, exec, execDetached} from './lifecycle/enter.js'
+import type {LifecycleContext} from './lifecycle/context.js'
 import {SandboxGroups} from './lifecycle/groups.js'
 import {readLogs, type LogLine, type LogOptions} from './lifecycle/logs.js'
 import {prune} from './lifecycle/prune.js'
@@ -75,7 +76,7 @@ export interface LifecycleOptions {
   cgroup?: CgroupOptions
 }
 
-export class Lifecycle {
+export class Lifecycle implements LifecycleContext {
   readonly store: Store
   readonly volumes: Volumes
   readonly groups: SandboxGroups
@@ -321,7 +322,7 @@ export class Lifecycle {
    * output from the log, wait, and return the same result a foreground run returns. The
    * record is removed at the end unless req.keep (Docker keeps a named run).
    */
-  async runAttached(req: RunRequest, io: {stdio: 'pipe' | 'inherit'; abortSignal?: AbortSignal; outputLimit?: number; onCreated?: (rec: SandboxRecord) => void}): Promise<SandboxResult> {
+  async runAttached(req: RunRequest, io: {stdio: 'pipe' | 'inherit'; abortSignal?: AbortSignal; outputLimit?: number; onCreated?: (rec: SandboxRecord) => void; onStdout?: (chunk: Buffer) => void; onStderr?: (chunk: Buffer) => void}): Promise<SandboxResult> {
     // ended and removed by this process (or by the supervisor, should this process die)
     const rec = await this.create({...req, detach: false, autoRemove: false})
     io.onCreated?.(rec)
@@ -338,6 +339,7 @@ export class Lifecycle {
       const limit = io.outputLimit ?? Infinity
       const onLine = (l: LogLine) => {
         if (io.stdio === 'inherit') return void (l.stream === 'stdout' ? process.stdout : process.stderr).write(l.line + '\n')
+        ;(l.stream === 'stdout' ? io.onStdout : io.onStderr)?.(Buffer.from(l.line + '\n'))
         if (out.kept > limit) return
         out.kept += l.line.length + 1
         out[l.stream].push(l.line + '\n')

@@ -153,6 +153,19 @@ function parseThrottle(value: string, flag: string, kind: ThrottleKind): DeviceT
   return {path, major, minor, kind, rate}
 }
 
+/** How many CPUs the sandbox can keep busy at once: the fastest it can burn CPU time (--cpu-time). */
+export function cpuParallelism(l: Limits): number {
+  let n = availableParallelism()
+  if (l.cpus !== null) n = Math.min(n, l.cpus)
+  if (l.cpusetCpus !== null) {
+    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
+      const [a, b = a] = part.split('-').map(Number)
+      return sum + b - a + 1
+    }, 0))
+  }
+  return Math.max(n, 0.01)
+}
+
 /** Flags → Limits, with the defaults filled in. Every bad value is a one-line usage error. */
 export function parseLimits(req: LimitsRequest): Limits {
   const l: Limits = {...DEFAULT_LIMITS, deviceThrottle: []}

@@ -40,6 +40,10 @@ export interface RunIo {
   onCreated?: (s: {id: string; name: string}) => void
   /** called with the spec of a foreground run before it starts */
   onSpec?: (spec: SandboxSpec) => void
+  /** output as it comes (pipe mode; it is still collected into the result up to outputLimit;
+   * a supervised run's comes line by line from its log) */
+  onStdout?: (chunk: Buffer) => void
+  onStderr?: (chunk: Buffer) => void
 }
 
 async function engineFor(io: {engine?: () => Lifecycle; stateDir?: string}): Promise<Lifecycle> {
@@ -53,7 +57,7 @@ export async function runRequest(req: RunRequest, io: RunIo): Promise<SandboxRes
     if (io.stdin || io.input !== undefined) throw usageError('-i with managed volumes or joined namespaces needs -d for now', 'add -d (stdin is then kept open), or bind a host directory instead')
     if (req.restart !== undefined) throw usageError('--restart needs -d', 'a restart policy applies to detached sandboxes: add -d')
     const lc = await engineFor(io)
-    return lc.runAttached({...req, tty: req.tty ?? io.terminal !== undefined}, {stdio: io.stdio, abortSignal: io.abortSignal, outputLimit: io.outputLimit, onCreated: io.onCreated})
+    return lc.runAttached({...req, tty: req.tty ?? io.terminal !== undefined}, {stdio: io.stdio, abortSignal: io.abortSignal, outputLimit: io.outputLimit, onCreated: io.onCreated, onStdout: io.onStdout, onStderr: io.onStderr})
   }
   const spec = await buildSpec(req)
   io.onCreated?.(spec)
@@ -65,6 +69,8 @@ export async function runRequest(req: RunRequest, io: RunIo): Promise<SandboxRes
     outputLimit: io.outputLimit,
     abortSignal: io.abortSignal,
     terminal: io.terminal ? {...io.terminal, stdin: io.stdin === true} : undefined,
+    onStdout: io.onStdout,
+    onStderr: io.onStderr,
   })
 }
 

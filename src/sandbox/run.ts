@@ -2,12 +2,11 @@
  * Running one sandbox to completion: validate → cgroup → plan → helper → kill what is
  * left in the cgroup → accounting → remove the cgroup → result.
  */
-import {availableParallelism} from 'node:os'
 
 import {usageError} from '../errors.js'
 import {type CgroupOptions, createSandboxCgroup, type CgroupStats, type SandboxCgroup, type UnenforcedLimit} from './cgroups/index.js'
 import {hostResolvConf} from './etc.js'
-import {DEFAULT_LIMITS, type Limits} from './limits.js'
+import {cpuParallelism, DEFAULT_LIMITS, type Limits} from './limits.js'
 
 import {buildPlan, serializePlan, type PlanContext} from './plan.js'
 import {runHelper, type HelperRunOptions} from './helper.js'
@@ -22,19 +21,6 @@ export type RunOptions = HelperRunOptions & {
   joins?: PlanContext['joins']
   /** -t: the program's controlling terminal is a pty of the sandbox's devpts, relayed by the helper */
   terminal?: PlanContext['tty']
-}
-
-/** How many CPUs the sandbox can keep busy at once: the fastest it can burn CPU time. */
-function cpuParallelism(l: Limits): number {
-  let n = availableParallelism()
-  if (l.cpus !== null) n = Math.min(n, l.cpus)
-  if (l.cpusetCpus !== null) {
-    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
-      const [a, b = a] = part.split('-').map(Number)
-      return sum + b - a + 1
-    }, 0))
-  }
-  return Math.max(n, 0.01)
 }
 
 /**

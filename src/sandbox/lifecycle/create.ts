@@ -9,8 +9,8 @@ import {join} from 'node:path'
 
 import {LabError, usageError} from '../../errors.js'
 import type {SandboxCgroup} from '../cgroups/index.js'
-import type {Lifecycle} from '../lifecycle.js'
-import {DEFAULT_LIMITS} from '../limits.js'
+import type {LifecycleContext} from './context.js'
+import {cpuParallelism, DEFAULT_LIMITS} from '../limits.js'
 import {shortId} from '../names.js'
 import type {PlanContext, SuperviseContext} from '../plan.js'
 import type {RunRequest} from '../request.js'
@@ -18,7 +18,7 @@ import type {BindMount, SandboxSpec} from '../spec.js'
 import {processStartTime} from '../state/proc.js'
 import type {SandboxRecord, Store} from '../state/store.js'
 import {Volumes} from '../volumes-managed.js'
-import {cpuParallelism, cpuUsageFile} from './groups.js'
+import {cpuUsageFile} from './groups.js'
 import {logMaxFiles} from './logs.js'
 
 /** The size a new pty starts with: the caller's terminal, else 24x80 as a VT100. */
@@ -45,7 +45,7 @@ export function superviseContext(store: Store, rec: SandboxRecord, group: Sandbo
   if (limits.cpuTimeMs !== null) {
     const usage = cpuUsageFile(group)
     if (!usage) throw new LabError('limit-unenforceable', `cannot enforce --cpu-time for ${rec.name}: its cgroup has no CPU accounting`, {hint: 'run `lab doctor` to see the cgroup controllers this host has, or leave out --cpu-time'})
-    c.cpuTime = {ms: limits.cpuTimeMs, usageFile: usage, cpus: cpuParallelism(limits)}
+    c.cpuTime = {ms: limits.cpuTimeMs, usageFile: usage, cpus: Math.max(1, Math.ceil(cpuParallelism(limits)))}  // whole CPUs for the supervisor
   }
   if (limits.outputBytes !== null) c.outputLimitBytes = limits.outputBytes
   if (caller) c.caller = {pid: process.pid, start: processStartTime(process.pid)}
@@ -140,7 +140,7 @@ export function checkShareUserns(store: Store, spec: SandboxSpec): void {
 }
 
 /** The namespaces to join, from sandboxes that must be running now. */
-export function joinsFor(lc: Lifecycle, rec: SandboxRecord): NonNullable<PlanContext['joins']> {
+export function joinsFor(lc: LifecycleContext, rec: SandboxRecord): NonNullable<PlanContext['joins']> {
   const joins: NonNullable<PlanContext['joins']> = []
   const owners: Array<{name: string; pid: number; start: number; ns: string}> = []
   const share = rec.spec.share ?? {}

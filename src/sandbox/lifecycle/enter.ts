@@ -10,7 +10,7 @@ import {LabError, usageError} from '../../errors.js'
 import {parseCopyArg, placeReceived, receiveHost, removeStaging, runCopyHelper, sandboxPath, sendHost, stagingFor, streamToTar, tarToStream, type CopyResult} from '../copy.js'
 import {BASE_GROUPS, BASE_USERS} from '../etc.js'
 import {runHelper} from '../helper.js'
-import type {Lifecycle} from '../lifecycle.js'
+import type {LifecycleContext} from './context.js'
 import {buildCopyPlan, buildExecPlan, serializePlan, type PlanOp} from '../plan.js'
 import {failureSentence, helperFailure, resultFromEvents, type SandboxResult} from '../result.js'
 import {processStartTime} from '../state/proc.js'
@@ -19,7 +19,7 @@ import {resolveUser} from '../users.js'
 import {terminalSize} from './create.js'
 
 /** A running sandbox to enter (exec, cp): its record and its PID 1 with start time. */
-function enterable(lc: Lifecycle, ref: string, verb: string): {rec: SandboxRecord; pid: number; start: number} {
+function enterable(lc: LifecycleContext, ref: string, verb: string): {rec: SandboxRecord; pid: number; start: number} {
   const rec = lc.store.get(ref)
   const st = lc.state(rec)
   if (st.status !== 'running') {
@@ -32,7 +32,7 @@ function enterable(lc: Lifecycle, ref: string, verb: string): {rec: SandboxRecor
 
 /** Runs a program inside the running sandbox with the sandbox's own hardening. */
 export async function exec(
-  lc: Lifecycle,
+  lc: LifecycleContext,
   ref: string,
   command: string[],
   opts: {user?: string; env?: string[]; workdir?: string; interactive?: boolean; tty?: boolean; stdio?: 'inherit' | 'pipe'; input?: string} = {},
@@ -52,7 +52,7 @@ export async function exec(
  * exec -d: the program runs on inside the sandbox after this returns, under a helper
  * process of its own (its parent: it dies with the sandbox, never leaks on the host).
  */
-export async function execDetached(lc: Lifecycle, ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: boolean} = {}): Promise<{id: string; name: string; pid: number}> {
+export async function execDetached(lc: LifecycleContext, ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: boolean} = {}): Promise<{id: string; name: string; pid: number}> {
   const {rec, ops} = execPlan(lc, ref, command, {...opts, background: true, tty: opts.tty ? {...terminalSize(), stdin: false} : undefined})
   let pid = 0
   const outcome = await runHelper(serializePlan(ops), {stdio: 'inherit', stdin: false, onStarted: (p) => (pid = p)})
@@ -61,7 +61,7 @@ export async function execDetached(lc: Lifecycle, ref: string, command: string[]
   return {id: rec.id, name: rec.name, pid}
 }
 
-function execPlan(lc: Lifecycle, ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: {rows: number; cols: number; stdin: boolean}; background?: boolean}): {rec: SandboxRecord; ops: PlanOp[]} {
+function execPlan(lc: LifecycleContext, ref: string, command: string[], opts: {user?: string; env?: string[]; workdir?: string; tty?: {rows: number; cols: number; stdin: boolean}; background?: boolean}): {rec: SandboxRecord; ops: PlanOp[]} {
   if (command.length === 0) throw usageError('no command given', 'put the command after the sandbox name, e.g. lab sandbox exec web ls /')
   const {rec, pid, start} = enterable(lc, ref, 'exec in')
   const spec = rec.spec
@@ -89,7 +89,7 @@ function execPlan(lc: Lifecycle, ref: string, command: string[], opts: {user?: s
  * `cp`: one side a sandbox, the other a local path, or "-": a tar archive read from
  * opts.input (into the sandbox, a directory there) or written to opts.output (out).
  */
-export async function copy(lc: Lifecycle, srcArg: string, destArg: string, opts: {followLink?: boolean; archive?: boolean; input?: Readable; output?: Writable & {isTTY?: boolean}} = {}): Promise<CopyResult> {
+export async function copy(lc: LifecycleContext, srcArg: string, destArg: string, opts: {followLink?: boolean; archive?: boolean; input?: Readable; output?: Writable & {isTTY?: boolean}} = {}): Promise<CopyResult> {
   const src = parseCopyArg(srcArg)
   const dst = parseCopyArg(destArg)
   if (src.path === '-' && src.sandbox === null && dst.path === '-' && dst.sandbox === null) throw usageError('both sides are "-"', 'one side must be a sandbox: lab sandbox cp - SANDBOX:DIR or lab sandbox cp SANDBOX:PATH -')

@@ -5,7 +5,6 @@
  * (test/cgroups/driver-fake).
  */
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 
 import {LabError} from '../../errors.js'
@@ -27,19 +26,6 @@ export function cpuUsageFile(group: SandboxCgroup): string | null {
   if (group.version === 'v2') return join(group.paths[0], 'cpu.stat')
   const dir = group.paths.find((p) => /\/cpuacct(,[^/]*)?\//.test(p) || /\/cpu,cpuacct\//.test(p))
   return dir ? join(dir, 'cpuacct.usage') : null
-}
-
-/** How many CPUs the sandbox can keep busy at once (a whole number for the supervisor). */
-export function cpuParallelism(l: Limits): number {
-  let n = availableParallelism()
-  if (l.cpus !== null) n = Math.min(n, Math.ceil(l.cpus))
-  if (l.cpusetCpus !== null) {
-    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
-      const [a, b = a] = part.split('-').map(Number)
-      return sum + b - a + 1
-    }, 0))
-  }
-  return Math.max(1, n)
 }
 
 export class SandboxGroups {

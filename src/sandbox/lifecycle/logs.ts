@@ -6,7 +6,7 @@
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {Lifecycle} from '../lifecycle.js'
+import type {LifecycleContext} from './context.js'
 import type {SandboxRecord} from '../state/store.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -48,7 +48,7 @@ export function logMaxFiles(rec: SandboxRecord): number {
  * The captured output. With follow, onLine is called as lines arrive until the
  * sandbox stops (or signal aborts).
  */
-export async function readLogs(lc: Lifecycle, ref: string, opts: LogOptions = {}): Promise<LogLine[]> {
+export async function readLogs(lc: LifecycleContext, ref: string, opts: LogOptions = {}): Promise<LogLine[]> {
   const rec = lc.store.get(ref)
   const parser = new LogParser()
   const base = join(lc.store.dir(rec.id), 'log')

@@ -2,7 +2,7 @@
 import {existsSync, readdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {Lifecycle} from '../lifecycle.js'
+import type {LifecycleContext} from './context.js'
 import {ID_PATTERN, shortId} from '../names.js'
 import {isAlive} from '../state/proc.js'
 
@@ -11,7 +11,7 @@ import {isAlive} from '../state/proc.js'
  * half-created records, runtime directories without a record, stale name links and
  * locks, cgroups whose owner died, and unused anonymous volumes (all unused with volumes: 'all').
  */
-export async function prune(lc: Lifecycle, opts: {volumes?: boolean | 'all'} = {}): Promise<{sandboxes: string[]; orphans: string[]; cgroups: string[]; volumes: string[]}> {
+export async function prune(lc: LifecycleContext, opts: {volumes?: boolean | 'all'} = {}): Promise<{sandboxes: string[]; orphans: string[]; cgroups: string[]; volumes: string[]}> {
   const report = {sandboxes: [] as string[], orphans: [] as string[], cgroups: [] as string[], volumes: [] as string[]}
   for (const rec of lc.store.all()) {
     const st = lc.state(rec)

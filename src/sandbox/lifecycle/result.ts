@@ -4,12 +4,12 @@
  * (why it ended: killedBy) and the groups' final counters (OOM kills, refused forks, CPU
  * time, peaks), which the supervisor keeps in its status when it removes the groups.
  */
-import type {Lifecycle} from '../lifecycle.js'
+import type {LifecycleContext} from './context.js'
 import {DEFAULT_LIMITS} from '../limits.js'
 import {resultFromEvents, type ExitEvent, type HelperError, type SandboxResult} from '../result.js'
 import type {SandboxRecord} from '../state/store.js'
 
-export async function resultOf(lc: Lifecycle, rec: SandboxRecord): Promise<SandboxResult> {
+export async function resultOf(lc: LifecycleContext, rec: SandboxRecord): Promise<SandboxResult> {
   const s = lc.store.status(rec.id)
   const stats = await lc.cgroupStats(rec)
   const limits = rec.spec.limits ?? DEFAULT_LIMITS

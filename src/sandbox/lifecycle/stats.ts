@@ -1,13 +1,13 @@
 /** What runs in live sandboxes: top (their processes) and stats (CPU, memory, processes). */
 import {LabError} from '../../errors.js'
-import type {Lifecycle} from '../lifecycle.js'
+import type {LifecycleContext} from './context.js'
 import {pidsInNamespaceOf, procInfo, type ProcInfo} from '../state/proc.js'
 import type {SandboxRecord} from '../state/store.js'
 import type {SandboxState} from './state.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-export function top(lc: Lifecycle, ref: string): {id: string; name: string; titles: string[]; processes: ProcInfo[]} {
+export function top(lc: LifecycleContext, ref: string): {id: string; name: string; titles: string[]; processes: ProcInfo[]} {
   const rec = lc.store.get(ref)
   const st = lc.state(rec)
   if (!st.running) throw new LabError('sandbox-not-running', `sandbox ${rec.name} is not running (${st.status})`, {hint: `start it: lab sandbox start ${rec.name}`})
@@ -16,7 +16,7 @@ export function top(lc: Lifecycle, ref: string): {id: string; name: string; titl
 }
 
 /** CPU % over sampleMs, memory (sum of resident sets) and process count of running sandboxes. */
-export async function stats(lc: Lifecycle, refs: string[] = [], sampleMs = 500): Promise<Array<{id: string; name: string; cpuPercent: number; memoryBytes: number; memoryLimitBytes: number | null; pids: number}>> {
+export async function stats(lc: LifecycleContext, refs: string[] = [], sampleMs = 500): Promise<Array<{id: string; name: string; cpuPercent: number; memoryBytes: number; memoryLimitBytes: number | null; pids: number}>> {
   const recs = refs.length ? refs.map((r) => lc.store.get(r)) : lc.store.all()
   const running = recs.map((r) => ({rec: r, st: lc.state(r)})).filter((x) => x.st.running)
   const cpu = async (x: {rec: SandboxRecord; st: SandboxState}) => {
