@@ -55,7 +55,7 @@ export async function sandboxRun(argv: string[]): Promise<number | 'help'> {
       ? {stdio: 'pipe', stdin: f.interactive as boolean, outputLimit: JSON_OUTPUT_LIMIT, stateDir, onCreated}
       : {stdio: 'inherit', stdin: f.interactive as boolean, terminal, stateDir, onCreated})
     if (json) printJson(result)
-    else printOutcome(result, (limit) => f[limit] !== undefined)
+    else printOutcome(result, req.userns === 'host', (limit) => f[limit] !== undefined)
     return result.exitCode
   } catch (err) {
     return printError(err, json)
@@ -63,10 +63,10 @@ export async function sandboxRun(argv: string[]): Promise<number | 'help'> {
 }
 
 /** The lines a terminal user sees after a run: warnings, and why it ended if not by itself. */
-function printOutcome(result: SandboxResult, explicit: (limit: string) => boolean): void {
+function printOutcome(result: SandboxResult, hostIds: boolean, explicit: (limit: string) => boolean): void {
   const warn = (w: string) => process.stderr.write(`lab: warning: ${w}\n`)
   if (result.seccompProfile === 'unconfined') warn('seccomp=unconfined: system calls are not filtered in this sandbox')
-  if (result.userns === null) warn('--userns=host: root in this sandbox is root on the host (no user remapping)')
+  if (hostIds) warn('--userns=host: root in this sandbox is root on the host (no user remapping)')
   for (const w of result.warnings ?? []) warn(w)
   const unenforced = (result.unenforcedLimits ?? []).filter((u) => explicit(u.limit))
   if (unenforced.length && process.env.LAB_QUIET_LIMITS !== '1') warn(`not enforced here: ${unenforced.map((u) => `--${u.limit}`).join(', ')} (${unenforced[0].reason})`)

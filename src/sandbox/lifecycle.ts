@@ -33,7 +33,7 @@ import {parseLogOptions} from './log-options.js'
 import {assertValidName} from './names.js'
 import {buildPlan, serializePlan, type PlanContext} from './plan.js'
 import type {RunRequest} from './request.js'
-import {helperFailure, signalName, type SandboxResult} from './result.js'
+import {helperErrorOf, helperFailure, resultFromEvents, signalName, type SandboxResult} from './result.js'
 import {readJson} from './state/atomic.js'
 import {processStartTime, type ProcInfo} from './state/proc.js'
 import {Store, type SandboxRecord, type SupervisorStatus} from './state/store.js'
@@ -330,7 +330,13 @@ export class Lifecycle implements LifecycleContext {
       await this.start(rec.id, {caller: true})
     } catch (e) {
       await this.remove(rec.id, {force: true, volumes: true}).catch(() => {})
-      throw e
+      // a program that cannot run, or a set-up that failed, is a result as in the foreground
+      const err = helperErrorOf(e)
+      if (!err) throw e
+      const failed = resultFromEvents(rec, null, err)
+      failed.seccompProfile = rec.spec.seccomp.profile
+      if (io.stdio === 'pipe') Object.assign(failed, {stdout: '', stderr: ''})
+      return failed
     }
     const stop = () => void this.stop(rec.id, {timeoutSeconds: 0}).catch(() => {})
     io.abortSignal?.addEventListener('abort', stop)

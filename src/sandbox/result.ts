@@ -119,7 +119,13 @@ export function failureExitCode(err: Pick<HelperError, 'stage' | 'errnoName'>): 
 
 /** A helper failure as the error a command throws: the sentence, the hint and Docker's exit code. */
 export function helperFailure(err: HelperError, subject: string): LabError {
-  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', failureSentence(err, subject), {hint: hintFor(err), exitCode: failureExitCode(err)})
+  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', failureSentence(err, subject), {hint: hintFor(err), exitCode: failureExitCode(err), cause: err})
+}
+
+/** The helper's error behind a LabError made by helperFailure, if it is one. */
+export function helperErrorOf(e: unknown): HelperError | null {
+  const c = e instanceof LabError ? (e.cause as Partial<HelperError> | undefined) : undefined
+  return c && typeof c.stage === 'string' && typeof c.message === 'string' ? (c as HelperError) : null
 }
 
 /** What the engine observed besides the helper's events: the cgroup's counters and its own limit kills. */

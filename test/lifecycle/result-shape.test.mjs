@@ -84,6 +84,20 @@ rootTest(t, 'a supervised run\'s result carries its output, its exit code and th
   assert.is((await S(['ps', '-aq'])).stdout.trim(), '')
 })
 
+rootTest(t, 'a program that cannot run: exec-failed and 127 with the same hint, foreground or supervised', async () => {
+  const fg = json(await S(['run', '--json', '--', 'no-such-program']))
+  const sup = json(await S(['run', '--json', '-v', 'shape-exec:/v', '--', 'no-such-program']))
+  for (const r of [fg, sup]) {
+    assert.is(r.verdict, 'exec-failed')
+    assert.is(r.exitCode, 127)
+    assert.match(r.error.hint, /does not exist in the sandbox/)
+  }
+  const plain = await S(['run', '-v', 'shape-exec:/v', '--', 'no-such-program'])
+  assert.is(plain.code, 127)
+  assert.match(plain.stderr, /cannot run the program: No such file or directory \(the program does not exist/)
+  assert.not.match(plain.stderr, /userns=host/, 'no warning about host ids it does not use')
+})
+
 rootTest(t, 'a lab step that uses a managed volume reports an OOM kill as memory', async () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'lab-shape-lab-')), 'oomvol')
   mkdirSync(join(dir, 'steps'), {recursive: true})
