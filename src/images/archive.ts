@@ -320,6 +320,18 @@ function readJsonFile(path: string, what: string): unknown {
 
 /** Loads what an archive or layout holds into the store. */
 export async function loadImages(store: ImageStore, src: {stream?: Readable; dir?: string}): Promise<LoadResult> {
+  const before = store.contents()
+  try {
+    return await loadAll(store, src)
+  } catch (e) {
+    // a refused archive leaves nothing: what this load added and no image uses goes
+    const after = store.contents()
+    await store.discard(after.blobs.filter((b) => !before.blobs.includes(b)), after.layers.filter((l) => !before.layers.includes(l)))
+    throw e
+  }
+}
+
+async function loadAll(store: ImageStore, src: {stream?: Readable; dir?: string}): Promise<LoadResult> {
   let dir = src.dir
   let work: string | null = null
   try {

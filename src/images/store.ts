@@ -367,6 +367,24 @@ export class ImageStore {
     })
   }
 
+  /** The digests of every blob and layer on disk. */
+  contents(): {blobs: string[]; layers: string[]} {
+    return {blobs: readdirSync(this.blobs).map((h) => `sha256:${h}`), layers: readdirSync(this.layers).map((h) => `sha256:${h}`)}
+  }
+
+  /**
+   * After a failed pull or load: removes the blobs and layers it added that no image
+   * refers to, so a refused image leaves nothing behind.
+   */
+  async discard(blobs: string[], diffIds: string[]): Promise<void> {
+    await withLock(this.lockPath, 'the image store', async () => {
+      const ix = this.index()
+      const used = new Set(Object.values(ix.images).flatMap((i) => [i.id, i.manifest, ...i.layers.flatMap((l) => [l.digest, l.diffId])]))
+      for (const b of blobs) if (!used.has(b)) rmSync(this.blobPath(b), {force: true})
+      for (const d of diffIds) if (!used.has(d)) rmSync(this.layerPath(d), {recursive: true, force: true})
+    })
+  }
+
   /** Removes blobs and layers no image refers to (the index lock is held); returns layer ids removed. */
   private collect(ix: Index): string[] {
     const blobs = new Set<string>()

@@ -1,7 +1,7 @@
 // Test images made here, byte by byte: tar layers (including hostile ones no tar tool
 // would write), OCI layouts around them, and a static busybox root from the host.
 import {createHash} from 'node:crypto'
-import {copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
@@ -86,4 +86,18 @@ export function ociLayout(dir, layers, {tag = 'v1', name, config: extra = {}, gz
   writeFileSync(join(dir, 'index.json'), JSON.stringify({schemaVersion: 2, manifests: [{mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: md, size: manifest.length, annotations}]}))
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
   return {manifest: md, config: sha(config), diffIds, blobs: blobs.map(sha)}
+}
+
+/** A layout whose tag names an image index over several platforms' images. */
+export function ociMultiArch(dir, variants, tag = 'multi') {
+  const descs = variants.map((v) => {
+    const d = ociLayout(dir, v.layers, {config: v.config ?? {}})
+    const size = Buffer.byteLength(readFileSync(join(dir, 'blobs', 'sha256', d.manifest.slice(7))))
+    return {...d, desc: {mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: d.manifest, size, platform: v.platform}}
+  })
+  const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: descs.map((d) => d.desc)}))
+  const id = sha(index)
+  writeFileSync(join(dir, 'blobs', 'sha256', id.slice(7)), index)
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({schemaVersion: 2, manifests: [{mediaType: 'application/vnd.oci.image.index.v1+json', digest: id, size: index.length, annotations: {'org.opencontainers.image.ref.name': tag}}]}))
+  return {index: id, images: descs}
 }

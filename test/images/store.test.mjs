@@ -173,7 +173,7 @@ async function refusedLayer(name, layer, pattern, opts = {}) {
   assert.is(r.code, 125, `${name}: ${r.stdout} ${r.stderr}`)
   assert.match(r.stderr, pattern)
   assert.is(r.stderr.trim().split('\n').length, 1, 'one line')
-  assert.equal(storeFiles(s.dir).layers, 0, `${name}: nothing half-stored`)
+  assert.equal([storeFiles(s.dir).layers, storeFiles(s.dir).blobs], [0, 0], `${name}: nothing half-stored`)
   assert.equal(storeFiles(s.dir).tmp, 0, `${name}: no temporary files left`)
   assert.not.ok(existsSync(join(s.dir, 'images', 'index.json')), `${name}: no image filed`)
   return s
