@@ -20,7 +20,7 @@ import {checkDigest, hexOf, sha256} from './digest.js'
 import {imageError, refused} from './errors.js'
 import {flattenLayers} from './flatten.js'
 import {compressionOf, memberParts} from './layer.js'
-import {hostPlatform, INDEX_TYPES, isLayerType, jsonBytes, layerMediaType, MANIFEST_TYPES, MT, type Descriptor, type ImageConfig, type ImageIndex, type Manifest} from './oci.js'
+import {hostPlatform, INDEX_TYPES, isLayerType, jsonBytes, layerMediaType, MANIFEST_TYPES, manifestFor, MT, type Descriptor, type ImageConfig, type ImageIndex, type Manifest} from './oci.js'
 import {familiarTagged, parseReference, taggedName} from './reference.js'
 import type {ImageRecord, ImageStore, LayerRef} from './store.js'
 import {readTar} from './tar-stream.js'
@@ -60,13 +60,7 @@ export async function importImage(store: ImageStore, src: Readable, o: ImportOpt
   }
   const configBytes = jsonBytes(config)
   const layers: LayerRef[] = [{digest: blob.digest, mediaType: layerMediaType('oci', gzip), size: blob.size, diffId: layer.diffId}]
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MT.ociManifest,
-    config: {mediaType: MT.ociConfig, digest: sha256(configBytes), size: configBytes.length},
-    layers: layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})),
-  }
-  return store.addImage({manifest: jsonBytes(manifest), config: configBytes, layers, tags})
+  return store.addImage({manifest: jsonBytes(manifestFor('oci', configBytes, layers)), config: configBytes, layers, tags})
 }
 
 /** The image's merged file system as one plain tar (whiteouts applied). */
@@ -441,11 +435,5 @@ async function loadDockerEntry(store: ImageStore, dir: string, e: {Config: strin
     await store.ensureLayer(blob.digest, config.rootfs.diff_ids[i])
     layers.push({digest: blob.digest, mediaType: layerMediaType('docker', gzip), size: blob.size, diffId: config.rootfs.diff_ids[i]})
   }
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MT.dockerManifest,
-    config: {mediaType: MT.dockerConfig, digest: sha256(configBytes), size: configBytes.length},
-    layers: layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})),
-  }
-  await store.addImage({manifest: jsonBytes(manifest), config: configBytes, layers, tags})
+  await store.addImage({manifest: jsonBytes(manifestFor('docker', configBytes, layers)), config: configBytes, layers, tags})
 }

@@ -2,6 +2,8 @@
  * The OCI image format (and Docker's v2 schema 2, its twin): media types, the shapes of
  * manifests, indexes and configs, and the small rules lab applies to them.
  */
+import {createHash} from 'node:crypto'
+
 export const MT = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -102,4 +104,14 @@ export function layerMediaType(family: 'oci' | 'docker', gzip: boolean): string 
 /** Canonical JSON bytes for a manifest or config lab writes itself. */
 export function jsonBytes(v: unknown): Buffer {
   return Buffer.from(JSON.stringify(v))
+}
+
+/** The manifest lab writes for an image it made (import, an older docker save archive). */
+export function manifestFor(family: 'oci' | 'docker', config: Buffer, layers: Array<{mediaType: string; digest: string; size: number}>): Manifest {
+  return {
+    schemaVersion: 2,
+    mediaType: family === 'oci' ? MT.ociManifest : MT.dockerManifest,
+    config: {mediaType: family === 'oci' ? MT.ociConfig : MT.dockerConfig, digest: `sha256:${createHash('sha256').update(config).digest('hex')}`, size: config.length},
+    layers: layers.map((l) => ({mediaType: l.mediaType, digest: l.digest, size: l.size})),
+  }
 }
