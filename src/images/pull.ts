@@ -9,6 +9,8 @@
 import {closeSync, createReadStream, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, ftruncateSync} from 'node:fs'
 import {join} from 'node:path'
 
+import type {Hash} from 'node:crypto'
+
 import {withLock} from '../sandbox/state/lock.js'
 import {assertValid} from '../validators.js'
 import {hasher, hexOf, sha256} from './digest.js'
@@ -107,6 +109,9 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
   await withLock(`${partial}.lock`, `the download of ${d.digest.slice(0, 19)}`, async () => {
     if (store.hasBlob(d.digest)) return
     let lastError: Error | null = null
+    // the hash of what the partial file holds, kept as it grows (one pass over the bytes)
+    let h: Hash | null = null
+    let hashed = 0
     for (let attempt = 0; attempt < 4; attempt++) {
       let have = 0
       try {
@@ -134,6 +139,12 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
             ftruncateSync(fd, 0) // no range support: start over
             have = 0
           }
+          if (!h || hashed !== have) {
+            // a partial file from an earlier pull: hash what it holds first
+            h = hasher()
+            hashed = 0
+            if (have) for await (const c of createReadStream(partial, {end: have - 1}) as AsyncIterable<Buffer>) (h.update(c), (hashed += c.length))
+          }
           let got = have
           progress.set(label, have ? 'Resuming' : 'Downloading', got, d.size)
           try {
@@ -143,6 +154,8 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
               const b = Buffer.from(c)
               let off = 0
               while (off < b.length) off += writeSync(fd, b, off)
+              h.update(b)
+              hashed += b.length
               progress.set(label, 'Downloading', got, d.size)
             }
           } catch (e) {
@@ -162,8 +175,10 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
         lastError = new Error(`${size} of ${d.size} bytes`)
         continue
       }
-      const h = hasher()
-      for await (const c of createReadStream(partial) as AsyncIterable<Buffer>) h.update(c)
+      if (!h || hashed !== size) {
+        h = hasher()
+        for await (const c of createReadStream(partial) as AsyncIterable<Buffer>) h.update(c)
+      }
       const digest = `sha256:${h.digest('hex')}`
       if (digest !== d.digest) {
         rmSync(partial, {force: true})
