@@ -399,6 +399,12 @@ export class ImageStore {
     }
     const removed: string[] = []
     for (const h of readdirSync(this.blobs)) if (!blobs.has(h)) rmSync(join(this.blobs, h), {force: true})
+    // downloads a killed pull left for resuming, unless a pull is at one now (its lock)
+    const partial = join(this.root, 'partial')
+    if (existsSync(partial)) {
+      const names = readdirSync(partial)
+      for (const n of names) if (!n.endsWith('.lock') && !names.includes(`${n}.lock`)) rmSync(join(partial, n), {force: true})
+    }
     for (const h of readdirSync(this.layers)) {
       if (layers.has(h)) continue
       rmSync(join(this.layers, h), {recursive: true, force: true})

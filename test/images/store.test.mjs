@@ -127,8 +127,12 @@ test('a layer two images share is stored once, and removed with the last of them
   assert.is(storeFiles(s.dir).layers, 3, 'untagging one of two names deletes nothing')
   await ok(['image', 'rm', 'other:2'], s.env)
   assert.is(storeFiles(s.dir).layers, 2, 'the shared base stays for the other image')
+  // what a killed pull left for resuming goes with prune too
+  mkdirSync(join(s.dir, 'images', 'partial'), {mode: 0o700})
+  writeFileSync(join(s.dir, 'images', 'partial', 'a'.repeat(64)), 'half a blob')
   await ok(['image', 'prune', '-a'], s.env)
   assert.equal(storeFiles(s.dir), {layers: 0, blobs: 0, tmp: 0})
+  assert.equal(readdirSync(join(s.dir, 'images', 'partial')), [])
 })
 
 if (hasSkopeo) {
