@@ -13,7 +13,9 @@ import {LabError} from '../errors.js'
 import {relComponents} from '../labs/fsafe.js'
 import {check as schemaCheck, type SchemaProblem} from '../validators.js'
 import {dagProblems} from './dag.js'
-import {checkTemplate} from './expr.js'
+import {checkTemplate, hasExpression} from './expr.js'
+import {expressionStrings, hasExpressions} from './workflow.js'
+import {shellProblem} from './shells.js'
 import {isCheckout, isGithubWorkflow, unsupportedUses} from './github.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
@@ -147,6 +149,11 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       add(path, `${(e as LabError).message.replace(/^[^:]*: /, '')}; paths are relative to the workspace`)
     }
   }
+  const checkShell = (shell: string, path: string) => {
+    if (hasExpression(shell)) return checkExpr(shell, path)
+    const problem = shellProblem(shell)
+    if (problem) add(path, problem)
+  }
   const checkEnv = (env: Record<string, unknown> | undefined, path: string) => {
     for (const [k, v] of Object.entries(env ?? {})) checkExpr(v, `${path}/${k}`)
   }
@@ -159,8 +166,13 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     checkExpr(j.name, `${base}/name`)
     checkEnv(j.env, `${base}/env`)
     let matrix: JobDef['matrix'] = null
+    let matrixSource: unknown
     const m = j.strategy?.matrix
-    if (typeof m === 'string') add(`${base}/strategy/matrix`, 'a matrix computed by an expression is not supported; list the axes')
+    if (m !== undefined && hasExpressions(m)) {
+      // computed when the job starts (fromJSON(needs.setup.outputs.matrix)…): only the syntax is checked now
+      matrixSource = m
+      for (const [path, v] of expressionStrings(m, `${base}/strategy/matrix`)) checkIf(v, path)
+    } else if (typeof m === 'string') add(`${base}/strategy/matrix`, 'the matrix must be a mapping of axes, or an expression such as ${{ fromJSON(needs.setup.outputs.matrix) }}')
     else if (m !== undefined) {
       const mp = matrixProblems(m, `${base}/strategy/matrix`)
       for (const p of mp) add(p.path, p.message)
@@ -198,12 +210,11 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       checkExpr(s.run, `${sp}/run`)
       checkExpr(s.name, `${sp}/name`)
       checkEnv(s.env, `${sp}/env`)
-      if (s['working-directory']) {
-        checkExpr(s['working-directory'], `${sp}/working-directory`)
-        if (!s['working-directory'].includes('${{')) checkRel(s['working-directory'], `${sp}/working-directory`)
-      }
+      // GitHub takes an absolute working-directory as it is and a relative one against the workspace
+      if (s['working-directory']) checkExpr(s['working-directory'], `${sp}/working-directory`)
       if (typeof s['continue-on-error'] === 'string') checkIf(s['continue-on-error'], `${sp}/continue-on-error`)
-      if (s.shell && !/^(sh|bash|python3?)$/.test(s.shell)) add(`${sp}/shell`, `shell "${s.shell}" is not supported (use sh, bash or python)`)
+      if (typeof s['timeout-minutes'] === 'string') checkIf(s['timeout-minutes'], `${sp}/timeout-minutes`)
+      if (s.shell) checkShell(s.shell, `${sp}/shell`)
       let uses = s.uses
       if (uses !== undefined && !isCheckout(uses)) {
         try {
@@ -225,6 +236,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
         timeoutMinutes: s['timeout-minutes'],
         continueOnError: s['continue-on-error'] ?? false,
         if: s.if,
+        ...(s.with ? {with: s.with} : {}),
       }
     })
     const artifacts: ArtifactFile[] = j.artifacts === undefined ? [] : Array.isArray(j.artifacts) ? j.artifacts : [j.artifacts]
@@ -236,8 +248,13 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       c.paths.forEach((p, k) => checkRel(p, `${cp}/paths/${k}`))
       ;(c.files ?? []).forEach((p, k) => checkRel(p, `${cp}/files/${k}`))
     })
-    const d = j.defaults?.run ?? data.defaults?.run ?? {}
-    if (d['working-directory']) checkRel(d['working-directory'], `${base}/defaults/run/working-directory`)
+    // job defaults override the workflow's, key by key
+    const d = {...(data.defaults?.run ?? {}), ...(j.defaults?.run ?? {})}
+    const dp = j.defaults?.run ? `${base}/defaults/run` : '/defaults/run'
+    if (d['working-directory']) checkExpr(d['working-directory'], `${dp}/working-directory`)
+    if (d.shell) checkShell(d.shell, `${dp}/shell`)
+    if (typeof j['continue-on-error'] === 'string') checkIf(j['continue-on-error'], `${base}/continue-on-error`)
+    if (typeof j['timeout-minutes'] === 'string') checkIf(j['timeout-minutes'], `${base}/timeout-minutes`)
     jobs[id] = {
       id,
       name: j.name,
@@ -245,6 +262,8 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       if: j.if,
       env: j.env ?? {},
       matrix,
+      ...(matrixSource !== undefined ? {matrixSource} : {}),
+      ...(j['runs-on'] !== undefined ? {runsOn: j['runs-on']} : {}),
       failFast: j.strategy?.['fail-fast'] ?? true,
       maxParallel: j.strategy?.['max-parallel'],
       container,
@@ -260,7 +279,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     }
   }
   if (problems.length) throw new PipelineError(problems)
-  return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings}
+  return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on}
 }
 
 function firstLine(s: string): string {

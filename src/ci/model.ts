@@ -13,9 +13,11 @@ export interface StepDef {
   env: EnvMap
   shell?: string
   workingDirectory?: string
-  timeoutMinutes?: number
+  /** a number, or an expression evaluated when the step starts */
+  timeoutMinutes?: number | string
   continueOnError: boolean | string
   if?: string | boolean
+  with?: Record<string, unknown>
 }
 
 export interface JobDef {
@@ -26,6 +28,10 @@ export interface JobDef {
   env: EnvMap
   /** null: no matrix; otherwise one run of the job per combination */
   matrix: Combination[] | null
+  /** a matrix given by expressions (the whole of it or an axis): expanded when the job starts */
+  matrixSource?: unknown
+  /** runs-on as written: Windows and macOS jobs are skipped */
+  runsOn?: unknown
   failFast: boolean
   maxParallel?: number
   container: ContainerFile
@@ -34,8 +40,8 @@ export interface JobDef {
   steps: StepDef[]
   artifacts: ArtifactFile[]
   caches: CacheFile[]
-  timeoutMinutes?: number
-  continueOnError: boolean
+  timeoutMinutes?: number | string
+  continueOnError: boolean | string
   defaults: {shell?: string; workingDirectory?: string}
   outputs: Record<string, string>
 }
@@ -51,4 +57,6 @@ export interface Pipeline {
   jobs: Record<string, JobDef>
   /** problems that do not stop the run (unsupported uses: steps…) */
   warnings: string[]
+  /** the workflow's on: as written */
+  on?: unknown
 }

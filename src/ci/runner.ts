@@ -20,7 +20,7 @@
  */
 import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {join, posix} from 'node:path'
 
 import {LabError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from '../sandbox/build-spec.js'
@@ -31,10 +31,14 @@ import type {Mount} from '../sandbox/spec.js'
 import {processStartTime} from '../sandbox/state/proc.js'
 import {collectArtifact, shouldCollect, type ArtifactResult} from './artifacts.js'
 import {CacheStore, fullKey, hashFiles, restoreCopy, type CacheOutcome} from './cache.js'
-import {topoOrder} from './dag.js'
-import {compile, evalCondition, interpolate, toStr, type ExprContext, type Value} from './expr.js'
+import {ancestorsOf, topoOrder} from './dag.js'
+import {buildEvent, triggers} from './events.js'
+import {expandMatrix, matrixProblems} from './matrix.js'
+import {compile, evalCondition, interpolate, toStr, truthy, type ExprContext, type Value} from './expr.js'
+import {WorkflowCommands} from './commands.js'
+import {shellPlan} from './shells.js'
 import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
-import {COMMAND_FILES, githubContext, parseCommandFile, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
+import {COMMAND_FILES, EVENT_PATH, githubContext, githubEnv, parseCommandFile, type EventInfo, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
 import {newRunId, RunRecord, slug} from './logs.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
@@ -61,14 +65,74 @@ export interface CiRunOptions {
   abortSignal?: AbortSignal
   /** where the workspace copies and job temp directories go (default: the OS temp dir) */
   tmpBase?: string
+  /** what triggered the run (default: the workflow's first trigger on the checkout's ref) */
+  event?: EventInfo
+  /** the vars context (--var NAME=VALUE) */
+  vars?: Record<string, string>
+  /** the inputs context (workflow_dispatch inputs with their defaults) */
+  inputs?: Record<string, Value>
 }
 
 interface JobRun {
   job: JobDef
   key: string
   matrix: Record<string, Value> | null
+  /** strategy.job-index and job-total */
+  index: number
+  total: number
   result?: JobResult
 }
+
+function legsOf(j: JobDef, combos: Array<Record<string, Value> | null>): JobRun[] {
+  return combos.map((m, index) => ({job: j, key: jobKey(j, m), matrix: m, index, total: combos.length}))
+}
+
+/** The run's event when none is given: the workflow's first trigger (push if it has one) on the checkout's ref. */
+function defaultEvent(p: Pipeline): EventInfo {
+  const names = Object.keys(triggers(p.on))
+  const name = names.includes('push') || names.length === 0 ? 'push' : names[0]
+  return buildEvent({name, gitRef: gitRef(p.workspace), gitSha: gitHead(p.workspace), repository: repositoryName(p.workspace), actor: process.env.USER ?? 'lab'})
+}
+
+/** A matrix given by expressions (the whole of it, or an axis), evaluated and checked. */
+function evalMatrix(j: JobDef, ctx: ExprContext): Array<Record<string, Value>> {
+  const where = `/jobs/${j.id}/strategy/matrix`
+  const evalIn = (v: unknown, w: string): unknown => {
+    if (typeof v === 'string') {
+      const inner = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(v)
+      if (inner && !inner[1].includes('}}')) return compile(inner[1], w)(ctx)
+      return interpolate(v, ctx, w)
+    }
+    if (Array.isArray(v)) return v.map((x, i) => evalIn(x, `${w}/${i}`))
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, evalIn(x, `${w}/${k}`)]))
+    return v
+  }
+  const m = evalIn(j.matrixSource, where)
+  const problems = matrixProblems(m, where)
+  if (problems.length) throw new LabError('ci-matrix', `${problems[0].path}: ${problems[0].message} (the matrix was computed as ${JSON.stringify(m).slice(0, 200)})`, {hint: 'fix the expression or the output it reads'})
+  const combos = expandMatrix(m as Record<string, unknown>)
+  if (combos.length === 0) throw new LabError('ci-matrix', `${where}: every combination is excluded, so the job would never run`)
+  return combos
+}
+
+/** Why a job's runs-on cannot run here (Windows, macOS), or null: ubuntu and Linux labels run here. */
+export function notHere(runsOn: unknown, ctx: ExprContext, where: string): string | null {
+  if (runsOn === undefined) return null
+  const labelsOf = (v: unknown): string[] => {
+    if (typeof v === 'string') {
+      const inner = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(v)
+      if (inner && !inner[1].includes('}}')) return labelsOf(compile(inner[1], where)(ctx))
+      return [interpolate(v, ctx, where)]
+    }
+    if (Array.isArray(v)) return v.flatMap(labelsOf)
+    if (v && typeof v === 'object') return labelsOf((v as Record<string, unknown>).labels ?? [])
+    return []
+  }
+  const labels = labelsOf(runsOn)
+  const other = labels.find((l) => /^(windows|macos|macOS|osx)/i.test(l))
+  return other ? `runs-on: ${labels.join(', ')}: lab runs Linux jobs only (ubuntu-*, linux, self-hosted)` : null
+}
+
 
 const isRoot = () => process.getuid?.() === 0
 
@@ -115,28 +179,23 @@ function readCommandFile(dir: string, name: string): Record<string, string> {
 }
 
 /**
- * A run: script's ${{ }} are replaced by their values, except values that hold a
- * secret: those reach the shell as environment variables, so a secret never appears
- * on a command line (visible to every process of the host) nor in a file.
+ * A run: script's ${{ }} are replaced by their values, as GitHub does (so an untrusted
+ * value is code: `lab ci --lint` warns about it). Values that hold a secret reach a POSIX
+ * shell as environment variables instead, so a secret never lands in the script file;
+ * other shells (python, custom templates) get the value itself, in a file only the
+ * step's sandbox can read, removed after the step.
  */
-function prepareScript(script: string, ctx: ExprContext, masker: Masker, where: string): {script: string; env: Record<string, string>} {
+function prepareScript(script: string, ctx: ExprContext, masker: Masker, where: string, posix: boolean): {script: string; env: Record<string, string>} {
   const env: Record<string, string> = {}
   let n = 0
   const out = script.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => {
     const v = toStr(compile(e, where)(ctx))
-    if (masker.mask(v) === v) return v
+    if (!posix || masker.mask(v) === v) return v
     const name = `LAB_SECRET_${n++}`
     env[name] = v
     return `\${${name}}`
   })
   return {script: out, env}
-}
-
-function shellCommand(shell: string | undefined, kind: Pipeline['kind'], script: string): string[] {
-  const s = shell ?? (kind === 'github' ? 'bash' : 'sh')
-  if (s === 'bash') return ['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', script]
-  if (s === 'python' || s === 'python3') return ['python3', '-c', script]
-  return ['sh', '-e', '-c', script]
 }
 
 /** Runs a pipeline to its end; the result has one shape whatever happened. */
@@ -165,16 +224,21 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const runs: Record<string, JobRun[]> = {}
   for (const id of order) {
     const j = p.jobs[id]
-    runs[id] = (j.matrix ?? [null]).map((m) => ({job: j, key: jobKey(j, m), matrix: m}))
+    // a matrix computed by an expression is expanded once the jobs it needs are done
+    runs[id] = j.matrixSource === undefined ? legsOf(j, j.matrix ?? [null]) : []
   }
   const pidStart = processStartTime(process.pid)
   const head = {id: runId, status: 'running', pid: process.pid, pidStart, pipeline: p.name, file: p.file, started: new Date(started).toISOString()}
   record.writeSummary(head)
 
-  const ghBase = {runId, runNumber: 1, workflow: p.name, workspace: p.workspace, actor: process.env.USER ?? 'lab', sha: gitHead(p.workspace), ref: gitRef(p.workspace), repository: repositoryName(p.workspace)}
+  const event = opts.event ?? defaultEvent(p)
+  const ghBase = {runId, runNumber: 1, workflow: p.name, workspace: p.workspace, actor: process.env.USER ?? 'lab', repository: repositoryName(p.workspace), event, file: p.file}
+  const extra = {vars: opts.vars ?? {}, inputs: opts.inputs ?? {}}
   const jobOutcome = (id: string): {result: string; outputs: Record<string, string>} => {
     const rs = runs[id].map((r) => r.result!)
-    const result = rs.some((r) => r.status === 'failure') ? 'failure' : rs.some((r) => r.status === 'cancelled') ? 'cancelled' : rs.every((r) => r.status === 'skipped') ? 'skipped' : 'success'
+    // a job that may fail (continue-on-error) counts as a success for the jobs that need it
+    const failed = (r: JobResult) => r.status === 'failure' && !r.continueOnError
+    const result = rs.some(failed) ? 'failure' : rs.some((r) => r.status === 'cancelled') ? 'cancelled' : rs.length > 0 && rs.every((r) => r.status === 'skipped') ? 'skipped' : 'success'
     return {result, outputs: Object.assign({}, ...rs.map((r) => r.outputs))}
   }
 
@@ -190,13 +254,29 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       const j = p.jobs[id]
       const needCtx: Record<string, Value> = {}
       for (const n of j.needs) needCtx[n] = jobOutcome(n)
-      const needResults = j.needs.map((n) => needCtx[n] as {result: string})
-      const status = {success: needResults.every((r) => r.result === 'success'), failure: needResults.some((r) => r.result === 'failure'), cancelled: abort.signal.aborted}
+      // success() and failure() of a job look at every job it needs, directly or not (GitHub's rule)
+      const ancestors = [...ancestorsOf(needs, id)]
+      const ancestorResults = ancestors.map((n) => ({id: n, result: jobOutcome(n).result}))
+      const notOk = ancestorResults.filter((x) => x.result !== 'success')
+      const status = {success: notOk.length === 0 && !abort.signal.aborted, failure: ancestorResults.some((x) => x.result === 'failure'), cancelled: abort.signal.aborted}
       const failFast = new AbortController()
+      if (j.matrixSource !== undefined) {
+        const probe: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+        try {
+          const combos = evalMatrix(j, baseContext(p, probe, needCtx, secrets, status, ghBase, extra))
+          runs[id] = legsOf(j, combos)
+        } catch (e) {
+          probe.result = emptyJob(probe, status.success ? 'failure' : 'skipped', masker.mask((e as Error).message))
+          if (status.success) say(j.id, `job error: ${probe.result.error}`)
+          runs[id] = [probe]
+          return
+        }
+      }
+      const legs = limiter(j.maxParallel ?? Number.MAX_SAFE_INTEGER)
       await Promise.all(
         runs[id].map((r) =>
-          slot(async () => {
-            const ctx = baseContext(p, r, needCtx, secrets, status, ghBase)
+          legs(() => slot(async () => {
+            const ctx = baseContext(p, r, needCtx, secrets, status, ghBase, extra)
             let runIt: boolean
             try {
               runIt = !abort.signal.aborted && evalCondition(j.if, ctx, `/jobs/${id}/if`)
@@ -206,13 +286,28 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             if (!runIt || failFast.signal.aborted) {
               const why = abort.signal.aborted || failFast.signal.aborted ? 'cancelled' : 'skipped'
-              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${j.needs.filter((n) => (needCtx[n] as {result: string}).result !== 'success').join(', ')})`)
+              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${notOk.map((x) => `${x.id}: ${x.result}`).join(', ')})`)
               say(r.key, `${why}: ${r.result.error}`)
               return
             }
+            let elsewhere: string | null
+            try {
+              elsewhere = notHere(j.runsOn, ctx, `/jobs/${id}/runs-on`)
+            } catch (e) {
+              r.result = emptyJob(r, 'failure', (e as Error).message)
+              return
+            }
+            if (elsewhere) {
+              r.result = emptyJob(r, 'skipped', elsewhere)
+              say(r.key, `skipped: ${elsewhere}`)
+              return
+            }
+            const coe = j.continueOnError
+            const mayFail = typeof coe === 'string' ? truthy(compile(unwrap(coe), `/jobs/${id}/continue-on-error`)(ctx)) : coe
             r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings})
-            if (r.result.status === 'failure' && j.matrix && j.failFast) failFast.abort()
-          }),
+            if (mayFail) r.result.continueOnError = true
+            if (r.result.status === 'failure' && !mayFail && runs[id].length > 1 && j.failFast) failFast.abort()
+          })),
         ),
       )
     })()
@@ -228,7 +323,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
     rmSync(tmp, {recursive: true, force: true})
   }
   const jobs = order.flatMap((id) => runs[id].map((r) => r.result!))
-  const failures = failuresOf(jobs.filter((j) => !p.jobs[j.id].continueOnError))
+  const failures = failuresOf(jobs.filter((j) => !j.continueOnError))
   const cancelled = abort.signal.aborted
   result = {
     runId,
@@ -296,7 +391,7 @@ function emptyJob(r: JobRun, status: JobResult['status'], error: string): JobRes
   }
 }
 
-function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secrets: Record<string, string>, status: ExprContext['status'], gh: Omit<Parameters<typeof githubContext>[0], 'job'>): ExprContext {
+function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secrets: Record<string, string>, status: ExprContext['status'], gh: Omit<Parameters<typeof githubContext>[0], 'job'>, extra: {vars: Record<string, string>; inputs: Record<string, Value>}): ExprContext {
   const {context} = githubContext({...gh, job: r.job.id})
   const ctx: ExprContext = {
     contexts: {
@@ -305,11 +400,11 @@ function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secre
       secrets,
       github: context,
       runner: runnerContext(),
-      strategy: {'fail-fast': r.job.failFast, 'job-total': r.job.matrix?.length ?? 1},
+      strategy: {'fail-fast': r.job.failFast, 'job-index': r.index, 'job-total': r.total, 'max-parallel': r.job.maxParallel ?? r.total},
       job: {status: 'success'},
       steps: {},
-      inputs: {},
-      vars: {},
+      inputs: extra.inputs,
+      vars: extra.vars,
       env: {},
     },
     status,
@@ -344,7 +439,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   const onAbort = () => abortJob.abort()
   e.abort.addEventListener('abort', onAbort)
   e.failFast.signal.addEventListener('abort', onAbort)
-  const deadline = t0 + (j.timeoutMinutes ?? DEFAULT_JOB_MINUTES) * 60_000
+  const minutes = typeof j.timeoutMinutes === 'string' ? Number(toStr(compile(unwrap(j.timeoutMinutes), `/jobs/${j.id}/timeout-minutes`)(ctx))) : j.timeoutMinutes
+  const deadline = t0 + (minutes !== undefined && Number.isFinite(minutes) && minutes > 0 ? minutes : DEFAULT_JOB_MINUTES) * 60_000
   const jobEnv = {...(ctx.contexts.env as Record<string, string>)}
   Object.assign(jobEnv, envStrings(j.env, {...ctx, contexts: {...ctx.contexts, env: jobEnv}}, `/jobs/${j.id}/env`))
   ctx.contexts.env = jobEnv
@@ -360,6 +456,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     if (copied.skipped.length) e.say(r.key, `left out of the workspace copy: ${copied.skipped.slice(0, 5).join(', ')}${copied.skipped.length > 5 ? ` and ${copied.skipped.length - 5} more` : ''}`)
     mkdirSync(temp, {mode: 0o700})
     mkdirSync(join(temp, 'home'), {mode: 0o700})
+    mkdirSync(join(temp, '_github_workflow'), {mode: 0o700})
+    writeFileSync(join(temp, EVENT_PATH.slice(RUNNER_TEMP_DIR.length + 1)), JSON.stringify((ctx.contexts.github as Record<string, Value>).event ?? {}, null, 2))
 
     // 2. caches
     const extraMounts: Mount[] = []
@@ -445,8 +543,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     ctx.contexts.steps = stepsCtx
     const fileEnv: Record<string, string> = {}
     const extraPath: string[] = []
+    const seq = {n: 0}
     for (const s of j.steps) {
-      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal})
+      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq})
       res.steps.push(sr)
       const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
       const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
@@ -535,6 +634,34 @@ interface StepEnv {
   extraPath: string[]
   deadline: number
   abort: AbortSignal
+  /** numbers the steps' private directories */
+  seq: {n: number}
+}
+
+/**
+ * A step's working directory inside the sandbox, as GitHub resolves it: an absolute
+ * path as it is, a relative one against $GITHUB_WORKSPACE. `checked` is false when it
+ * is not a plain directory of the workspace copy as seen from here: the step then
+ * enters it from inside and fails there, as on GitHub, if it does not exist.
+ */
+export function stepWorkdir(raw: string | undefined, ws: string): {path: string; checked: boolean} {
+  if (!raw) return {path: WORKSPACE_DIR, checked: true}
+  const abs = posix.normalize(raw.startsWith('/') ? raw : `${WORKSPACE_DIR}/${raw}`).replace(/(.)\/+$/, '$1')
+  if (abs === WORKSPACE_DIR) return {path: abs, checked: true}
+  if (abs.startsWith(WORKSPACE_DIR + '/')) {
+    const found = resolveInside(ws, abs.slice(WORKSPACE_DIR.length + 1))
+    return {path: abs, checked: !!found && found.st.isDirectory()}
+  }
+  return {path: abs, checked: abs === '/'}
+}
+
+/** PATH with $GITHUB_PATH lines put first, the latest first, each once. */
+export function prependPath(extra: string[], lines: string[]): void {
+  for (const l of lines) {
+    const at = extra.indexOf(l)
+    if (at >= 0) extra.splice(at, 1)
+    extra.unshift(l)
+  }
 }
 
 async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<StepResult> {
@@ -551,6 +678,10 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       sr.reason = s.if === undefined ? 'an earlier step failed' : `if: ${String(s.if)} was false`
       return sr
     }
+    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
+    ctx.contexts = {...ctx.contexts, env}
+    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
+    sr.continueOnError = typeof s.continueOnError === 'string' ? truthy(compile(unwrap(s.continueOnError), `${where}/continue-on-error`)(ctx)) : s.continueOnError
     if (s.uses !== undefined) {
       if (s.uses === 'actions/checkout') {
         sr.reason = `the workspace is already at ${WORKSPACE_DIR}`
@@ -561,52 +692,94 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       x.e.say(prefix, sr.reason)
       return sr
     }
-    const stepDir = `_lab/step-${s.index + 1}`
-    const hostStepDir = join(x.temp, stepDir)
-    mkdirSync(hostStepDir, {recursive: true, mode: 0o700})
+    const shell = s.shell ?? (r.job.defaults.shell === undefined ? undefined : interpolate(r.job.defaults.shell, ctx, `/jobs/${r.job.id}/defaults/run/shell`))
+    const wdRaw = s.workingDirectory !== undefined ? interpolate(s.workingDirectory, ctx, `${where}/working-directory`) : r.job.defaults.workingDirectory === undefined ? undefined : interpolate(r.job.defaults.workingDirectory, ctx, `/jobs/${r.job.id}/defaults/run/working-directory`)
+    const minutes = typeof s.timeoutMinutes === 'string' ? Number(toStr(compile(unwrap(s.timeoutMinutes), `${where}/timeout-minutes`)(ctx))) : s.timeoutMinutes
+    await runScript(p, r, sr, x, {ctx, env, shell, script: s.run!, workdir: stepWorkdir(wdRaw, x.ws), timeoutMinutes: minutes, prefix, where})
+  } catch (err) {
+    sr.status = 'failure'
+    sr.verdict = 'engine-error'
+    sr.reason = x.e.masker.mask((err as Error).message)
+    x.e.say(prefix, `step error: ${sr.reason}`)
+  } finally {
+    sr.wallMs = Date.now() - t0
+  }
+  if (sr.status === 'failure') x.e.say(prefix, `failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}${sr.reason && sr.verdict !== 'engine-error' ? `: ${sr.reason}` : ''}${sr.continueOnError ? ' (continue-on-error)' : ''}`)
+  return sr
+}
+
+/** `${{ x }}` or `x` → `x` (keys that hold one expression: continue-on-error, timeout-minutes). */
+export function unwrap(v: string): string {
+  const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(v)
+  return m ? m[1] : v
+}
+
+interface ScriptRun {
+  ctx: ExprContext
+  env: Record<string, string>
+  shell?: string
+  script: string
+  workdir: {path: string; checked: boolean}
+  timeoutMinutes?: number
+  prefix: string
+  where: string
+}
+
+/**
+ * Runs one script in a fresh sandbox with GitHub's per-step files (GITHUB_OUTPUT,
+ * GITHUB_ENV, GITHUB_PATH, GITHUB_STATE, GITHUB_STEP_SUMMARY) and workflow commands;
+ * what the step passes on lands in sr and in the job's file env and PATH.
+ */
+async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: ScriptRun): Promise<void> {
+  const gh = o.ctx.contexts.github as Record<string, Value>
+  const stepDir = `_lab/step-${++x.seq.n}`
+  const hostStepDir = join(x.temp, stepDir)
+  mkdirSync(hostStepDir, {recursive: true, mode: 0o700})
+  try {
     const files: Record<string, string> = {}
     for (const [v, f] of Object.entries(COMMAND_FILES)) {
       writeFileSync(join(hostStepDir, f), '')
       files[v] = `${RUNNER_TEMP_DIR}/${stepDir}/${f}`
     }
+    const plan = shellPlan(o.shell, p.kind, '\0')
+    const scriptPath = `${RUNNER_TEMP_DIR}/${stepDir}/script${plan.ext}`
+    const script = prepareScript(o.script, o.ctx, x.e.masker, `${o.where}/run`, plan.posix)
+    writeFileSync(join(hostStepDir, `script${plan.ext}`), script.script, {mode: 0o644})
     if (isRoot()) chownTree(join(x.temp, '_lab'), CI_UID, CI_UID)
-    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
-    ctx.contexts = {...ctx.contexts, env}
-    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
-    const {env: ghEnv} = githubContext({runId: String((ctx.contexts.github as Record<string, Value>).run_id), runNumber: 1, workflow: p.name, job: r.job.id, workspace: p.workspace, actor: String((ctx.contexts.github as Record<string, Value>).actor), sha: String((ctx.contexts.github as Record<string, Value>).sha), ref: String((ctx.contexts.github as Record<string, Value>).ref), repository: String((ctx.contexts.github as Record<string, Value>).repository)})
-    const base: Record<string, string> = p.kind === 'github' ? {...ghEnv, ...files} : {CI: 'true', LAB_CI: 'true', LAB_WORKSPACE: WORKSPACE_DIR, RUNNER_TEMP: RUNNER_TEMP_DIR, GITHUB_WORKSPACE: WORKSPACE_DIR, ...files}
-    const script = prepareScript(s.run!, ctx, x.e.masker, `${where}/run`)
-    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...env, ...script.env}
+    const base: Record<string, string> = p.kind === 'github' ? {...githubEnv(gh, r.job.id), ...files} : {CI: 'true', LAB_CI: 'true', LAB_WORKSPACE: WORKSPACE_DIR, RUNNER_TEMP: RUNNER_TEMP_DIR, GITHUB_WORKSPACE: WORKSPACE_DIR, ...files}
+    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...o.env, ...script.env}
     if (x.extraPath.length) finalEnv.PATH = [...x.extraPath, finalEnv.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')
+    let argv = plan.argv.map((a) => a.replaceAll('\0', scriptPath))
+    // a directory lab cannot vouch for from here is entered from inside, so a missing one fails the step as on GitHub
+    if (!o.workdir.checked) argv = ['sh', '-c', 'cd -- "$0" || exit 1; exec "$@"', o.workdir.path, ...argv]
 
-    const wdRel = s.workingDirectory ? interpolate(s.workingDirectory, ctx, `${where}/working-directory`) : r.job.defaults.workingDirectory
-    let workdir = WORKSPACE_DIR
-    if (wdRel) {
-      const found = resolveInside(x.ws, wdRel)
-      if (!found || !found.st.isDirectory()) throw new LabError('ci-workdir', `working-directory "${wdRel}" is not a directory of the workspace`, {hint: 'create it in an earlier step, or fix the path'})
-      workdir = `${WORKSPACE_DIR}/${wdRel.replace(/^\.\/?/, '').replace(/\/+$/, '')}`.replace(/\/+$/, '') || WORKSPACE_DIR
-    }
-    sr.continueOnError = typeof s.continueOnError === 'string' ? evalCondition(s.continueOnError, {...ctx, status: {success: true, failure: false, cancelled: false}}, `${where}/continue-on-error`) : s.continueOnError
-
-    const stepMs = s.timeoutMinutes !== undefined ? s.timeoutMinutes * 60_000 : Infinity
+    const stepMs = o.timeoutMinutes !== undefined && Number.isFinite(o.timeoutMinutes) ? o.timeoutMinutes * 60_000 : Infinity
     const left = x.deadline - Date.now()
     const timeoutMs = Math.max(1, Math.round(Math.min(stepMs, left)))
     if (left <= 0) throw new LabError('ci-timeout', `the job ran past its timeout-minutes`)
     const spec = await buildSpec({
       ...x.container,
-      command: shellCommand(s.shell ?? r.job.defaults.shell, p.kind, script.script),
+      command: argv,
       env: Object.entries(finalEnv).map(([k, v]) => `${k}=${v}`),
-      workdir,
+      workdir: o.workdir.checked ? o.workdir.path : '/',
       mounts: x.mounts,
       network: x.join ? 'none' : x.container.network,
       timeout: `${timeoutMs}ms`,
       hostname: 'lab-ci',
     })
-    const log = x.e.record.log(r.key, `${String(s.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
+    const log = x.e.record.log(r.key, `${String(sr.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
     sr.log = log.path
+    const secretsCtx = o.ctx.contexts.secrets as Record<string, string>
+    const cmds = new WorkflowCommands({
+      debug: finalEnv.ACTIONS_STEP_DEBUG === 'true' || secretsCtx?.ACTIONS_STEP_DEBUG === 'true',
+      allowUnsecure: finalEnv.ACTIONS_ALLOW_UNSECURE_COMMANDS === 'true',
+      onMask: (v) => x.e.masker.add(v),
+    })
     const emit = (stream: 'stdout' | 'stderr') => (l: string) => {
-      log.line(stream, l)
-      x.e.onLine?.(prefix, stream, l)
+      const shown = cmds.line(l)
+      if (shown === null) return
+      log.line(stream, shown)
+      x.e.onLine?.(o.prefix, stream, shown)
     }
     const out = new MaskedLines(x.e.masker, emit('stdout'))
     const err = new MaskedLines(x.e.masker, emit('stderr'))
@@ -622,26 +795,34 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       sr.status = 'cancelled'
       sr.reason = 'the run was cancelled'
     } else sr.status = result.verdict === 'ok' ? 'success' : 'failure'
-    if (sr.status === 'failure') log.line('lab', `step failed: ${result.verdict} (exit code ${result.exitCode})`)
+    const fx = cmds.effects
+    if (fx.errors.length && sr.status === 'success') {
+      sr.status = 'failure'
+      sr.verdict = 'workflow-command'
+      sr.reason = x.e.masker.mask(fx.errors[0])
+    }
+    if (sr.status === 'failure') log.line('lab', `step failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}`)
+    for (const d of fx.deprecations) {
+      const w = `the ${d} workflow command is deprecated on GitHub: write to $${d === 'set-output' ? 'GITHUB_OUTPUT' : 'GITHUB_STATE'} instead`
+      if (!x.e.warnings.includes(w)) x.e.warnings.push(w)
+    }
+    if (fx.annotations.length) sr.annotations = x.e.masker.maskDeep(fx.annotations)
 
-    // what the step asked to pass on (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH)
-    sr.outputs = x.e.masker.maskDeep(readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_OUTPUT))
-    Object.assign(x.fileEnv, readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV))
+    // what the step asked to pass on (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STATE)
+    sr.outputs = x.e.masker.maskDeep({...fx.outputs, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_OUTPUT)})
+    const state = {...fx.state, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_STATE)}
+    if (Object.keys(state).length) sr.state = x.e.masker.maskDeep(state)
+    Object.assign(x.fileEnv, fx.env, readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV))
+    prependPath(x.extraPath, fx.path)
     const pathFile = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_PATH)
     if (pathFile && pathFile.st.isFile() && pathFile.st.size < COMMAND_FILE_MAX) {
-      for (const l of readFileSync(pathFile.path, 'utf8').split('\n').map((y) => y.trim()).filter(Boolean).reverse()) x.extraPath.unshift(l)
+      prependPath(x.extraPath, readFileSync(pathFile.path, 'utf8').split('\n').map((y) => y.trim()).filter(Boolean))
     }
-    rmSync(hostStepDir, {recursive: true, force: true})
-  } catch (err) {
-    sr.status = 'failure'
-    sr.verdict = 'engine-error'
-    sr.reason = x.e.masker.mask((err as Error).message)
-    x.e.say(prefix, `step error: ${sr.reason}`)
+    const summary = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_STEP_SUMMARY)
+    if (summary && summary.st.isFile() && summary.st.size > 0 && summary.st.size < COMMAND_FILE_MAX) sr.summary = x.e.masker.mask(readFileSync(summary.path, 'utf8'))
   } finally {
-    sr.wallMs = Date.now() - t0
+    rmSync(hostStepDir, {recursive: true, force: true})
   }
-  if (sr.status === 'failure') x.e.say(prefix, `failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}${sr.continueOnError ? ' (continue-on-error)' : ''}`)
-  return sr
 }
 
 /**

@@ -36,7 +36,7 @@ export interface StepFile {
   env?: EnvMap
   shell?: string
   'working-directory'?: string
-  'timeout-minutes'?: number
+  'timeout-minutes'?: number | string
   'continue-on-error'?: boolean | string
   if?: string | boolean
 }
@@ -88,8 +88,8 @@ export interface JobFile {
   steps: StepFile[]
   artifacts?: ArtifactFile | ArtifactFile[]
   cache?: CacheFile | CacheFile[]
-  'timeout-minutes'?: number
-  'continue-on-error'?: boolean
+  'timeout-minutes'?: number | string
+  'continue-on-error'?: boolean | string
   defaults?: {run?: {shell?: string; 'working-directory'?: string}}
   // GitHub-only keys, accepted and ignored
   'runs-on'?: unknown
@@ -165,7 +165,7 @@ const step = {
     env: envMap,
     shell: {type: 'string'},
     'working-directory': relPath,
-    'timeout-minutes': minutes,
+    'timeout-minutes': {anyOf: [minutes, {type: 'string', pattern: '\\$\\{\\{'}]},
     'continue-on-error': {type: ['boolean', 'string']},
     if: condition,
   },
@@ -243,8 +243,8 @@ const job = {
     steps: {type: 'array', minItems: 1, items: step},
     artifacts: {anyOf: [artifact, {type: 'array', items: artifact}]},
     cache: {anyOf: [cache, {type: 'array', items: cache}]},
-    'timeout-minutes': minutes,
-    'continue-on-error': {type: 'boolean'},
+    'timeout-minutes': {anyOf: [minutes, {type: 'string', pattern: '\\$\\{\\{'}]},
+    'continue-on-error': {type: ['boolean', 'string']},
     defaults,
     'runs-on': {},
     permissions: {},

@@ -58,11 +58,17 @@ function escapeRe(s: string): string {
 
 /** Replaces every form of every secret with ***. */
 export class Masker {
-  private readonly re: RegExp | null
-  readonly forms: number
+  private re: RegExp | null = null
+  private readonly all = new Set<string>()
+  forms = 0
 
   constructor(values: Iterable<string>) {
-    const forms = new Set<string>()
+    this.add(...values)
+  }
+
+  /** Masks more values from now on (a step's `::add-mask::`). */
+  add(...values: string[]): void {
+    const forms = this.all
     const add = (s: string) => {
       if (s.length >= MIN_MASKED) forms.add(s)
     }
