@@ -16,7 +16,8 @@ import {dagProblems} from './dag.js'
 import {checkTemplate, hasExpression} from './expr.js'
 import {expressionStrings, hasExpressions} from './workflow.js'
 import {shellProblem} from './shells.js'
-import {isCheckout, isGithubWorkflow, unsupportedUses} from './github.js'
+import {isGithubWorkflow} from './github.js'
+import {describeUses, unsupportedError, usesKind} from './uses.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import type {ArtifactFile, CacheFile, ContainerFile, JobFile, PipelineFile} from './schema.js'
@@ -72,6 +73,8 @@ export interface LoadOptions {
   workspace?: string
   /** unsupported uses: steps are errors instead of skipped with a warning */
   strict?: boolean
+  /** --action-dir: OWNER/REPO@REF → a local copy */
+  actionDirs?: Record<string, string>
 }
 
 export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOptions = {}): Promise<Pipeline> {
@@ -216,14 +219,12 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       if (typeof s['timeout-minutes'] === 'string') checkIf(s['timeout-minutes'], `${sp}/timeout-minutes`)
       if (s.shell) checkShell(s.shell, `${sp}/shell`)
       let uses = s.uses
-      if (uses !== undefined && !isCheckout(uses)) {
-        try {
-          warnings.push(unsupportedUses(uses, sp, opts.strict ?? false))
-        } catch (e) {
-          add(`${sp}/uses`, (e as LabError).message.replace(/^[^:]*: /, ''))
-        }
+      const usesAs = uses === undefined ? null : usesKind(uses, opts.actionDirs ?? {})
+      if (uses !== undefined && (usesAs === 'remote' || usesAs === 'docker')) {
+        if (opts.strict) add(`${sp}/uses`, unsupportedError(uses, sp).message.replace(/^[^:]*: /, ''))
+        else warnings.push(`${sp}: "uses: ${uses}" ${describeUses(uses, opts.actionDirs ?? {})}`)
       }
-      if (uses !== undefined && isCheckout(uses)) uses = 'actions/checkout'
+      if (uses !== undefined && usesAs === 'checkout') uses = 'actions/checkout'
       return {
         index: i,
         id: s.id,

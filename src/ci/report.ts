@@ -32,6 +32,8 @@ export interface StepResult {
   state?: Record<string, string>
   /** what it wrote to $GITHUB_STEP_SUMMARY (markdown) */
   summary?: string
+  /** the steps of a composite action */
+  substeps?: StepResult[]
 }
 
 export interface JobResult {

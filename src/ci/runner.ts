@@ -37,6 +37,8 @@ import {expandMatrix, matrixProblems} from './matrix.js'
 import {compile, evalCondition, interpolate, toStr, truthy, type ExprContext, type Value} from './expr.js'
 import {WorkflowCommands} from './commands.js'
 import {shellPlan} from './shells.js'
+import {usesKind} from './uses.js'
+import {parse as parseYaml} from 'yaml'
 import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
 import {COMMAND_FILES, EVENT_PATH, githubContext, githubEnv, parseCommandFile, type EventInfo, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
 import {newRunId, RunRecord, slug} from './logs.js'
@@ -71,6 +73,8 @@ export interface CiRunOptions {
   vars?: Record<string, string>
   /** the inputs context (workflow_dispatch inputs with their defaults) */
   inputs?: Record<string, Value>
+  /** --action-dir: OWNER/REPO@REF → a local copy of that action */
+  actionDirs?: Record<string, string>
 }
 
 interface JobRun {
@@ -304,7 +308,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             const coe = j.continueOnError
             const mayFail = typeof coe === 'string' ? truthy(compile(unwrap(coe), `/jobs/${id}/continue-on-error`)(ctx)) : coe
-            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings})
+            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}})
             if (mayFail) r.result.continueOnError = true
             if (r.result.status === 'failure' && !mayFail && runs[id].length > 1 && j.failFast) failFast.abort()
           })),
@@ -355,7 +359,7 @@ function tailOf(log: string | undefined): string {
   }
 }
 
-function gitHead(ws: string): string {
+export function gitHead(ws: string): string {
   try {
     const head = readFileSync(join(ws, '.git', 'HEAD'), 'utf8').trim()
     if (!head.startsWith('ref: ')) return head
@@ -365,7 +369,7 @@ function gitHead(ws: string): string {
   }
 }
 
-function gitRef(ws: string): string {
+export function gitRef(ws: string): string {
   try {
     const head = readFileSync(join(ws, '.git', 'HEAD'), 'utf8').trim()
     return head.startsWith('ref: ') ? head.slice(5) : 'HEAD'
@@ -424,6 +428,8 @@ interface JobEnv {
   failFast: AbortController
   cache: CacheStore
   warnings: string[]
+  /** --action-dir: OWNER/REPO@REF → a local copy */
+  actionDirs: Record<string, string>
 }
 
 async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
@@ -687,8 +693,13 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
         sr.reason = `the workspace is already at ${WORKSPACE_DIR}`
         return sr
       }
+      const kind = usesKind(s.uses, x.e.actionDirs)
+      if (kind === 'local' || kind === 'action-dir') {
+        await runAction(p, r, sr, x, {uses: s.uses, with: s.with ?? {}, ctx, env, prefix, where, depth: 0})
+        return sr
+      }
       sr.status = 'unsupported'
-      sr.reason = `uses: ${s.uses} is not supported; skipped`
+      sr.reason = `uses: ${s.uses} cannot run offline; skipped`
       x.e.say(prefix, sr.reason)
       return sr
     }
@@ -718,7 +729,9 @@ interface ScriptRun {
   ctx: ExprContext
   env: Record<string, string>
   shell?: string
-  script: string
+  /** a run: script, or the command itself (a JavaScript action) */
+  script?: string
+  argv?: string[]
   workdir: {path: string; checked: boolean}
   timeoutMinutes?: number
   prefix: string
@@ -741,15 +754,20 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       writeFileSync(join(hostStepDir, f), '')
       files[v] = `${RUNNER_TEMP_DIR}/${stepDir}/${f}`
     }
-    const plan = shellPlan(o.shell, p.kind, '\0')
-    const scriptPath = `${RUNNER_TEMP_DIR}/${stepDir}/script${plan.ext}`
-    const script = prepareScript(o.script, o.ctx, x.e.masker, `${o.where}/run`, plan.posix)
-    writeFileSync(join(hostStepDir, `script${plan.ext}`), script.script, {mode: 0o644})
+    let argv = o.argv
+    let scriptEnv: Record<string, string> = {}
+    if (!argv) {
+      const plan = shellPlan(o.shell, p.kind, '\0')
+      const scriptPath = `${RUNNER_TEMP_DIR}/${stepDir}/script${plan.ext}`
+      const script = prepareScript(o.script ?? '', o.ctx, x.e.masker, `${o.where}/run`, plan.posix)
+      writeFileSync(join(hostStepDir, `script${plan.ext}`), script.script, {mode: 0o644})
+      argv = plan.argv.map((a) => a.replaceAll('\0', scriptPath))
+      scriptEnv = script.env
+    }
     if (isRoot()) chownTree(join(x.temp, '_lab'), CI_UID, CI_UID)
     const base: Record<string, string> = p.kind === 'github' ? {...githubEnv(gh, r.job.id), ...files} : {CI: 'true', LAB_CI: 'true', LAB_WORKSPACE: WORKSPACE_DIR, RUNNER_TEMP: RUNNER_TEMP_DIR, GITHUB_WORKSPACE: WORKSPACE_DIR, ...files}
-    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...o.env, ...script.env}
+    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...o.env, ...scriptEnv}
     if (x.extraPath.length) finalEnv.PATH = [...x.extraPath, finalEnv.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')
-    let argv = plan.argv.map((a) => a.replaceAll('\0', scriptPath))
     // a directory lab cannot vouch for from here is entered from inside, so a missing one fails the step as on GitHub
     if (!o.workdir.checked) argv = ['sh', '-c', 'cd -- "$0" || exit 1; exec "$@"', o.workdir.path, ...argv]
 
@@ -823,6 +841,127 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
   } finally {
     rmSync(hostStepDir, {recursive: true, force: true})
   }
+}
+
+const ACTION_FILE_MAX = 1024 * 1024
+const MAX_ACTION_DEPTH = 8
+export const ACTIONS_DIR = '/runner/actions'
+
+interface ActionMeta {
+  name?: string
+  inputs?: Record<string, {default?: unknown; required?: boolean} | null>
+  outputs?: Record<string, {value?: string} | null>
+  runs?: {using?: string; main?: string; steps?: Array<Record<string, unknown>>}
+}
+
+/** Where an action's files are on the host (to read action.yml) and in the sandbox. */
+function locateAction(uses: string, x: StepEnv): {host: string; inside: string; mount?: Mount} {
+  if (uses.startsWith('./')) {
+    const rel = posix.normalize(uses.slice(2)).replace(/\/+$/, '')
+    // read from the job's own copy, never through a link (resolveInside refuses them)
+    const found = rel === '.' ? {path: x.ws, st: statSync(x.ws)} : resolveInside(x.ws, rel)
+    if (!found || !found.st.isDirectory()) throw new LabError('ci-action', `uses: ${uses}: no such directory in the workspace (or it is reached through a link)`, {hint: 'local actions are directories of the repository holding action.yml'})
+    return {host: found.path, inside: rel === '.' ? WORKSPACE_DIR : `${WORKSPACE_DIR}/${rel}`}
+  }
+  const dir = x.e.actionDirs[uses]
+  const inside = `${ACTIONS_DIR}/${slug(uses).replace(/[^A-Za-z0-9._-]/g, '-')}`
+  return {host: dir, inside, mount: {type: 'bind', source: dir, destination: inside, readOnly: true}}
+}
+
+function readAction(host: string, uses: string): ActionMeta {
+  for (const name of ['action.yml', 'action.yaml']) {
+    const found = resolveInside(host, name)
+    if (!found) continue
+    if (!found.st.isFile() || found.st.size > ACTION_FILE_MAX) throw new LabError('ci-action', `uses: ${uses}: ${name} is not a regular file of at most ${ACTION_FILE_MAX} bytes`)
+    let meta: unknown
+    try {
+      meta = parseYaml(readFileSync(found.path, 'utf8'))
+    } catch (e) {
+      throw new LabError('ci-action', `uses: ${uses}: ${name} is not valid YAML (${(e as Error).message.split('\n')[0]})`, {hint: 'fix the action\'s metadata file'})
+    }
+    if (!meta || typeof meta !== 'object' || !('runs' in meta)) throw new LabError('ci-action', `uses: ${uses}: ${name} has no runs: section`, {hint: 'an action says how it runs: runs.using composite or node20'})
+    return meta as ActionMeta
+  }
+  throw new LabError('ci-action', `uses: ${uses}: no action.yml in the action's directory`, {hint: 'an action directory holds action.yml'})
+}
+
+/** A local composite or JavaScript action (or one given with --action-dir), run in the step's place. */
+async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: {uses: string; with: Record<string, unknown>; ctx: ExprContext; env: Record<string, string>; prefix: string; where: string; depth: number}): Promise<void> {
+  if (o.depth > MAX_ACTION_DEPTH) throw new LabError('ci-action', `uses: ${o.uses}: actions nest more than ${MAX_ACTION_DEPTH} deep`)
+  const at = locateAction(o.uses, x)
+  const meta = readAction(at.host, o.uses)
+  const gh = {...(o.ctx.contexts.github as Record<string, Value>), action_path: at.inside, action: slug(o.uses)}
+  const outer: ExprContext = {...o.ctx, contexts: {...o.ctx.contexts, github: gh}}
+  const inputs: Record<string, string> = {}
+  for (const [k, d] of Object.entries(meta.inputs ?? {})) if (d?.default !== undefined) inputs[k] = interpolate(String(d.default), outer, `${o.where}/with/${k}`)
+  for (const [k, v] of Object.entries(o.with)) inputs[k] = typeof v === 'string' ? interpolate(v, outer, `${o.where}/with/${k}`) : String(v)
+  const missing = Object.entries(meta.inputs ?? {}).filter(([k, d]) => d?.required && !(k in inputs)).map(([k]) => k)
+  if (missing.length) x.e.say(o.prefix, `warning: input ${missing.join(', ')} of ${o.uses} is required and not given`)
+  const sub: StepEnv = at.mount ? {...x, mounts: [...x.mounts, at.mount]} : x
+  const env: Record<string, string> = {...o.env, GITHUB_ACTION_PATH: at.inside, GITHUB_ACTION: slug(o.uses)}
+  const using = String(meta.runs?.using ?? '')
+  if (/^node\d+$/.test(using)) {
+    if (!meta.runs?.main) throw new LabError('ci-action', `uses: ${o.uses}: runs.main is missing`, {hint: 'a JavaScript action names its entry file in runs.main'})
+    // GitHub passes inputs as INPUT_NAME (upper case, spaces as _)
+    for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    await runScript(p, r, sr, sub, {ctx: outer, env, argv: [process.execPath, posix.join(at.inside, meta.runs.main)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: o.prefix, where: o.where})
+    return
+  }
+  if (using !== 'composite') throw new LabError('ci-action', `uses: ${o.uses}: runs.using ${using || '(none)'} is not supported (composite and node actions are)`, {hint: 'container actions need an image, which lab does not pull'})
+  const stepsCtx: Record<string, Value> = {}
+  const inner: ExprContext = {...outer, contexts: {...outer.contexts, inputs, steps: stepsCtx}}
+  let failed = false
+  sr.substeps = []
+  for (const [i, st] of (meta.runs?.steps ?? []).entries()) {
+    const w = `${o.where}/uses(${o.uses})/runs/steps/${i}`
+    const name = String(st.name ?? (st.run ? String(st.run).trim().split('\n')[0].slice(0, 60) : `uses ${String(st.uses)}`))
+    const ss: StepResult = {index: sr.index, id: st.id as string | undefined, name: `${sr.name} › ${name}`, status: 'success', continueOnError: false, wallMs: 0}
+    sr.substeps.push(ss)
+    const t0 = Date.now()
+    const ictx: ExprContext = {...inner, status: {success: !failed && !x.abort.aborted, failure: failed, cancelled: x.abort.aborted}}
+    try {
+      if (!evalCondition(st.if as string | boolean | undefined, ictx, `${w}/if`)) {
+        ss.status = 'skipped'
+        continue
+      }
+      const senv = {...env, ...x.fileEnv}
+      ictx.contexts = {...ictx.contexts, env: senv}
+      Object.assign(senv, envStrings((st.env ?? {}) as EnvMap, ictx, `${w}/env`))
+      ss.continueOnError = st['continue-on-error'] === true || (typeof st['continue-on-error'] === 'string' && truthy(compile(unwrap(st['continue-on-error']), `${w}/continue-on-error`)(ictx)))
+      if (typeof st.uses === 'string') {
+        if (usesKind(st.uses, x.e.actionDirs) === 'checkout') continue
+        if (!['local', 'action-dir'].includes(usesKind(st.uses, x.e.actionDirs))) {
+          ss.status = 'unsupported'
+          ss.reason = `uses: ${st.uses} cannot run offline; skipped`
+          x.e.say(o.prefix, ss.reason)
+          continue
+        }
+        await runAction(p, r, ss, x, {uses: st.uses, with: (st.with ?? {}) as Record<string, unknown>, ctx: ictx, env: senv, prefix: `${o.prefix} › ${name}`, where: w, depth: o.depth + 1})
+      } else {
+        const wd = typeof st['working-directory'] === 'string' ? interpolate(st['working-directory'], ictx, `${w}/working-directory`) : undefined
+        await runScript(p, r, ss, x, {ctx: ictx, env: senv, shell: typeof st.shell === 'string' ? st.shell : undefined, script: String(st.run ?? ''), workdir: stepWorkdir(wd, x.ws), prefix: `${o.prefix} › ${name}`, where: w})
+      }
+    } catch (err) {
+      ss.status = 'failure'
+      ss.verdict = 'engine-error'
+      ss.reason = x.e.masker.mask((err as Error).message)
+    } finally {
+      ss.wallMs = Date.now() - t0
+    }
+    const outcome = ss.status === 'unsupported' ? 'skipped' : ss.status
+    if (ss.id) stepsCtx[ss.id] = {outputs: ss.outputs ?? {}, outcome, conclusion: ss.status === 'failure' && ss.continueOnError ? 'success' : outcome}
+    if (ss.status === 'failure' && !ss.continueOnError) {
+      failed = true
+      sr.verdict = ss.verdict
+      sr.exitCode = ss.exitCode
+      sr.reason = `${name}: ${ss.reason ?? ss.verdict}`
+    }
+    sr.log ??= ss.log
+  }
+  sr.status = failed ? 'failure' : x.abort.aborted ? 'cancelled' : 'success'
+  sr.outputs = {}
+  const octx: ExprContext = {...inner, status: {success: !failed, failure: failed, cancelled: x.abort.aborted}}
+  for (const [k, d] of Object.entries(meta.outputs ?? {})) sr.outputs[k] = x.e.masker.mask(interpolate(String(d?.value ?? ''), octx, `${o.where}/uses(${o.uses})/outputs/${k}`))
 }
 
 /**

@@ -136,3 +136,15 @@ export class MaskedLines {
     this.rest = ''
   }
 }
+
+/**
+ * Secrets given with --secret that the pipeline never names: a step sees a secret only
+ * through `${{ secrets.NAME }}` (usually mapped with env: NAME: ${{ secrets.NAME }}), so
+ * such a secret reaches nothing.
+ */
+export function unreferencedSecrets(pipelineText: string, names: string[]): string[] {
+  // secrets['NAME'], toJSON(secrets) and `secrets: inherit` may reach any secret
+  if (/secrets\s*\[|toJSON\s*\(\s*secrets\s*\)|secrets\s*:\s*inherit/i.test(pipelineText)) return []
+  const named = new Set([...pipelineText.matchAll(/secrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/gi)].map((m) => m[1].toUpperCase()))
+  return names.filter((n) => !named.has(n.toUpperCase()))
+}
