@@ -268,14 +268,16 @@ function evaluate(n: Node, ctx: ExprContext): Value {
         }
         case 'startswith': return toStr(args[0]).toLowerCase().startsWith(toStr(args[1]).toLowerCase())
         case 'endswith': return toStr(args[0]).toLowerCase().endsWith(toStr(args[1]).toLowerCase())
-        case 'format': return toStr(args[0]).replace(/\{(\d+)\}/g, (_, i) => toStr(args[1 + Number(i)]))
+        case 'format': return format(toStr(args[0]), args.slice(1))
         case 'join': return Array.isArray(args[0]) ? args[0].map(toStr).join(args.length > 1 ? toStr(args[1]) : ',') : toStr(args[0])
         case 'tojson': return JSON.stringify(args[0] ?? null, null, 2)
         case 'fromjson': {
+          // GitHub fails the expression on text that is not JSON
+          const text = toStr(args[0])
           try {
-            return JSON.parse(toStr(args[0])) as Value
-          } catch {
-            return null
+            return JSON.parse(text) as Value
+          } catch (e) {
+            throw new LabError('ci-expression', `fromJSON: the text is not JSON (${(e as Error).message}): ${text.length > 80 ? text.slice(0, 77) + '...' : text}`, {hint: 'check the output or variable it reads'})
           }
         }
         case 'hashfiles': return (ctx.contexts['__hashFiles'] as unknown as ((p: string[]) => string) | undefined)?.(args.map(toStr)) ?? ''
@@ -283,6 +285,30 @@ function evaluate(n: Node, ctx: ExprContext): Value {
     }
   }
   return null
+}
+
+/** GitHub's format(): {N} is argument N, {{ and }} are literal braces; anything else is an error. */
+function format(fmt: string, args: Value[]): string {
+  let out = ''
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i]
+    if (c === '{' && fmt[i + 1] === '{') {
+      out += '{'
+      i++
+    } else if (c === '}' && fmt[i + 1] === '}') {
+      out += '}'
+      i++
+    } else if (c === '{') {
+      const m = /^\{(\d+)\}/.exec(fmt.slice(i))
+      if (!m) throw new LabError('ci-expression', `format('${fmt}'): "{" must start {N} or be doubled ({{)`, {hint: 'write {{ and }} for literal braces'})
+      const n = Number(m[1])
+      if (n >= args.length) throw new LabError('ci-expression', `format('${fmt}'): {${n}} has no argument (${args.length} given)`, {hint: 'give an argument for every {N}'})
+      out += toStr(args[n])
+      i += m[0].length - 1
+    } else if (c === '}') throw new LabError('ci-expression', `format('${fmt}'): a lone "}" must be doubled (}})`, {hint: 'write {{ and }} for literal braces'})
+    else out += c
+  }
+  return out
 }
 
 export const ALL_CONTEXTS = ['matrix', 'env', 'secrets', 'needs', 'job', 'steps', 'github', 'runner', 'inputs', 'vars', 'strategy']

@@ -30,7 +30,9 @@ import {runSandbox} from '../sandbox/run.js'
 import type {Mount} from '../sandbox/spec.js'
 import {processStartTime} from '../sandbox/state/proc.js'
 import {collectArtifact, shouldCollect, type ArtifactResult} from './artifacts.js'
-import {CacheStore, fullKey, hashFiles, restoreCopy, type CacheOutcome} from './cache.js'
+import {CacheStore, fullKey, restoreCopy, type CacheOutcome} from './cache.js'
+import {hashFilesGlob} from './hashfiles.js'
+import {builtinAction, runBuiltin} from './builtin-actions.js'
 import {ancestorsOf, topoOrder} from './dag.js'
 import {buildEvent, triggers} from './events.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
@@ -222,6 +224,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const say = (prefix: string, line: string) => opts.onLine?.(prefix, 'lab', masker.mask(line))
   const cache = new CacheStore(join(record.dir, '..', '..', 'cache'))
   const warnings = [...p.warnings]
+  const uploaded = new Map<string, string>()
 
   const needs: Record<string, string[]> = Object.fromEntries(Object.entries(p.jobs).map(([id, j]) => [id, j.needs]))
   const order = topoOrder(needs)
@@ -308,7 +311,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             const coe = j.continueOnError
             const mayFail = typeof coe === 'string' ? truthy(compile(unwrap(coe), `/jobs/${id}/continue-on-error`)(ctx)) : coe
-            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}})
+            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}, artifacts: uploaded})
             if (mayFail) r.result.continueOnError = true
             if (r.result.status === 'failure' && !mayFail && runs[id].length > 1 && j.failFast) failFast.abort()
           })),
@@ -430,6 +433,8 @@ interface JobEnv {
   warnings: string[]
   /** --action-dir: OWNER/REPO@REF → a local copy */
   actionDirs: Record<string, string>
+  /** artifacts uploaded in this run, by name */
+  artifacts: Map<string, string>
 }
 
 async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
@@ -453,12 +458,13 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   e.say(r.key, `job started`)
   let failed = false
   let notCopied = new Set<string>()
+  const posts: Array<(succeeded: boolean) => void> = []
   try {
     // 1. the job's own copy of the checkout
     const owner = statSync(p.workspace).uid
     const copied = copyTree(p.workspace, ws, {keepSymlinks: true, hardLinkOwner: owner})
     notCopied = new Set(copied.skipped.map((x) => x.replace(/ \([^)]*\)$/, '')))
-    ctx.contexts.__hashFiles = ((pats: string[]) => hashFiles(ws, pats)) as unknown as Value
+    ctx.contexts.__hashFiles = ((pats: string[]) => hashFilesGlob(ws, pats)) as unknown as Value
     if (copied.skipped.length) e.say(r.key, `left out of the workspace copy: ${copied.skipped.slice(0, 5).join(', ')}${copied.skipped.length > 5 ? ` and ${copied.skipped.length - 5} more` : ''}`)
     mkdirSync(temp, {mode: 0o700})
     mkdirSync(join(temp, 'home'), {mode: 0o700})
@@ -551,7 +557,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     const extraPath: string[] = []
     const seq = {n: 0}
     for (const s of j.steps) {
-      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq})
+      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts})
       res.steps.push(sr)
       const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
       const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
@@ -592,6 +598,14 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       }
       res.artifacts.push(ar)
       e.say(r.key, ar.error ? `artifact ${ar.name}: ${ar.error}` : `artifact ${ar.name}: ${ar.files} file${ar.files === 1 ? '' : 's'}, ${ar.bytes} bytes → ${ar.path}`)
+    }
+    // post steps (actions/cache saves), the last registered first, as GitHub runs them
+    for (const post of posts.reverse()) {
+      try {
+        post(!failed && !e.abort.aborted)
+      } catch (err) {
+        e.say(r.key, `post step failed: ${e.masker.mask((err as Error).message)}`)
+      }
     }
     if (!failed) {
       for (const [i, c] of j.caches.entries()) {
@@ -642,6 +656,10 @@ interface StepEnv {
   abort: AbortSignal
   /** numbers the steps' private directories */
   seq: {n: number}
+  /** what runs when the job ends (actions/cache saves), given whether it succeeded */
+  posts: Array<(succeeded: boolean) => void>
+  /** artifacts uploaded by its steps */
+  artifacts: ArtifactResult[]
 }
 
 /**
@@ -694,6 +712,20 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
         return sr
       }
       const kind = usesKind(s.uses, x.e.actionDirs)
+      const builtin = builtinAction(s.uses)
+      if (builtin) {
+        const inputs: Record<string, string> = {}
+        for (const [k, v] of Object.entries(s.with ?? {})) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
+        const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(r.key)), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
+        sr.outputs = res.outputs
+        if (res.artifact) x.artifacts.push(res.artifact)
+        // what was restored or downloaded belongs to the sandbox's root, like the rest of the copy
+        if (isRoot()) {
+          chownTree(x.ws, CI_UID, CI_UID)
+          chownTree(join(x.temp, 'home'), CI_UID, CI_UID)
+        }
+        return sr
+      }
       if (kind === 'local' || kind === 'action-dir') {
         await runAction(p, r, sr, x, {uses: s.uses, with: s.with ?? {}, ctx, env, prefix, where, depth: 0})
         return sr

@@ -1,15 +1,18 @@
 /**
  * What a `uses:` step maps to in lab: actions/checkout is the workspace (already
- * mounted); a local action (./path) or a remote one given a local copy with
+ * mounted); actions/cache and upload/download-artifact are lab's cache and artifacts
+ * (builtin-actions.ts); a local action (./path) or a remote one given a local copy with
  * --action-dir OWNER/REPO@REF=DIR is read from its action.yml; any other remote action
  * cannot be fetched offline and is skipped with a warning (an error with --strict).
  */
 import {LabError, usageError} from '../errors.js'
+import {builtinAction} from './builtin-actions.js'
 
-export type UsesKind = 'checkout' | 'local' | 'action-dir' | 'docker' | 'remote'
+export type UsesKind = 'checkout' | 'builtin' | 'local' | 'action-dir' | 'docker' | 'remote'
 
 export function usesKind(uses: string, actionDirs: Record<string, string>): UsesKind {
   if (/^actions\/checkout(@.*)?$/.test(uses)) return 'checkout'
+  if (builtinAction(uses)) return 'builtin'
   if (uses.startsWith('./')) return 'local'
   if (uses.startsWith('docker://')) return 'docker'
   if (uses in actionDirs) return 'action-dir'
@@ -19,6 +22,7 @@ export function usesKind(uses: string, actionDirs: Record<string, string>): Uses
 export function describeUses(uses: string, actionDirs: Record<string, string>): string {
   switch (usesKind(uses, actionDirs)) {
     case 'checkout': return 'the workspace (already mounted)'
+    case 'builtin': return builtinAction(uses) === 'cache' ? 'lab\'s cache store' : 'lab\'s artifacts of this run'
     case 'local': return 'a local action of the workspace'
     case 'action-dir': return `the local copy ${actionDirs[uses]}`
     case 'docker': return 'is not supported (lab does not pull container images); the step is skipped'
