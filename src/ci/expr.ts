@@ -311,7 +311,7 @@ function format(fmt: string, args: Value[]): string {
   return out
 }
 
-export const ALL_CONTEXTS = ['matrix', 'env', 'secrets', 'needs', 'job', 'steps', 'github', 'runner', 'inputs', 'vars', 'strategy']
+export const ALL_CONTEXTS = ['matrix', 'env', 'secrets', 'needs', 'job', 'jobs', 'steps', 'github', 'runner', 'inputs', 'vars', 'strategy']
 
 /** Parses once (errors name `where`); the result evaluates against a context. */
 export function compile(src: string, where: string, contexts: string[] = ALL_CONTEXTS): (ctx: ExprContext) => Value {

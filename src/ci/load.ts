@@ -16,6 +16,7 @@ import {dagProblems} from './dag.js'
 import {checkTemplate, hasExpression} from './expr.js'
 import {expressionStrings, hasExpressions} from './workflow.js'
 import {shellProblem} from './shells.js'
+import {expandCalls} from './reusable.js'
 import {isGithubWorkflow} from './github.js'
 import {describeUses, unsupportedError, usesKind} from './uses.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
@@ -75,6 +76,8 @@ export interface LoadOptions {
   strict?: boolean
   /** --action-dir: OWNER/REPO@REF → a local copy */
   actionDirs?: Record<string, string>
+  /** how deep in reusable workflow calls this file is */
+  depth?: number
 }
 
 export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOptions = {}): Promise<Pipeline> {
@@ -165,6 +168,15 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const jobs: Record<string, JobDef> = {}
   for (const [id, j] of Object.entries(data.jobs)) {
     const base = `/jobs/${id}`
+    if (j.uses !== undefined) {
+      if (j.steps !== undefined) add(base, 'a job either calls a reusable workflow (uses:) or has steps:, not both')
+      for (const [path, v] of expressionStrings(j.with ?? {}, `${base}/with`)) checkExpr(v, path)
+      for (const [path, v] of expressionStrings(typeof j.secrets === 'object' ? j.secrets : {}, `${base}/secrets`)) checkExpr(v, path)
+      j.steps = []
+    } else if (j.steps === undefined) {
+      add(base, "must have required property 'steps'")
+      continue
+    }
     checkIf(j.if, `${base}/if`)
     checkExpr(j.name, `${base}/name`)
     checkEnv(j.env, `${base}/env`)
@@ -279,6 +291,9 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       outputs: (j as JobFile).outputs ?? {},
     }
   }
+  if (problems.length) throw new PipelineError(problems)
+  const calls = Object.entries(data.jobs).filter(([, j]) => j.uses !== undefined)
+  if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
   if (problems.length) throw new PipelineError(problems)
   return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on}
 }

@@ -1,5 +1,6 @@
 /** The pipeline as the runner sees it: a loaded, checked lab pipeline or GitHub workflow. */
 import type {Combination} from './matrix.js'
+import type {CalleeInfo, CallInfo} from './reusable.js'
 import type {ArtifactFile, CacheFile, ContainerFile, EnvMap, ServiceFile} from './schema.js'
 
 export interface StepDef {
@@ -44,6 +45,10 @@ export interface JobDef {
   continueOnError: boolean | string
   defaults: {shell?: string; workingDirectory?: string}
   outputs: Record<string, string>
+  /** a job of a called reusable workflow: how its caller calls it */
+  call?: CallInfo
+  /** a job that calls a reusable workflow: no steps; its result is the called jobs' */
+  callee?: CalleeInfo
 }
 
 export interface Pipeline {

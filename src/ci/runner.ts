@@ -121,6 +121,51 @@ function evalMatrix(j: JobDef, ctx: ExprContext): Array<Record<string, Value>> {
   return combos
 }
 
+/** The result of a job that called a reusable workflow: its called jobs' result and the workflow's outputs. */
+function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outcome: (id: string) => {result: string; outputs: Record<string, string>}, ctx: ExprContext, masker: Masker): JobRun {
+  const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+  const c = j.callee!
+  if (c.unsupported) {
+    r.result = emptyJob(r, 'skipped', c.unsupported)
+    return r
+  }
+  const results = c.jobs.map((id) => outcome(id).result)
+  const status: JobResult['status'] = results.includes('failure') ? 'failure' : results.includes('cancelled') ? 'cancelled' : results.every((x) => x === 'skipped') ? 'skipped' : 'success'
+  r.result = emptyJob(r, status, status === 'failure' ? `a job of the called workflow failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
+  if (!r.result.error) delete r.result.error
+  const jobsCtx: Record<string, Value> = {}
+  for (const id of c.jobs) if (id.startsWith(`${c.prefix}/`) && !id.slice(c.prefix.length + 1).includes('/')) jobsCtx[id.slice(c.prefix.length + 1)] = outcome(id)
+  const octx: ExprContext = {...ctx, contexts: {...ctx.contexts, jobs: jobsCtx}}
+  for (const [k, v] of Object.entries(c.outputs)) {
+    try {
+      r.result.outputs[k] = masker.mask(interpolate(v, octx, `${p.file}: /jobs/${j.id}/outputs/${k}`))
+    } catch (e) {
+      r.result.error = masker.mask((e as Error).message)
+    }
+  }
+  return r
+}
+
+/** A called job's inputs (typed and defaulted as workflow_call.inputs says) and secrets. */
+function callInputs(j: JobDef, ctx: ExprContext, secrets: Record<string, string>): {inputs: Record<string, Value>; secrets: Record<string, string>} {
+  const call = j.call!
+  const given: Record<string, Value> = {}
+  for (const [k, v] of Object.entries(call.with)) given[k] = typeof v === 'string' ? interpolate(v, ctx, `/jobs/${call.caller}/with/${k}`) : (v as Value)
+  const inputs: Record<string, Value> = {}
+  for (const [k, d] of Object.entries(call.inputs)) {
+    const v = k in given ? given[k] : d?.default === undefined ? undefined : typeof d.default === 'string' ? interpolate(d.default, ctx, `/on/workflow_call/inputs/${k}/default`) : (d.default as Value)
+    if (v === undefined) {
+      if (d?.required) throw new LabError('ci-input', `${call.caller} calls a workflow that requires input "${k}"`, {hint: `give it in with: ${k}: …`})
+      inputs[k] = d?.type === 'boolean' ? false : d?.type === 'number' ? 0 : ''
+    } else inputs[k] = d?.type === 'boolean' ? v === true || String(v).toLowerCase() === 'true' : d?.type === 'number' ? Number(v) : v
+  }
+  for (const k of Object.keys(given)) if (!(k in call.inputs)) throw new LabError('ci-input', `${call.caller} gives input "${k}", which the called workflow does not declare in workflow_call.inputs`, {hint: `declared: ${Object.keys(call.inputs).join(', ') || 'none'}`})
+  let out: Record<string, string> = {}
+  if (call.secrets === 'inherit') out = secrets
+  else for (const [k, v] of Object.entries(call.secrets ?? {})) out[k] = interpolate(v, ctx, `/jobs/${call.caller}/secrets/${k}`)
+  return {inputs, secrets: out}
+}
+
 /** Why a job's runs-on cannot run here (Windows, macOS), or null: ubuntu and Linux labels run here. */
 export function notHere(runsOn: unknown, ctx: ExprContext, where: string): string | null {
   if (runsOn === undefined) return null
@@ -260,17 +305,48 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       await Promise.all(needs[id].map(runJob))
       const j = p.jobs[id]
       const needCtx: Record<string, Value> = {}
-      for (const n of j.needs) needCtx[n] = jobOutcome(n)
+      // a called workflow's jobs know each other by their own names
+      const local = (n: string) => (j.call && n.startsWith(`${j.call.caller}/`) ? n.slice(j.call.caller.length + 1) : n)
+      for (const n of j.needs) needCtx[local(n)] = jobOutcome(n)
       // success() and failure() of a job look at every job it needs, directly or not (GitHub's rule)
       const ancestors = [...ancestorsOf(needs, id)]
       const ancestorResults = ancestors.map((n) => ({id: n, result: jobOutcome(n).result}))
       const notOk = ancestorResults.filter((x) => x.result !== 'success')
       const status = {success: notOk.length === 0 && !abort.signal.aborted, failure: ancestorResults.some((x) => x.result === 'failure'), cancelled: abort.signal.aborted}
       const failFast = new AbortController()
+      if (j.callee) {
+        runs[id] = [finishCall(p, j, runs, (n) => jobOutcome(n), baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, needCtx, secrets, status, ghBase, extra), masker)]
+        say(j.id, j.callee.unsupported ? `skipped: ${j.callee.unsupported}` : `called workflow ${runs[id][0].result!.status}`)
+        return
+      }
+      // a job of a called workflow: inputs from the caller's with:, only the secrets it passes
+      let jobSecrets = secrets
+      let jobExtra = extra
+      if (j.call) {
+        const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n, jobOutcome(n)]))
+        const cctx = baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
+        try {
+          const r0 = callInputs(j, cctx, secrets)
+          jobSecrets = r0.secrets
+          jobExtra = {...extra, inputs: r0.inputs}
+          if (j.call.callerIf !== undefined && !evalCondition(j.call.callerIf, cctx, `/jobs/${j.call.caller}/if`)) {
+            const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+            r.result = emptyJob(r, 'skipped', `if: ${String(j.call.callerIf)} of ${j.call.caller} was false`)
+            runs[id] = [r]
+            return
+          }
+        } catch (e) {
+          const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+          r.result = emptyJob(r, 'failure', masker.mask((e as Error).message))
+          runs[id] = [r]
+          say(j.id, `job error: ${r.result.error}`)
+          return
+        }
+      }
       if (j.matrixSource !== undefined) {
         const probe: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
         try {
-          const combos = evalMatrix(j, baseContext(p, probe, needCtx, secrets, status, ghBase, extra))
+          const combos = evalMatrix(j, baseContext(p, probe, needCtx, jobSecrets, status, ghBase, jobExtra))
           runs[id] = legsOf(j, combos)
         } catch (e) {
           probe.result = emptyJob(probe, status.success ? 'failure' : 'skipped', masker.mask((e as Error).message))
@@ -283,7 +359,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       await Promise.all(
         runs[id].map((r) =>
           legs(() => slot(async () => {
-            const ctx = baseContext(p, r, needCtx, secrets, status, ghBase, extra)
+            const ctx = baseContext(p, r, needCtx, jobSecrets, status, ghBase, jobExtra)
             let runIt: boolean
             try {
               runIt = !abort.signal.aborted && evalCondition(j.if, ctx, `/jobs/${id}/if`)
@@ -311,7 +387,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             const coe = j.continueOnError
             const mayFail = typeof coe === 'string' ? truthy(compile(unwrap(coe), `/jobs/${id}/continue-on-error`)(ctx)) : coe
-            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}, artifacts: uploaded})
+            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets: jobSecrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}, artifacts: uploaded})
             if (mayFail) r.result.continueOnError = true
             if (r.result.status === 'failure' && !mayFail && runs[id].length > 1 && j.failFast) failFast.abort()
           })),
