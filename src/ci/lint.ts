@@ -9,6 +9,7 @@ import {readFileSync} from 'node:fs'
 
 import {LineCounter, parseDocument} from 'yaml'
 
+import {templateExpressions} from './expr.js'
 import type {Pipeline} from './model.js'
 
 export interface LintFinding {
@@ -91,7 +92,8 @@ export function lintPipeline(p: Pipeline, absFile: string): LintFinding[] {
   } catch {}
   const check = (text: string | undefined, yamlPath: Array<string | number>) => {
     if (typeof text !== 'string') return
-    for (const m of text.matchAll(/\$\{\{([\s\S]*?)\}\}/g)) {
+    for (const e of templateExpressions(text)) {
+      const m = [text.slice(e.start, e.end < 0 ? undefined : e.end), e.expr]
       const bad = untrustedIn(m[1])
       if (!bad) continue
       const name = (bad.split('.').filter((x) => x !== '*').pop() ?? 'value').toUpperCase().replace(/[^A-Z0-9]/g, '_')

@@ -36,7 +36,7 @@ import {builtinAction, runBuiltin} from './builtin-actions.js'
 import {ancestorsOf, topoOrder} from './dag.js'
 import {buildEvent, triggers} from './events.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
-import {compile, evalCondition, interpolate, toStr, truthy, type ExprContext, type Value} from './expr.js'
+import {compile, evalCondition, interpolate, replaceExpressions, toStr, truthy, type ExprContext, type Value} from './expr.js'
 import {WorkflowCommands} from './commands.js'
 import {shellPlan} from './shells.js'
 import {usesKind} from './uses.js'
@@ -239,7 +239,7 @@ function readCommandFile(dir: string, name: string): Record<string, string> {
 function prepareScript(script: string, ctx: ExprContext, masker: Masker, where: string, posix: boolean): {script: string; env: Record<string, string>} {
   const env: Record<string, string> = {}
   let n = 0
-  const out = script.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => {
+  const out = replaceExpressions(script, (e) => {
     const v = toStr(compile(e, where)(ctx))
     if (!posix || masker.mask(v) === v) return v
     const name = `LAB_SECRET_${n++}`
