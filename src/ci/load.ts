@@ -277,6 +277,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       matrix,
       ...(matrixSource !== undefined ? {matrixSource} : {}),
       ...(j['runs-on'] !== undefined ? {runsOn: j['runs-on']} : {}),
+      ...(j.permissions !== undefined ? {permissions: j.permissions} : {}),
       failFast: j.strategy?.['fail-fast'] ?? true,
       maxParallel: j.strategy?.['max-parallel'],
       container,
@@ -295,7 +296,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const calls = Object.entries(data.jobs).filter(([, j]) => j.uses !== undefined)
   if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
   if (problems.length) throw new PipelineError(problems)
-  return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on}
+  return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on, permissions: data.permissions}
 }
 
 function firstLine(s: string): string {

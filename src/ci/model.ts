@@ -33,6 +33,8 @@ export interface JobDef {
   matrixSource?: unknown
   /** runs-on as written: Windows and macOS jobs are skipped */
   runsOn?: unknown
+  /** GitHub token permissions as written: accepted and reported (no token exists offline) */
+  permissions?: unknown
   failFast: boolean
   maxParallel?: number
   container: ContainerFile
@@ -64,4 +66,6 @@ export interface Pipeline {
   warnings: string[]
   /** the workflow's on: as written */
   on?: unknown
+  /** the workflow's permissions: as written */
+  permissions?: unknown
 }

@@ -20,6 +20,8 @@ export interface PlannedJob {
   reason?: string
   matrix?: Record<string, Value>
   if?: string
+  /** the GITHUB_TOKEN permissions it asks for (the job's, else the workflow's) */
+  permissions?: unknown
   steps: Array<{name: string; runs: string}>
 }
 
@@ -48,6 +50,8 @@ export function planRun(p: Pipeline, event: EventInfo, opts: {vars?: Record<stri
       }
       const pj: PlannedJob = {id: j.id, key, needs: j.needs, status: 'runs', steps: j.steps.map((s) => ({name: s.name, runs: s.uses ? describeUses(s.uses, opts.actionDirs ?? {}) : 'script'}))}
       if (m) pj.matrix = m
+      const perms = j.permissions ?? p.permissions
+      if (perms !== undefined) pj.permissions = perms
       if (j.matrixSource !== undefined) {
         pj.status = 'depends'
         pj.reason = 'its matrix is computed when the job starts'
@@ -96,6 +100,7 @@ export function planLines(plan: Plan): string[] {
   const w = Math.max(4, ...plan.jobs.map((j) => j.key.length))
   for (const j of plan.jobs) {
     out.push(`  ${j.key.padEnd(w)}  ${j.status.padEnd(7)}  ${j.reason ?? ''}`.trimEnd())
+    if (j.permissions !== undefined) out.push(`  ${''.padEnd(w)}           permissions: ${typeof j.permissions === 'string' ? j.permissions : Object.entries(j.permissions as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`).join(', ') || 'none'} (no token exists offline)`)
     for (const s of j.steps) if (s.runs !== 'script') out.push(`  ${''.padEnd(w)}           ${s.name}: ${s.runs}`)
   }
   return out
