@@ -534,7 +534,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   e.say(r.key, `job started`)
   let failed = false
   let notCopied = new Set<string>()
-  const posts: Array<(succeeded: boolean) => void> = []
+  const posts: PostStep[] = []
   try {
     // 1. the job's own copy of the checkout
     const owner = statSync(p.workspace).uid
@@ -643,6 +643,18 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
         ctx.contexts.job = {status: 'failure'}
       }
     }
+    // post steps (actions/cache saves, JavaScript actions' post:), the last registered
+    // first and before the services stop, as GitHub runs them; a failing one fails the job
+    for (const post of posts.reverse()) {
+      try {
+        const sr = await post(!failed && !abortJob.signal.aborted)
+        if (sr) res.steps.push(sr)
+        if (sr?.status === 'failure') failed = true
+      } catch (err) {
+        failed = true
+        e.say(r.key, `post step failed: ${e.masker.mask((err as Error).message)}`)
+      }
+    }
   } catch (err) {
     failed = true
     res.error = e.masker.mask(err instanceof LabError ? err.message : String((err as Error).message ?? err))
@@ -674,14 +686,6 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       }
       res.artifacts.push(ar)
       e.say(r.key, ar.error ? `artifact ${ar.name}: ${ar.error}` : `artifact ${ar.name}: ${ar.files} file${ar.files === 1 ? '' : 's'}, ${ar.bytes} bytes → ${ar.path}`)
-    }
-    // post steps (actions/cache saves), the last registered first, as GitHub runs them
-    for (const post of posts.reverse()) {
-      try {
-        post(!failed && !e.abort.aborted)
-      } catch (err) {
-        e.say(r.key, `post step failed: ${e.masker.mask((err as Error).message)}`)
-      }
     }
     if (!failed) {
       for (const [i, c] of j.caches.entries()) {
@@ -716,6 +720,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   return res
 }
 
+/** What runs when the job ends, given whether it succeeded; a step result to report, if any. */
+type PostStep = (succeeded: boolean) => void | Promise<StepResult | void>
+
 interface StepEnv {
   ctx: ExprContext
   failed: boolean
@@ -733,7 +740,7 @@ interface StepEnv {
   /** numbers the steps' private directories */
   seq: {n: number}
   /** what runs when the job ends (actions/cache saves), given whether it succeeded */
-  posts: Array<(succeeded: boolean) => void>
+  posts: PostStep[]
   /** artifacts uploaded by its steps */
   artifacts: ArtifactResult[]
 }
@@ -937,7 +944,8 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     // what the step asked to pass on (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STATE)
     sr.outputs = x.e.masker.maskDeep({...fx.outputs, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_OUTPUT)})
     const state = {...fx.state, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_STATE)}
-    if (Object.keys(state).length) sr.state = x.e.masker.maskDeep(state)
+    // kept as it is for the action's post: script; the run's result is masked as a whole
+    if (Object.keys(state).length) sr.state = state
     Object.assign(x.fileEnv, fx.env, readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV))
     prependPath(x.extraPath, fx.path)
     const pathFile = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_PATH)
@@ -959,7 +967,7 @@ interface ActionMeta {
   name?: string
   inputs?: Record<string, {default?: unknown; required?: boolean} | null>
   outputs?: Record<string, {value?: string} | null>
-  runs?: {using?: string; main?: string; steps?: Array<Record<string, unknown>>}
+  runs?: {using?: string; main?: string; post?: string; 'post-if'?: string; steps?: Array<Record<string, unknown>>}
 }
 
 /** Where an action's files are on the host (to read action.yml) and in the sandbox. */
@@ -1013,6 +1021,27 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     // GitHub passes inputs as INPUT_NAME (upper case, spaces as _)
     for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
     await runScript(p, r, sr, sub, {ctx: outer, env, argv: [process.execPath, posix.join(at.inside, meta.runs.main)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: o.prefix, where: o.where})
+    const post = meta.runs.post
+    if (post) {
+      // the action's post: script, with what main saved as STATE_NAME; post-if defaults to always()
+      x.posts.push(async (ok) => {
+        const ps: StepResult = {index: sr.index, name: `Post ${sr.name}`, status: 'success', continueOnError: false, wallMs: 0}
+        const t0 = Date.now()
+        const status = {success: ok, failure: !ok, cancelled: x.abort.aborted}
+        if (!evalCondition(String(meta.runs?.['post-if'] ?? 'always()'), {...outer, status}, `${o.where}/uses(${o.uses})/runs/post-if`)) {
+          ps.status = 'skipped'
+          return ps
+        }
+        const penv = {...env, ...x.fileEnv}
+        for (const [k, v] of Object.entries(sr.state ?? {})) penv[`STATE_${k}`] = v
+        try {
+          await runScript(p, r, ps, sub, {ctx: {...outer, status}, env: penv, argv: [process.execPath, posix.join(at.inside, post)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: `${r.key} › Post ${sr.name}`, where: `${o.where}/post`})
+        } finally {
+          ps.wallMs = Date.now() - t0
+        }
+        return ps
+      })
+    }
     return
   }
   if (using !== 'composite') throw new LabError('ci-action', `uses: ${o.uses}: runs.using ${using || '(none)'} is not supported (composite and node actions are)`, {hint: 'container actions need an image, which lab does not pull'})
