@@ -18,7 +18,7 @@ import {parseActionDirs} from '../ci/uses.js'
 import {loadSecrets, unreferencedSecrets} from '../ci/secrets.js'
 
 export default class Ci extends BaseCommand {
-  static override summary = 'Run a CI pipeline (or a GitHub Actions workflow\'s run: steps), each step in a hardened sandbox'
+  static override summary = 'Run a CI pipeline or a GitHub Actions workflow, each step in a hardened sandbox'
   static override description = `FILE is a lab pipeline (default ${DEFAULT_PIPELINE}, schema schemas/ci.schema.json) or a GitHub Actions workflow (.github/workflows/X.yml), run with GitHub's semantics (see docs/ci.md). Jobs run in the order their needs allow, independent ones in parallel; every step runs in its own sandbox (no network but the job's services, remapped ids, seccomp) on a private copy of the workspace, so no step can change your checkout unless the job says workspace: write.
 
 Secrets (--secret NAME from the environment, --secret-file) are masked in every log and report. As on GitHub, a secret reaches a step only where the pipeline names it: map it with env: NAME: \${{ secrets.NAME }} on the step or job (lab warns about a secret the pipeline never names). A pull request from a fork (--event pull_request with a payload whose head repository differs) gets no secrets, as on GitHub, unless --fork-secrets.
@@ -42,7 +42,7 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
 
   static override flags = {
     jobs: Flags.integer({char: 'j', description: 'job runs at once (default: the number of CPUs)', min: 1, max: 64}),
-    secret: Flags.string({char: 's', description: 'a secret taken from this environment variable (repeatable)', multiple: true, helpValue: 'NAME'}),
+    secret: Flags.string({char: 's', description: 'a secret taken from this environment variable (repeatable); a step sees it only where the pipeline maps it: env: NAME: ${{ secrets.NAME }}', multiple: true, helpValue: 'NAME'}),
     'secret-file': Flags.string({description: 'a file of NAME=value secret lines (repeatable)', multiple: true}),
     workspace: Flags.string({char: 'w', description: 'the repository (default: the directory holding .lab/ or .github/, else the current one)'}),
     strict: Flags.boolean({description: 'unsupported uses: steps and container images are errors instead of warnings'}),
