@@ -1075,6 +1075,8 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
         }
         await runAction(p, r, ss, x, {uses: st.uses, with: (st.with ?? {}) as Record<string, unknown>, ctx: ictx, env: senv, prefix: `${o.prefix} › ${name}`, where: w, depth: o.depth + 1})
       } else {
+        // GitHub refuses a composite run: step without shell:
+        if (typeof st.shell !== 'string') throw new LabError('ci-action', `${o.uses}: step ${i + 1} of the composite action has run: but no shell:`, {hint: 'composite actions must say shell: bash (or sh, python…) on every run: step'})
         const wd = typeof st['working-directory'] === 'string' ? interpolate(st['working-directory'], ictx, `${w}/working-directory`) : undefined
         await runScript(p, r, ss, x, {ctx: ictx, env: senv, shell: typeof st.shell === 'string' ? st.shell : undefined, script: String(st.run ?? ''), workdir: stepWorkdir(wd, x.ws), prefix: `${o.prefix} › ${name}`, where: w})
       }
