@@ -10,6 +10,7 @@ import {readFileSync} from 'node:fs'
 import {LineCounter, parseDocument} from 'yaml'
 
 import {templateExpressions} from './expr.js'
+import {resolveInside} from './files.js'
 import type {Pipeline} from './model.js'
 
 export interface LintFinding {
@@ -90,28 +91,59 @@ export function lintPipeline(p: Pipeline, absFile: string): LintFinding[] {
       return node?.range ? lines.linePos(node.range[0]).line : undefined
     }
   } catch {}
-  const check = (text: string | undefined, yamlPath: Array<string | number>) => {
-    if (typeof text !== 'string') return
-    for (const e of templateExpressions(text)) {
-      const m = [text.slice(e.start, e.end < 0 ? undefined : e.end), e.expr]
-      const bad = untrustedIn(m[1])
-      if (!bad) continue
-      const name = (bad.split('.').filter((x) => x !== '*').pop() ?? 'value').toUpperCase().replace(/[^A-Z0-9]/g, '_')
-      findings.push({
-        file: p.file,
-        line: locate(yamlPath),
-        path: '/' + yamlPath.join('/'),
-        expression: m[0],
-        message: `${m[0]} is pasted into the script as code, and ${bad} is controlled by whoever triggers the event: pass it through the environment instead (env: ${name}: ${m[0]}) and use "$${name}"`,
-      })
-    }
-  }
+  const check = (text: string | undefined, yamlPath: Array<string | number>) => findings.push(...injections(text, p.file, yamlPath, locate))
+  const actionsSeen = new Set<string>()
   for (const j of Object.values(p.jobs)) {
     for (const s of j.steps) {
       check(s.run, ['jobs', j.id, 'steps', s.index, 'run'])
+      if (s.uses?.startsWith('./') && !actionsSeen.has(s.uses)) {
+        actionsSeen.add(s.uses)
+        findings.push(...lintLocalAction(p.workspace, s.uses))
+      }
       if (s.uses && /^actions\/github-script(@|$)/.test(s.uses)) check(s.with?.script as string | undefined, ['jobs', j.id, 'steps', s.index, 'with', 'script'])
     }
     for (const [name, svc] of Object.entries(j.services)) check(svc.run, ['jobs', j.id, 'services', name, 'run'])
   }
   return findings
+}
+
+function injections(text: string | undefined, file: string, yamlPath: Array<string | number>, locate: (path: Array<string | number>) => number | undefined): LintFinding[] {
+  const out: LintFinding[] = []
+  if (typeof text !== 'string') return out
+  for (const e of templateExpressions(text)) {
+    const whole = text.slice(e.start, e.end < 0 ? undefined : e.end)
+    const bad = untrustedIn(e.expr)
+    if (!bad) continue
+    const name = (bad.split('.').filter((x) => x !== '*').pop() ?? 'value').toUpperCase().replace(/[^A-Z0-9]/g, '_')
+    out.push({
+      file,
+      line: locate(yamlPath),
+      path: '/' + yamlPath.join('/'),
+      expression: whole,
+      message: `${whole} is pasted into the script as code, and ${bad} is controlled by whoever triggers the event: pass it through the environment instead (env: ${name}: ${whole}) and use "$${name}"`,
+    })
+  }
+  return out
+}
+
+/** The run: steps of a local composite action (its action.yml, read through no link). */
+function lintLocalAction(workspace: string, uses: string): LintFinding[] {
+  const rel = uses.slice(2).replace(/\/+$/, '')
+  for (const name of ['action.yml', 'action.yaml']) {
+    const found = resolveInside(workspace, `${rel}/${name}`)
+    if (!found || !found.st.isFile() || found.st.size > 1024 * 1024) continue
+    try {
+      const lines = new LineCounter()
+      const doc = parseDocument(readFileSync(found.path, 'utf8'), {lineCounter: lines})
+      const locate = (path: Array<string | number>) => {
+        const node = doc.getIn(path, true) as {range?: [number, number, number]} | undefined
+        return node?.range ? lines.linePos(node.range[0]).line : undefined
+      }
+      const steps = (doc.toJS() as {runs?: {steps?: Array<{run?: string}>}})?.runs?.steps ?? []
+      return steps.flatMap((st, i) => injections(st?.run, `${rel}/${name}`, ['runs', 'steps', i, 'run'], locate))
+    } catch {
+      return []
+    }
+  }
+  return []
 }
