@@ -70,4 +70,24 @@ for (const name of readdirSync(CORPUS).sort()) {
   })
 }
 
+// the example in examples/ci runs as its comments say
+rootTest(t, 'examples/ci: the sample GitHub workflow runs, Windows legs skipped, results summarised', async () => {
+  const repo = mkdtempSync(join(tmpdir(), 'labci-example-'))
+  const state = mkdtempSync(join(tmpdir(), 'labci-state-'))
+  try {
+    cpSync(fileURLToPath(new URL('../../examples/ci/', import.meta.url)), repo, {recursive: true})
+    const r = await lab(['ci', join(repo, '.github/workflows/test.yml'), '--json', '--quiet'], {env: {...process.env, GITHUB_ACTIONS: '', LAB_STATE_DIR: state}, timeout: 90_000})
+    check('examples/ci', {file: 'test.yml', exitCode: 0, warnings: ['actions/setup-python@v5'], jobs: {
+      'test (os=ubuntu-latest, numbers=1 2 3)': {status: 'success', steps: ['success', 'unsupported', 'success', 'success', 'success', 'success', 'success']},
+      'test (os=windows-latest, numbers=40 2)': {status: 'skipped'},
+      report: {status: 'success', stepOutputs: {1: {count: '2'}}},
+    }}, r)
+    const report = JSON.parse(r.stdout).jobs.find((j) => j.key === 'report')
+    assert.match(report.steps[1].substeps[0].summary, /## Results\n6\n/)
+  } finally {
+    rmSync(repo, {recursive: true, force: true})
+    rmSync(state, {recursive: true, force: true})
+  }
+})
+
 t.run()
