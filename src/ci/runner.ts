@@ -946,7 +946,13 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     const state = {...fx.state, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_STATE)}
     // kept as it is for the action's post: script; the run's result is masked as a whole
     if (Object.keys(state).length) sr.state = state
-    Object.assign(x.fileEnv, fx.env, readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV))
+    const envFile = {...fx.env, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV)}
+    // GitHub's runner refuses NODE_OPTIONS from a step: it would reach every later action's node
+    if ('NODE_OPTIONS' in envFile) {
+      delete envFile.NODE_OPTIONS
+      x.e.say(o.prefix, 'warning: NODE_OPTIONS cannot be set through $GITHUB_ENV (as on GitHub); ignored')
+    }
+    Object.assign(x.fileEnv, envFile)
     prependPath(x.extraPath, fx.path)
     const pathFile = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_PATH)
     if (pathFile && pathFile.st.isFile() && pathFile.st.size < COMMAND_FILE_MAX) {
