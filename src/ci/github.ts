@@ -1,13 +1,10 @@
 /**
- * GitHub Actions on lab's engine: which workflow features map to what. A workflow's
- * run: steps run as they are; `actions/checkout` is the workspace (already mounted);
- * any other `uses:` step is reported as unsupported — skipped with a warning, or an
- * error with --strict. The variables GitHub sets (CI, GITHUB_WORKSPACE, RUNNER_TEMP…)
- * are set to their places inside the sandbox.
+ * GitHub Actions on lab's engine: the `github` and `runner` contexts, the variables
+ * GitHub sets for every step (CI, GITHUB_*, RUNNER_*) at their places inside the
+ * sandbox, and GitHub's command files. What `uses:` maps to is in uses.ts.
  */
 import {basename} from 'node:path'
 
-import {LabError} from '../errors.js'
 import type {Value} from './expr.js'
 
 export const WORKSPACE_DIR = '/workspace'
@@ -17,17 +14,6 @@ export const COMMAND_FILES = {GITHUB_OUTPUT: 'output', GITHUB_ENV: 'env', GITHUB
 
 export function isGithubWorkflow(file: string, data: Record<string, unknown>): boolean {
   return /(^|\/)\.github\/workflows\/[^/]+$/.test(file) || 'on' in data || Object.values((data.jobs ?? {}) as Record<string, Record<string, unknown>>).some((j) => j && typeof j === 'object' && 'runs-on' in j)
-}
-
-/** actions/checkout (any version or ref) is the workspace lab mounts anyway. */
-export function isCheckout(uses: string): boolean {
-  return /^actions\/checkout(@.*)?$/.test(uses)
-}
-
-export function unsupportedUses(uses: string, where: string, strict: boolean): string {
-  const msg = `${where}: "uses: ${uses}" is not supported (lab runs the run: steps of a workflow; actions are not downloaded or executed)`
-  if (strict) throw new LabError('ci-unsupported', msg, {hint: 'replace the step with a run: step, or leave out --strict to skip it with a warning'})
-  return `${msg}; the step is skipped`
 }
 
 /** What triggered the run: `lab ci --event NAME --ref … --sha … --eventpath FILE`. */
