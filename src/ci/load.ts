@@ -170,6 +170,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     const base = `/jobs/${id}`
     if (j.uses !== undefined) {
       if (j.steps !== undefined) add(base, 'a job either calls a reusable workflow (uses:) or has steps:, not both')
+      if (j.strategy?.matrix !== undefined) add(`${base}/strategy/matrix`, 'lab does not run a matrix of a reusable workflow call yet: call it once per combination (one job each)')
       for (const [path, v] of expressionStrings(j.with ?? {}, `${base}/with`)) checkExpr(v, path)
       for (const [path, v] of expressionStrings(typeof j.secrets === 'object' ? j.secrets : {}, `${base}/secrets`)) checkExpr(v, path)
       j.steps = []
