@@ -16,6 +16,7 @@ import {planLines, planRun, type Plan} from '../ci/plan.js'
 import {gitHead, gitRef, githubAnnotations, runPipeline} from '../ci/runner.js'
 import {parseActionDirs} from '../ci/uses.js'
 import {loadSecrets, unreferencedSecrets} from '../ci/secrets.js'
+import {ciThroughQueue, queueFlags, wantsQueue} from '../queue/cli.js'
 
 export default class Ci extends BaseCommand {
   static override summary = 'Run a CI pipeline or a GitHub Actions workflow, each step in a hardened sandbox'
@@ -59,6 +60,7 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     'fork-secrets': Flags.boolean({description: 'give secrets to a pull request from a fork (GitHub does not)'}),
     list: Flags.boolean({description: 'show what would run for the event (jobs, matrix legs, skipped and why) without running anything'}),
     lint: Flags.boolean({description: 'report script injection: untrusted event values pasted into run: scripts through ${{ }}'}),
+    ...queueFlags,
   }
 
   async run(): Promise<CiResult | Plan | {findings: LintFinding[]} | {runs: false; why: string}> {
@@ -103,7 +105,19 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     let result: CiResult
-    try {
+    let junitText: string | null = null
+    if (wantsQueue(flags)) {
+      const q = await ciThroughQueue(flags, pipeline, json, Object.keys(secrets).length)
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      if ('detached' in q) {
+        if (!json) this.log(q.detached)
+        return {runId: q.detached} as CiResult
+      }
+      result = q.result
+      junitText = q.junit
+      if (live) for (const l of q.logs) for (const line of l.text.split('\n').filter(Boolean)) this.log(`[${l.job} › ${l.file}] ${line.replace(/^(stdout|stderr)\t/, '').replace(/^lab\t/, '· ')}`)
+    } else try {
       result = await runPipeline(pipeline, {
         jobs: flags.jobs ?? availableParallelism(),
         secrets,
@@ -120,7 +134,7 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     }
     if (flags.junit) {
       try {
-        writeFileSync(resolve(flags.junit), readFileSync(result.junit!, 'utf8'))
+        writeFileSync(resolve(flags.junit), junitText ?? readFileSync(result.junit!, 'utf8'))
       } catch (e) {
         throw new LabError('ci-junit', `--junit ${flags.junit}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {hint: 'give a path in a directory you can write to'})
       }
