@@ -32,8 +32,7 @@ async function ci(args, extraEnv = {}) {
 }
 
 const job = (r, key) => r.json.jobs.find((j) => j.key === key)
-// a run's directory left behind by a CLI that is gone; the machine may be running other
-// pipelines right now, whose directories belong to live processes
+// a leak is a run directory whose lab process is gone (other suites run lab ci at the same time)
 const alive = (pid) => {
   try {
     process.kill(pid, 0)
@@ -42,7 +41,7 @@ const alive = (pid) => {
     return e.code === 'EPERM'
   }
 }
-const leftovers = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-ci-`) && !n.startsWith(`lab-ci-${process.pid}-`) && !alive(Number(n.split('-')[2])))
+const leftovers = () => readdirSync(tmpdir()).filter((n) => /^lab-ci-\d+-/.test(n) && !alive(Number(n.split('-')[2])))
 
 t.before.each(() => {
   repo = mkdtempSync(join(tmpdir(), 'labci-repo-'))
