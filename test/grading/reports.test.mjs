@@ -24,8 +24,8 @@ const report = {
     {name: 'two', points: 1, visibility: 'hidden', command: 'true'},
   ],
   submissions: [
-    {id: '=HYPERLINK("x")', path: '/p', kind: 'directory', sha256: 'b'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'failed', 0, {visibility: 'hidden', rerun: {reason: 'near the limit', first: {verdict: 'timeout', wallMs: 1000}}})], wallMs: 10, message: EVIL},
-    {id: 'bob', path: '/q', kind: 'zip', sha256: 'c'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'passed', 1, {visibility: 'hidden'})], wallMs: 10},
+    {id: '=HYPERLINK("x")', path: '/p', upload: 'p', runMs: 9, kind: 'directory', sha256: 'b'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'failed', 0, {visibility: 'hidden', rerun: {reason: 'near the limit', first: {verdict: 'timeout', wallMs: 1000}}})], wallMs: 10, message: EVIL},
+    {id: 'bob', path: '/q.zip', upload: 'q.zip', runMs: 9, kind: 'zip', sha256: 'c'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'passed', 1, {visibility: 'hidden'})], wallMs: 10},
   ],
 }
 

@@ -18,12 +18,13 @@ export function tap(report: GradeReport): string {
   report.submissions.forEach((s, i) => {
     out.push(`# Subtest: ${desc(s.id)}`)
     out.push(`    1..${s.tests.length}`)
+    out.push(`    # upload: ${desc(s.upload ?? s.path)}`)
     s.tests.forEach((t, j) => {
       out.push(`    ${t.status === 'passed' ? 'ok' : 'not ok'} ${j + 1} - ${desc(t.name)}`)
       if (t.status !== 'passed') {
         out.push('      ---')
         out.push(`      message: ${yamlString(t.message)}`)
-        out.push(`      severity: ${t.status === 'error' ? 'error' : 'fail'}`)
+        out.push(`      severity: ${t.status === 'error' || s.status !== 'graded' ? 'error' : 'fail'}`)
         out.push(`      verdict: ${yamlString(t.verdict)}`)
         out.push(`      points: ${t.score}`)
         out.push(`      max_points: ${t.maxScore}`)
