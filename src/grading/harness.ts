@@ -299,7 +299,7 @@ function groupLimits(spec: LoadedSpec, g: FrameworkGroup): {perTestMs: number; l
 
 /** The group's command line as reports show it. */
 function groupCommand(g: FrameworkGroup): string {
-  return g.run ?? `${g.framework} ${g.files.map((f) => basename(f)).join(' ')}`
+  return g.run ?? `${g.framework} ${(g.files ?? []).map((f) => basename(f)).join(' ')}`
 }
 
 /** Moves the contents of the single folder an archive held up to the top; returns its name. */
@@ -364,7 +364,15 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
       }
       let names = (t.scores ?? []).filter((x) => x.name !== undefined).map((x) => x.name!)
       if (t.reference) {
-        const ref = await runSlot(() => runGroupOn(spec, t, join(spec.dir, t.reference!), null, join(scratch.dir, `ref${index}`), views, owner, opts.abortSignal))
+        // the reference as a submission: copied, built like one, then run
+        const refSrc = join(scratch.dir, `ref${index}-src`)
+        freshWritable(refSrc)
+        copyBeneath(join(spec.dir, t.reference), refSrc, owner, COPY_LIMITS)
+        if (spec.data.build && buildLimits) {
+          const b = await runSlot(() => sandboxed({command: ['sh', '-c', spec.data.build!.run], workdir: '/work', mounts: [{type: 'bind', source: refSrc, destination: '/work', readOnly: false}, views.common], limits: buildLimits}, opts.abortSignal))
+          if (b.verdict !== 'ok') throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} does not build: ${VERDICT_MESSAGE[b.verdict]?.(b, buildLimits) ?? `exit code ${b.exitCode}`}: ${`${b.stderr ?? ''}${b.stdout ?? ''}`.trim().split('\n').slice(0, 4).join(' | ')}`, {hint: 'the build step runs in /work on the reference as on every submission'})
+        }
+        const ref = await runSlot(() => runGroupOn(spec, t, refSrc, null, join(scratch.dir, `ref${index}`), views, owner, opts.abortSignal))
         if (ref.loadError) throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} could not be tested: ${ref.loadError.split('\n').slice(0, 6).join(' | ')}`, {hint: 'run the framework on the reference yourself; `lab doctor --grading SPEC` lists what the sandbox lacks'})
         const bad = [...ref.tests.values()].filter((x) => x.status !== 'passed')
         if (bad.length) throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} does not pass ${bad.map((x) => `"${x.name}" (${(x.message ?? x.status).split('\n')[0].slice(0, 200)})`).join(', ')}`, {hint: 'fix the reference or the tests: every test must pass on it'})
@@ -556,7 +564,7 @@ function copyCapVerdict(e: unknown): {verdict: string; message: string} | null {
 /** A framework group on one copy of a submission (or of the reference): its attempts, one sandbox each. */
 async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expected: string[] | null, dir: string, views: GraderViews, owner: {uid: number; gid: number} | null, signal?: AbortSignal) {
   const {perTestMs, limits} = groupLimits(spec, g)
-  const files = g.files.map((f) => basename(f))
+  const files = (g.files ?? []).map((f) => basename(f))
   mkdirSync(dir, {mode: 0o711})
   const work = join(dir, 'work')
   const resultsDir = join(dir, 'results')
@@ -567,14 +575,15 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
       files,
       expected,
       perTestMs,
-      10_000,
+      // start-up (an interpreter, collection) on a loaded machine; a run stopped early is split, not lost
+      3_000,
       async (command, env, wallMs) => {
         rmSync(work, {recursive: true, force: true})
         rmSync(resultsDir, {recursive: true, force: true})
         freshWritable(work)
         freshWritable(resultsDir)
         copyBeneath(src, work, owner, COPY_LIMITS)
-        copySpecFiles(spec, g.files, work, true)
+        copySpecFiles(spec, g.files ?? [], work, true)
         n++
         const result = await sandboxed(
           {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false}], limits: {...limits, timeMs: wallMs}},

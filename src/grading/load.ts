@@ -156,7 +156,7 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
           problems.push(`${name}: ${where}/scores/${j}/match: ${(e as Error).message}`)
         }
       })
-      const bases = t.files.map((f) => basename(f))
+      const bases = (t.files ?? []).map((f) => basename(f))
       if (new Set(bases).size !== bases.length) problems.push(`${name}: ${where}/files: two files have the same base name (each is copied into /work under its base name)`)
       return
     }

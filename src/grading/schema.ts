@@ -86,7 +86,7 @@ export interface FrameworkGroup {
   name: string
   framework: 'pytest' | 'unittest' | 'node:test' | 'tap' | 'junit-xml'
   /** the teacher's test files (of the spec), copied into /work under their base names before each run */
-  files: string[]
+  files?: string[]
   /** the command (tap, junit-xml; optional for the others): run with `sh -c` in /work, the tests left to run as arguments on a re-run */
   run?: string
   /** junit-xml: the file the command writes, relative to /work */
@@ -227,12 +227,12 @@ const VISIBILITY = {
 const GROUP = {
   type: 'object',
   additionalProperties: false,
-  required: ['name', 'framework', 'files'],
+  required: ['name', 'framework'],
   description: 'A test file run once per submission by its framework; every test it holds is a scored test.',
   properties: {
     name: {type: 'string', minLength: 1, maxLength: 120, pattern: '^[^\\u0000-\\u001f]+$', description: 'The group, shown when it could not run as a whole.'},
     framework: {enum: ['pytest', 'unittest', 'node:test', 'tap', 'junit-xml'], description: 'pytest, unittest and node:test run through lab\'s own reporter (per-test timeout, output and assertion); tap reads TAP from standard output; junit-xml reads the `report` file the command writes.'},
-    files: {type: 'array', minItems: 1, maxItems: 64, uniqueItems: true, items: relPath, description: 'The teacher\'s test files (of the spec), copied into /work under their base names before each run (the submission\'s files of the same name are replaced).'},
+    files: {type: 'array', minItems: 1, maxItems: 64, uniqueItems: true, items: relPath, description: 'The teacher\'s test files (of the spec), copied into /work under their base names before each run (the submission\'s files of the same name are replaced). Required for pytest, unittest and node:test.'},
     run: {type: 'string', minLength: 1, maxLength: 8192, description: 'The command, with `sh -c` in /work; when a run is re-started after a test was stopped, the names of the tests left are its arguments. Required for tap and junit-xml.'},
     report: {...relPath, description: 'junit-xml: the JUnit XML file the command writes, relative to /work.'},
     reference: {...relPath, description: 'A directory of the spec with a solution that passes every test: run once per batch, it lists the tests (names and order) and proves the spec works.'},
@@ -258,7 +258,7 @@ const GROUP = {
     },
     limits: {...LIMITS, description: 'time: each test\'s limit (default 5s); memory, pids, output and fileSize: the whole run.'},
   },
-  allOf: [{if: {properties: {framework: {enum: ['tap', 'junit-xml']}}}, then: {required: ['run']}}, {if: {properties: {framework: {const: 'junit-xml'}}}, then: {required: ['report']}}],
+  allOf: [{if: {properties: {framework: {enum: ['tap', 'junit-xml']}}}, then: {required: ['run']}, else: {required: ['files']}}, {if: {properties: {framework: {const: 'junit-xml'}}}, then: {required: ['report']}}],
 } as const
 
 export const GRADING_SCHEMA = {

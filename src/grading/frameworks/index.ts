@@ -98,13 +98,15 @@ export async function runGroup(g: FrameworkGroup, files: string[], expected: str
   const done = new Map<string, FrameworkTest & {verdict: string}>()
   const out: GroupOutcome = {tests: done, loadError: null, attempts: 0, wallMs: 0, cpuMs: 0, peakMemoryBytes: 0, lastOutput: ''}
   let order = expected
-  for (let i = 0; i <= (expected?.length ?? 64) + 1; i++) {
+  // after a stopped run that did not say which test was running, each test left runs alone
+  let single = false
+  for (let i = 0; i <= 2 * (expected?.length ?? 32) + 2; i++) {
     const left = order ? order.filter((n) => !done.has(n)) : null
     if (left && left.length === 0) break
-    const only = i === 0 || !left ? null : left
+    const only = single && left ? [left[0]] : i === 0 || !left ? null : left
     const {command, env} = frameworkCommand(g, files, perTestMs, only)
-    const skip = OWN_RUNNER.has(f) && f !== 'node:test' && done.size ? [`LAB_SKIP=${[...done.keys()].join('\n')}`] : []
-    const wall = startupMs + perTestMs * (left?.length ?? 64)
+    const skip = OWN_RUNNER.has(f) && f !== 'node:test' && (done.size || only) ? [`LAB_SKIP=${(order ?? []).filter((n) => !only || !only.includes(n)).concat([...done.keys()]).join('\n')}`] : []
+    const wall = startupMs + perTestMs * (only?.length ?? left?.length ?? 64)
     const {result: r, reported} = await attempt(command, [...env, ...skip], wall)
     out.attempts++
     out.wallMs += r.wallMs
@@ -113,23 +115,33 @@ export async function runGroup(g: FrameworkGroup, files: string[], expected: str
     out.lastOutput = `${r.stdout ?? ''}${r.stderr ?? ''}`
     const run = parseReported(f, f === 'tap' ? (r.stdout ?? '') : reported)
     if (!order && run.collected) order = run.collected
-    for (const t of run.results) if (!done.has(t.name) && (!expected || expected.includes(t.name))) done.set(t.name, {...t, verdict: t.status === 'timeout' ? 'timeout' : 'ok'})
+    const wanted = (n: string) => (!expected || expected.includes(n)) && (!only || only.includes(n))
+    for (const t of run.results) if (!done.has(t.name) && wanted(t.name)) done.set(t.name, {...t, verdict: t.status === 'timeout' ? 'timeout' : 'ok'})
+    // a JUnit or TAP report that holds only errors of tests nobody asked for: the file did not load
+    if (!run.loadError && done.size === 0 && run.results.length > 0 && run.results.every((t) => t.status === 'error' && !wanted(t.name))) run.loadError = run.results.map((t) => `${t.name}: ${t.message ?? 'error'}`).join('\n')
     if (run.loadError && done.size === 0) {
       out.loadError = run.loadError
       break
     }
-    if (r.verdict === 'engine-error' || r.verdict === 'exec-failed') {
-      out.loadError = null
-      throw Object.assign(new Error(verdictMessage(r)), {verdict: r.verdict})
+    if (r.verdict === 'engine-error' || r.verdict === 'exec-failed') throw Object.assign(new Error(verdictMessage(r)), {verdict: r.verdict})
+    const stopped = KILLED.has(r.verdict) || run.stopped !== undefined
+    if (!stopped) {
+      if (done.size === 0 && run.results.length === 0 && !single) {
+        out.loadError = `the tests did not run (${r.verdict === 'ok' ? 'no test reported' : `exit code ${r.exitCode}`})\n${out.lastOutput}`.trim()
+        break
+      }
+      if (!single) break
+      // alone, it ended without a result: it did not report
+      if (only && !done.has(only[0])) done.set(only[0], {name: only[0], status: 'failed', message: `the test did not report a result (exit code ${r.exitCode})`, output: '', ms: 0, code: null, task: null, verdict: r.verdict})
+      continue
     }
-    if (!KILLED.has(r.verdict)) {
-      if (done.size === 0 && run.results.length === 0) out.loadError = `the tests did not run (${r.verdict === 'ok' ? 'no test reported' : `exit code ${r.exitCode}`})\n${out.lastOutput}`.trim()
-      break
-    }
-    // the sandbox ended the run: charge the test that was running, then run what is left
-    const culprit = run.running && !done.has(run.running) ? run.running : (order ?? []).find((n) => !done.has(n))
-    if (!culprit) break
-    done.set(culprit, {name: culprit, status: r.verdict === 'timeout' ? 'timeout' : 'failed', message: verdictMessage(r), output: '', ms: 0, code: null, task: null, verdict: r.verdict})
+    const verdict = KILLED.has(r.verdict) ? r.verdict : 'timeout'
+    const charge = (name: string) => done.set(name, {name, status: verdict === 'timeout' ? 'timeout' : 'failed', message: KILLED.has(r.verdict) ? verdictMessage(r) : `time limit exceeded (${perTestMs} ms)`, output: '', ms: verdict === 'timeout' ? perTestMs : 0, code: null, task: null, verdict})
+    // the sandbox or the framework ended the run: charge the test that was running, then run what is left
+    if (run.running && !done.has(run.running)) charge(run.running)
+    else if (single && only) charge(only[0])
+    else if (order) single = true
+    else break
   }
   return out
 }

@@ -25,6 +25,8 @@ export interface FrameworkRun {
   results: FrameworkTest[]
   /** the submission could not be loaded: a syntax or import error, a bail out */
   loadError: string | null
+  /** the framework stopped the run itself (a file-level timeout) without saying which test ran */
+  stopped?: string
 }
 
 const str = (v: unknown, n = 1 << 20): string | null => (typeof v === 'string' ? v.slice(0, n) : null)
@@ -44,6 +46,7 @@ export function parseJsonLines(text: string): FrameworkRun {
     if (!r || typeof r !== 'object') continue
     if (r.event === 'collected' && Array.isArray(r.tests)) run.collected = r.tests.filter((x): x is string => typeof x === 'string')
     else if (r.event === 'start' && typeof r.name === 'string') run.running = r.name
+    else if (r.event === 'stopped') run.stopped = str(r.message) ?? 'stopped'
     else if (r.event === 'error') run.loadError = [run.loadError, str(r.message) ?? 'the tests could not be loaded'].filter(Boolean).join('\n')
     else if (r.event === 'result' && typeof r.name === 'string' && STATUSES.has(r.status as string)) {
       if (run.running === r.name) run.running = null

@@ -159,6 +159,19 @@ def _flatten(suite):
 def _name(t):
     return '%s.%s' % (type(t).__name__, t._testMethodName)
 
+class _CappedIO(io.StringIO):
+    """A test's captured output, kept up to the cap: a flood costs no memory, and says it was cut."""
+    dropped = 0
+    def write(self, s):
+        room = _cap - self.tell()
+        if room > 0:
+            super().write(s[:room])
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+    def text(self):
+        v = self.getvalue()
+        return v + ('\n[output truncated: %d more characters]' % self.dropped if self.dropped else '')
+
 def main(paths):
     sys.path.insert(0, os.getcwd())
     loader = unittest.TestLoader()
@@ -169,8 +182,11 @@ def main(paths):
         try:
             sys.modules[spec.name] = mod
             spec.loader.exec_module(mod)
-        except BaseException:
-            _emit({'event': 'error', 'message': traceback.format_exc(limit=-3)})
+        except BaseException as e:
+            # the student's frames and the error itself, not importlib's
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith('/work/')]
+            where = ''.join(traceback.format_list(frames))
+            _emit({'event': 'error', 'message': (where + ''.join(traceback.format_exception_only(type(e), e))).rstrip()})
             return 1
         for t in _flatten(loader.loadTestsFromModule(mod)):
             if type(t).__name__ == '_FailedTest':
@@ -190,7 +206,7 @@ def main(paths):
         _emit({'event': 'start', 'name': name})
         rec = {'name': name, 'status': 'passed', 'message': None, 'output': '', 'ms': 0, 'code': _body(getattr(t, t._testMethodName, None)), 'task': None}
         result = unittest.TestResult()
-        buf = io.StringIO()
+        buf = _CappedIO()
         t0 = time.monotonic()
         try:
             with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
@@ -202,7 +218,7 @@ def main(paths):
         except LabTestTimeout:
             rec['status'], rec['message'] = 'timeout', 'the test ran longer than its time limit (%gs)' % _timeout
         rec['ms'] = int((time.monotonic() - t0) * 1000)
-        rec['output'] = _capped(buf.getvalue())
+        rec['output'] = buf.text()
         for kind, lst in (('failed', result.failures), ('error', result.errors)):
             if lst and rec['status'] == 'passed':
                 tb = lst[0][1]
@@ -249,7 +265,14 @@ export default async function* reporter(source) {
       const cause = err && err.cause
       const fileFailed = err && err.failureType === 'testCodeFailure' && d.file && d.name === d.file
       if (fileFailed) {
-        emit({event: 'error', message: capped(String((cause && (cause.stack || cause.message)) || err.message) + (output ? '\n' + output : ''))})
+        const text = String((cause && (cause.stack || cause.message)) || err.message).replace(/^test failed\n?/, '')
+        emit({event: 'error', message: capped([text, output].filter(Boolean).join('\n'))})
+        output = ''
+        continue
+      }
+      if (d.file && d.name === d.file) {
+        // the file's own process was stopped (its timeout): the test it was in is not known here
+        emit({event: 'stopped', message: capped(message(err))})
         output = ''
         continue
       }
