@@ -33,7 +33,7 @@ export function tap(report: GradeReport): string {
       }
     })
     const ok = s.status === 'graded' && s.tests.every((t) => t.status === 'passed')
-    out.push(`${ok ? 'ok' : 'not ok'} ${i + 1} - ${desc(s.id)} ${s.score}/${s.maxScore}${s.message ? ` (${desc(s.message)})` : ''}`)
+    out.push(`${ok ? 'ok' : 'not ok'} ${i + 1} - ${desc(s.id)} ${s.score}/${s.maxScore}${s.message ? ` (${desc(s.message.split('\n')[0].slice(0, 300))})` : ''}`)
   })
   return out.join('\n') + '\n'
 }
