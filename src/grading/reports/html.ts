@@ -27,18 +27,18 @@ th{background:#f3f5f7} td.num{text-align:right;font-variant-numeric:tabular-nums
 .badge{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:.8rem;font-weight:600;white-space:nowrap}
 .badge.graded{background:#e3f1e7;color:#17702e} .badge.rejected,.badge.build-failed{background:#fbe4e2;color:#8c1d17}
 .badge.load-failed{background:#efe3fb;color:#5b1f99;border:1px dashed #5b1f99} .badge.error{background:#1d232b;color:#fff}
-.bar{display:inline-block;height:.55rem;background:#d9dee4;width:4rem;vertical-align:middle;border-radius:3px;overflow:hidden}
+.bar{display:inline-block;height:.55rem;background:#d9dee4;width:3rem;vertical-align:middle;border-radius:3px;overflow:hidden}
 .bar>span{display:block;height:100%;background:#2f7d4a}
 /* the gradebook: its own scrolling box with sticky headers, one narrow numbered column per test */
 .gridbox{overflow:auto;max-height:calc(100vh - 9rem);border:1px solid #d9dee4;border-radius:6px}
-#gradebook{margin:0;width:auto;min-width:100%;font-size:13px}
+#gradebook{margin:0;width:auto;min-width:100%;font-size:13px} #gradebook td,#gradebook th{white-space:nowrap;padding:.2rem .35rem}
 #gradebook thead th{position:sticky;top:0;z-index:2;text-align:center;padding:.25rem .2rem}
-#gradebook th.sub,#gradebook td.sub{position:sticky;left:0;z-index:1;background:#fff;max-width:11rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+#gradebook th.sub,#gradebook td.sub{position:sticky;left:0;z-index:1;background:#fff;max-width:10rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 #gradebook thead th.sub{z-index:3;background:#f3f5f7}
-#gradebook td.cell{width:1.55rem;min-width:1.55rem;max-width:1.55rem;text-align:center;padding:.2rem 0;font-variant-numeric:tabular-nums;border-left:1px solid #eef0f3}
+#gradebook td.cell{width:1.5rem;min-width:1.5rem;max-width:1.5rem;text-align:center;padding:.2rem 0;font-variant-numeric:tabular-nums;border-left:1px solid #eef0f3}
 td.cell.passed{background:#e3f1e7} td.cell.partial{background:#fbf0d9} td.cell.failed{background:#fbe4e2}
 td.cell.error{background:#efe3fb;color:#5b1f99;font-weight:700}
-#gradebook th.t{width:1.55rem;min-width:1.55rem;font-weight:600}
+#gradebook th.t{width:1.5rem;min-width:1.5rem;padding:.2rem 0;font-weight:600}
 .legend{columns:16rem auto;column-gap:1.5rem;font-size:.82rem;color:#3a434d;margin:.5rem 0;padding-left:2rem}
 .legend li{break-inside:avoid}
 details{border:1px solid #d9dee4;border-radius:6px;margin:.5rem 0;padding:.3rem .7rem} summary{cursor:pointer;font-weight:600}
