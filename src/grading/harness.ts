@@ -29,7 +29,7 @@ import {BeneathError, copyBeneath, lstatBeneath, readBeneath} from './beneath.js
 import {type CheckResult, evaluateChecks, type RunOutputs} from './checks.js'
 import {DEFAULT_EXTRACT_LIMITS, type ExtractLimits, extractSubmission, SubmissionError, submissionId} from './extract.js'
 import type {LoadedSpec} from './load.js'
-import {type FrameworkName, RESULTS_FILE, RUNNER_FILES, runGroup} from './frameworks/index.js'
+import {RESULTS_FILE, RUNNER_FILES, runGroup} from './frameworks/index.js'
 import {type CheckerCheck, type FrameworkGroup, type GradingTest, isGroup, type RunLimits, type Visibility} from './schema.js'
 import {limiter} from '../util/limiter.js'
 import {createScratch, removeScratch, type Scratch} from './scratch.js'
@@ -569,7 +569,6 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
   const work = join(dir, 'work')
   const resultsDir = join(dir, 'results')
   try {
-    let n = 0
     return await runGroup(
       g,
       files,
@@ -584,7 +583,6 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
         freshWritable(resultsDir)
         copyBeneath(src, work, owner, COPY_LIMITS)
         copySpecFiles(spec, g.files ?? [], work, true)
-        n++
         const result = await sandboxed(
           {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false}], limits: {...limits, timeMs: wallMs}},
           signal,
@@ -601,7 +599,7 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
         return {result, reported}
       },
       (r) => VERDICT_MESSAGE[r.verdict]?.(r, {...limits, timeMs: perTestMs}) ?? r.verdict,
-    ).then((o) => ({...o, attemptsMade: n}))
+    )
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
