@@ -126,6 +126,11 @@ export function parseTap(text: string): FrameworkRun {
   return run
 }
 
+/** Bounds of a JUnit report: its size, its test cases, and the part of one case that is read. */
+const MAX_XML = 8 * 1024 * 1024
+const MAX_CASES = 10_000
+const MAX_CASE = 64 * 1024
+
 const ENTITIES: Record<string, string> = {lt: '<', gt: '>', amp: '&', quot: '"', apos: "'"}
 function unescapeXml(s: string): string {
   return s.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, '$1').replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);/g, (_m, e: string) => {
@@ -152,9 +157,25 @@ export function parseJunitXml(xml: string): FrameworkRun {
     run.loadError = 'the JUnit report has a DOCTYPE (refused: entity definitions are not read)'
     return run
   }
-  for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
-    const a = attrs(m[1])
-    const body = m[3] ?? ''
+  // one pass with a cursor (no pattern that could scan the rest of the file from every tag),
+  // and each test's own part bounded: the file is the submission's to shape
+  const text = xml.slice(0, MAX_XML)
+  let at = 0
+  while (run.results.length < MAX_CASES) {
+    const start = text.indexOf('<testcase', at)
+    if (start < 0) break
+    const tagEnd = text.indexOf('>', start)
+    if (tagEnd < 0) break
+    const selfClosing = text[tagEnd - 1] === '/'
+    const a = attrs(text.slice(start + '<testcase'.length, selfClosing ? tagEnd - 1 : tagEnd))
+    let body = ''
+    if (selfClosing) at = tagEnd + 1
+    else {
+      const close = text.indexOf('</testcase>', tagEnd)
+      if (close < 0) break
+      body = text.slice(tagEnd + 1, Math.min(close, tagEnd + 1 + MAX_CASE))
+      at = close + '</testcase>'.length
+    }
     const child = /<(failure|error|skipped)\b([^>]*?)(\/>|>([\s\S]*?)<\/\1>)/.exec(body)
     const out = [...body.matchAll(/<system-(?:out|err)>([\s\S]*?)<\/system-(?:out|err)>/g)].map((x) => unescapeXml(x[1])).join('')
     let status: FrameworkStatus = 'passed'
@@ -162,8 +183,8 @@ export function parseJunitXml(xml: string): FrameworkRun {
     if (child) {
       const ca = attrs(child[2])
       status = child[1] === 'skipped' ? 'skipped' : child[1] === 'error' ? 'error' : 'failed'
-      const text = unescapeXml(child[4] ?? '').trim()
-      message = [ca.message, text && text !== ca.message ? text : ''].filter(Boolean).join('\n') || child[1]
+      const inner = unescapeXml(child[4] ?? '').trim()
+      message = [ca.message, inner && inner !== ca.message ? inner : ''].filter(Boolean).join('\n') || child[1]
     }
     const secs = Number(a.time)
     run.results.push({name: a.name ?? 'unnamed', status, message, output: out, ms: Number.isFinite(secs) && secs >= 0 ? Math.round(secs * 1000) : 0, code: null, task: null})
