@@ -484,7 +484,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
         } else if (loadError) {
           const le = loadError as {group: string; message: string}
           res.status = 'load-failed'
-          res.message = `${le.group}: the tests could not load the submission:\n${truncate(le.message, 4000)}`
+          res.message = `${le.group}: the tests could not load the submission: ${errorLine(le.message)}\n${truncate(le.message, 4000)}`
         }
         res.score = Math.round(res.tests.reduce((s, t) => s + t.score, 0) * 1000) / 1000
         return res
@@ -605,13 +605,20 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
   }
 }
 
+/** The line of an interpreter's or compiler's message that names the error (its last such line). */
+function errorLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean)
+  const named = lines.filter((l) => /^([\w.]*(Error|Exception)\b|error:|Bail out)/.test(l) || /\b\w+Error: /.test(l))
+  return (named[named.length - 1] ?? lines[0] ?? 'no message').slice(0, 300)
+}
+
 /** A group's outcome as the report's tests: each expected test, with its points. */
 function groupResults(spec: LoadedSpec, g: FrameworkGroup, planned: PlannedTest[], o: Awaited<ReturnType<typeof runGroupOn>>): TestResult[] {
   const {limits} = groupLimits(spec, g)
   const split = o.attempts > 1 ? {reason: `the run was started ${o.attempts} times: after a test was stopped, the tests left ran again`} : null
   return planned.map((p) => {
     const base: TestResult = {name: p.name, visibility: p.visibility, status: 'failed', score: 0, maxScore: p.points, message: '', verdict: 'ok', exitCode: null, wallMs: 0, cpuMs: 0, peakMemoryBytes: o.peakMemoryBytes, limits, checks: [], stdout: '', stderr: '', group: g.name, ...(p.task !== undefined ? {task: p.task} : {})}
-    if (o.loadError) return {...base, status: 'error', verdict: 'load-error', message: `not run: the tests could not load the submission (${o.loadError.split('\n').find((l) => /Error|error/.test(l))?.trim().slice(0, 300) ?? 'see the message'})`}
+    if (o.loadError) return {...base, status: 'error', verdict: 'load-error', message: `not run: the tests could not load the submission (${errorLine(o.loadError)})`}
     const r = o.tests.get(p.name)
     if (!r) return {...base, verdict: 'not-run', message: `not run: the framework did not report this test${split ? ` (${split.reason})` : ''}`}
     const task = p.task ?? r.task ?? undefined
