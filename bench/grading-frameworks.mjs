@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Framework-mode grading benchmark: 30 submissions (LAB_BENCH_SUBMISSIONS) of a 26-test
-// pytest exercise graded three ways in the same session, with the same parallelism:
+// pytest exercise graded three ways, one after the other in one run, with the same parallelism:
 //   framework  — `lab grade` with one pytest group: one sandbox and one pytest per submission
 //   per-test   — `lab grade` with 26 plain tests, each running pytest on one test: 26 sandboxes
 //                and 26 interpreters per submission (what a spec had to do before)
