@@ -10,6 +10,7 @@ import {DEFAULT_PIPELINE, loadPipeline} from '../ci/load.js'
 import {summaryLines, type CiResult} from '../ci/report.js'
 import {githubAnnotations, runPipeline} from '../ci/runner.js'
 import {loadSecrets} from '../ci/secrets.js'
+import {ciThroughQueue, queueFlags, wantsQueue} from '../queue/cli.js'
 
 export default class Ci extends BaseCommand {
   static override summary = 'Run a CI pipeline (or a GitHub Actions workflow\'s run: steps), each step in a hardened sandbox'
@@ -35,6 +36,7 @@ export default class Ci extends BaseCommand {
     strict: Flags.boolean({description: 'unsupported uses: steps and container images are errors instead of warnings'}),
     junit: Flags.string({description: 'also write the JUnit XML report (one testcase per step) here'}),
     quiet: Flags.boolean({char: 'q', description: 'do not stream step output (it is still in the logs)'}),
+    ...queueFlags,
   }
 
   async run(): Promise<CiResult> {
@@ -49,7 +51,19 @@ export default class Ci extends BaseCommand {
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     let result: CiResult
-    try {
+    let junitText: string | null = null
+    if (wantsQueue(flags)) {
+      const q = await ciThroughQueue(flags, pipeline, json, Object.keys(secrets).length)
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      if ('detached' in q) {
+        if (!json) this.log(q.detached)
+        return {runId: q.detached} as CiResult
+      }
+      result = q.result
+      junitText = q.junit
+      if (live) for (const l of q.logs) for (const line of l.text.split('\n').filter(Boolean)) this.log(`[${l.job} › ${l.file}] ${line.replace(/^(stdout|stderr)\t/, '').replace(/^lab\t/, '· ')}`)
+    } else try {
       result = await runPipeline(pipeline, {
         jobs: flags.jobs ?? availableParallelism(),
         secrets,
@@ -63,7 +77,7 @@ export default class Ci extends BaseCommand {
     if (flags.junit) {
       try {
         const {readFileSync} = await import('node:fs')
-        writeFileSync(resolve(flags.junit), readFileSync(result.junit!, 'utf8'))
+        writeFileSync(resolve(flags.junit), junitText ?? readFileSync(result.junit!, 'utf8'))
       } catch (e) {
         throw new LabError('ci-junit', `--junit ${flags.junit}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {hint: 'give a path in a directory you can write to'})
       }

@@ -11,6 +11,7 @@ import {loadGradingSpec} from '../grading/load.js'
 import {progressReporter} from '../grading/progress.js'
 import {escapeTerminal} from '../grading/terminal.js'
 import {FORMATS, type Format, render, reportFiles} from '../grading/reports/index.js'
+import {gradeThroughQueue, queueFlags, wantsQueue} from '../queue/cli.js'
 
 export default class Grade extends BaseCommand {
   static override summary = 'Grade student submissions, each test in a fresh isolated sandbox'
@@ -25,22 +26,27 @@ export default class Grade extends BaseCommand {
 
   static override strict = false
   static override args = {
-    spec: Args.string({description: 'grading spec: grading.yaml, a directory with one, or a lab', required: true}),
-    submission: Args.string({description: 'submissions: directories, .tar, .tar.gz or .zip files (one or more)', required: true}),
+    spec: Args.string({description: 'grading spec: grading.yaml, a directory with one, or a lab (not with --attach)', required: false}),
+    submission: Args.string({description: 'submissions: directories, .tar, .tar.gz or .zip files (one or more)', required: false}),
   }
 
   static override flags = {
     jobs: Flags.integer({char: 'j', description: 'sandboxes run at once (default: the number of CPUs)', min: 1, max: 256}),
     out: Flags.string({char: 'o', description: 'write every report format into this directory (report.json, gradebook.csv, report.html, junit.xml, results.tap, gradescope/ID/results.json, exercism/ID/results.json)'}),
     format: Flags.string({char: 'f', description: 'print one report format to stdout', options: [...FORMATS]}),
+    ...queueFlags,
+    attach: Flags.string({description: 'collect a queue run (sent with --queue, perhaps --detach) and write its reports', helpValue: 'RUN', helpGroup: 'QUEUE'}),
   }
 
   async run(): Promise<GradeReport> {
     const {args, argv, flags} = await this.parse(Grade)
     const submissions = (argv as string[]).slice(1)
-    if (submissions.length === 0) throw new LabError('usage', 'no submission given', {hint: 'lab grade SPEC SUBMISSION… (directories, .tar, .tar.gz or .zip)'})
+    if (flags.attach && argv.length) throw new LabError('usage', '--attach takes no spec or submissions', {hint: 'lab grade --attach RUN --queue URL [--out DIR]'})
+    if (!args.spec && !flags.attach) throw new LabError('usage', 'no grading spec given', {hint: 'lab grade SPEC SUBMISSION… (directories, .tar, .tar.gz or .zip)'})
+    if (submissions.length === 0 && !flags.attach) throw new LabError('usage', 'no submission given', {hint: 'lab grade SPEC SUBMISSION… (directories, .tar, .tar.gz or .zip)'})
     if (flags.format && this.jsonEnabled()) throw new LabError('usage', '--format and --json both print to stdout', {hint: 'use one of them; --json is the same as --format json'})
-    const spec = await loadGradingSpec(args.spec)
+    const queued = wantsQueue(flags)
+    const spec = queued ? null : await loadGradingSpec(args.spec!)
     const out = flags.out ? resolve(flags.out) : null
     if (out) {
       try {
@@ -51,6 +57,14 @@ export default class Grade extends BaseCommand {
     }
 
     const toStdout = Boolean(flags.format) || this.jsonEnabled()
+    if (queued) {
+      const q = await gradeThroughQueue(flags, () => loadGradingSpec(args.spec!), submissions, false)
+      if ('detached' in q) {
+        if (!this.jsonEnabled()) this.log(q.detached)
+        return {run: q.detached} as unknown as GradeReport
+      }
+      return this.finish(q.report, out, flags.format, toStdout)
+    }
     const progress = progressReporter({tty: Boolean(process.stdout.isTTY && process.stderr.isTTY)})
     // Ctrl-C / SIGTERM: every sandbox is killed, the scratch area removed, nothing half-written
     const abort = new AbortController()
@@ -59,20 +73,24 @@ export default class Grade extends BaseCommand {
     process.once('SIGTERM', stop)
     let report: GradeReport
     try {
-      report = await gradeBatch(spec, submissions, {jobs: flags.jobs ?? availableParallelism(), onProgress: (e) => progress.onProgress(e), abortSignal: abort.signal})
+      report = await gradeBatch(spec!, submissions, {jobs: flags.jobs ?? availableParallelism(), onProgress: (e) => progress.onProgress(e), abortSignal: abort.signal})
     } finally {
       progress.close()
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
     }
+    return this.finish(report, out, flags.format, toStdout)
+  }
 
+  /** The reports of a finished run, local or from the queue: written the same way. */
+  private finish(report: GradeReport, out: string | null, format: string | undefined, toStdout: boolean): GradeReport {
     if (out) {
       for (const f of reportFiles(report)) {
         mkdirSync(dirname(join(out, f.path)), {recursive: true})
         writeFileSync(join(out, f.path), f.content)
       }
     }
-    if (flags.format) process.stdout.write(render(flags.format as Format, report))
+    if (format) process.stdout.write(render(format as Format, report))
     else if (!toStdout) this.printSummary(report, out)
     if (report.summary.errors > 0) {
       const first = report.submissions.find((s) => s.status === 'error')!
