@@ -82,6 +82,19 @@ export class CacheStore {
     return join(dir, 'data')
   }
 
+  /** The newest entry whose key starts with prefix (actions/cache restore-keys), or null. */
+  lookupPrefix(prefix: string): {key: string; data: string} | null {
+    if (!existsSync(this.root)) return null
+    let best: {key: string; data: string; created: string} | null = null
+    for (const n of readdirSync(this.root)) {
+      if (n.includes('.tmp-')) continue
+      const meta = readMeta(join(this.root, n))
+      if (!meta || !meta.key.startsWith(prefix)) continue
+      if (!best || meta.created > best.created) best = {key: meta.key, data: join(this.root, n, 'data'), created: meta.created}
+    }
+    return best && {key: best.key, data: this.lookup(best.key) ?? best.data}
+  }
+
   /** Copies the paths out of the workspace into a new entry (atomically: all or nothing). */
   save(c: CacheFile, key: string, workspace: string): {bytes: number; evicted: string[]} {
     const max = c['max-size'] ? parseSize(c['max-size'], 'cache max-size') : DEFAULT_CACHE_ENTRY_MAX

@@ -72,3 +72,17 @@ export function dependents(needs: Record<string, string[]>, id: string): Set<str
   }
   return out
 }
+
+/** Every job that `id` needs, directly or transitively. */
+export function ancestorsOf(needs: Record<string, string[]>, id: string): Set<string> {
+  const out = new Set<string>()
+  const visit = (j: string) => {
+    for (const d of needs[j] ?? []) {
+      if (out.has(d)) continue
+      out.add(d)
+      visit(d)
+    }
+  }
+  visit(id)
+  return out
+}

@@ -268,14 +268,16 @@ function evaluate(n: Node, ctx: ExprContext): Value {
         }
         case 'startswith': return toStr(args[0]).toLowerCase().startsWith(toStr(args[1]).toLowerCase())
         case 'endswith': return toStr(args[0]).toLowerCase().endsWith(toStr(args[1]).toLowerCase())
-        case 'format': return toStr(args[0]).replace(/\{(\d+)\}/g, (_, i) => toStr(args[1 + Number(i)]))
+        case 'format': return format(toStr(args[0]), args.slice(1))
         case 'join': return Array.isArray(args[0]) ? args[0].map(toStr).join(args.length > 1 ? toStr(args[1]) : ',') : toStr(args[0])
         case 'tojson': return JSON.stringify(args[0] ?? null, null, 2)
         case 'fromjson': {
+          // GitHub fails the expression on text that is not JSON
+          const text = toStr(args[0])
           try {
-            return JSON.parse(toStr(args[0])) as Value
-          } catch {
-            return null
+            return JSON.parse(text) as Value
+          } catch (e) {
+            throw new LabError('ci-expression', `fromJSON: the text is not JSON (${(e as Error).message}): ${text.length > 80 ? text.slice(0, 77) + '...' : text}`, {hint: 'check the output or variable it reads'})
           }
         }
         case 'hashfiles': return (ctx.contexts['__hashFiles'] as unknown as ((p: string[]) => string) | undefined)?.(args.map(toStr)) ?? ''
@@ -285,7 +287,31 @@ function evaluate(n: Node, ctx: ExprContext): Value {
   return null
 }
 
-export const ALL_CONTEXTS = ['matrix', 'env', 'secrets', 'needs', 'job', 'steps', 'github', 'runner', 'inputs', 'vars', 'strategy']
+/** GitHub's format(): {N} is argument N, {{ and }} are literal braces; anything else is an error. */
+function format(fmt: string, args: Value[]): string {
+  let out = ''
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i]
+    if (c === '{' && fmt[i + 1] === '{') {
+      out += '{'
+      i++
+    } else if (c === '}' && fmt[i + 1] === '}') {
+      out += '}'
+      i++
+    } else if (c === '{') {
+      const m = /^\{(\d+)\}/.exec(fmt.slice(i))
+      if (!m) throw new LabError('ci-expression', `format('${fmt}'): "{" must start {N} or be doubled ({{)`, {hint: 'write {{ and }} for literal braces'})
+      const n = Number(m[1])
+      if (n >= args.length) throw new LabError('ci-expression', `format('${fmt}'): {${n}} has no argument (${args.length} given)`, {hint: 'give an argument for every {N}'})
+      out += toStr(args[n])
+      i += m[0].length - 1
+    } else if (c === '}') throw new LabError('ci-expression', `format('${fmt}'): a lone "}" must be doubled (}})`, {hint: 'write {{ and }} for literal braces'})
+    else out += c
+  }
+  return out
+}
+
+export const ALL_CONTEXTS = ['matrix', 'env', 'secrets', 'needs', 'job', 'jobs', 'steps', 'github', 'runner', 'inputs', 'vars', 'strategy']
 
 /** Parses once (errors name `where`); the result evaluates against a context. */
 export function compile(src: string, where: string, contexts: string[] = ALL_CONTEXTS): (ctx: ExprContext) => Value {
@@ -293,7 +319,41 @@ export function compile(src: string, where: string, contexts: string[] = ALL_CON
   return (ctx) => evaluate(node, ctx)
 }
 
-const TEMPLATE = /\$\{\{([\s\S]*?)\}\}/g
+/**
+ * The ${{ }} of a string, found as GitHub's parser finds them: a "}}" inside a quoted
+ * string does not end the expression. An unclosed one ends the list with end = -1.
+ */
+export function templateExpressions(s: string): Array<{start: number; end: number; expr: string}> {
+  const out: Array<{start: number; end: number; expr: string}> = []
+  let i = s.indexOf('${{')
+  while (i >= 0) {
+    let j = i + 3
+    let quoted = false
+    for (; j < s.length; j++) {
+      if (s[j] === "'") quoted = !quoted
+      else if (!quoted && s[j] === '}' && s[j + 1] === '}') break
+    }
+    if (j >= s.length) {
+      out.push({start: i, end: -1, expr: s.slice(i + 3)})
+      break
+    }
+    out.push({start: i, end: j + 2, expr: s.slice(i + 3, j)})
+    i = s.indexOf('${{', j + 2)
+  }
+  return out
+}
+
+/** s with each ${{ expr }} replaced by fn(expr). */
+export function replaceExpressions(s: string, fn: (expr: string) => string): string {
+  let out = ''
+  let at = 0
+  for (const e of templateExpressions(s)) {
+    if (e.end < 0) break
+    out += s.slice(at, e.start) + fn(e.expr)
+    at = e.end
+  }
+  return out + s.slice(at)
+}
 
 export function hasExpression(s: string): boolean {
   return s.includes('${{')
@@ -301,15 +361,16 @@ export function hasExpression(s: string): boolean {
 
 /** Checks the syntax of every ${{ }} in a string (load time). */
 export function checkTemplate(s: string, where: string, contexts?: string[]): void {
-  for (const m of s.matchAll(TEMPLATE)) compile(m[1], where, contexts)
-  const rest = s.replace(TEMPLATE, '')
-  if (rest.includes('${{')) throw exprError(where, s, 'a "${{" is not closed with "}}"')
+  for (const e of templateExpressions(s)) {
+    if (e.end < 0) throw exprError(where, s, 'a "${{" is not closed with "}}"')
+    compile(e.expr, where, contexts)
+  }
 }
 
 /** Replaces every ${{ expr }} in a string with its value. */
 export function interpolate(s: string, ctx: ExprContext, where: string): string {
   if (!hasExpression(s)) return s
-  return s.replace(TEMPLATE, (_, e: string) => toStr(compile(e, where)(ctx)))
+  return replaceExpressions(s, (e) => toStr(compile(e, where)(ctx)))
 }
 
 /** An `if:` condition: with or without ${{ }}; a condition that names no status function means success() && it. */
@@ -317,8 +378,8 @@ export function evalCondition(cond: string | boolean | undefined, ctx: ExprConte
   if (cond === undefined) return ctx.status.success
   if (typeof cond === 'boolean') return cond && ctx.status.success
   let src = cond.trim()
-  const m = /^\$\{\{([\s\S]*)\}\}$/.exec(src)
-  if (m && !m[1].includes('}}')) src = m[1]
+  const whole = templateExpressions(src)
+  if (whole.length === 1 && whole[0].start === 0 && whole[0].end === src.length) src = whole[0].expr
   else if (hasExpression(src)) src = `'${interpolate(src, ctx, where).replace(/'/g, "''")}'`
   const usesStatus = /\b(success|failure|always|cancelled)\s*\(/i.test(src)
   const v = truthy(compile(src, where)(ctx))

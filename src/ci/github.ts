@@ -1,75 +1,115 @@
 /**
- * GitHub Actions on lab's engine: which workflow features map to what. A workflow's
- * run: steps run as they are; `actions/checkout` is the workspace (already mounted);
- * any other `uses:` step is reported as unsupported — skipped with a warning, or an
- * error with --strict. The variables GitHub sets (CI, GITHUB_WORKSPACE, RUNNER_TEMP…)
- * are set to their places inside the sandbox.
+ * GitHub Actions on lab's engine: the `github` and `runner` contexts, the variables
+ * GitHub sets for every step (CI, GITHUB_*, RUNNER_*) at their places inside the
+ * sandbox, and GitHub's command files. What `uses:` maps to is in uses.ts.
  */
 import {basename} from 'node:path'
 
-import {LabError} from '../errors.js'
 import type {Value} from './expr.js'
 
 export const WORKSPACE_DIR = '/workspace'
 export const RUNNER_TEMP_DIR = '/runner/temp'
 /** per-step files a step writes to set outputs and environment (GITHUB_OUTPUT, GITHUB_ENV…) */
-export const COMMAND_FILES = {GITHUB_OUTPUT: 'output', GITHUB_ENV: 'env', GITHUB_PATH: 'path', GITHUB_STEP_SUMMARY: 'summary'} as const
+export const COMMAND_FILES = {GITHUB_OUTPUT: 'output', GITHUB_ENV: 'env', GITHUB_PATH: 'path', GITHUB_STATE: 'state', GITHUB_STEP_SUMMARY: 'summary'} as const
 
 export function isGithubWorkflow(file: string, data: Record<string, unknown>): boolean {
   return /(^|\/)\.github\/workflows\/[^/]+$/.test(file) || 'on' in data || Object.values((data.jobs ?? {}) as Record<string, Record<string, unknown>>).some((j) => j && typeof j === 'object' && 'runs-on' in j)
 }
 
-/** actions/checkout (any version or ref) is the workspace lab mounts anyway. */
-export function isCheckout(uses: string): boolean {
-  return /^actions\/checkout(@.*)?$/.test(uses)
+/** What triggered the run: `lab ci --event NAME --ref … --sha … --eventpath FILE`. */
+export interface EventInfo {
+  name: string
+  ref: string
+  sha: string
+  /** the webhook payload (github.event) */
+  payload: Record<string, Value>
+  /** files the push or pull request changed (paths filters), when given */
+  changed?: string[]
 }
 
-export function unsupportedUses(uses: string, where: string, strict: boolean): string {
-  const msg = `${where}: "uses: ${uses}" is not supported (lab runs the run: steps of a workflow; actions are not downloaded or executed)`
-  if (strict) throw new LabError('ci-unsupported', msg, {hint: 'replace the step with a run: step, or leave out --strict to skip it with a warning'})
-  return `${msg}; the step is skipped`
-}
+export const EVENT_PATH = `${RUNNER_TEMP_DIR}/_github_workflow/event.json`
 
-/** The `github` context and the variables GitHub sets for every step. */
-export function githubContext(opts: {runId: string; runNumber: number; workflow: string; job: string; workspace: string; actor: string; sha: string; ref: string; repository: string}): {context: Record<string, Value>; env: Record<string, string>} {
+/** The `github` context of a job. */
+export function githubContext(opts: {runId: string; runNumber: number; workflow: string; job: string; workspace: string; actor: string; repository: string; event: EventInfo; file?: string}): {context: Record<string, Value>} {
+  const ev = opts.event
+  const pr = (ev.payload.pull_request ?? null) as Record<string, Record<string, Value>> | null
+  const isPr = ev.name.startsWith('pull_request')
   const context: Record<string, Value> = {
+    action: '',
+    action_path: '',
+    action_ref: '',
+    action_repository: '',
+    actor: opts.actor,
+    actor_id: '0',
+    api_url: 'https://api.github.com',
+    base_ref: isPr ? String(pr?.base?.ref ?? '') : '',
+    event: ev.payload,
+    event_name: ev.name,
+    event_path: EVENT_PATH,
+    graphql_url: 'https://api.github.com/graphql',
+    head_ref: isPr ? String(pr?.head?.ref ?? '') : '',
+    job: opts.job,
+    ref: ev.ref,
+    ref_name: ev.ref.replace(/^refs\/(heads|tags)\//, '').replace(/^refs\/pull\/(\d+)\/merge$/, '$1/merge'),
+    ref_protected: false,
+    ref_type: ev.ref.startsWith('refs/tags/') ? 'tag' : 'branch',
+    repository: opts.repository,
+    repository_owner: opts.repository.split('/')[0],
+    retention_days: '90',
+    run_attempt: '1',
     run_id: opts.runId,
     run_number: String(opts.runNumber),
-    run_attempt: '1',
-    workflow: opts.workflow,
-    job: opts.job,
-    workspace: WORKSPACE_DIR,
-    actor: opts.actor,
-    sha: opts.sha,
-    ref: opts.ref,
-    ref_name: opts.ref.replace(/^refs\/(heads|tags)\//, ''),
-    repository: opts.repository,
-    event_name: 'workflow_dispatch',
+    secret_source: 'Actions',
     server_url: 'https://github.com',
-    action: '',
+    sha: ev.sha,
+    token: '',
+    triggering_actor: opts.actor,
+    workflow: opts.workflow,
+    workflow_ref: `${opts.repository}/${opts.file ?? '.github/workflows/workflow.yml'}@${ev.ref}`,
+    workspace: WORKSPACE_DIR,
   }
-  const env: Record<string, string> = {
+  return {context}
+}
+
+/** The variables GitHub sets for every step, from the job's `github` context. */
+export function githubEnv(gh: Record<string, Value>, job: string): Record<string, string> {
+  const str = (k: string) => (gh[k] === null || gh[k] === undefined ? '' : String(gh[k]))
+  return {
     CI: 'true',
     GITHUB_ACTIONS: 'true',
+    GITHUB_ACTION: str('action'),
+    GITHUB_ACTOR: str('actor'),
+    GITHUB_ACTOR_ID: str('actor_id'),
+    GITHUB_API_URL: str('api_url'),
+    GITHUB_BASE_REF: str('base_ref'),
+    GITHUB_EVENT_NAME: str('event_name'),
+    GITHUB_EVENT_PATH: EVENT_PATH,
+    GITHUB_GRAPHQL_URL: str('graphql_url'),
+    GITHUB_HEAD_REF: str('head_ref'),
+    GITHUB_JOB: job,
+    GITHUB_REF: str('ref'),
+    GITHUB_REF_NAME: str('ref_name'),
+    GITHUB_REF_PROTECTED: str('ref_protected'),
+    GITHUB_REF_TYPE: str('ref_type'),
+    GITHUB_REPOSITORY: str('repository'),
+    GITHUB_REPOSITORY_OWNER: str('repository_owner'),
+    GITHUB_RETENTION_DAYS: str('retention_days'),
+    GITHUB_RUN_ATTEMPT: str('run_attempt'),
+    GITHUB_RUN_ID: str('run_id'),
+    GITHUB_RUN_NUMBER: str('run_number'),
+    GITHUB_SERVER_URL: str('server_url'),
+    GITHUB_SHA: str('sha'),
+    GITHUB_TRIGGERING_ACTOR: str('triggering_actor'),
+    GITHUB_WORKFLOW: str('workflow'),
+    GITHUB_WORKFLOW_REF: str('workflow_ref'),
     GITHUB_WORKSPACE: WORKSPACE_DIR,
-    GITHUB_RUN_ID: opts.runId,
-    GITHUB_RUN_NUMBER: String(opts.runNumber),
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_WORKFLOW: opts.workflow,
-    GITHUB_JOB: opts.job,
-    GITHUB_ACTOR: opts.actor,
-    GITHUB_SHA: opts.sha,
-    GITHUB_REF: opts.ref,
-    GITHUB_REF_NAME: String(context.ref_name),
-    GITHUB_REPOSITORY: opts.repository,
-    GITHUB_EVENT_NAME: 'workflow_dispatch',
-    RUNNER_TEMP: RUNNER_TEMP_DIR,
-    RUNNER_OS: 'Linux',
     RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
+    RUNNER_ENVIRONMENT: 'self-hosted',
     RUNNER_NAME: 'lab',
+    RUNNER_OS: 'Linux',
+    RUNNER_TEMP: RUNNER_TEMP_DIR,
     RUNNER_TOOL_CACHE: `${RUNNER_TEMP_DIR}/toolcache`,
   }
-  return {context, env}
 }
 
 export function runnerContext(): Record<string, Value> {

@@ -13,8 +13,12 @@ import {LabError} from '../errors.js'
 import {relComponents} from '../labs/fsafe.js'
 import {check as schemaCheck, type SchemaProblem} from '../validators.js'
 import {dagProblems} from './dag.js'
-import {checkTemplate} from './expr.js'
-import {isCheckout, isGithubWorkflow, unsupportedUses} from './github.js'
+import {checkTemplate, hasExpression} from './expr.js'
+import {expressionStrings, hasExpressions} from './workflow.js'
+import {shellProblem} from './shells.js'
+import {expandCalls} from './reusable.js'
+import {isGithubWorkflow} from './github.js'
+import {describeUses, unsupportedError, usesKind} from './uses.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import type {ArtifactFile, CacheFile, ContainerFile, JobFile, PipelineFile} from './schema.js'
@@ -70,6 +74,10 @@ export interface LoadOptions {
   workspace?: string
   /** unsupported uses: steps are errors instead of skipped with a warning */
   strict?: boolean
+  /** --action-dir: OWNER/REPO@REF → a local copy */
+  actionDirs?: Record<string, string>
+  /** how deep in reusable workflow calls this file is */
+  depth?: number
 }
 
 export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOptions = {}): Promise<Pipeline> {
@@ -147,6 +155,11 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       add(path, `${(e as LabError).message.replace(/^[^:]*: /, '')}; paths are relative to the workspace`)
     }
   }
+  const checkShell = (shell: string, path: string) => {
+    if (hasExpression(shell)) return checkExpr(shell, path)
+    const problem = shellProblem(shell)
+    if (problem) add(path, problem)
+  }
   const checkEnv = (env: Record<string, unknown> | undefined, path: string) => {
     for (const [k, v] of Object.entries(env ?? {})) checkExpr(v, `${path}/${k}`)
   }
@@ -155,12 +168,27 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const jobs: Record<string, JobDef> = {}
   for (const [id, j] of Object.entries(data.jobs)) {
     const base = `/jobs/${id}`
+    if (j.uses !== undefined) {
+      if (j.steps !== undefined) add(base, 'a job either calls a reusable workflow (uses:) or has steps:, not both')
+      if (j.strategy?.matrix !== undefined) add(`${base}/strategy/matrix`, 'lab does not run a matrix of a reusable workflow call yet: call it once per combination (one job each)')
+      for (const [path, v] of expressionStrings(j.with ?? {}, `${base}/with`)) checkExpr(v, path)
+      for (const [path, v] of expressionStrings(typeof j.secrets === 'object' ? j.secrets : {}, `${base}/secrets`)) checkExpr(v, path)
+      j.steps = []
+    } else if (j.steps === undefined) {
+      add(base, "must have required property 'steps'")
+      continue
+    }
     checkIf(j.if, `${base}/if`)
     checkExpr(j.name, `${base}/name`)
     checkEnv(j.env, `${base}/env`)
     let matrix: JobDef['matrix'] = null
+    let matrixSource: unknown
     const m = j.strategy?.matrix
-    if (typeof m === 'string') add(`${base}/strategy/matrix`, 'a matrix computed by an expression is not supported; list the axes')
+    if (m !== undefined && hasExpressions(m)) {
+      // computed when the job starts (fromJSON(needs.setup.outputs.matrix)…): only the syntax is checked now
+      matrixSource = m
+      for (const [path, v] of expressionStrings(m, `${base}/strategy/matrix`)) checkIf(v, path)
+    } else if (typeof m === 'string') add(`${base}/strategy/matrix`, 'the matrix must be a mapping of axes, or an expression such as ${{ fromJSON(needs.setup.outputs.matrix) }}')
     else if (m !== undefined) {
       const mp = matrixProblems(m, `${base}/strategy/matrix`)
       for (const p of mp) add(p.path, p.message)
@@ -198,21 +226,18 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       checkExpr(s.run, `${sp}/run`)
       checkExpr(s.name, `${sp}/name`)
       checkEnv(s.env, `${sp}/env`)
-      if (s['working-directory']) {
-        checkExpr(s['working-directory'], `${sp}/working-directory`)
-        if (!s['working-directory'].includes('${{')) checkRel(s['working-directory'], `${sp}/working-directory`)
-      }
+      // GitHub takes an absolute working-directory as it is and a relative one against the workspace
+      if (s['working-directory']) checkExpr(s['working-directory'], `${sp}/working-directory`)
       if (typeof s['continue-on-error'] === 'string') checkIf(s['continue-on-error'], `${sp}/continue-on-error`)
-      if (s.shell && !/^(sh|bash|python3?)$/.test(s.shell)) add(`${sp}/shell`, `shell "${s.shell}" is not supported (use sh, bash or python)`)
+      if (typeof s['timeout-minutes'] === 'string') checkIf(s['timeout-minutes'], `${sp}/timeout-minutes`)
+      if (s.shell) checkShell(s.shell, `${sp}/shell`)
       let uses = s.uses
-      if (uses !== undefined && !isCheckout(uses)) {
-        try {
-          warnings.push(unsupportedUses(uses, sp, opts.strict ?? false))
-        } catch (e) {
-          add(`${sp}/uses`, (e as LabError).message.replace(/^[^:]*: /, ''))
-        }
+      const usesAs = uses === undefined ? null : usesKind(uses, opts.actionDirs ?? {})
+      if (uses !== undefined && (usesAs === 'remote' || usesAs === 'docker')) {
+        if (opts.strict) add(`${sp}/uses`, unsupportedError(uses, sp).message.replace(/^[^:]*: /, ''))
+        else warnings.push(`${sp}: "uses: ${uses}" ${describeUses(uses, opts.actionDirs ?? {})}`)
       }
-      if (uses !== undefined && isCheckout(uses)) uses = 'actions/checkout'
+      if (uses !== undefined && usesAs === 'checkout') uses = 'actions/checkout'
       return {
         index: i,
         id: s.id,
@@ -225,6 +250,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
         timeoutMinutes: s['timeout-minutes'],
         continueOnError: s['continue-on-error'] ?? false,
         if: s.if,
+        ...(s.with ? {with: s.with} : {}),
       }
     })
     const artifacts: ArtifactFile[] = j.artifacts === undefined ? [] : Array.isArray(j.artifacts) ? j.artifacts : [j.artifacts]
@@ -236,8 +262,13 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       c.paths.forEach((p, k) => checkRel(p, `${cp}/paths/${k}`))
       ;(c.files ?? []).forEach((p, k) => checkRel(p, `${cp}/files/${k}`))
     })
-    const d = j.defaults?.run ?? data.defaults?.run ?? {}
-    if (d['working-directory']) checkRel(d['working-directory'], `${base}/defaults/run/working-directory`)
+    // job defaults override the workflow's, key by key
+    const d = {...(data.defaults?.run ?? {}), ...(j.defaults?.run ?? {})}
+    const dp = j.defaults?.run ? `${base}/defaults/run` : '/defaults/run'
+    if (d['working-directory']) checkExpr(d['working-directory'], `${dp}/working-directory`)
+    if (d.shell) checkShell(d.shell, `${dp}/shell`)
+    if (typeof j['continue-on-error'] === 'string') checkIf(j['continue-on-error'], `${base}/continue-on-error`)
+    if (typeof j['timeout-minutes'] === 'string') checkIf(j['timeout-minutes'], `${base}/timeout-minutes`)
     jobs[id] = {
       id,
       name: j.name,
@@ -245,6 +276,9 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       if: j.if,
       env: j.env ?? {},
       matrix,
+      ...(matrixSource !== undefined ? {matrixSource} : {}),
+      ...(j['runs-on'] !== undefined ? {runsOn: j['runs-on']} : {}),
+      ...(j.permissions !== undefined ? {permissions: j.permissions} : {}),
       failFast: j.strategy?.['fail-fast'] ?? true,
       maxParallel: j.strategy?.['max-parallel'],
       container,
@@ -260,7 +294,10 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     }
   }
   if (problems.length) throw new PipelineError(problems)
-  return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings}
+  const calls = Object.entries(data.jobs).filter(([, j]) => j.uses !== undefined)
+  if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
+  if (problems.length) throw new PipelineError(problems)
+  return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on, permissions: data.permissions}
 }
 
 function firstLine(s: string): string {

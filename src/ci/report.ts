@@ -5,6 +5,7 @@
  */
 import type {ArtifactResult} from './artifacts.js'
 import type {CacheOutcome} from './cache.js'
+import type {Annotation} from './commands.js'
 
 export type StepStatus = 'success' | 'failure' | 'skipped' | 'cancelled' | 'unsupported'
 export type JobStatus = 'success' | 'failure' | 'skipped' | 'cancelled'
@@ -25,6 +26,14 @@ export interface StepResult {
   reason?: string
   log?: string
   outputs?: Record<string, string>
+  /** ::warning / ::error / ::notice lines the step printed */
+  annotations?: Annotation[]
+  /** what it saved with ::save-state or $GITHUB_STATE */
+  state?: Record<string, string>
+  /** what it wrote to $GITHUB_STEP_SUMMARY (markdown) */
+  summary?: string
+  /** the steps of a composite action */
+  substeps?: StepResult[]
 }
 
 export interface JobResult {
@@ -41,6 +50,8 @@ export interface JobResult {
   caches: CacheOutcome[]
   outputs: Record<string, string>
   error?: string
+  /** the job failed but continue-on-error let the run succeed */
+  continueOnError?: boolean
 }
 
 export interface Failure {

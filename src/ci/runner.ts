@@ -20,7 +20,7 @@
  */
 import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {join, posix} from 'node:path'
 
 import {LabError} from '../errors.js'
 import {buildSpec, type SandboxRequest} from '../sandbox/build-spec.js'
@@ -30,11 +30,19 @@ import {runSandbox} from '../sandbox/run.js'
 import type {Mount} from '../sandbox/spec.js'
 import {processStartTime} from '../sandbox/state/proc.js'
 import {collectArtifact, shouldCollect, type ArtifactResult} from './artifacts.js'
-import {CacheStore, fullKey, hashFiles, restoreCopy, type CacheOutcome} from './cache.js'
-import {topoOrder} from './dag.js'
-import {compile, evalCondition, interpolate, toStr, type ExprContext, type Value} from './expr.js'
+import {CacheStore, fullKey, restoreCopy, type CacheOutcome} from './cache.js'
+import {hashFilesGlob} from './hashfiles.js'
+import {builtinAction, runBuiltin} from './builtin-actions.js'
+import {ancestorsOf, topoOrder} from './dag.js'
+import {buildEvent, triggers} from './events.js'
+import {expandMatrix, matrixProblems} from './matrix.js'
+import {compile, evalCondition, interpolate, replaceExpressions, toStr, truthy, type ExprContext, type Value} from './expr.js'
+import {WorkflowCommands} from './commands.js'
+import {shellPlan} from './shells.js'
+import {usesKind} from './uses.js'
+import {parse as parseYaml} from 'yaml'
 import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
-import {COMMAND_FILES, githubContext, parseCommandFile, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
+import {COMMAND_FILES, EVENT_PATH, githubContext, githubEnv, parseCommandFile, type EventInfo, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
 import {newRunId, RunRecord, slug} from './logs.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
@@ -61,14 +69,121 @@ export interface CiRunOptions {
   abortSignal?: AbortSignal
   /** where the workspace copies and job temp directories go (default: the OS temp dir) */
   tmpBase?: string
+  /** what triggered the run (default: the workflow's first trigger on the checkout's ref) */
+  event?: EventInfo
+  /** the vars context (--var NAME=VALUE) */
+  vars?: Record<string, string>
+  /** the inputs context (workflow_dispatch inputs with their defaults) */
+  inputs?: Record<string, Value>
+  /** --action-dir: OWNER/REPO@REF → a local copy of that action */
+  actionDirs?: Record<string, string>
 }
 
 interface JobRun {
   job: JobDef
   key: string
   matrix: Record<string, Value> | null
+  /** strategy.job-index and job-total */
+  index: number
+  total: number
   result?: JobResult
 }
+
+function legsOf(j: JobDef, combos: Array<Record<string, Value> | null>): JobRun[] {
+  return combos.map((m, index) => ({job: j, key: jobKey(j, m), matrix: m, index, total: combos.length}))
+}
+
+/** The run's event when none is given: the workflow's first trigger (push if it has one) on the checkout's ref. */
+function defaultEvent(p: Pipeline): EventInfo {
+  const names = Object.keys(triggers(p.on))
+  const name = names.includes('push') || names.length === 0 ? 'push' : names[0]
+  return buildEvent({name, gitRef: gitRef(p.workspace), gitSha: gitHead(p.workspace), repository: repositoryName(p.workspace), actor: process.env.USER ?? 'lab'})
+}
+
+/** A matrix given by expressions (the whole of it, or an axis), evaluated and checked. */
+function evalMatrix(j: JobDef, ctx: ExprContext): Array<Record<string, Value>> {
+  const where = `/jobs/${j.id}/strategy/matrix`
+  const evalIn = (v: unknown, w: string): unknown => {
+    if (typeof v === 'string') {
+      const inner = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(v)
+      if (inner && !inner[1].includes('}}')) return compile(inner[1], w)(ctx)
+      return interpolate(v, ctx, w)
+    }
+    if (Array.isArray(v)) return v.map((x, i) => evalIn(x, `${w}/${i}`))
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, evalIn(x, `${w}/${k}`)]))
+    return v
+  }
+  const m = evalIn(j.matrixSource, where)
+  const problems = matrixProblems(m, where)
+  if (problems.length) throw new LabError('ci-matrix', `${problems[0].path}: ${problems[0].message} (the matrix was computed as ${JSON.stringify(m).slice(0, 200)})`, {hint: 'fix the expression or the output it reads'})
+  const combos = expandMatrix(m as Record<string, unknown>)
+  if (combos.length === 0) throw new LabError('ci-matrix', `${where}: every combination is excluded, so the job would never run`)
+  return combos
+}
+
+/** The result of a job that called a reusable workflow: its called jobs' result and the workflow's outputs. */
+function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outcome: (id: string) => {result: string; outputs: Record<string, string>}, ctx: ExprContext, masker: Masker): JobRun {
+  const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+  const c = j.callee!
+  if (c.unsupported) {
+    r.result = emptyJob(r, 'skipped', c.unsupported)
+    return r
+  }
+  const results = c.jobs.map((id) => outcome(id).result)
+  const status: JobResult['status'] = results.includes('failure') ? 'failure' : results.includes('cancelled') ? 'cancelled' : results.every((x) => x === 'skipped') ? 'skipped' : 'success'
+  r.result = emptyJob(r, status, status === 'failure' ? `a job of the called workflow failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
+  if (!r.result.error) delete r.result.error
+  const jobsCtx: Record<string, Value> = {}
+  for (const id of c.jobs) if (id.startsWith(`${c.prefix}/`) && !id.slice(c.prefix.length + 1).includes('/')) jobsCtx[id.slice(c.prefix.length + 1)] = outcome(id)
+  const octx: ExprContext = {...ctx, contexts: {...ctx.contexts, jobs: jobsCtx}}
+  for (const [k, v] of Object.entries(c.outputs)) {
+    try {
+      r.result.outputs[k] = masker.mask(interpolate(v, octx, `${p.file}: /jobs/${j.id}/outputs/${k}`))
+    } catch (e) {
+      r.result.error = masker.mask((e as Error).message)
+    }
+  }
+  return r
+}
+
+/** A called job's inputs (typed and defaulted as workflow_call.inputs says) and secrets. */
+function callInputs(j: JobDef, ctx: ExprContext, secrets: Record<string, string>): {inputs: Record<string, Value>; secrets: Record<string, string>} {
+  const call = j.call!
+  const given: Record<string, Value> = {}
+  for (const [k, v] of Object.entries(call.with)) given[k] = typeof v === 'string' ? interpolate(v, ctx, `/jobs/${call.caller}/with/${k}`) : (v as Value)
+  const inputs: Record<string, Value> = {}
+  for (const [k, d] of Object.entries(call.inputs)) {
+    const v = k in given ? given[k] : d?.default === undefined ? undefined : typeof d.default === 'string' ? interpolate(d.default, ctx, `/on/workflow_call/inputs/${k}/default`) : (d.default as Value)
+    if (v === undefined) {
+      if (d?.required) throw new LabError('ci-input', `${call.caller} calls a workflow that requires input "${k}"`, {hint: `give it in with: ${k}: …`})
+      inputs[k] = d?.type === 'boolean' ? false : d?.type === 'number' ? 0 : ''
+    } else inputs[k] = d?.type === 'boolean' ? v === true || String(v).toLowerCase() === 'true' : d?.type === 'number' ? Number(v) : v
+  }
+  for (const k of Object.keys(given)) if (!(k in call.inputs)) throw new LabError('ci-input', `${call.caller} gives input "${k}", which the called workflow does not declare in workflow_call.inputs`, {hint: `declared: ${Object.keys(call.inputs).join(', ') || 'none'}`})
+  let out: Record<string, string> = {}
+  if (call.secrets === 'inherit') out = secrets
+  else for (const [k, v] of Object.entries(call.secrets ?? {})) out[k] = interpolate(v, ctx, `/jobs/${call.caller}/secrets/${k}`)
+  return {inputs, secrets: out}
+}
+
+/** Why a job's runs-on cannot run here (Windows, macOS), or null: ubuntu and Linux labels run here. */
+export function notHere(runsOn: unknown, ctx: ExprContext, where: string): string | null {
+  if (runsOn === undefined) return null
+  const labelsOf = (v: unknown): string[] => {
+    if (typeof v === 'string') {
+      const inner = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(v)
+      if (inner && !inner[1].includes('}}')) return labelsOf(compile(inner[1], where)(ctx))
+      return [interpolate(v, ctx, where)]
+    }
+    if (Array.isArray(v)) return v.flatMap(labelsOf)
+    if (v && typeof v === 'object') return labelsOf((v as Record<string, unknown>).labels ?? [])
+    return []
+  }
+  const labels = labelsOf(runsOn)
+  const other = labels.find((l) => /^(windows|macos|macOS|osx)/i.test(l))
+  return other ? `runs-on: ${labels.join(', ')}: lab runs Linux jobs only (ubuntu-*, linux, self-hosted)` : null
+}
+
 
 const isRoot = () => process.getuid?.() === 0
 
@@ -115,28 +230,23 @@ function readCommandFile(dir: string, name: string): Record<string, string> {
 }
 
 /**
- * A run: script's ${{ }} are replaced by their values, except values that hold a
- * secret: those reach the shell as environment variables, so a secret never appears
- * on a command line (visible to every process of the host) nor in a file.
+ * A run: script's ${{ }} are replaced by their values, as GitHub does (so an untrusted
+ * value is code: `lab ci --lint` warns about it). Values that hold a secret reach a POSIX
+ * shell as environment variables instead, so a secret never lands in the script file;
+ * other shells (python, custom templates) get the value itself, in a file only the
+ * step's sandbox can read, removed after the step.
  */
-function prepareScript(script: string, ctx: ExprContext, masker: Masker, where: string): {script: string; env: Record<string, string>} {
+function prepareScript(script: string, ctx: ExprContext, masker: Masker, where: string, posix: boolean): {script: string; env: Record<string, string>} {
   const env: Record<string, string> = {}
   let n = 0
-  const out = script.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => {
+  const out = replaceExpressions(script, (e) => {
     const v = toStr(compile(e, where)(ctx))
-    if (masker.mask(v) === v) return v
+    if (!posix || masker.mask(v) === v) return v
     const name = `LAB_SECRET_${n++}`
     env[name] = v
     return `\${${name}}`
   })
   return {script: out, env}
-}
-
-function shellCommand(shell: string | undefined, kind: Pipeline['kind'], script: string): string[] {
-  const s = shell ?? (kind === 'github' ? 'bash' : 'sh')
-  if (s === 'bash') return ['bash', '--noprofile', '--norc', '-eo', 'pipefail', '-c', script]
-  if (s === 'python' || s === 'python3') return ['python3', '-c', script]
-  return ['sh', '-e', '-c', script]
 }
 
 /** Runs a pipeline to its end; the result has one shape whatever happened. */
@@ -159,22 +269,28 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const say = (prefix: string, line: string) => opts.onLine?.(prefix, 'lab', masker.mask(line))
   const cache = new CacheStore(join(record.dir, '..', '..', 'cache'))
   const warnings = [...p.warnings]
+  const uploaded = new Map<string, string>()
 
   const needs: Record<string, string[]> = Object.fromEntries(Object.entries(p.jobs).map(([id, j]) => [id, j.needs]))
   const order = topoOrder(needs)
   const runs: Record<string, JobRun[]> = {}
   for (const id of order) {
     const j = p.jobs[id]
-    runs[id] = (j.matrix ?? [null]).map((m) => ({job: j, key: jobKey(j, m), matrix: m}))
+    // a matrix computed by an expression is expanded once the jobs it needs are done
+    runs[id] = j.matrixSource === undefined ? legsOf(j, j.matrix ?? [null]) : []
   }
   const pidStart = processStartTime(process.pid)
   const head = {id: runId, status: 'running', pid: process.pid, pidStart, pipeline: p.name, file: p.file, started: new Date(started).toISOString()}
   record.writeSummary(head)
 
-  const ghBase = {runId, runNumber: 1, workflow: p.name, workspace: p.workspace, actor: process.env.USER ?? 'lab', sha: gitHead(p.workspace), ref: gitRef(p.workspace), repository: repositoryName(p.workspace)}
+  const event = opts.event ?? defaultEvent(p)
+  const ghBase = {runId, runNumber: 1, workflow: p.name, workspace: p.workspace, actor: process.env.USER ?? 'lab', repository: repositoryName(p.workspace), event, file: p.file}
+  const extra = {vars: opts.vars ?? {}, inputs: opts.inputs ?? {}}
   const jobOutcome = (id: string): {result: string; outputs: Record<string, string>} => {
     const rs = runs[id].map((r) => r.result!)
-    const result = rs.some((r) => r.status === 'failure') ? 'failure' : rs.some((r) => r.status === 'cancelled') ? 'cancelled' : rs.every((r) => r.status === 'skipped') ? 'skipped' : 'success'
+    // a job that may fail (continue-on-error) counts as a success for the jobs that need it
+    const failed = (r: JobResult) => r.status === 'failure' && !r.continueOnError
+    const result = rs.some(failed) ? 'failure' : rs.some((r) => r.status === 'cancelled') ? 'cancelled' : rs.length > 0 && rs.every((r) => r.status === 'skipped') ? 'skipped' : 'success'
     return {result, outputs: Object.assign({}, ...rs.map((r) => r.outputs))}
   }
 
@@ -189,14 +305,61 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       await Promise.all(needs[id].map(runJob))
       const j = p.jobs[id]
       const needCtx: Record<string, Value> = {}
-      for (const n of j.needs) needCtx[n] = jobOutcome(n)
-      const needResults = j.needs.map((n) => needCtx[n] as {result: string})
-      const status = {success: needResults.every((r) => r.result === 'success'), failure: needResults.some((r) => r.result === 'failure'), cancelled: abort.signal.aborted}
+      // a called workflow's jobs know each other by their own names
+      const local = (n: string) => (j.call && n.startsWith(`${j.call.caller}/`) ? n.slice(j.call.caller.length + 1) : n)
+      for (const n of j.needs) needCtx[local(n)] = jobOutcome(n)
+      // success() and failure() of a job look at every job it needs, directly or not (GitHub's rule)
+      const ancestors = [...ancestorsOf(needs, id)]
+      const ancestorResults = ancestors.map((n) => ({id: n, result: jobOutcome(n).result}))
+      const notOk = ancestorResults.filter((x) => x.result !== 'success')
+      const status = {success: notOk.length === 0 && !abort.signal.aborted, failure: ancestorResults.some((x) => x.result === 'failure'), cancelled: abort.signal.aborted}
       const failFast = new AbortController()
+      if (j.callee) {
+        runs[id] = [finishCall(p, j, runs, (n) => jobOutcome(n), baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, needCtx, secrets, status, ghBase, extra), masker)]
+        say(j.id, j.callee.unsupported ? `skipped: ${j.callee.unsupported}` : `called workflow ${runs[id][0].result!.status}`)
+        return
+      }
+      // a job of a called workflow: inputs from the caller's with:, only the secrets it passes
+      let jobSecrets = secrets
+      let jobExtra = extra
+      if (j.call) {
+        const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n, jobOutcome(n)]))
+        const cctx = baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
+        try {
+          const r0 = callInputs(j, cctx, secrets)
+          jobSecrets = r0.secrets
+          jobExtra = {...extra, inputs: r0.inputs}
+          if (j.call.callerIf !== undefined && !evalCondition(j.call.callerIf, cctx, `/jobs/${j.call.caller}/if`)) {
+            const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+            r.result = emptyJob(r, 'skipped', `if: ${String(j.call.callerIf)} of ${j.call.caller} was false`)
+            runs[id] = [r]
+            return
+          }
+        } catch (e) {
+          const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+          r.result = emptyJob(r, 'failure', masker.mask((e as Error).message))
+          runs[id] = [r]
+          say(j.id, `job error: ${r.result.error}`)
+          return
+        }
+      }
+      if (j.matrixSource !== undefined) {
+        const probe: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
+        try {
+          const combos = evalMatrix(j, baseContext(p, probe, needCtx, jobSecrets, status, ghBase, jobExtra))
+          runs[id] = legsOf(j, combos)
+        } catch (e) {
+          probe.result = emptyJob(probe, status.success ? 'failure' : 'skipped', masker.mask((e as Error).message))
+          if (status.success) say(j.id, `job error: ${probe.result.error}`)
+          runs[id] = [probe]
+          return
+        }
+      }
+      const legs = limiter(j.maxParallel ?? Number.MAX_SAFE_INTEGER)
       await Promise.all(
         runs[id].map((r) =>
-          slot(async () => {
-            const ctx = baseContext(p, r, needCtx, secrets, status, ghBase)
+          legs(() => slot(async () => {
+            const ctx = baseContext(p, r, needCtx, jobSecrets, status, ghBase, jobExtra)
             let runIt: boolean
             try {
               runIt = !abort.signal.aborted && evalCondition(j.if, ctx, `/jobs/${id}/if`)
@@ -206,13 +369,28 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             if (!runIt || failFast.signal.aborted) {
               const why = abort.signal.aborted || failFast.signal.aborted ? 'cancelled' : 'skipped'
-              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${j.needs.filter((n) => (needCtx[n] as {result: string}).result !== 'success').join(', ')})`)
+              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${notOk.map((x) => `${x.id}: ${x.result}`).join(', ')})`)
               say(r.key, `${why}: ${r.result.error}`)
               return
             }
-            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings})
-            if (r.result.status === 'failure' && j.matrix && j.failFast) failFast.abort()
-          }),
+            let elsewhere: string | null
+            try {
+              elsewhere = notHere(j.runsOn, ctx, `/jobs/${id}/runs-on`)
+            } catch (e) {
+              r.result = emptyJob(r, 'failure', (e as Error).message)
+              return
+            }
+            if (elsewhere) {
+              r.result = emptyJob(r, 'skipped', elsewhere)
+              say(r.key, `skipped: ${elsewhere}`)
+              return
+            }
+            const coe = j.continueOnError
+            const mayFail = typeof coe === 'string' ? truthy(compile(unwrap(coe), `/jobs/${id}/continue-on-error`)(ctx)) : coe
+            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets: jobSecrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}, artifacts: uploaded})
+            if (mayFail) r.result.continueOnError = true
+            if (r.result.status === 'failure' && !mayFail && runs[id].length > 1 && j.failFast) failFast.abort()
+          })),
         ),
       )
     })()
@@ -228,7 +406,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
     rmSync(tmp, {recursive: true, force: true})
   }
   const jobs = order.flatMap((id) => runs[id].map((r) => r.result!))
-  const failures = failuresOf(jobs.filter((j) => !p.jobs[j.id].continueOnError))
+  const failures = failuresOf(jobs.filter((j) => !j.continueOnError))
   const cancelled = abort.signal.aborted
   result = {
     runId,
@@ -260,7 +438,7 @@ function tailOf(log: string | undefined): string {
   }
 }
 
-function gitHead(ws: string): string {
+export function gitHead(ws: string): string {
   try {
     const head = readFileSync(join(ws, '.git', 'HEAD'), 'utf8').trim()
     if (!head.startsWith('ref: ')) return head
@@ -270,7 +448,7 @@ function gitHead(ws: string): string {
   }
 }
 
-function gitRef(ws: string): string {
+export function gitRef(ws: string): string {
   try {
     const head = readFileSync(join(ws, '.git', 'HEAD'), 'utf8').trim()
     return head.startsWith('ref: ') ? head.slice(5) : 'HEAD'
@@ -296,7 +474,7 @@ function emptyJob(r: JobRun, status: JobResult['status'], error: string): JobRes
   }
 }
 
-function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secrets: Record<string, string>, status: ExprContext['status'], gh: Omit<Parameters<typeof githubContext>[0], 'job'>): ExprContext {
+function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secrets: Record<string, string>, status: ExprContext['status'], gh: Omit<Parameters<typeof githubContext>[0], 'job'>, extra: {vars: Record<string, string>; inputs: Record<string, Value>}): ExprContext {
   const {context} = githubContext({...gh, job: r.job.id})
   const ctx: ExprContext = {
     contexts: {
@@ -305,11 +483,11 @@ function baseContext(p: Pipeline, r: JobRun, needs: Record<string, Value>, secre
       secrets,
       github: context,
       runner: runnerContext(),
-      strategy: {'fail-fast': r.job.failFast, 'job-total': r.job.matrix?.length ?? 1},
+      strategy: {'fail-fast': r.job.failFast, 'job-index': r.index, 'job-total': r.total, 'max-parallel': r.job.maxParallel ?? r.total},
       job: {status: 'success'},
       steps: {},
-      inputs: {},
-      vars: {},
+      inputs: extra.inputs,
+      vars: extra.vars,
       env: {},
     },
     status,
@@ -329,6 +507,10 @@ interface JobEnv {
   failFast: AbortController
   cache: CacheStore
   warnings: string[]
+  /** --action-dir: OWNER/REPO@REF → a local copy */
+  actionDirs: Record<string, string>
+  /** artifacts uploaded in this run, by name */
+  artifacts: Map<string, string>
 }
 
 async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
@@ -344,22 +526,26 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   const onAbort = () => abortJob.abort()
   e.abort.addEventListener('abort', onAbort)
   e.failFast.signal.addEventListener('abort', onAbort)
-  const deadline = t0 + (j.timeoutMinutes ?? DEFAULT_JOB_MINUTES) * 60_000
+  const minutes = typeof j.timeoutMinutes === 'string' ? Number(toStr(compile(unwrap(j.timeoutMinutes), `/jobs/${j.id}/timeout-minutes`)(ctx))) : j.timeoutMinutes
+  const deadline = t0 + (minutes !== undefined && Number.isFinite(minutes) && minutes > 0 ? minutes : DEFAULT_JOB_MINUTES) * 60_000
   const jobEnv = {...(ctx.contexts.env as Record<string, string>)}
   Object.assign(jobEnv, envStrings(j.env, {...ctx, contexts: {...ctx.contexts, env: jobEnv}}, `/jobs/${j.id}/env`))
   ctx.contexts.env = jobEnv
   e.say(r.key, `job started`)
   let failed = false
   let notCopied = new Set<string>()
+  const posts: PostStep[] = []
   try {
     // 1. the job's own copy of the checkout
     const owner = statSync(p.workspace).uid
     const copied = copyTree(p.workspace, ws, {keepSymlinks: true, hardLinkOwner: owner})
     notCopied = new Set(copied.skipped.map((x) => x.replace(/ \([^)]*\)$/, '')))
-    ctx.contexts.__hashFiles = ((pats: string[]) => hashFiles(ws, pats)) as unknown as Value
+    ctx.contexts.__hashFiles = ((pats: string[]) => hashFilesGlob(ws, pats)) as unknown as Value
     if (copied.skipped.length) e.say(r.key, `left out of the workspace copy: ${copied.skipped.slice(0, 5).join(', ')}${copied.skipped.length > 5 ? ` and ${copied.skipped.length - 5} more` : ''}`)
     mkdirSync(temp, {mode: 0o700})
     mkdirSync(join(temp, 'home'), {mode: 0o700})
+    mkdirSync(join(temp, '_github_workflow'), {mode: 0o700})
+    writeFileSync(join(temp, EVENT_PATH.slice(RUNNER_TEMP_DIR.length + 1)), JSON.stringify((ctx.contexts.github as Record<string, Value>).event ?? {}, null, 2))
 
     // 2. caches
     const extraMounts: Mount[] = []
@@ -445,8 +631,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     ctx.contexts.steps = stepsCtx
     const fileEnv: Record<string, string> = {}
     const extraPath: string[] = []
+    const seq = {n: 0}
     for (const s of j.steps) {
-      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal})
+      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts})
       res.steps.push(sr)
       const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
       const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
@@ -454,6 +641,18 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       if (sr.status === 'failure' && !sr.continueOnError) {
         failed = true
         ctx.contexts.job = {status: 'failure'}
+      }
+    }
+    // post steps (actions/cache saves, JavaScript actions' post:), the last registered
+    // first and before the services stop, as GitHub runs them; a failing one fails the job
+    for (const post of posts.reverse()) {
+      try {
+        const sr = await post(!failed && !abortJob.signal.aborted)
+        if (sr) res.steps.push(sr)
+        if (sr?.status === 'failure') failed = true
+      } catch (err) {
+        failed = true
+        e.say(r.key, `post step failed: ${e.masker.mask((err as Error).message)}`)
       }
     }
   } catch (err) {
@@ -521,6 +720,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   return res
 }
 
+/** What runs when the job ends, given whether it succeeded; a step result to report, if any. */
+type PostStep = (succeeded: boolean) => void | Promise<StepResult | void>
+
 interface StepEnv {
   ctx: ExprContext
   failed: boolean
@@ -535,6 +737,38 @@ interface StepEnv {
   extraPath: string[]
   deadline: number
   abort: AbortSignal
+  /** numbers the steps' private directories */
+  seq: {n: number}
+  /** what runs when the job ends (actions/cache saves), given whether it succeeded */
+  posts: PostStep[]
+  /** artifacts uploaded by its steps */
+  artifacts: ArtifactResult[]
+}
+
+/**
+ * A step's working directory inside the sandbox, as GitHub resolves it: an absolute
+ * path as it is, a relative one against $GITHUB_WORKSPACE. `checked` is false when it
+ * is not a plain directory of the workspace copy as seen from here: the step then
+ * enters it from inside and fails there, as on GitHub, if it does not exist.
+ */
+export function stepWorkdir(raw: string | undefined, ws: string): {path: string; checked: boolean} {
+  if (!raw) return {path: WORKSPACE_DIR, checked: true}
+  const abs = posix.normalize(raw.startsWith('/') ? raw : `${WORKSPACE_DIR}/${raw}`).replace(/(.)\/+$/, '$1')
+  if (abs === WORKSPACE_DIR) return {path: abs, checked: true}
+  if (abs.startsWith(WORKSPACE_DIR + '/')) {
+    const found = resolveInside(ws, abs.slice(WORKSPACE_DIR.length + 1))
+    return {path: abs, checked: !!found && found.st.isDirectory()}
+  }
+  return {path: abs, checked: abs === '/'}
+}
+
+/** PATH with $GITHUB_PATH lines put first, the latest first, each once. */
+export function prependPath(extra: string[], lines: string[]): void {
+  for (const l of lines) {
+    const at = extra.indexOf(l)
+    if (at >= 0) extra.splice(at, 1)
+    extra.unshift(l)
+  }
 }
 
 async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<StepResult> {
@@ -551,62 +785,134 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       sr.reason = s.if === undefined ? 'an earlier step failed' : `if: ${String(s.if)} was false`
       return sr
     }
+    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
+    ctx.contexts = {...ctx.contexts, env}
+    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
+    sr.continueOnError = typeof s.continueOnError === 'string' ? truthy(compile(unwrap(s.continueOnError), `${where}/continue-on-error`)(ctx)) : s.continueOnError
     if (s.uses !== undefined) {
       if (s.uses === 'actions/checkout') {
         sr.reason = `the workspace is already at ${WORKSPACE_DIR}`
         return sr
       }
+      const kind = usesKind(s.uses, x.e.actionDirs)
+      const builtin = builtinAction(s.uses)
+      if (builtin) {
+        const inputs: Record<string, string> = {}
+        for (const [k, v] of Object.entries(s.with ?? {})) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
+        const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(r.key)), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
+        sr.outputs = res.outputs
+        if (res.artifact) x.artifacts.push(res.artifact)
+        // what was restored or downloaded belongs to the sandbox's root, like the rest of the copy
+        if (isRoot()) {
+          chownTree(x.ws, CI_UID, CI_UID)
+          chownTree(join(x.temp, 'home'), CI_UID, CI_UID)
+        }
+        return sr
+      }
+      if (kind === 'local' || kind === 'action-dir') {
+        await runAction(p, r, sr, x, {uses: s.uses, with: s.with ?? {}, ctx, env, prefix, where, depth: 0})
+        return sr
+      }
       sr.status = 'unsupported'
-      sr.reason = `uses: ${s.uses} is not supported; skipped`
+      sr.reason = `uses: ${s.uses} cannot run offline; skipped`
       x.e.say(prefix, sr.reason)
       return sr
     }
-    const stepDir = `_lab/step-${s.index + 1}`
-    const hostStepDir = join(x.temp, stepDir)
-    mkdirSync(hostStepDir, {recursive: true, mode: 0o700})
+    const shell = s.shell ?? (r.job.defaults.shell === undefined ? undefined : interpolate(r.job.defaults.shell, ctx, `/jobs/${r.job.id}/defaults/run/shell`))
+    const wdRaw = s.workingDirectory !== undefined ? interpolate(s.workingDirectory, ctx, `${where}/working-directory`) : r.job.defaults.workingDirectory === undefined ? undefined : interpolate(r.job.defaults.workingDirectory, ctx, `/jobs/${r.job.id}/defaults/run/working-directory`)
+    const minutes = typeof s.timeoutMinutes === 'string' ? Number(toStr(compile(unwrap(s.timeoutMinutes), `${where}/timeout-minutes`)(ctx))) : s.timeoutMinutes
+    await runScript(p, r, sr, x, {ctx, env, shell, script: s.run!, workdir: stepWorkdir(wdRaw, x.ws), timeoutMinutes: minutes, prefix, where})
+  } catch (err) {
+    sr.status = 'failure'
+    sr.verdict = 'engine-error'
+    sr.reason = x.e.masker.mask((err as Error).message)
+    x.e.say(prefix, `step error: ${sr.reason}`)
+  } finally {
+    sr.wallMs = Date.now() - t0
+  }
+  if (sr.status === 'failure') x.e.say(prefix, `failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}${sr.reason && sr.verdict !== 'engine-error' ? `: ${sr.reason}` : ''}${sr.continueOnError ? ' (continue-on-error)' : ''}`)
+  return sr
+}
+
+/** `${{ x }}` or `x` → `x` (keys that hold one expression: continue-on-error, timeout-minutes). */
+export function unwrap(v: string): string {
+  const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(v)
+  return m ? m[1] : v
+}
+
+interface ScriptRun {
+  ctx: ExprContext
+  env: Record<string, string>
+  shell?: string
+  /** a run: script, or the command itself (a JavaScript action) */
+  script?: string
+  argv?: string[]
+  workdir: {path: string; checked: boolean}
+  timeoutMinutes?: number
+  prefix: string
+  where: string
+}
+
+/**
+ * Runs one script in a fresh sandbox with GitHub's per-step files (GITHUB_OUTPUT,
+ * GITHUB_ENV, GITHUB_PATH, GITHUB_STATE, GITHUB_STEP_SUMMARY) and workflow commands;
+ * what the step passes on lands in sr and in the job's file env and PATH.
+ */
+async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: ScriptRun): Promise<void> {
+  const gh = o.ctx.contexts.github as Record<string, Value>
+  const stepDir = `_lab/step-${++x.seq.n}`
+  const hostStepDir = join(x.temp, stepDir)
+  mkdirSync(hostStepDir, {recursive: true, mode: 0o700})
+  try {
     const files: Record<string, string> = {}
     for (const [v, f] of Object.entries(COMMAND_FILES)) {
       writeFileSync(join(hostStepDir, f), '')
       files[v] = `${RUNNER_TEMP_DIR}/${stepDir}/${f}`
     }
-    if (isRoot()) chownTree(join(x.temp, '_lab'), CI_UID, CI_UID)
-    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
-    ctx.contexts = {...ctx.contexts, env}
-    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
-    const {env: ghEnv} = githubContext({runId: String((ctx.contexts.github as Record<string, Value>).run_id), runNumber: 1, workflow: p.name, job: r.job.id, workspace: p.workspace, actor: String((ctx.contexts.github as Record<string, Value>).actor), sha: String((ctx.contexts.github as Record<string, Value>).sha), ref: String((ctx.contexts.github as Record<string, Value>).ref), repository: String((ctx.contexts.github as Record<string, Value>).repository)})
-    const base: Record<string, string> = p.kind === 'github' ? {...ghEnv, ...files} : {CI: 'true', LAB_CI: 'true', LAB_WORKSPACE: WORKSPACE_DIR, RUNNER_TEMP: RUNNER_TEMP_DIR, GITHUB_WORKSPACE: WORKSPACE_DIR, ...files}
-    const script = prepareScript(s.run!, ctx, x.e.masker, `${where}/run`)
-    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...env, ...script.env}
-    if (x.extraPath.length) finalEnv.PATH = [...x.extraPath, finalEnv.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')
-
-    const wdRel = s.workingDirectory ? interpolate(s.workingDirectory, ctx, `${where}/working-directory`) : r.job.defaults.workingDirectory
-    let workdir = WORKSPACE_DIR
-    if (wdRel) {
-      const found = resolveInside(x.ws, wdRel)
-      if (!found || !found.st.isDirectory()) throw new LabError('ci-workdir', `working-directory "${wdRel}" is not a directory of the workspace`, {hint: 'create it in an earlier step, or fix the path'})
-      workdir = `${WORKSPACE_DIR}/${wdRel.replace(/^\.\/?/, '').replace(/\/+$/, '')}`.replace(/\/+$/, '') || WORKSPACE_DIR
+    let argv = o.argv
+    let scriptEnv: Record<string, string> = {}
+    if (!argv) {
+      const plan = shellPlan(o.shell, p.kind, '\0')
+      const scriptPath = `${RUNNER_TEMP_DIR}/${stepDir}/script${plan.ext}`
+      const script = prepareScript(o.script ?? '', o.ctx, x.e.masker, `${o.where}/run`, plan.posix)
+      writeFileSync(join(hostStepDir, `script${plan.ext}`), script.script, {mode: 0o644})
+      argv = plan.argv.map((a) => a.replaceAll('\0', scriptPath))
+      scriptEnv = script.env
     }
-    sr.continueOnError = typeof s.continueOnError === 'string' ? evalCondition(s.continueOnError, {...ctx, status: {success: true, failure: false, cancelled: false}}, `${where}/continue-on-error`) : s.continueOnError
+    if (isRoot()) chownTree(join(x.temp, '_lab'), CI_UID, CI_UID)
+    const base: Record<string, string> = p.kind === 'github' ? {...githubEnv(gh, r.job.id), ...files} : {CI: 'true', LAB_CI: 'true', LAB_WORKSPACE: WORKSPACE_DIR, RUNNER_TEMP: RUNNER_TEMP_DIR, GITHUB_WORKSPACE: WORKSPACE_DIR, ...files}
+    const finalEnv: Record<string, string> = {...base, HOME: `${RUNNER_TEMP_DIR}/home`, LANG: 'C.UTF-8', ...o.env, ...scriptEnv}
+    if (x.extraPath.length) finalEnv.PATH = [...x.extraPath, finalEnv.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')
+    // a directory lab cannot vouch for from here is entered from inside, so a missing one fails the step as on GitHub
+    if (!o.workdir.checked) argv = ['sh', '-c', 'cd -- "$0" || exit 1; exec "$@"', o.workdir.path, ...argv]
 
-    const stepMs = s.timeoutMinutes !== undefined ? s.timeoutMinutes * 60_000 : Infinity
+    const stepMs = o.timeoutMinutes !== undefined && Number.isFinite(o.timeoutMinutes) ? o.timeoutMinutes * 60_000 : Infinity
     const left = x.deadline - Date.now()
     const timeoutMs = Math.max(1, Math.round(Math.min(stepMs, left)))
     if (left <= 0) throw new LabError('ci-timeout', `the job ran past its timeout-minutes`)
     const spec = await buildSpec({
       ...x.container,
-      command: shellCommand(s.shell ?? r.job.defaults.shell, p.kind, script.script),
+      command: argv,
       env: Object.entries(finalEnv).map(([k, v]) => `${k}=${v}`),
-      workdir,
+      workdir: o.workdir.checked ? o.workdir.path : '/',
       mounts: x.mounts,
       network: x.join ? 'none' : x.container.network,
       timeout: `${timeoutMs}ms`,
       hostname: 'lab-ci',
     })
-    const log = x.e.record.log(r.key, `${String(s.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
+    const log = x.e.record.log(r.key, `${String(sr.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
     sr.log = log.path
+    const secretsCtx = o.ctx.contexts.secrets as Record<string, string>
+    const cmds = new WorkflowCommands({
+      debug: finalEnv.ACTIONS_STEP_DEBUG === 'true' || secretsCtx?.ACTIONS_STEP_DEBUG === 'true',
+      allowUnsecure: finalEnv.ACTIONS_ALLOW_UNSECURE_COMMANDS === 'true',
+      onMask: (v) => x.e.masker.add(v),
+    })
     const emit = (stream: 'stdout' | 'stderr') => (l: string) => {
-      log.line(stream, l)
-      x.e.onLine?.(prefix, stream, l)
+      const shown = cmds.line(l)
+      if (shown === null) return
+      log.line(stream, shown)
+      x.e.onLine?.(o.prefix, stream, shown)
     }
     const out = new MaskedLines(x.e.masker, emit('stdout'))
     const err = new MaskedLines(x.e.masker, emit('stderr'))
@@ -622,26 +928,185 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       sr.status = 'cancelled'
       sr.reason = 'the run was cancelled'
     } else sr.status = result.verdict === 'ok' ? 'success' : 'failure'
-    if (sr.status === 'failure') log.line('lab', `step failed: ${result.verdict} (exit code ${result.exitCode})`)
+    const fx = cmds.effects
+    if (fx.errors.length && sr.status === 'success') {
+      sr.status = 'failure'
+      sr.verdict = 'workflow-command'
+      sr.reason = x.e.masker.mask(fx.errors[0])
+    }
+    if (sr.status === 'failure') log.line('lab', `step failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}`)
+    for (const d of fx.deprecations) {
+      const w = `the ${d} workflow command is deprecated on GitHub: write to $${d === 'set-output' ? 'GITHUB_OUTPUT' : 'GITHUB_STATE'} instead`
+      if (!x.e.warnings.includes(w)) x.e.warnings.push(w)
+    }
+    if (fx.annotations.length) sr.annotations = x.e.masker.maskDeep(fx.annotations)
 
-    // what the step asked to pass on (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH)
-    sr.outputs = x.e.masker.maskDeep(readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_OUTPUT))
-    Object.assign(x.fileEnv, readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV))
+    // what the step asked to pass on (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STATE)
+    sr.outputs = x.e.masker.maskDeep({...fx.outputs, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_OUTPUT)})
+    const state = {...fx.state, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_STATE)}
+    // kept as it is for the action's post: script; the run's result is masked as a whole
+    if (Object.keys(state).length) sr.state = state
+    const envFile = {...fx.env, ...readCommandFile(hostStepDir, COMMAND_FILES.GITHUB_ENV)}
+    // GitHub's runner refuses NODE_OPTIONS from a step: it would reach every later action's node
+    if ('NODE_OPTIONS' in envFile) {
+      delete envFile.NODE_OPTIONS
+      x.e.say(o.prefix, 'warning: NODE_OPTIONS cannot be set through $GITHUB_ENV (as on GitHub); ignored')
+    }
+    Object.assign(x.fileEnv, envFile)
+    prependPath(x.extraPath, fx.path)
     const pathFile = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_PATH)
     if (pathFile && pathFile.st.isFile() && pathFile.st.size < COMMAND_FILE_MAX) {
-      for (const l of readFileSync(pathFile.path, 'utf8').split('\n').map((y) => y.trim()).filter(Boolean).reverse()) x.extraPath.unshift(l)
+      prependPath(x.extraPath, readFileSync(pathFile.path, 'utf8').split('\n').map((y) => y.trim()).filter(Boolean))
     }
-    rmSync(hostStepDir, {recursive: true, force: true})
-  } catch (err) {
-    sr.status = 'failure'
-    sr.verdict = 'engine-error'
-    sr.reason = x.e.masker.mask((err as Error).message)
-    x.e.say(prefix, `step error: ${sr.reason}`)
+    const summary = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_STEP_SUMMARY)
+    if (summary && summary.st.isFile() && summary.st.size > 0 && summary.st.size < COMMAND_FILE_MAX) sr.summary = x.e.masker.mask(readFileSync(summary.path, 'utf8'))
   } finally {
-    sr.wallMs = Date.now() - t0
+    rmSync(hostStepDir, {recursive: true, force: true})
   }
-  if (sr.status === 'failure') x.e.say(prefix, `failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}${sr.continueOnError ? ' (continue-on-error)' : ''}`)
-  return sr
+}
+
+const ACTION_FILE_MAX = 1024 * 1024
+const MAX_ACTION_DEPTH = 8
+export const ACTIONS_DIR = '/runner/actions'
+
+interface ActionMeta {
+  name?: string
+  inputs?: Record<string, {default?: unknown; required?: boolean} | null>
+  outputs?: Record<string, {value?: string} | null>
+  runs?: {using?: string; main?: string; post?: string; 'post-if'?: string; steps?: Array<Record<string, unknown>>}
+}
+
+/** Where an action's files are on the host (to read action.yml) and in the sandbox. */
+function locateAction(uses: string, x: StepEnv): {host: string; inside: string; mount?: Mount} {
+  if (uses.startsWith('./')) {
+    const rel = posix.normalize(uses.slice(2)).replace(/\/+$/, '')
+    // read from the job's own copy, never through a link (resolveInside refuses them)
+    const found = rel === '.' ? {path: x.ws, st: statSync(x.ws)} : resolveInside(x.ws, rel)
+    if (!found || !found.st.isDirectory()) throw new LabError('ci-action', `uses: ${uses}: no such directory in the workspace (or it is reached through a link)`, {hint: 'local actions are directories of the repository holding action.yml'})
+    return {host: found.path, inside: rel === '.' ? WORKSPACE_DIR : `${WORKSPACE_DIR}/${rel}`}
+  }
+  const dir = x.e.actionDirs[uses]
+  const inside = `${ACTIONS_DIR}/${slug(uses).replace(/[^A-Za-z0-9._-]/g, '-')}`
+  return {host: dir, inside, mount: {type: 'bind', source: dir, destination: inside, readOnly: true}}
+}
+
+function readAction(host: string, uses: string): ActionMeta {
+  for (const name of ['action.yml', 'action.yaml']) {
+    const found = resolveInside(host, name)
+    if (!found) continue
+    if (!found.st.isFile() || found.st.size > ACTION_FILE_MAX) throw new LabError('ci-action', `uses: ${uses}: ${name} is not a regular file of at most ${ACTION_FILE_MAX} bytes`)
+    let meta: unknown
+    try {
+      meta = parseYaml(readFileSync(found.path, 'utf8'))
+    } catch (e) {
+      throw new LabError('ci-action', `uses: ${uses}: ${name} is not valid YAML (${(e as Error).message.split('\n')[0]})`, {hint: 'fix the action\'s metadata file'})
+    }
+    if (!meta || typeof meta !== 'object' || !('runs' in meta)) throw new LabError('ci-action', `uses: ${uses}: ${name} has no runs: section`, {hint: 'an action says how it runs: runs.using composite or node20'})
+    return meta as ActionMeta
+  }
+  throw new LabError('ci-action', `uses: ${uses}: no action.yml in the action's directory`, {hint: 'an action directory holds action.yml'})
+}
+
+/** A local composite or JavaScript action (or one given with --action-dir), run in the step's place. */
+async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: {uses: string; with: Record<string, unknown>; ctx: ExprContext; env: Record<string, string>; prefix: string; where: string; depth: number}): Promise<void> {
+  if (o.depth > MAX_ACTION_DEPTH) throw new LabError('ci-action', `uses: ${o.uses}: actions nest more than ${MAX_ACTION_DEPTH} deep`)
+  const at = locateAction(o.uses, x)
+  const meta = readAction(at.host, o.uses)
+  const gh = {...(o.ctx.contexts.github as Record<string, Value>), action_path: at.inside, action: slug(o.uses)}
+  const outer: ExprContext = {...o.ctx, contexts: {...o.ctx.contexts, github: gh}}
+  const inputs: Record<string, string> = {}
+  for (const [k, d] of Object.entries(meta.inputs ?? {})) if (d?.default !== undefined) inputs[k] = interpolate(String(d.default), outer, `${o.where}/with/${k}`)
+  for (const [k, v] of Object.entries(o.with)) inputs[k] = typeof v === 'string' ? interpolate(v, outer, `${o.where}/with/${k}`) : String(v)
+  const missing = Object.entries(meta.inputs ?? {}).filter(([k, d]) => d?.required && !(k in inputs)).map(([k]) => k)
+  if (missing.length) x.e.say(o.prefix, `warning: input ${missing.join(', ')} of ${o.uses} is required and not given`)
+  const sub: StepEnv = at.mount ? {...x, mounts: [...x.mounts, at.mount]} : x
+  const env: Record<string, string> = {...o.env, GITHUB_ACTION_PATH: at.inside, GITHUB_ACTION: slug(o.uses)}
+  const using = String(meta.runs?.using ?? '')
+  if (/^node\d+$/.test(using)) {
+    if (!meta.runs?.main) throw new LabError('ci-action', `uses: ${o.uses}: runs.main is missing`, {hint: 'a JavaScript action names its entry file in runs.main'})
+    // GitHub passes inputs as INPUT_NAME (upper case, spaces as _)
+    for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    await runScript(p, r, sr, sub, {ctx: outer, env, argv: [process.execPath, posix.join(at.inside, meta.runs.main)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: o.prefix, where: o.where})
+    const post = meta.runs.post
+    if (post) {
+      // the action's post: script, with what main saved as STATE_NAME; post-if defaults to always()
+      x.posts.push(async (ok) => {
+        const ps: StepResult = {index: sr.index, name: `Post ${sr.name}`, status: 'success', continueOnError: false, wallMs: 0}
+        const t0 = Date.now()
+        const status = {success: ok, failure: !ok, cancelled: x.abort.aborted}
+        if (!evalCondition(String(meta.runs?.['post-if'] ?? 'always()'), {...outer, status}, `${o.where}/uses(${o.uses})/runs/post-if`)) {
+          ps.status = 'skipped'
+          return ps
+        }
+        const penv = {...env, ...x.fileEnv}
+        for (const [k, v] of Object.entries(sr.state ?? {})) penv[`STATE_${k}`] = v
+        try {
+          await runScript(p, r, ps, sub, {ctx: {...outer, status}, env: penv, argv: [process.execPath, posix.join(at.inside, post)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: `${r.key} › Post ${sr.name}`, where: `${o.where}/post`})
+        } finally {
+          ps.wallMs = Date.now() - t0
+        }
+        return ps
+      })
+    }
+    return
+  }
+  if (using !== 'composite') throw new LabError('ci-action', `uses: ${o.uses}: runs.using ${using || '(none)'} is not supported (composite and node actions are)`, {hint: 'container actions need an image, which lab does not pull'})
+  const stepsCtx: Record<string, Value> = {}
+  const inner: ExprContext = {...outer, contexts: {...outer.contexts, inputs, steps: stepsCtx}}
+  let failed = false
+  sr.substeps = []
+  for (const [i, st] of (meta.runs?.steps ?? []).entries()) {
+    const w = `${o.where}/uses(${o.uses})/runs/steps/${i}`
+    const name = String(st.name ?? (st.run ? String(st.run).trim().split('\n')[0].slice(0, 60) : `uses ${String(st.uses)}`))
+    const ss: StepResult = {index: sr.index, id: st.id as string | undefined, name: `${sr.name} › ${name}`, status: 'success', continueOnError: false, wallMs: 0}
+    sr.substeps.push(ss)
+    const t0 = Date.now()
+    const ictx: ExprContext = {...inner, status: {success: !failed && !x.abort.aborted, failure: failed, cancelled: x.abort.aborted}}
+    try {
+      if (!evalCondition(st.if as string | boolean | undefined, ictx, `${w}/if`)) {
+        ss.status = 'skipped'
+        continue
+      }
+      const senv = {...env, ...x.fileEnv}
+      ictx.contexts = {...ictx.contexts, env: senv}
+      Object.assign(senv, envStrings((st.env ?? {}) as EnvMap, ictx, `${w}/env`))
+      ss.continueOnError = st['continue-on-error'] === true || (typeof st['continue-on-error'] === 'string' && truthy(compile(unwrap(st['continue-on-error']), `${w}/continue-on-error`)(ictx)))
+      if (typeof st.uses === 'string') {
+        if (usesKind(st.uses, x.e.actionDirs) === 'checkout') continue
+        if (!['local', 'action-dir'].includes(usesKind(st.uses, x.e.actionDirs))) {
+          ss.status = 'unsupported'
+          ss.reason = `uses: ${st.uses} cannot run offline; skipped`
+          x.e.say(o.prefix, ss.reason)
+          continue
+        }
+        await runAction(p, r, ss, x, {uses: st.uses, with: (st.with ?? {}) as Record<string, unknown>, ctx: ictx, env: senv, prefix: `${o.prefix} › ${name}`, where: w, depth: o.depth + 1})
+      } else {
+        // GitHub refuses a composite run: step without shell:
+        if (typeof st.shell !== 'string') throw new LabError('ci-action', `${o.uses}: step ${i + 1} of the composite action has run: but no shell:`, {hint: 'composite actions must say shell: bash (or sh, python…) on every run: step'})
+        const wd = typeof st['working-directory'] === 'string' ? interpolate(st['working-directory'], ictx, `${w}/working-directory`) : undefined
+        await runScript(p, r, ss, x, {ctx: ictx, env: senv, shell: typeof st.shell === 'string' ? st.shell : undefined, script: String(st.run ?? ''), workdir: stepWorkdir(wd, x.ws), prefix: `${o.prefix} › ${name}`, where: w})
+      }
+    } catch (err) {
+      ss.status = 'failure'
+      ss.verdict = 'engine-error'
+      ss.reason = x.e.masker.mask((err as Error).message)
+    } finally {
+      ss.wallMs = Date.now() - t0
+    }
+    const outcome = ss.status === 'unsupported' ? 'skipped' : ss.status
+    if (ss.id) stepsCtx[ss.id] = {outputs: ss.outputs ?? {}, outcome, conclusion: ss.status === 'failure' && ss.continueOnError ? 'success' : outcome}
+    if (ss.status === 'failure' && !ss.continueOnError) {
+      failed = true
+      sr.verdict = ss.verdict
+      sr.exitCode = ss.exitCode
+      sr.reason = `${name}: ${ss.reason ?? ss.verdict}`
+    }
+    sr.log ??= ss.log
+  }
+  sr.status = failed ? 'failure' : x.abort.aborted ? 'cancelled' : 'success'
+  sr.outputs = {}
+  const octx: ExprContext = {...inner, status: {success: !failed, failure: failed, cancelled: x.abort.aborted}}
+  for (const [k, d] of Object.entries(meta.outputs ?? {})) sr.outputs[k] = x.e.masker.mask(interpolate(String(d?.value ?? ''), octx, `${o.where}/uses(${o.uses})/outputs/${k}`))
 }
 
 /**

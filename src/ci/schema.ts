@@ -36,7 +36,7 @@ export interface StepFile {
   env?: EnvMap
   shell?: string
   'working-directory'?: string
-  'timeout-minutes'?: number
+  'timeout-minutes'?: number | string
   'continue-on-error'?: boolean | string
   if?: string | boolean
 }
@@ -85,11 +85,15 @@ export interface JobFile {
   /** copy (default): a private copy-on-write view of the checkout; write: the checkout itself */
   workspace?: 'copy' | 'write'
   services?: Record<string, ServiceFile>
+  /** absent only in a job that calls a reusable workflow (uses:) */
   steps: StepFile[]
+  uses?: string
+  with?: Record<string, string | number | boolean>
+  secrets?: 'inherit' | Record<string, string>
   artifacts?: ArtifactFile | ArtifactFile[]
   cache?: CacheFile | CacheFile[]
-  'timeout-minutes'?: number
-  'continue-on-error'?: boolean
+  'timeout-minutes'?: number | string
+  'continue-on-error'?: boolean | string
   defaults?: {run?: {shell?: string; 'working-directory'?: string}}
   // GitHub-only keys, accepted and ignored
   'runs-on'?: unknown
@@ -165,7 +169,7 @@ const step = {
     env: envMap,
     shell: {type: 'string'},
     'working-directory': relPath,
-    'timeout-minutes': minutes,
+    'timeout-minutes': {anyOf: [minutes, {type: 'string', pattern: '\\$\\{\\{'}]},
     'continue-on-error': {type: ['boolean', 'string']},
     if: condition,
   },
@@ -222,7 +226,7 @@ const cache = {
 const job = {
   type: 'object',
   additionalProperties: false,
-  required: ['steps'],
+  description: 'A job: steps, or (GitHub) uses: a reusable workflow of the repository with with: and secrets:.',
   properties: {
     name: {type: 'string', maxLength: 200},
     needs: {anyOf: [{type: 'string', pattern: ID}, {type: 'array', items: {type: 'string', pattern: ID}}]},
@@ -241,10 +245,13 @@ const job = {
     workspace: {enum: ['copy', 'write'], description: 'copy (default): steps cannot change the checkout; write: they work on it directly'},
     services: {type: 'object', propertyNames: {pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'}, additionalProperties: service},
     steps: {type: 'array', minItems: 1, items: step},
+    uses: {type: 'string', minLength: 1, description: 'a reusable workflow: ./.github/workflows/NAME.yml'},
+    with: {type: 'object', additionalProperties: {type: ['string', 'number', 'boolean']}},
+    secrets: {anyOf: [{const: 'inherit'}, {type: 'object', additionalProperties: {type: 'string'}}]},
     artifacts: {anyOf: [artifact, {type: 'array', items: artifact}]},
     cache: {anyOf: [cache, {type: 'array', items: cache}]},
-    'timeout-minutes': minutes,
-    'continue-on-error': {type: 'boolean'},
+    'timeout-minutes': {anyOf: [minutes, {type: 'string', pattern: '\\$\\{\\{'}]},
+    'continue-on-error': {type: ['boolean', 'string']},
     defaults,
     'runs-on': {},
     permissions: {},

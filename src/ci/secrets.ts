@@ -58,11 +58,17 @@ function escapeRe(s: string): string {
 
 /** Replaces every form of every secret with ***. */
 export class Masker {
-  private readonly re: RegExp | null
-  readonly forms: number
+  private re: RegExp | null = null
+  private readonly all = new Set<string>()
+  forms = 0
 
   constructor(values: Iterable<string>) {
-    const forms = new Set<string>()
+    this.add(...values)
+  }
+
+  /** Masks more values from now on (a step's `::add-mask::`). */
+  add(...values: string[]): void {
+    const forms = this.all
     const add = (s: string) => {
       if (s.length >= MIN_MASKED) forms.add(s)
     }
@@ -129,4 +135,16 @@ export class MaskedLines {
     if (this.rest) this.onLine(this.masker.mask(this.rest))
     this.rest = ''
   }
+}
+
+/**
+ * Secrets given with --secret that the pipeline never names: a step sees a secret only
+ * through `${{ secrets.NAME }}` (usually mapped with env: NAME: ${{ secrets.NAME }}), so
+ * such a secret reaches nothing.
+ */
+export function unreferencedSecrets(pipelineText: string, names: string[]): string[] {
+  // secrets['NAME'], toJSON(secrets) and `secrets: inherit` may reach any secret
+  if (/secrets\s*\[|toJSON\s*\(\s*secrets\s*\)|secrets\s*:\s*inherit/i.test(pipelineText)) return []
+  const named = new Set([...pipelineText.matchAll(/secrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/gi)].map((m) => m[1].toUpperCase()))
+  return names.filter((n) => !named.has(n.toUpperCase()))
 }

@@ -3,18 +3,18 @@
  * function through src/sandbox (never the CLI): foreground runs through runSandbox,
  * everything with a lifetime — detached sandboxes, managed volumes, joined namespaces,
  * exec, stop, rm, logs — through the lifecycle API, on a state directory private to
- * this lab run (see workdir.ts), so a lab never touches the user's own sandboxes.
+ * this lab run (see workdir.ts), so a lab never touches the user's own sandboxes. A run
+ * is one run request (sandbox/request.ts) and gets the engine's own result and verdict.
  */
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {needsLifecycle, parseRunArgv, type ParsedRun} from '../cli/run-flags.js'
-import {requestFromParsed} from '../cli/sandbox-run.js'
 import {LabError, usageError} from '../errors.js'
-import {buildSpec, type SandboxRequest} from '../sandbox/build-spec.js'
-import type {Lifecycle, LifecycleRequest} from '../sandbox/lifecycle.js'
+import {parseRunArgv, requestFromArgv, type ParsedRun} from '../sandbox/argv.js'
+import type {Lifecycle} from '../sandbox/lifecycle.js'
+import {needsSupervisor, type RunRequest} from '../sandbox/request.js'
 import type {SandboxResult, Verdict} from '../sandbox/result.js'
-import {runSandbox} from '../sandbox/run.js'
+import {runRequest, startDetached} from '../sandbox/run-request.js'
 import {parseDuration} from '../sandbox/units.js'
 import {Volumes} from '../sandbox/volumes-managed.js'
 import {relComponents, safeReadFile, safeStat} from './fsafe.js'
@@ -119,7 +119,13 @@ interface RunOutcome {
   command: string
 }
 
-/** argv after `lab sandbox run` → a result, through buildSpec and runSandbox or the lifecycle. */
+/**
+ * argv after `lab sandbox run` (a lab's step or a student's answer is a command line)
+ * → the run request, through the one Docker-style front end (sandbox/argv.ts) → the one
+ * run function: the same result and verdicts whether the run is foreground or
+ * supervised (managed volumes, --volumes-from, joined namespaces). A detached run's
+ * result is its id, as `lab sandbox run -d` prints it.
+ */
 async function runSandboxArgv(argv: string[], ctx: ActionContext, input: string | undefined, where: string): Promise<RunOutcome> {
   const parsed = parseRunArgv(argv)
   if (parsed.help) throw usageError(`${where}: --help is not something to run`)
@@ -131,72 +137,19 @@ async function runSandboxArgv(argv: string[], ctx: ActionContext, input: string 
   if (typeof parsed.flags.name === 'string') parsed.flags.name = labName(ctx.lab, parsed.flags.name)
   else parsed.flags.name = labName(ctx.lab, `${ctx.step.id}-${++ctx.seq.n}`)
   nameReferences(parsed, ctx.lab)
-  const detach = parsed.flags.detach === true
-  if (parsed.flags.timeout === undefined) parsed.flags.timeout = detach ? DEFAULT_DETACHED_TIMEOUT : DEFAULT_ACTION_TIMEOUT
-  // nothing of the caller's environment reaches a lab's sandbox (-e NAME copies from an empty set)
-  const req: SandboxRequest = {...requestFromParsed(parsed), callerEnv: {}}
+  // nothing of the caller's environment reaches a lab's sandbox (-e NAME copies from an
+  // empty set); a foreground run is not kept: the lab names its runs only to clean up
+  const req: RunRequest = {...requestFromArgv(parsed, {}), keep: false}
+  req.timeout ??= req.detach ? DEFAULT_DETACHED_TIMEOUT : DEFAULT_ACTION_TIMEOUT
   const command = 'lab sandbox run ' + quoteArgs(argv)
-  if (needsLifecycle(parsed)) return {result: await runViaLifecycle(parsed, req, ctx, input), command}
-  const spec = await buildSpec(req)
-  ctx.created.set(spec.name, spec.id)
-  return {result: await runSandbox(spec, {stdio: 'pipe', stdin: input !== undefined, input, outputLimit: OUTPUT_LIMIT, abortSignal: ctx.abort}), command}
-}
-
-/**
- * -d, managed volumes, --volumes-from and joined namespaces: created and started under
- * a supervisor. A detached run's result is its id (what `lab sandbox run -d` prints); a
- * foreground one is followed to its end, its output read from the log, then removed
- * with its anonymous volumes — as `lab sandbox run` does.
- */
-async function runViaLifecycle(parsed: ParsedRun, req: SandboxRequest, ctx: ActionContext, input: string | undefined): Promise<SandboxResult> {
-  const f = parsed.flags
-  const detach = f.detach === true
-  if (input !== undefined) throw usageError('input cannot be given to a sandbox started through the lifecycle', 'give the program its input in a bound file instead')
-  if (!detach && f.restart !== undefined) throw usageError('--restart needs -d', 'a restart policy applies to detached sandboxes: add -d')
-  const lc = ctx.engine()
-  const lreq: LifecycleRequest = {
-    ...req,
-    restart: f.restart as string | undefined,
-    autoRemove: detach ? f.rm === true : false,
-    volumesFrom: f['volumes-from'] as string[] | undefined,
-    ipc: f.ipc as string | undefined,
-    pid: f.pid as string | undefined,
+  const onCreated = (s: {id: string; name: string}) => void ctx.created.set(s.name, s.id)
+  if (req.detach) {
+    const started = await startDetached(req, {engine: ctx.engine, onCreated})
+    return {result: synthetic(started.name, {stdout: started.id + '\n'}), command}
   }
-  const rec = await lc.create(lreq)
-  ctx.created.set(rec.name, rec.id)
-  const t0 = Date.now()
-  try {
-    await lc.start(rec.id)
-  } catch (e) {
-    await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
-    throw e
-  }
-  if (detach) return synthetic(rec.name, {stdout: rec.id + '\n'})
-  try {
-    const end = await waitForSandbox(lc, rec.id, {until: 'exited'}, (parseDurationSafe(req.timeout) ?? 30_000) + 5000, ctx.abort)
-    const lines = await lc.logs(rec.id)
-    const st = lc.store.load(rec.id) ? lc.state(rec) : null
-    const verdict: Verdict = st?.killedBy === 'timeout' ? 'timeout' : st?.signal ? 'signaled' : st?.error ? 'engine-error' : end.exitCode === 0 ? 'ok' : 'nonzero-exit'
-    const wallMs = st?.startedAt && st.finishedAt ? Date.parse(st.finishedAt) - Date.parse(st.startedAt) : Date.now() - t0
-    return synthetic(rec.name, {
-      exitCode: end.exitCode,
-      verdict,
-      signal: st?.signal ?? null,
-      wallMs,
-      stdout: lines.filter((l) => l.stream === 'stdout').map((l) => l.line + '\n').join(''),
-      stderr: lines.filter((l) => l.stream === 'stderr').map((l) => l.line + '\n').join('') + (st?.error ? `lab: ${st.error}\n` : ''),
-    })
-  } finally {
-    await lc.remove(rec.id, {force: true, volumes: true}).catch(() => {})
-  }
-}
-
-function parseDurationSafe(v: string | undefined): number | null {
-  try {
-    return v === undefined ? null : parseDuration(v, '--timeout')
-  } catch {
-    return null
-  }
+  if (input !== undefined && needsSupervisor(req)) throw usageError('input cannot be given to a sandbox started through the lifecycle', 'give the program its input in a bound file instead')
+  const result = await runRequest(req, {stdio: 'pipe', stdin: input !== undefined, input, outputLimit: OUTPUT_LIMIT, abortSignal: ctx.abort, engine: ctx.engine, onCreated})
+  return {result, command}
 }
 
 interface WaitGoal {
@@ -331,7 +284,10 @@ const ACTIONS: Record<string, Performer> = {
 
   rm: onSandbox('rm', (n, a) => `lab sandbox rm ${a.rm!.force ? '-f ' : ''}${a.rm!.volumes ? '-v ' : ''}${n}`, async (lc, n, a, _ctx, out) => {
     const r = await lc.remove(n, {force: a.rm!.force ?? false, volumes: a.rm!.volumes ?? false})
-    out.result = synthetic(n, {stdout: r.volumes.map((v) => v + '\n').join('')})
+    // what `lab sandbox rm` prints: the sandbox it removed (as docker rm does); the
+    // anonymous volumes -v removed with it are a measure
+    out.result = synthetic(n, {stdout: n + '\n'})
+    out.metrics = {volumesRemoved: r.volumes.length}
   }),
 
   logs: onSandbox('logs', (n, a) => `lab sandbox logs ${a.logs!.tail !== undefined ? `--tail ${a.logs!.tail} ` : ''}${n}`, async (lc, n, a, _ctx, out) => {

@@ -85,7 +85,7 @@ export const SANDBOX_ACTIONS = ['exec', 'stop', 'kill', 'rm', 'logs', 'wait', 't
 /** Action kinds whose outcome checks can look at (`of`, the step's last result). */
 export const RESULT_ACTIONS = ['run', 'runFile', 'exec', 'stop', 'rm', 'logs', 'wait', 'top', 'stats', 'profileDiff'] as const
 /** The numbers a `measure` check can compare: from a run's result, a wait, or a stats sample. */
-export const METRICS = ['wallMs', 'cpuMs', 'cpuShare', 'peakMemoryBytes', 'pidsPeak', 'cpuPercent', 'memoryBytes', 'pids', 'restartCount', 'processes', 'changes', 'lines'] as const
+export const METRICS = ['wallMs', 'cpuMs', 'cpuShare', 'peakMemoryBytes', 'pidsPeak', 'cpuPercent', 'memoryBytes', 'pids', 'restartCount', 'processes', 'changes', 'lines', 'volumesRemoved'] as const
 
 const relPath = RELATIVE_PATH
 
@@ -219,7 +219,7 @@ const CHECK_SCHEMA = {
       minProperties: 2,
       description: 'A measured number of the action\'s outcome compared with a bound (give below, atLeast or both).',
       properties: {
-        metric: {enum: METRICS, description: 'wallMs, cpuMs, cpuShare (CPU time per wall-clock time: 0.25 is a quarter of one CPU), peakMemoryBytes, pidsPeak (a run); cpuPercent, memoryBytes, pids (a stats sample); restartCount (a wait); processes (a top); changes (a profileDiff); lines (a logs).'},
+        metric: {enum: METRICS, description: 'wallMs, cpuMs, cpuShare (CPU time per wall-clock time: 0.25 is a quarter of one CPU), peakMemoryBytes, pidsPeak (a run); cpuPercent, memoryBytes, pids (a stats sample); restartCount (a wait); processes (a top); changes (a profileDiff); lines (a logs); volumesRemoved (an rm).'},
         below: {type: 'number', description: 'The value must be below this.'},
         atLeast: {type: 'number', description: 'The value must be at least this.'},
       },

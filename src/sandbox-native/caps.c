@@ -30,7 +30,7 @@ static int capset_all(uint64_t eff, uint64_t perm, uint64_t inh) {
 }
 
 int drop_privileges(const struct plan *p) {
-  g_stage = "caps";
+  set_stage("caps");
   for (int cap = 0; cap < 64; cap++) {
     if (p->caps & (1ull << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
@@ -41,13 +41,13 @@ int drop_privileges(const struct plan *p) {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return set_error("prctl PR_CAP_AMBIENT_CLEAR_ALL", NULL, errno);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return set_error("prctl PR_SET_KEEPCAPS", NULL, errno);
-  g_stage = "user";
+  set_stage("user");
   /* With setgroups denied (unprivileged maps) the group list is already fixed. */
   if (!p->setgroups_deny && setgroups((size_t)p->n_groups, p->groups) < 0) return set_error("setgroups", NULL, errno);
   if (setresgid(p->gid, p->gid, p->gid) < 0) return set_error("setresgid", NULL, errno);
   if (setresuid(p->uid, p->uid, p->uid) < 0) return set_error("setresuid", NULL, errno);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return set_error("prctl PR_SET_KEEPCAPS", NULL, errno);
-  g_stage = "caps";
+  set_stage("caps");
   uint64_t eff = p->uid == 0 ? p->caps : p->ambient;
   /* Ambient capabilities must also be inheritable; root needs none inheritable. */
   if (capset_all(eff, eff, p->uid == 0 ? 0 : p->ambient) < 0) return set_error("capset", NULL, errno);

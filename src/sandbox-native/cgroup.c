@@ -1,3 +1,6 @@
+/* Moving a sandbox into its cgroups before it runs, and ending the groups of a one-shot
+ * run when it is over (cgroup.h explains the v1/v2 joining). The groups themselves and
+ * their limits are made by lab (src/sandbox/cgroups/). */
 #define _GNU_SOURCE
 #include "cgroup.h"
 
@@ -58,7 +61,7 @@ void cancel_self_join(void) {
 }
 
 int join_self(void) {
-  g_stage = "cgroup";
+  set_stage("cgroup");
   for (int i = 0; i < n_tasks_fds; i++) {
     if (write(tasks_fds[i], "0", 1) != 1) {
       int e = errno;
@@ -71,7 +74,7 @@ int join_self(void) {
 }
 
 int join_cgroups(pid_t child, const struct plan *p) {
-  g_stage = "cgroup";
+  set_stage("cgroup");
   bool done = n_tasks_fds > 0 || cloned_in; /* the child joins itself, or is in already */
   close_tasks_fds();
   if (done) return 0;
@@ -139,11 +142,8 @@ size_t cgroup_stats_json(const struct plan *p, char *out, size_t cap) {
   bool first = true;
   for (int i = 0; i < p->n_cgstats; i++) {
     char buf[2048], path[1100], text[4200], item[5400];
-    autoclose int fd = open(p->cgstats[i], O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue; /* this kernel has no such file: lab reads it as absent */
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    if (n < 0) continue;
-    buf[n] = '\0';
+    /* a kernel without this file: lab reads it as absent */
+    if (read_small_file(p->cgstats[i], buf, sizeof buf) < 0) continue;
     json_escape(path, sizeof path, p->cgstats[i]);
     json_escape(text, sizeof text, buf);
     snprintf(item, sizeof item, "%s\"%s\":\"%s\"", first ? "" : ",", path, text);

@@ -40,7 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "copy.h"
+#include "exec.h"
+#include "pidref.h"
 #include "plan.h"
 #include "syscalls.h"
 #include "util.h"
@@ -100,10 +102,10 @@ static bool link_stays_inside(const char *target, int depth) {
 }
 
 static int enter_sandbox(struct plan *p) {
-  g_stage = "cp-join";
+  set_stage("cp-join");
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  pid_t pid = p->lc.target;
-  autoclose int pidfd = open_pidfd_checked(pid, p->lc.target_start);
+  pid_t pid = p->exec.target;
+  autoclose int pidfd = open_pidfd_checked(pid, p->exec.target_start);
   if (pidfd < 0) return -1;
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
@@ -262,7 +264,7 @@ static int send_followed(const char *path, const char *top) {
 }
 
 static int copy_out(const char *path, bool follow) {
-  g_stage = "cp-out";
+  set_stage("cp-out");
   char last[NAME_MAX + 1];
   if (strcmp(path, "/") == 0) return set_error_msg("cp", path, "copy a directory below / (the root itself cannot be named)");
   autoclose int parent = open_parent(path, last, sizeof last);
@@ -437,7 +439,7 @@ static int receive_entry(struct reader *r, int base, const char *top, char kind,
 }
 
 static int copy_in(const char *path, bool intodir) {
-  g_stage = "cp-in";
+  set_stage("cp-in");
   static struct reader r = {.fd = 0};
   char line[PATH_MAX * 3 + 64], last[NAME_MAX + 1];
   /* Where the top entry goes: into an existing directory under its own name, or as
@@ -479,8 +481,8 @@ static int copy_in(const char *path, bool intodir) {
 }
 
 int run_copy(struct plan *p, int ctl) {
-  g_archive = p->lc.copy_archive;
-  if (enter_sandbox(p) < 0 || (p->lc.copy == 'o' ? copy_out(p->lc.copy_path, p->lc.copy_follow) : copy_in(p->lc.copy_path, p->lc.copy_intodir)) < 0) {
+  g_archive = p->copy.archive;
+  if (enter_sandbox(p) < 0 || (p->copy.direction == 'o' ? copy_out(p->copy.path, p->copy.follow) : copy_in(p->copy.path, p->copy.intodir)) < 0) {
     write_error_event(ctl);
     return 1;
   }

@@ -46,9 +46,11 @@
 
 #include "attach.h"
 #include "cgroup.h"
-#include "lifecycle.h"
+#include "detach.h"
 #include "logs.h"
+#include "pidref.h"
 #include "plan.h"
+#include "start.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -56,8 +58,6 @@
 #define BACKOFF_MAX_MS 60000
 #define BACKOFF_RESET_MS 10000
 #define DEFAULT_STOP_GRACE_MS 10000
-
-extern char g_last_error_event[2048];
 
 struct sup {
   struct plan *p;
@@ -81,12 +81,13 @@ struct sup {
   unsigned long long self_start;
   char cgstats[6144]; /* the groups' final counters, kept in the status once they are gone */
   struct attach_set att; /* lab sandbox attach */
+  char last_error[START_ERROR_MAX]; /* the last start's "error" event, kept in the status */
 };
 
 /* Where an attached client's typing goes: the terminal, or the kept stdin pipe (-i only). */
 static int attach_input(struct sup *s) {
-  if (!s->p->lc.keep_stdin) return -1;
-  return s->p->lc.tty ? s->ttym : s->stdin_w;
+  if (!s->p->detach.keep_stdin) return -1;
+  return s->p->tty.enabled ? s->ttym : s->stdin_w;
 }
 
 static long long wall_ms(void) {
@@ -114,8 +115,8 @@ static void disarm(int tfd) {
 
 static int status_json(struct sup *s, char *out, size_t len) {
   char err[2100] = "null";
-  if (g_last_error_event[0]) {
-    snprintf(err, sizeof err, "%s", g_last_error_event);
+  if (s->last_error[0]) {
+    snprintf(err, sizeof err, "%s", s->last_error);
     char *nl = strchr(err, '\n');
     if (nl) *nl = '\0';
   }
@@ -132,8 +133,8 @@ static void write_status(struct sup *s) {
   char json[10240], tmp[4200], dst[4200];
   int n = status_json(s, json, sizeof json);
   if (n < 0 || (size_t)n >= sizeof json) return;
-  snprintf(tmp, sizeof tmp, "%s/status.json.tmp", s->p->lc.run_dir);
-  snprintf(dst, sizeof dst, "%s/status.json", s->p->lc.run_dir);
+  snprintf(tmp, sizeof tmp, "%s/status.json.tmp", s->p->detach.run_dir);
+  snprintf(dst, sizeof dst, "%s/status.json", s->p->detach.run_dir);
   autoclose int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return;
   if (write_all(fd, json, (size_t)n) == 0) rename(tmp, dst);
@@ -167,19 +168,15 @@ static int make_socket(const char *run_dir) {
 /* The cgroup's CPU time in µs: cpu.stat usage_usec (v2) or cpuacct.usage in ns (v1). */
 static unsigned long long cpu_usage_us(const char *file) {
   char buf[2048];
-  autoclose int fd = open(file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
+  if (read_small_file(file, buf, sizeof buf) <= 0) return 0;
   char *u = strstr(buf, "usage_usec ");
   if (u) return strtoull(u + 11, NULL, 10);
   return strtoull(buf, NULL, 10) / 1000;
 }
 
 static void arm_cpu_check(struct sup *s, unsigned long long used_us) {
-  unsigned long long limit_us = s->p->lc.cpu_time_ms * 1000ULL;
-  long long left_ms = (long long)((limit_us - used_us) / 1000 / s->p->lc.cpu_parallelism);
+  unsigned long long limit_us = s->p->detach.cpu_time_ms * 1000ULL;
+  long long left_ms = (long long)((limit_us - used_us) / 1000 / s->p->detach.cpu_parallelism);
   arm(s->cput, left_ms < 5 ? 5 : left_ms > 250 ? 250 : left_ms);
 }
 
@@ -195,7 +192,7 @@ static long pump(struct sup *s, char stream, int *fd) {
     }
     return r;
   }
-  unsigned long long lim = s->p->lc.output_limit;
+  unsigned long long lim = s->p->detach.output_limit;
   size_t keep = (size_t)r;
   if (lim) {
     unsigned long long room = s->out_bytes >= lim ? 0 : lim - s->out_bytes;
@@ -264,7 +261,7 @@ static bool handle_client(struct sup *s, int c) {
   } else if (strncmp(buf, "status", 6) == 0) {
     status_json(s, reply, sizeof reply);
   } else if (strcmp(buf, "attach\n") == 0) {
-    snprintf(reply, sizeof reply, "ok %s %s\n", s->p->lc.tty ? "tty" : "notty", s->p->lc.keep_stdin ? "stdin" : "nostdin");
+    snprintf(reply, sizeof reply, "ok %s %s\n", s->p->tty.enabled ? "tty" : "notty", s->p->detach.keep_stdin ? "stdin" : "nostdin");
     /* the reply first, while the socket still blocks: then frames only */
     if (s->att.n >= ATTACH_MAX) snprintf(reply, sizeof reply, "error too-many-attached\n");
     else if (write_all(c, reply, strlen(reply)) == 0 && attach_add(&s->att, c)) return true;
@@ -298,10 +295,10 @@ static void on_exit_status(struct sup *s, int ws) {
 
 static bool should_restart(struct sup *s) {
   if (s->manual_stop || s->no_restart) return false;
-  switch (s->p->lc.restart) {
+  switch (s->p->detach.restart) {
     case RESTART_NO: return false;
     case RESTART_ON_FAILURE:
-      return s->exit_code != 0 && (s->p->lc.restart_max == 0 || (unsigned)s->restart_count < s->p->lc.restart_max);
+      return s->exit_code != 0 && (s->p->detach.restart_max == 0 || (unsigned)s->restart_count < s->p->detach.restart_max);
     case RESTART_ALWAYS:
     case RESTART_UNLESS_STOPPED: return true;
   }
@@ -316,9 +313,9 @@ static long long next_backoff(struct sup *s) {
   return d > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d;
 }
 
-static void began(struct sup *s, pid_t child, int status_fd) {
-  s->child = child;
-  s->status_fd = status_fd;
+static void began(struct sup *s, const struct running *run) {
+  s->child = run->pid;
+  s->status_fd = run->status_fd;
   s->state = "running";
   s->killed_by = NULL;
   s->started_at = wall_ms();
@@ -328,13 +325,13 @@ static void began(struct sup *s, pid_t child, int status_fd) {
     s->kill_reason = "timeout";
     arm(s->killt, (long long)s->p->timeout_ms);
   }
-  s->ttym = s->p->lc.tty_master;
+  s->ttym = run->tty_master;
   s->out_bytes = 0;
-  if (s->p->lc.cpu_time_ms && s->cput >= 0) {
-    s->cpu_base_us = cpu_usage_us(s->p->lc.cpu_usage_file);
+  if (s->p->detach.cpu_time_ms && s->cput >= 0) {
+    s->cpu_base_us = cpu_usage_us(s->p->detach.cpu_usage_file);
     arm_cpu_check(s, 0);
   }
-  event(s, "{\"event\":\"started\",\"pid\":%d,\"at\":%lld,\"restartCount\":%d}\n", (int)child, s->started_at, s->restart_count);
+  event(s, "{\"event\":\"started\",\"pid\":%d,\"at\":%lld,\"restartCount\":%d}\n", (int)run->pid, s->started_at, s->restart_count);
   write_status(s);
 }
 
@@ -350,21 +347,21 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
 }
 
 static void remove_state(struct sup *s) {
-  struct lifecycle *lc = &s->p->lc;
-  if (lc->names_dir && lc->id) {
-    DIR *d = opendir(lc->names_dir);
+  const struct detach_plan *d = &s->p->detach;
+  if (d->names_dir && d->id) {
+    DIR *dir = opendir(d->names_dir);
     struct dirent *e;
     char target[80];
-    while (d && (e = readdir(d))) {
-      ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+    while (dir && (e = readdir(dir))) {
+      ssize_t n = readlinkat(dirfd(dir), e->d_name, target, sizeof target - 1);
       if (n <= 0) continue;
       target[n] = '\0';
-      if (strcmp(target, lc->id) == 0) unlinkat(dirfd(d), e->d_name, 0);
+      if (strcmp(target, d->id) == 0) unlinkat(dirfd(dir), e->d_name, 0);
     }
-    if (d) closedir(d);
+    if (dir) closedir(dir);
   }
   /* FTW_PHYS: never follow a symlink out of the state directory; FTW_MOUNT: never cross into a mount. */
-  for (int i = 0; i < lc->n_autoremove; i++) nftw(lc->autoremove[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  for (int i = 0; i < d->n_autoremove; i++) nftw(d->autoremove[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static int supervise_loop(struct sup *s) {
@@ -428,9 +425,9 @@ static int supervise_loop(struct sup *s) {
     if (pfd[8].revents & POLLIN) {
       unsigned long long x;
       if (read(s->cput, &x, sizeof x) > 0 && s->child > 0) {
-        unsigned long long now = cpu_usage_us(s->p->lc.cpu_usage_file);
+        unsigned long long now = cpu_usage_us(s->p->detach.cpu_usage_file);
         unsigned long long used = now > s->cpu_base_us ? now - s->cpu_base_us : 0;
-        if (used >= s->p->lc.cpu_time_ms * 1000ULL) {
+        if (used >= s->p->detach.cpu_time_ms * 1000ULL) {
           if (!s->killed_by) s->killed_by = "cpu-time";
           kill(s->child, SIGKILL);
         } else {
@@ -463,9 +460,8 @@ static int supervise_loop(struct sup *s) {
       unsigned long long x;
       if (read(s->backofft, &x, sizeof x) > 0 && s->child <= 0 && !s->manual_stop) {
         s->restart_count++;
-        pid_t child;
-        int status_fd;
-        int r = start_sandbox(s->p, s->filter, s->events, &child, &status_fd);
+        struct running run;
+        int r = start_sandbox(s->p, s->filter, s->events, &run, s->last_error);
         if (r < 0) {
           /* the set-up failed this time: count it as a failed run and back off again */
           s->exit_code = 125;
@@ -475,7 +471,7 @@ static int supervise_loop(struct sup *s) {
           if (!should_restart(s)) break;
           arm(s->backofft, next_backoff(s));
         } else {
-          began(s, child, status_fd);
+          began(s, &run);
           if (r == 1) s->no_restart = true; /* the program cannot be executed: do not loop */
         }
       }
@@ -487,7 +483,7 @@ static int supervise_loop(struct sup *s) {
 }
 
 int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
-  g_stage = "detach";
+  set_stage("detach");
   static struct sup s;
   memset(&s, 0, sizeof s);
   s.p = p;
@@ -499,81 +495,85 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   s.cput = -1;
   s.state = "created";
   char path[4200];
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  int outp[2], errp[2], inp[2] = {-1, -1};
-  if (devnull < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (p->lc.keep_stdin && pipe2(inp, O_CLOEXEC) < 0)) {
-    set_error("pipe2", NULL, errno);
-    write_error_event(ctl);
-    return 125;
+  /* Until the fork, everything opened here is the first process's: whatever is not
+   * handed to the supervisor closes when this function returns. */
+  autoclose int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) {
+    set_error("open", "/dev/null", errno);
+    return report_error(ctl, 125);
   }
-  if ((s.lsock = make_socket(p->lc.run_dir)) < 0) {
-    write_error_event(ctl);
-    return 125;
-  }
-  snprintf(path, sizeof path, "%s/events", p->lc.run_dir);
+  autoclose int out_r = -1, out_w = -1, err_r = -1, err_w = -1, in_r = -1, in_w = -1;
+  if (open_pipe(&out_r, &out_w, "stdout pipe") < 0 || open_pipe(&err_r, &err_w, "stderr pipe") < 0 ||
+      (p->detach.keep_stdin && open_pipe(&in_r, &in_w, "stdin pipe") < 0))
+    return report_error(ctl, 125);
+  if ((s.lsock = make_socket(p->detach.run_dir)) < 0) return report_error(ctl, 125);
+  snprintf(path, sizeof path, "%s/events", p->detach.run_dir);
   s.events = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (s.events < 0 || (p->lc.log_path && log_open(&s.log, p->lc.log_path, p->lc.log_max, p->lc.log_files) < 0)) {
-    if (s.events < 0) set_error("open", path, errno);
-    write_error_event(ctl);
-    return 125;
+  if (s.events < 0) {
+    set_error("open", path, errno);
+    return report_error(ctl, 125);
   }
-  if (!p->lc.log_path) s.log.fd = -1;
-  s.killt = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  if (p->lc.cpu_time_ms) s.cput = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (p->detach.log_path && log_open(&s.log, p->detach.log_path, p->detach.log_max, p->detach.log_files) < 0)
+    return report_error(ctl, 125);
+  if (!p->detach.log_path) s.log.fd = -1;
   /* The caller's pidfd is taken now, while it is surely alive and waiting for us. */
-  if (p->lc.caller && (s.callerfd = open_pidfd_checked(p->lc.caller, p->lc.caller_start)) < 0) {
-    write_error_event(ctl);
-    return 125;
-  }
+  if (p->detach.caller && (s.callerfd = open_pidfd_checked(p->detach.caller, p->detach.caller_start)) < 0)
+    return report_error(ctl, 125);
+  s.killt = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   s.backofft = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (p->detach.cpu_time_ms) s.cput = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (s.killt < 0 || s.backofft < 0 || (p->detach.cpu_time_ms && s.cput < 0))
+    {
+    set_error("timerfd_create", "supervisor timers", errno);
+    return report_error(ctl, 125);
+  }
   sigset_t set;
   forwarded_signals(&set);
   s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (s.killt < 0 || s.backofft < 0 || s.sfd < 0 || (p->lc.cpu_time_ms && s.cput < 0)) {
-    set_error("timerfd_create", NULL, errno);
-    write_error_event(ctl);
-    return 125;
+  if (s.sfd < 0) {
+    set_error("signalfd", "forwarded signals", errno);
+    return report_error(ctl, 125);
   }
   pid_t f = fork();
   if (f < 0) {
     set_error("fork", "supervisor", errno);
-    write_error_event(ctl);
-    return 125;
+    return report_error(ctl, 125);
   }
   if (f > 0) return 0; /* the supervisor carries on; it reports on ctl */
   setsid();
   if (chdir("/") < 0) {}
   /* The sandbox inherits 0-2: stdin from /dev/null (or the kept pipe), output into the pipes we log. */
-  dup2(p->lc.keep_stdin ? inp[0] : devnull, 0);
-  dup2(outp[1], 1);
-  dup2(errp[1], 2);
-  close(outp[1]);
-  close(errp[1]);
-  if (inp[0] >= 0) close(inp[0]);
-  close(devnull);
-  s.out_r = outp[0];
-  s.err_r = errp[0];
-  s.stdin_w = inp[1];
+  dup2(p->detach.keep_stdin ? in_r : devnull, 0);
+  dup2(out_w, 1);
+  dup2(err_w, 2);
+  close_now(&out_w);
+  close_now(&err_w);
+  close_now(&in_r);
+  close_now(&devnull);
+  s.out_r = take_fd(&out_r);
+  s.err_r = take_fd(&err_r);
+  s.stdin_w = take_fd(&in_w);
   if (s.stdin_w >= 0) fcntl(s.stdin_w, F_SETFL, O_NONBLOCK); /* attached typing must never block the supervisor */
   fcntl(s.out_r, F_SETFL, O_NONBLOCK);
   fcntl(s.err_r, F_SETFL, O_NONBLOCK);
   s.self_start = process_start_time(getpid());
 
-  pid_t child;
-  int status_fd;
-  int r = start_sandbox(p, filter, ctl, &child, &status_fd);
+  struct running run;
+  int r = start_sandbox(p, filter, ctl, &run, s.last_error);
   if (r < 0) {
     s.exit_code = 125;
     s.finished_at = wall_ms();
     s.state = "exited";
-    snprintf(g_last_error_event, sizeof g_last_error_event, "{\"event\":\"error\",\"stage\":\"%s\"}", g_error.stage ? g_error.stage : "");
+    /* the caller has the whole event on fd 3; the status names the stage, as it always has */
+    const char *stage = last_error()->stage;
+    snprintf(s.last_error, sizeof s.last_error, "{\"event\":\"error\",\"stage\":\"%s\"}", stage ? stage : "");
     write_status(&s);
     close(ctl);
-    snprintf(path, sizeof path, "%s/ctl", p->lc.run_dir);
+    snprintf(path, sizeof path, "%s/ctl", p->detach.run_dir);
     unlink(path);
     return 125;
   }
-  began(&s, child, status_fd);
+  began(&s, &run);
   if (r == 1) s.no_restart = true;
   char line[96];
   int n = snprintf(line, sizeof line, "{\"event\":\"detached\",\"supervisorPid\":%d}\n", (int)getpid());
@@ -588,9 +588,9 @@ int run_detached(struct plan *p, const struct sock_fprog *filter, int ctl) {
   remove_cgroups(p);
   write_status(&s);
   close(s.lsock);
-  snprintf(path, sizeof path, "%s/ctl", p->lc.run_dir);
+  snprintf(path, sizeof path, "%s/ctl", p->detach.run_dir);
   unlink(path);
   /* With a foreground caller, the caller removes the state itself unless it died. */
-  if (p->lc.n_autoremove && (!p->lc.caller || s.caller_gone)) remove_state(&s);
+  if (p->detach.n_autoremove && (!p->detach.caller || s.caller_gone)) remove_state(&s);
   return code;
 }

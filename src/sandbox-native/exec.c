@@ -34,8 +34,9 @@
 
 #include "caps.h"
 #include "cgroup.h"
-#include "lifecycle.h"
+#include "exec.h"
 #include "ns.h"
+#include "pidref.h"
 #include "plan.h"
 #include "process.h"
 #include "seccomp.h"
@@ -81,88 +82,84 @@ static _Noreturn void exec_child(struct plan *p, const struct sock_fprog *filter
   if (filter->len && install_seccomp(filter) < 0) goto fail;
   exec_program(p);
   write_error_event(err_w);
-  _exit(g_error.err == ENOENT ? 127 : 126);
+  _exit(last_error()->err == ENOENT ? 127 : 126);
 fail:
   write_error_event(err_w);
   _exit(125);
 }
 
 int run_exec(struct plan *p, const struct sock_fprog *filter, int ctl) {
-  g_stage = "exec-join";
+  set_stage("exec-join");
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (p->lc.background) {
+  if (p->exec.background) {
     pid_t f = fork();
     if (f < 0) {
       set_error("fork", "exec -d", errno);
-      goto fail;
+      return report_error(ctl, 125);
     }
     if (f > 0) return 0;
     setsid();
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2), close(devnull);
   }
-  pid_t pid = p->lc.target;
-  autoclose int pidfd = open_pidfd_checked(pid, p->lc.target_start);
-  if (pidfd < 0) goto fail;
+  pid_t pid = p->exec.target;
+  autoclose int pidfd = open_pidfd_checked(pid, p->exec.target_start);
+  if (pidfd < 0) return report_error(ctl, 125);
   char root[64];
   snprintf(root, sizeof root, "/proc/%d/root", (int)pid);
   autoclose int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) {
     set_error("open", root, errno);
-    goto fail;
+    return report_error(ctl, 125);
   }
   int flags = differing_namespaces(pid);
   if (!pidfd_alive(pidfd)) {
     set_error_msg("pidfd_open", NULL, "the sandbox stopped while exec was joining it");
-    goto fail;
+    return report_error(ctl, 125);
   }
-  if ((prepare_self_join(p) ? join_self() : join_cgroups(getpid(), p)) < 0) goto fail;
-  g_stage = "exec-join";
+  if ((prepare_self_join(p) ? join_self() : join_cgroups(getpid(), p)) < 0) return report_error(ctl, 125);
+  set_stage("exec-join");
   if (flags && setns(pidfd, flags) < 0) {
     set_error("setns", "the sandbox's namespaces", errno);
-    goto fail;
+    return report_error(ctl, 125);
   }
   if (fchdir(rootfd) < 0 || chroot(".") < 0) {
     set_error("chroot", "the sandbox's root", errno);
-    goto fail;
+    return report_error(ctl, 125);
   }
-  int errp[2], ttyp[2] = {-1, -1};
-  if (pipe2(errp, O_CLOEXEC) < 0 || (p->lc.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttyp) < 0)) {
-    set_error("pipe2", NULL, errno);
-    goto fail;
-  }
+  /* err: the child's error event, EOF at its exec; tty: -t, the pty master comes back */
+  autoclose int err_r = -1, err_w = -1, tty_r = -1, tty_w = -1;
+  if (open_pipe(&err_r, &err_w, "error pipe") < 0 || (p->tty.enabled && open_socketpair(&tty_r, &tty_w, "pty") < 0)) return report_error(ctl, 125);
   pid_t child = fork();
   if (child < 0) {
-    set_error("fork", NULL, errno);
-    goto fail;
+    set_error("fork", "exec", errno);
+    return report_error(ctl, 125);
   }
   if (child == 0) {
-    close(errp[0]);
+    close_now(&err_r);
+    close_now(&tty_r);
     close(ctl);
-    if (ttyp[0] >= 0) close(ttyp[0]);
-    exec_child(p, filter, errp[1], ttyp[1]);
+    exec_child(p, filter, err_w, tty_w);
   }
-  close(errp[1]);
-  if (ttyp[1] >= 0) close(ttyp[1]);
+  close_now(&err_w);
+  close_now(&tty_w);
   char buf[4096];
-  size_t got = read_to_eof(errp[0], buf, sizeof buf);
-  close(errp[0]);
+  size_t got = read_to_eof(err_r, buf, sizeof buf);
+  close_now(&err_r);
+  struct running run = {.pid = child, .status_fd = -1, .tty_master = -1};
   if (got > 0) {
     write_all(ctl, buf, got);
   } else {
-    if (ttyp[0] >= 0) p->lc.tty_master = tty_receive_master(ttyp[0]);
+    if (tty_r >= 0) run.tty_master = tty_receive_master(tty_r);
     char started[96];
     int n = snprintf(started, sizeof started, "{\"event\":\"started\",\"pid\":%d}\n", (int)child);
     write_all(ctl, started, (size_t)n);
   }
-  if (ttyp[0] >= 0) close(ttyp[0]);
-  if (p->lc.background) {
+  close_now(&tty_r);
+  if (p->exec.background) {
     /* The caller has its answer; from now on it may go. */
     close(ctl);
     ctl = -1;
   }
-  return supervise(child, ctl, -1, p, NULL); /* the groups are the target sandbox's */
-fail:
-  write_error_event(ctl);
-  return 125;
+  return supervise(&run, ctl, p, NULL); /* the groups are the target sandbox's */
 }

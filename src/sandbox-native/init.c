@@ -1,3 +1,5 @@
+/* The minimal PID 1 of --init: forwards signals to the program, reaps orphans, and
+ * reports the program's own wait status to the helper (init.h). */
 #define _GNU_SOURCE
 #include "init.h"
 
@@ -11,7 +13,7 @@
 #include "util.h"
 
 int become_init(int status_fd, int close_fd) {
-  g_stage = "init";
+  set_stage("init");
   pid_t prog = fork();
   if (prog < 0) return set_error("fork", NULL, errno);
   if (prog == 0) {

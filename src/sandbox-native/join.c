@@ -29,52 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "fdpass.h"
+#include "join.h"
+#include "pidref.h"
 #include "plan.h"
 #include "syscalls.h"
-#include "fdpass.h"
 #include "util.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-unsigned long long process_start_time(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t r = read(fd, buf, sizeof buf - 1);
-  if (r <= 0) return 0;
-  buf[r] = '\0';
-  /* comm (field 2) may hold spaces and parentheses: count from the last ')' */
-  char *s = strrchr(buf, ')');
-  if (!s) return 0;
-  s += 2; /* now at field 3 */
-  for (int field = 3; field < 22 && *s; s++)
-    if (*s == ' ') field++;
-  return strtoull(s, NULL, 10);
-}
-
-int open_pidfd_checked(pid_t pid, unsigned long long start) {
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) {
-    if (errno == ESRCH) return set_error_msg("pidfd_open", NULL, "the sandbox is not running any more (pid %d is gone)", (int)pid);
-    return set_error("pidfd_open", NULL, errno);
-  }
-  if (start && process_start_time(pid) != start) {
-    close(pidfd);
-    return set_error_msg("pidfd_open", NULL, "the sandbox is not running any more (pid %d now belongs to another process)", (int)pid);
-  }
-  return pidfd;
-}
-
-bool pidfd_alive(int pidfd) {
-  return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
-}
 
 static const char *ns_file(int nstype) {
   switch (nstype) {
@@ -102,10 +62,10 @@ static int open_joined(struct join_op *j) {
 }
 
 int joined_userns(const struct plan *p, pid_t *pid) {
-  for (int i = 0; i < p->lc.n_joins; i++) {
-    if (p->lc.joins[i].nstype == CLONE_NEWUSER) {
-      if (pid) *pid = p->lc.joins[i].pid;
-      return p->lc.joins[i].fd;
+  for (int i = 0; i < p->join.n; i++) {
+    if (p->join.ops[i].nstype == CLONE_NEWUSER) {
+      if (pid) *pid = p->join.ops[i].pid;
+      return p->join.ops[i].fd;
     }
   }
   if (pid) *pid = 0;
@@ -113,8 +73,8 @@ int joined_userns(const struct plan *p, pid_t *pid) {
 }
 
 static bool joins_userns(const struct plan *p) {
-  for (int i = 0; i < p->lc.n_joins; i++)
-    if (p->lc.joins[i].nstype == CLONE_NEWUSER) return true;
+  for (int i = 0; i < p->join.n; i++)
+    if (p->join.ops[i].nstype == CLONE_NEWUSER) return true;
   return false;
 }
 
@@ -130,11 +90,7 @@ static int setns_joined(struct join_op *j) {
 static int read_map(pid_t pid, const char *file, struct idmap *m, int *n) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return set_error("open", path, errno);
-  ssize_t r = read(fd, buf, sizeof buf - 1);
-  if (r < 0) return set_error("read", path, errno);
-  buf[r] = '\0';
+  if (read_small_file(path, buf, sizeof buf) < 0) return set_error("read", path, errno);
   *n = 0;
   for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l && *n < MAX_IDMAP; l = strtok_r(NULL, "\n", &save)) {
     if (sscanf(l, "%lu %lu %lu", &m[*n].inside, &m[*n].outside, &m[*n].count) == 3) (*n)++;
@@ -145,8 +101,8 @@ static int read_map(pid_t pid, const char *file, struct idmap *m, int *n) {
 
 int read_joined_maps(struct plan *p) {
   struct join_op *j = NULL;
-  for (int i = 0; i < p->lc.n_joins; i++)
-    if (p->lc.joins[i].nstype == CLONE_NEWUSER) j = &p->lc.joins[i];
+  for (int i = 0; i < p->join.n; i++)
+    if (p->join.ops[i].nstype == CLONE_NEWUSER) j = &p->join.ops[i];
   if (!j || p->n_uidmap > 0) return 0; /* a restart keeps the maps it read */
   autoclose int pidfd = open_pidfd_checked(j->pid, j->start);
   if (pidfd < 0) return -1;
@@ -157,10 +113,10 @@ int read_joined_maps(struct plan *p) {
 }
 
 int join_namespaces(struct plan *p) {
-  g_stage = "join";
+  set_stage("join");
   bool defer = joins_userns(p);
-  for (int i = 0; i < p->lc.n_joins; i++) {
-    struct join_op *j = &p->lc.joins[i];
+  for (int i = 0; i < p->join.n; i++) {
+    struct join_op *j = &p->join.ops[i];
     if (j->fd < 0 && (j->fd = open_joined(j)) < 0) return -1;
     /* With a joined user namespace the intermediate of clone_joined enters them all. */
     if (!defer && setns_joined(j) < 0) return -1;
@@ -168,7 +124,7 @@ int join_namespaces(struct plan *p) {
   return 0;
 }
 
-/* A child's error event (its g_error is not ours): copy its call, path and errno or
+/* A child's error event (its error record is its own, not ours): copy its call, path and errno or
  * message into ours, so the caller's report names what really failed. */
 static void event_field(const char *event, const char *key, char *out, size_t len) {
   char pat[32];
@@ -191,22 +147,20 @@ static int relay_error(const char *event, const char *call, const char *path) {
 }
 
 pid_t clone_joined(struct plan *p) {
-  g_stage = "join";
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return (pid_t)set_error("pipe2", "join", errno);
+  set_stage("join");
+  /* the intermediate's answer: the sandbox's pid, or its error event */
+  autoclose int answer_r = -1, answer_w = -1;
+  if (open_pipe(&answer_r, &answer_w, "join") < 0) return -1;
   pid_t mid = fork();
-  if (mid < 0) {
-    close(pipefd[0]), close(pipefd[1]);
-    return (pid_t)set_error("fork", "join", errno);
-  }
+  if (mid < 0) return (pid_t)set_error("fork", "join", errno);
   if (mid == 0) {
-    close(pipefd[0]);
+    close_now(&answer_r);
     /* The user namespace first: setns into the others needs privilege over their owner,
      * and what we create below must be owned by it. */
     int32_t out = -1;
     for (int pass = 0; pass < 2 && out == -1; pass++) {
-      for (int i = 0; i < p->lc.n_joins; i++) {
-        struct join_op *j = &p->lc.joins[i];
+      for (int i = 0; i < p->join.n; i++) {
+        struct join_op *j = &p->join.ops[i];
         if ((pass == 0) != (j->nstype == CLONE_NEWUSER)) continue;
         if (setns_joined(j) < 0) out = -2;
       }
@@ -224,7 +178,7 @@ pid_t clone_joined(struct plan *p) {
       /* CLONE_PARENT: the sandbox becomes the helper's child, not ours. */
       long pid = syscall(SYS_clone, (unsigned long)((p->ns_flags & ~(unsigned long)CLONE_NEWUSER) | CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, 0);
       if (pid == 0) {
-        close(pipefd[1]); /* or the helper would wait for our exec to see EOF */
+        close_now(&answer_w); /* or the helper would wait for our exec to see EOF */
         return 0;         /* the sandbox's child path, as after clone_into_namespaces */
       }
       if (pid < 0) set_error("clone", "in the joined user namespace", errno), out = -2;
@@ -232,20 +186,17 @@ pid_t clone_joined(struct plan *p) {
     }
     if (out < 0) {
       /* the error travels as the event line the parent reports */
-      write_error_event(pipefd[1]);
+      write_error_event(answer_w);
       _exit(125);
     }
-    (void)!write(pipefd[1], &out, sizeof out);
+    (void)!write(answer_w, &out, sizeof out);
     _exit(0);
   }
-  close(pipefd[1]);
+  close_now(&answer_w);
   char buf[2048];
-  ssize_t got = 0, r;
-  while ((r = read(pipefd[0], buf + got, sizeof buf - 1 - (size_t)got)) > 0 || (r < 0 && errno == EINTR))
-    if (r > 0) got += r;
-  close(pipefd[0]);
+  size_t got = read_to_eof(answer_r, buf, sizeof buf);
   waitpid(mid, NULL, 0);
-  if (got == (ssize_t)sizeof(int32_t)) {
+  if (got == sizeof(int32_t)) {
     int32_t pid;
     memcpy(&pid, buf, sizeof pid);
     if (pid > 0) return (pid_t)pid;
@@ -285,26 +236,23 @@ int prepare_joined_shm(struct plan *p) {
     if (p->ops[i].flags & MF_JOINSHM) o = &p->ops[i];
   if (!o || o->tree_fd >= 0) return 0;
   struct join_op *ipc = NULL;
-  for (int i = 0; i < p->lc.n_joins; i++)
-    if (p->lc.joins[i].nstype == CLONE_NEWIPC) ipc = &p->lc.joins[i];
+  for (int i = 0; i < p->join.n; i++)
+    if (p->join.ops[i].nstype == CLONE_NEWIPC) ipc = &p->join.ops[i];
   if (!ipc) return set_error_msg("plan", o->dst, "joinshm without a joined IPC namespace");
-  g_stage = "join";
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return set_error("socketpair", "/dev/shm tree", errno);
+  set_stage("join");
+  autoclose int sock = -1, child_sock = -1;
+  if (open_socketpair(&sock, &child_sock, "/dev/shm tree") < 0) return -1;
   pid_t pid = fork();
-  if (pid < 0) {
-    close(sv[0]), close(sv[1]);
-    return set_error("fork", "/dev/shm tree", errno);
-  }
+  if (pid < 0) return set_error("fork", "/dev/shm tree", errno);
   if (pid == 0) {
-    close(sv[0]);
-    if (clone_shm_tree(ipc->pid, ipc->start, sv[1]) < 0) {
-      write_error_event(sv[1]);
+    close_now(&sock);
+    if (clone_shm_tree(ipc->pid, ipc->start, child_sock) < 0) {
+      write_error_event(child_sock);
       _exit(1);
     }
     _exit(0);
   }
-  close(sv[1]);
+  close_now(&child_sock);
   char buf[2048];
   struct iovec iov = {buf, sizeof buf - 1};
   union {
@@ -313,9 +261,9 @@ int prepare_joined_shm(struct plan *p) {
   } u;
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   ssize_t r;
-  do r = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
+  do r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  close(sv[0]);
+  close_now(&sock);
   waitpid(pid, NULL, 0);
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   if (r == 1 && c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {

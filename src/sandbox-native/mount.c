@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "join.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -65,7 +65,7 @@ static int open_parent(const char *path, char *name, size_t namelen) {
   if (fd >= 0) return fd;
   if (errno != ENOENT) return set_error("openat2", parent, errno);
   /* Create the missing parents one component at a time, each inside the root. */
-  int cur = open_in_root("/", DIR_FLAGS);
+  autoclose int cur = open_in_root("/", DIR_FLAGS);
   if (cur < 0) return set_error("openat2", "/", errno);
   char walk[PATH_MAX] = "";
   for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
@@ -73,22 +73,14 @@ static int open_parent(const char *path, char *name, size_t namelen) {
     strncat(walk, c, sizeof walk - strlen(walk) - 1);
     int next = open_in_root(walk, DIR_FLAGS);
     if (next < 0 && errno == ENOENT) {
-      if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) {
-        int e = errno;
-        close(cur);
-        return set_error("mkdir", walk, e);
-      }
+      if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) return set_error("mkdir", walk, errno);
       next = open_in_root(walk, DIR_FLAGS);
     }
-    if (next < 0) {
-      int e = errno;
-      close(cur);
-      return set_error("openat2", walk, e);
-    }
-    close(cur);
+    if (next < 0) return set_error("openat2", walk, errno);
+    close_now(&cur);
     cur = next;
   }
-  return cur;
+  return take_fd(&cur);
 }
 
 /* The mount point for dst: an existing directory/file, or one created for it. */
@@ -391,10 +383,10 @@ static int leave_for_new_root(const struct plan *p) {
 }
 
 int build_root(const struct plan *p, int userns_fd) {
-  g_stage = "mount";
+  set_stage("mount");
   if (enter_scratch_root(p) < 0) return -1;
   for (int i = 0; i < p->n_ops; i++)
     if (apply_op(&p->ops[i], p, userns_fd) < 0) return -1;
-  g_stage = "pivot";
+  set_stage("pivot");
   return leave_for_new_root(p);
 }

@@ -1,3 +1,5 @@
+/* Namespaces: the clone into new ones, the id maps the parent writes for a new user
+ * namespace, the child's mapped identity, and hostname and loopback inside (ns.h). */
 #define _GNU_SOURCE
 #include "ns.h"
 
@@ -20,7 +22,7 @@
 #include "util.h"
 
 pid_t clone_into_namespaces(const struct plan *p) {
-  g_stage = "clone";
+  set_stage("clone");
   /* cgroup v2: created in its group (cgroup.h explains). Any failure, also one of the
    * namespace flags, is retried the classic way, which then reports it. */
   int cg = clone_cgroup_fd();
@@ -80,7 +82,7 @@ static int run_mapper(const char *tool, pid_t child, const struct idmap *m, int 
 }
 
 int write_id_maps(pid_t child, const struct plan *p) {
-  g_stage = "userns";
+  set_stage("userns");
   if (!(p->ns_flags & CLONE_NEWUSER)) return 0;
   if (p->newuidmap) {
     if (run_mapper(p->newuidmap, child, p->uidmap, p->n_uidmap) < 0) return -1;
@@ -99,7 +101,7 @@ int write_id_maps(pid_t child, const struct plan *p) {
 
 int assume_mapped_identity(const struct plan *p) {
   if (!(p->ns_flags & CLONE_NEWUSER) || p->n_uidmap == 0) return 0;
-  g_stage = "userns";
+  set_stage("userns");
   uid_t uid = (uid_t)p->uidmap[0].inside;
   gid_t gid = (gid_t)(p->n_gidmap ? p->gidmap[0].inside : p->uidmap[0].inside);
   /* Host supplementary groups are unmapped here; drop them while we may. */
@@ -110,10 +112,10 @@ int assume_mapped_identity(const struct plan *p) {
 }
 
 int setup_uts_and_net(const struct plan *p) {
-  g_stage = "uts";
+  set_stage("uts");
   if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) return set_error("sethostname", p->hostname, errno);
   if (!p->loopback) return 0;
-  g_stage = "net";
+  set_stage("net");
   autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return set_error("socket", "lo", errno);
   struct ifreq ifr;

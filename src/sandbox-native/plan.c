@@ -1,3 +1,6 @@
+/* Parsing the plan the engine sends on fd 3 into struct plan (plan.h); the lines of
+ * detach, join, exec, cp and tty are lifecycle_plan.c's. A malformed line is refused
+ * with its number: the engine validated the spec, but the helper does not rely on it. */
 #define _GNU_SOURCE
 #include "plan.h"
 
@@ -283,7 +286,7 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
 }
 
 int read_plan(int fd, struct plan *p) {
-  g_stage = "plan";
+  set_stage("plan");
   memset(p, 0, sizeof *p);
   p->new_session = true;
   size_t cap = 65536, len = 0;
@@ -328,7 +331,7 @@ int read_plan(int fd, struct plan *p) {
     if (parse_line(p, line, tok, n) < 0) return -1;
   }
   /* a cp plan (copy.c) runs no program: it only streams files */
-  if (p->n_argv == 0 && !p->lc.copy) return set_error_msg("plan", NULL, "plan has no exec line");
+  if (p->n_argv == 0 && !p->copy.direction) return set_error_msg("plan", NULL, "plan has no exec line");
   p->argv[p->n_argv] = NULL;
   p->env[p->n_env] = NULL;
   if (!p->cwd) p->cwd = "/";

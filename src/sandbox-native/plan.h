@@ -9,7 +9,11 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "lifecycle.h"
+#include "copy.h"
+#include "detach.h"
+#include "exec.h"
+#include "join.h"
+#include "tty.h"
 
 #define MAX_OPS 512
 #define MAX_ARGS 4096
@@ -111,12 +115,20 @@ struct plan {
   bool loopback;          /* bring lo up in a new net namespace */
   bool new_session;
   unsigned long long timeout_ms;
-  struct lifecycle lc;     /* detach, logs, restart, joined namespaces, exec target */
+  /* Each module's own plan lines (their headers list them). */
+  struct detach_plan detach;  /* a supervisor of its own: logs, restarts, --rm, limits per run */
+  struct join_plan join;      /* other sandboxes' namespaces to enter */
+  struct exec_plan exec;      /* exec (and cp) into a running sandbox */
+  struct copy_plan copy;      /* cp */
+  struct tty_plan tty;        /* -t */
   char *argv[MAX_ARGS + 1];
   int n_argv;
 };
 
 /* Reads the plan from fd until a line "end"; parses it into p. */
 int read_plan(int fd, struct plan *p);
+/* lifecycle_plan.c: parses the plan lines of detach.h, join.h, exec.h, copy.h and tty.h.
+ * Returns 1 when handled, 0 when the line is not one of those, -1 on a malformed line. */
+int parse_lifecycle_op(struct plan *p, int line, char **t, int n);
 
 #endif

@@ -1,3 +1,5 @@
+/* The sandboxed program's last steps before it runs (rlimits, working directory, sealed
+ * fds, default signals) and the exec itself (process.h). */
 #define _GNU_SOURCE
 #include "process.h"
 
@@ -13,14 +15,14 @@
 #include "util.h"
 
 int apply_rlimits(const struct plan *p) {
-  g_stage = "rlimit";
+  set_stage("rlimit");
   for (int i = 0; i < p->n_rlimits; i++)
     if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].lim) < 0) return set_error("setrlimit", NULL, errno);
   return 0;
 }
 
 int enter_workdir(const struct plan *p) {
-  g_stage = "cwd";
+  set_stage("cwd");
   if (chdir(p->cwd) < 0) return set_error("chdir", p->cwd, errno);
   char buf[PATH_MAX];
   /* getcwd() fails (or says "(unreachable)") when cwd is not below the root. */
@@ -29,7 +31,7 @@ int enter_workdir(const struct plan *p) {
 }
 
 int seal_fds(void) {
-  g_stage = "fds";
+  set_stage("fds");
   if (sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) return set_error("close_range", NULL, errno);
   return 0;
 }
@@ -48,7 +50,7 @@ static const char *env_path(const struct plan *p) {
 }
 
 int exec_program(const struct plan *p) {
-  g_stage = "exec";
+  set_stage("exec");
   const char *prog = p->argv[0];
   if (strchr(prog, '/')) {
     execve(prog, p->argv, p->env);

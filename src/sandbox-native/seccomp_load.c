@@ -1,3 +1,5 @@
+/* Reading a compiled seccomp BPF program on the host and installing it as the child's
+ * very last step before exec (seccomp.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,7 @@
 #define MAX_BPF_INSNS 4096 /* the kernel's BPF_MAXINSNS */
 
 int read_seccomp_bpf(const char *path, struct sock_fprog *prog) {
-  g_stage = "seccomp";
+  set_stage("seccomp");
   autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return set_error("open", path, errno);
   struct stat st;
@@ -40,7 +42,7 @@ int read_seccomp_bpf(const char *path, struct sock_fprog *prog) {
 }
 
 int install_seccomp(const struct sock_fprog *prog) {
-  g_stage = "seccomp";
+  set_stage("seccomp");
   /* TSYNC is not needed: the helper is single-threaded. */
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0) return set_error("seccomp", NULL, errno);
   return 0;

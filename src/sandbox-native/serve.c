@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -55,15 +56,10 @@ static void frame(const char *kind, unsigned long id, const char *data, size_t l
   if (write_all(CTL, hdr, (size_t)n) < 0 || (len && write_all(CTL, data, len) < 0)) _exit(0); /* lab is gone */
 }
 
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 static void finish_if_done(int i) {
   struct job *j = &jobs[i];
   if (!j->reaped || j->ev >= 0 || j->out >= 0 || j->err >= 0) return;
-  close_fd(&j->in);
+  close_now(&j->in);
   free(j->input);
   char hdr[HDR_MAX];
   int n = snprintf(hdr, sizeof hdr, "end %lu %d\n", j->id, j->status);
@@ -80,15 +76,16 @@ static int start_job(unsigned long id, const char *plan, size_t plan_len, const 
     n = snprintf(hdr, sizeof hdr, "end %lu 125\n", id);
     return write_all(CTL, hdr, (size_t)n);
   }
-  int sv[2], out[2], err[2], in[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-      pipe2(in, O_CLOEXEC) < 0)
-    return set_error("pipe2", NULL, errno);
+  /* ours: ev, out_r, err_r, in_w; the helper's: its fd 3, stdout, stderr, stdin */
+  autoclose int ev = -1, ctl = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1, in_r = -1, in_w = -1;
+  if (open_socketpair(&ev, &ctl, "job control socket") < 0 || open_pipe(&out_r, &out_w, "job stdout") < 0 ||
+      open_pipe(&err_r, &err_w, "job stderr") < 0 || open_pipe(&in_r, &in_w, "job stdin") < 0)
+    return -1;
   pid_t pid = fork();
-  if (pid < 0) return set_error("fork", NULL, errno);
+  if (pid < 0) return set_error("fork", "job", errno);
   if (pid == 0) {
     /* The per-sandbox helper: stdio and fd 3 as `lab-helper run` would have them. */
-    if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0 || dup2(sv[1], 3) < 0) _exit(125);
+    if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0 || dup2(ctl, 3) < 0) _exit(125);
     sys_close_range(4, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
@@ -97,10 +94,9 @@ static int start_job(unsigned long id, const char *plan, size_t plan_len, const 
     signal(SIGQUIT, SIG_DFL);
     _exit(helper_run());
   }
-  close(sv[1]), close(out[1]), close(err[1]), close(in[0]);
   struct job *j = &jobs[njobs++];
-  *j = (struct job){.id = id, .pid = pid, .ev = sv[0], .out = out[0], .err = err[0], .in = in[1], .status = -1};
-  if (write_all(sv[0], plan, plan_len) < 0) { /* the helper died at once: its status tells */
+  *j = (struct job){.id = id, .pid = pid, .ev = take_fd(&ev), .out = take_fd(&out_r), .err = take_fd(&err_r), .in = take_fd(&in_w), .status = -1};
+  if (write_all(j->ev, plan, plan_len) < 0) { /* the helper died at once: its status tells */
   }
   /* From here on we only read them when poll says so; never block the loop on one job. */
   fcntl(j->ev, F_SETFL, O_NONBLOCK);
@@ -114,7 +110,7 @@ static int start_job(unsigned long id, const char *plan, size_t plan_len, const 
       fcntl(j->in, F_SETFL, O_NONBLOCK);
     }
   }
-  if (!j->input) close_fd(&j->in); /* no input: the sandbox reads EOF */
+  if (!j->input) close_now(&j->in); /* no input: the sandbox reads EOF */
   return 0;
 }
 
@@ -221,7 +217,7 @@ int serve(void) {
         if (r > 0)
           frame(kinds[f], j->id, io, (size_t)r);
         else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-          close_fd(fds[f]);
+          close_now(fds[f]);
       }
       if (j->input && (pfd[k + 3].revents & (POLLOUT | POLLERR | POLLHUP))) {
         ssize_t w = write(j->in, j->input + j->input_off, j->input_len - j->input_off);
@@ -229,7 +225,7 @@ int serve(void) {
         if ((w < 0 && errno != EAGAIN && errno != EINTR) || j->input_off == j->input_len) {
           free(j->input);
           j->input = NULL;
-          close_fd(&j->in);
+          close_now(&j->in);
         }
       }
     }

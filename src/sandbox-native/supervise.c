@@ -1,3 +1,6 @@
+/* The parent side of a foreground run and of an exec, after the program started:
+ * forwarded signals, commands from the caller, --timeout, reaping and the "exit" event
+ * (supervise.h). */
 #define _GNU_SOURCE
 #include "supervise.h"
 
@@ -40,13 +43,15 @@ static void handle_command(char *line, pid_t child, const char **killed_by) {
   }
 }
 
-int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *caller_gone) {
-  g_stage = "supervise";
+int supervise(const struct running *run, int ctl, const struct plan *p, bool *caller_gone) {
+  set_stage("supervise");
   long long start = now_us();
+  pid_t child = run->pid;
+  autoclose int status_fd = run->status_fd;
   sigset_t set;
   forwarded_signals(&set);
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  int tfd = -1;
+  autoclose int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  autoclose int tfd = -1;
   if (p->timeout_ms) {
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     struct itimerspec its = {.it_value = {.tv_sec = (time_t)(p->timeout_ms / 1000), .tv_nsec = (long)(p->timeout_ms % 1000) * 1000000L}};
@@ -61,7 +66,7 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *c
   memset(&ru, 0, sizeof ru);
   /* -t (tty.c): relay the pty with the caller's terminal; without a pty a no-op. */
   struct tty_relay tr;
-  tty_relay_begin(&tr, p->lc.tty_master, p->lc.tty_stdin);
+  tty_relay_begin(&tr, run->tty_master, p->tty.forward_stdin);
   for (;;) {
     pid_t w = wait4(child, &wstatus, WNOHANG, &ru);
     if (w == child) break;
@@ -100,8 +105,7 @@ int supervise(pid_t child, int ctl, int status_fd, const struct plan *p, bool *c
     if (tfd >= 0 && (pfd[2].revents & POLLIN)) {
       killed_by = "timeout";
       kill(child, SIGKILL);
-      close(tfd);
-      tfd = -1;
+      close_now(&tfd);
     }
   }
   tty_relay_end(&tr);

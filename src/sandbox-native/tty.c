@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "plan.h"
 #include "util.h"
 
 #ifndef TIOCGPTPEER
@@ -32,7 +33,7 @@
 
 
 int tty_attach_child(const struct plan *p, int sock) {
-  g_stage = "tty";
+  set_stage("tty");
   if (getsid(0) != getpid() && setsid() < 0) return set_error("setsid", NULL, errno);
   autoclose int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) return set_error("open", "/dev/ptmx", errno);
@@ -40,7 +41,7 @@ int tty_attach_child(const struct plan *p, int sock) {
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return set_error("ioctl TIOCSPTLCK", "/dev/ptmx", errno);
   autoclose int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) return set_error("ioctl TIOCGPTPEER", "/dev/ptmx", errno);
-  struct winsize ws = {.ws_row = p->lc.tty_rows, .ws_col = p->lc.tty_cols};
+  struct winsize ws = {.ws_row = p->tty.rows, .ws_col = p->tty.cols};
   if (ws.ws_row && ws.ws_col && ioctl(slave, TIOCSWINSZ, &ws) < 0) return set_error("ioctl TIOCSWINSZ", NULL, errno);
   if (ioctl(slave, TIOCSCTTY, 0) < 0) return set_error("ioctl TIOCSCTTY", NULL, errno);
   if (fd_send(sock, master) < 0) return set_error("sendmsg", "pty master", errno);

@@ -7,7 +7,14 @@
 #include <stdbool.h>
 #include <termios.h>
 
-#include "plan.h"
+/* Plan line: tty ROWS COLS stdin|nostdin */
+struct tty_plan {
+  bool enabled;               /* the program gets a pty from the sandbox's devpts */
+  bool forward_stdin;         /* -i with -t: the caller's stdin is relayed into the pty */
+  unsigned short rows, cols;
+};
+
+struct plan;
 
 /* Sandbox side, after the user switch and before seal_fds: a session of its own whose
  * controlling terminal is a new pty; 0-2 become the pty; the master goes out on sock. */

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lifecycle.h"
+#include "join.h"
 #include "mount.h"
 #include "syscalls.h"
 #include "util.h"
@@ -104,40 +104,34 @@ static int share_range(struct plan *p) {
 /* A user namespace whose only mapping is inside → outside (one id, uid and gid), for
  * MOUNT_ATTR_IDMAP: a file owned by `inside` on disk shows as host id `outside`. */
 static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned long gid_in, unsigned long gid_out) {
-  int sync[2];
-  if (pipe2(sync, O_CLOEXEC) < 0) return set_error("pipe2", NULL, errno);
+  /* the child waits on sync_r until sync_w closes: then its namespace may go */
+  autoclose int sync_r = -1, sync_w = -1;
+  if (open_pipe(&sync_r, &sync_w, "id-mapping namespace") < 0) return -1;
   long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, 0);
-  if (pid < 0) {
-    close(sync[0]), close(sync[1]);
-    return set_error("clone", "id-mapping namespace", errno);
-  }
+  if (pid < 0) return set_error("clone", "id-mapping namespace", errno);
   if (pid == 0) {
     char c;
-    close(sync[1]);
-    (void)!read(sync[0], &c, 1); /* parked until the parent has what it needs */
+    close_now(&sync_w);
+    (void)!read(sync_r, &c, 1); /* parked until the parent has what it needs */
     _exit(0);
   }
-  close(sync[0]);
+  close_now(&sync_r);
   char path[64], map[96];
-  int fd = -1, rc = 0;
+  int fd = -1;
   snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
   snprintf(map, sizeof map, "%lu %lu 1\n", uid_in, uid_out);
-  int m = open(path, O_WRONLY | O_CLOEXEC);
-  if (m < 0 || write(m, map, strlen(map)) < 0) rc = set_error("write", path, errno);
-  if (m >= 0) close(m);
+  int rc = write_file(path, map);
   if (rc == 0) {
     snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
     snprintf(map, sizeof map, "%lu %lu 1\n", gid_in, gid_out);
-    m = open(path, O_WRONLY | O_CLOEXEC);
-    if (m < 0 || write(m, map, strlen(map)) < 0) rc = set_error("write", path, errno);
-    if (m >= 0) close(m);
+    rc = write_file(path, map);
   }
   if (rc == 0) {
     snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) rc = set_error("open", path, errno);
   }
-  close(sync[1]);
+  close_now(&sync_w);
   waitpid((pid_t)pid, NULL, 0);
   return rc < 0 ? -1 : fd;
 }
@@ -205,7 +199,7 @@ int prepare_userns(struct plan *p, int report_fd) {
   if (prepare_joined_shm(p) < 0) return -1;
   bool joined = joined_userns(p, NULL) >= 0;
   if (!(p->ns_flags & CLONE_NEWUSER) && !joined) return 0;
-  g_stage = "userns";
+  set_stage("userns");
   if (joined) {
     /* the joined sandbox's range, not a new one: one user namespace, one range */
     if (read_joined_maps(p) < 0 || share_range(p) < 0) return -1;

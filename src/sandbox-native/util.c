@@ -1,34 +1,14 @@
+/* Small tools every part of the helper uses (util.h). */
 #define _GNU_SOURCE
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
-
-struct lab_error g_error;
-const char *g_stage = "start";
-
-int set_error(const char *call, const char *path, int err) {
-  g_error.stage = g_stage;
-  g_error.call = call;
-  snprintf(g_error.path, sizeof g_error.path, "%s", path ? path : "");
-  g_error.err = err;
-  g_error.detail[0] = '\0';
-  return -1;
-}
-
-int set_error_msg(const char *call, const char *path, const char *fmt, ...) {
-  va_list ap;
-  set_error(call, path, 0);
-  va_start(ap, fmt);
-  vsnprintf(g_error.detail, sizeof g_error.detail, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 void json_escape(char *dst, size_t dstlen, const char *src) {
   size_t o = 0;
@@ -43,19 +23,6 @@ void json_escape(char *dst, size_t dstlen, const char *src) {
     }
   }
   dst[o] = '\0';
-}
-
-void write_error_event(int fd) {
-  char path[1100], detail[600], line[2048];
-  json_escape(path, sizeof path, g_error.path);
-  json_escape(detail, sizeof detail, g_error.detail);
-  int n = snprintf(line, sizeof line,
-                   "{\"event\":\"error\",\"stage\":\"%s\",\"call\":\"%s\",\"path\":\"%s\","
-                   "\"errno\":%d,\"errnoName\":\"%s\",\"message\":\"%s\"}\n",
-                   g_error.stage ? g_error.stage : "", g_error.call ? g_error.call : "", path,
-                   g_error.err, g_error.err ? strerrorname_np(g_error.err) : "",
-                   g_error.err ? strerror(g_error.err) : detail);
-  if (n > 0) write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 int write_all(int fd, const void *buf, size_t len) {
@@ -123,6 +90,36 @@ int parse_u64(const char *s, unsigned long long *out) {
 
 void close_fdp(int *fd) {
   if (*fd >= 0) close(*fd);
+}
+
+void close_now(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+int open_pipe(int *r, int *w, const char *what) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return set_error("pipe2", what, errno);
+  *r = fds[0];
+  *w = fds[1];
+  return 0;
+}
+
+int open_socketpair(int *a, int *b, const char *what) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) return set_error("socketpair", what, errno);
+  *a = fds[0];
+  *b = fds[1];
+  return 0;
+}
+
+ssize_t read_small_file(const char *path, char *buf, size_t cap) {
+  autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, cap - 1);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return n;
 }
 
 int write_file(const char *path, const char *data) {

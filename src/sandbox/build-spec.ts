@@ -1,6 +1,6 @@
 /**
  * Request → spec: every front end (CLI flags, a lab step, a CI step, a grading run)
- * describes what it wants as a SandboxRequest; this turns it into one SandboxSpec,
+ * describes what it wants as a SandboxRequest (request.ts); this turns it into one SandboxSpec,
  * applying every default in one place. Bad input is a LabError naming the flag.
  */
 import {randomBytes} from 'node:crypto'
@@ -13,43 +13,14 @@ import {BASE_GROUPS, BASE_USERS, parseGroup, parsePasswd} from './etc.js'
 import {cleanDestination} from './paths.js'
 import {DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS} from './plan.js'
 import type {Mount, Rlimit, SandboxSpec} from './spec.js'
-import {type LimitsRequest, parseLimits} from './limits.js'
+import {parseLimits} from './limits.js'
+import type {SandboxRequest} from './request.js'
 import {parseDuration, parseSize} from './units.js'
 import {resolveUser} from './users.js'
 import {parseUsernsOption} from './userns.js'
 import {parseBindVolume, parseTmpfs} from './volumes.js'
 
-export interface SandboxRequest {
-  command: string[]
-  /** -e K=V or K (taken from `callerEnv`) */
-  env?: string[]
-  envFiles?: string[]
-  user?: string
-  workdir?: string
-  hostname?: string
-  name?: string
-  readOnly?: boolean
-  rootfs?: string
-  network?: string
-  capAdd?: string[]
-  capDrop?: string[]
-  init?: boolean
-  timeout?: string
-  addHost?: string[]
-  volumes?: string[]
-  /** already-resolved mounts (labs, grading, CI build these directly) */
-  mounts?: Mount[]
-  tmpfs?: string[]
-  storageOpt?: string[]
-  securityOpt?: string[]
-  ulimit?: string[]
-  /** resource limits: -m, --memory-swap, --cpus, --pids-limit, --cpu-time, --output-limit… (limits.ts) */
-  limits?: LimitsRequest
-  /** --userns: private (default) or host */
-  userns?: string
-  /** the environment `-e NAME` reads from; nothing else of the caller's leaks in */
-  callerEnv?: Record<string, string | undefined>
-}
+export type {SandboxRequest} from './request.js'
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 const ENV_NAME = /^[^=\0\s]+$/
@@ -115,6 +86,11 @@ function parseAddHost(value: string): {host: string; address: string} {
     throw usageError(`invalid --add-host "${value}"`, 'use --add-host NAME:ADDRESS, e.g. db:127.0.0.1')
   }
   return {host, address}
+}
+
+function timeoutMs(ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < 0) throw usageError(`invalid --timeout ${ms}`, 'give whole milliseconds (0: none)')
+  return ms
 }
 
 // Ids come from a pool of random bytes: one getrandom per 64 sandboxes, not per sandbox.
@@ -243,7 +219,7 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
     userns: parseUsernsOption(req.userns),
     network,
     extraHosts: (req.addHost ?? []).map(parseAddHost),
-    timeoutMs: req.timeout === undefined ? 0 : parseDuration(req.timeout, '--timeout'),
+    timeoutMs: req.timeout === undefined ? 0 : typeof req.timeout === 'number' ? timeoutMs(req.timeout) : parseDuration(req.timeout, '--timeout'),
     seccomp: await seccompForSandbox(seccompOpt, capabilities),
     maskedPaths: DOCKER_MASKED_PATHS,
     readonlyPaths: DOCKER_READONLY_PATHS,

@@ -15,14 +15,14 @@
  * are refused; and only a complete stream is moved into place, so a failed copy
  * leaves the destination as it was.
  */
-import {spawn} from 'node:child_process'
+
 import {closeSync, constants as fsc, existsSync, fchownSync, futimesSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, lutimesSync, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
-import type {Duplex, Readable, Writable} from 'node:stream'
+import type {Readable, Writable} from 'node:stream'
 
 import {LabError, usageError} from '../errors.js'
 import {BLOCK, decodeHeader, encodeHeader, isZeroBlock, padding, parsePax, TarFormatError, TRAILER, type TarEntry} from './tar.js'
-import {assertHelperBuilt, eventReader, HELPER_PATH, helperSpawnError} from './helper.js'
+import {eventReader, helperSpawnError, startHelper} from './helper.js'
 import type {HelperError} from './result.js'
 
 export interface CopyEnd {
@@ -89,17 +89,13 @@ export interface CopyResult {
 
 /** Runs the helper in copy mode; io gets its stdin (in) or stdout (out). */
 export function runCopyHelper(plan: string, direction: 'out' | 'in', io: (stream: Readable | Writable) => Promise<void>): Promise<{error: HelperError | null; files: number; bytes: number}> {
-  assertHelperBuilt()
-  const child = spawn(HELPER_PATH, ['run'], {stdio: [direction === 'in' ? 'pipe' : 'ignore', direction === 'out' ? 'pipe' : 'ignore', 'ignore', 'pipe']})
-  const ctl = child.stdio[3] as Duplex
+  const {child, ctl} = startHelper(plan, [direction === 'in' ? 'pipe' : 'ignore', direction === 'out' ? 'pipe' : 'ignore', 'ignore'])
   const out = {error: null as HelperError | null, files: 0, bytes: 0}
   ctl.setEncoding('utf8')
   ctl.on('data', eventReader((ev) => {
     if (ev.event === 'error') out.error = ev as unknown as HelperError
     else if (ev.event === 'copied') Object.assign(out, {files: ev.files, bytes: ev.bytes})
   }))
-  ctl.on('error', () => {})
-  ctl.write(plan)
   const stream = (direction === 'in' ? child.stdin : child.stdout)!
   stream.on('error', () => {})
   let ioError: unknown = null

@@ -4,6 +4,7 @@ import {buildSpec} from './build-spec.js'
 import {cgroupInfo, findLibseccomp, kernelAtLeast, kernelVersion, namespacesSupported, overlaySupported, seccompSupport, userNamespaceRestrictions} from './host.js'
 import {delegatedParent} from './cgroups/rootless.js'
 import {runSandbox} from './run.js'
+import {imageStoreCheck} from '../images/doctor.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -72,6 +73,8 @@ export async function runDoctor(): Promise<DoctorReport> {
       ? {name: 'idmapped mounts', status: 'ok', detail: 'supported by the kernel (ext4, xfs, btrfs; tmpfs from 6.3)'}
       : {name: 'idmapped mounts', status: 'warn', detail: 'not supported by this kernel', fix: 'upgrade to Linux 5.12+; writable volumes then fall back as documented'},
   )
+
+  add(imageStoreCheck())
 
   try {
     assertHelperBuilt()

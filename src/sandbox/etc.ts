@@ -2,6 +2,8 @@
  * The synthesized /etc of the default root: just enough for programs to resolve users,
  * hosts and libraries. Never the host's shadow, passwd, home or root directories.
  */
+import {readFileSync} from 'node:fs'
+
 export interface PasswdEntry {
   name: string
   uid: number
@@ -95,4 +97,13 @@ export function parseGroup(text: string): GroupEntry[] {
     if (Number.isInteger(gid)) out.push({name: f[0], gid})
   }
   return out
+}
+
+/** The host's resolv.conf, for a sandbox on the host's network (empty if it has none). */
+export function hostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8')
+  } catch {
+    return ''
+  }
 }

@@ -3,7 +3,7 @@
  * events back, and keeps the socket open so that the helper ends the sandbox if this
  * process dies. Only node built-ins here: this is on the start-up path.
  */
-import {spawn, type StdioOptions} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {accessSync, constants} from 'node:fs'
 import type {Duplex} from 'node:stream'
 import {fileURLToPath} from 'node:url'
@@ -115,6 +115,45 @@ export function eventReader(onEvent: (ev: HelperEvent) => void): (chunk: string)
   }
 }
 
+/**
+ * The one place `lab-helper run` is started (the batch fork server, helper-server.ts,
+ * starts `lab-helper serve`): the plan goes on fd 3, its control socket, and the
+ * helper's events come back on it.
+ */
+export function startHelper(plan: string, stdio: [StdioOptionValue, StdioOptionValue, StdioOptionValue], opts: {detached?: boolean} = {}): {child: ChildProcess; ctl: Duplex} {
+  assertHelperBuilt()
+  const child = spawn(HELPER_PATH, ['run'], {stdio: [...stdio, 'pipe'], detached: opts.detached})
+  const ctl = child.stdio[3] as Duplex
+  ctl.on('error', () => {})
+  ctl.write(plan)
+  return {child, ctl}
+}
+type StdioOptionValue = 'pipe' | 'inherit' | 'ignore'
+
+/**
+ * Starts the helper as a detached sandbox's supervisor and reads its events until it
+ * lets go of fd 3 (the sandbox runs then, or failed to start).
+ */
+export function startSupervisor(plan: string): Promise<{pid: number; supervisorPid: number; error: HelperError | null; warnings: string[]; userns: {hostUidBase: number; hostGidBase: number; size: number} | null}> {
+  const {child, ctl} = startHelper(plan, ['ignore', 'ignore', 'ignore'], {detached: true})
+  const out = {pid: 0, supervisorPid: 0, error: null as HelperError | null, warnings: [] as string[], userns: null as {hostUidBase: number; hostGidBase: number; size: number} | null}
+  ctl.setEncoding('utf8')
+  ctl.on('data', eventReader((ev) => {
+    if (ev.event === 'started') out.pid = ev.pid as number
+    else if (ev.event === 'detached') out.supervisorPid = ev.supervisorPid as number
+    else if (ev.event === 'error') out.error = ev as unknown as HelperError
+    else if (ev.event === 'warning' && typeof ev.message === 'string') out.warnings.push(ev.message)
+    else if (ev.event === 'userns') out.userns = {hostUidBase: ev.uidBase as number, hostGidBase: ev.gidBase as number, size: ev.size as number}
+  }))
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(helperSpawnError(e)))
+    ctl.on('close', () => {
+      child.unref()
+      resolve(out)
+    })
+  })
+}
+
 export function helperSpawnError(e: Error): LabError {
   return new LabError('helper-spawn', `cannot start the sandbox helper: ${e.message}`, {hint: 'run `npm run build` and `lab doctor`'})
 }
@@ -193,9 +232,7 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
     } else {
       const stdin = opts.stdin ? (opts.stdio === 'pipe' ? 'pipe' : 'inherit') : 'ignore'
       const out = opts.stdio === 'pipe' ? 'pipe' : 'inherit'
-      const stdio: StdioOptions = [stdin, out, out, 'pipe']
-      const child = spawn(HELPER_PATH, ['run'], {stdio})
-      const sock = child.stdio[3] as Duplex
+      const {child, ctl: sock} = startHelper(plan, [stdin, out, out])
       ctl = {send: (cmd) => void sock.write(cmd), close: () => sock.destroy()}
       child.stdout?.on('data', onStdout)
       child.stderr?.on('data', onStderr)
@@ -205,8 +242,6 @@ export function runHelper(plan: string, opts: HelperRunOptions): Promise<HelperO
       }
       sock.setEncoding('utf8')
       sock.on('data', onEvents)
-      sock.on('error', () => {})
-      sock.write(plan)
       for (const cmd of early.splice(0)) ctl.send(cmd)
       child.on('error', (e) => {
         cleanup()

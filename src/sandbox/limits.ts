@@ -44,21 +44,46 @@ export interface Limits {
   outputBytes: number | null
 }
 
+/**
+ * Limits as a caller asks for them: Docker's flag text ("256m", "1.5", "10s"), or typed
+ * numbers in base units (bytes, CPUs, a count, milliseconds) from callers that already
+ * hold numbers (grading, CI, workers), so nothing is turned back into text to be parsed.
+ */
 export interface LimitsRequest {
-  memory?: string
-  memorySwap?: string
-  cpus?: string
-  cpuShares?: string
+  /** bytes, or SIZE text */
+  memory?: string | number
+  /** bytes (-1: unlimited swap), or SIZE text */
+  memorySwap?: string | number
+  cpus?: string | number
+  cpuShares?: string | number
   cpusetCpus?: string
-  pidsLimit?: string
-  blkioWeight?: string
+  /** most tasks at once (-1: none) */
+  pidsLimit?: string | number
+  blkioWeight?: string | number
   deviceReadBps?: string[]
   deviceWriteBps?: string[]
   deviceReadIops?: string[]
   deviceWriteIops?: string[]
-  cpuTime?: string
-  outputLimit?: string
+  /** milliseconds, or DURATION text */
+  cpuTime?: string | number
+  /** bytes, or SIZE text */
+  outputLimit?: string | number
 }
+
+/** A typed number checked as its text form would be; text goes to the parser. */
+function sizeOf(v: string | number, flag: string, min: number): number {
+  if (typeof v === 'string') return parseSize(v, flag, {min})
+  if (!Number.isSafeInteger(v) || v < min) throw usageError(`invalid ${flag} ${v}`, `give whole bytes, at least ${min}`)
+  return v
+}
+
+function durationOf(v: string | number, flag: string): number {
+  if (typeof v === 'string') return parseDuration(v, flag)
+  if (!Number.isSafeInteger(v) || v < 0) throw usageError(`invalid ${flag} ${v}`, 'give whole milliseconds')
+  return v
+}
+
+const text = (v: string | number): string => String(v)
 
 /** Docker's minimum for -m: less cannot even hold the sandbox's own set-up. */
 export const MIN_MEMORY = 6 * 1024 * 1024
@@ -128,17 +153,30 @@ function parseThrottle(value: string, flag: string, kind: ThrottleKind): DeviceT
   return {path, major, minor, kind, rate}
 }
 
+/** How many CPUs the sandbox can keep busy at once: the fastest it can burn CPU time (--cpu-time). */
+export function cpuParallelism(l: Limits): number {
+  let n = availableParallelism()
+  if (l.cpus !== null) n = Math.min(n, l.cpus)
+  if (l.cpusetCpus !== null) {
+    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
+      const [a, b = a] = part.split('-').map(Number)
+      return sum + b - a + 1
+    }, 0))
+  }
+  return Math.max(n, 0.01)
+}
+
 /** Flags → Limits, with the defaults filled in. Every bad value is a one-line usage error. */
 export function parseLimits(req: LimitsRequest): Limits {
   const l: Limits = {...DEFAULT_LIMITS, deviceThrottle: []}
   if (req.memory !== undefined) {
-    l.memoryBytes = parseSize(req.memory, '--memory', {min: MIN_MEMORY})
+    l.memoryBytes = sizeOf(req.memory, '--memory', MIN_MEMORY)
     l.memorySwapBytes = l.memoryBytes
   }
   if (req.memorySwap !== undefined) {
-    if (req.memorySwap.trim() === '-1') l.memorySwapBytes = -1
+    if (text(req.memorySwap).trim() === '-1') l.memorySwapBytes = -1
     else {
-      const swap = parseSize(req.memorySwap, '--memory-swap', {min: MIN_MEMORY})
+      const swap = sizeOf(req.memorySwap, '--memory-swap', MIN_MEMORY)
       if (req.memory === undefined) throw usageError('--memory-swap needs --memory', 'give both, e.g. -m 512m --memory-swap 1g for 512m of swap')
       if (swap < l.memoryBytes!) {
         throw usageError(`--memory-swap ${req.memorySwap} is below --memory ${req.memory}`, '--memory-swap is memory plus swap: make it at least --memory (equal means no swap), or -1 for unlimited swap')
@@ -146,14 +184,14 @@ export function parseLimits(req: LimitsRequest): Limits {
       l.memorySwapBytes = swap
     }
   }
-  if (req.cpus !== undefined) l.cpus = parseCpus(req.cpus)
-  if (req.cpuShares !== undefined) l.cpuShares = integer(req.cpuShares, '--cpu-shares', 2, 262144, 'give a relative weight from 2 to 262144; 1024 is the default')
+  if (req.cpus !== undefined) l.cpus = parseCpus(text(req.cpus))
+  if (req.cpuShares !== undefined) l.cpuShares = integer(text(req.cpuShares), '--cpu-shares', 2, 262144, 'give a relative weight from 2 to 262144; 1024 is the default')
   if (req.cpusetCpus !== undefined) l.cpusetCpus = parseCpuList(req.cpusetCpus)
   if (req.pidsLimit !== undefined) {
-    const v = req.pidsLimit.trim()
+    const v = text(req.pidsLimit).trim()
     l.pids = v === '-1' || v === 'unlimited' ? null : integer(v, '--pids-limit', 1, 4194304, 'give the most processes and threads at once, e.g. --pids-limit 100, or -1 for no limit')
   }
-  if (req.blkioWeight !== undefined) l.blkioWeight = integer(req.blkioWeight, '--blkio-weight', 10, 1000, 'give a relative weight from 10 to 1000')
+  if (req.blkioWeight !== undefined) l.blkioWeight = integer(text(req.blkioWeight), '--blkio-weight', 10, 1000, 'give a relative weight from 10 to 1000')
   const throttles: Array<[string[] | undefined, string, ThrottleKind]> = [
     [req.deviceReadBps, '--device-read-bps', 'rbps'],
     [req.deviceWriteBps, '--device-write-bps', 'wbps'],
@@ -162,10 +200,10 @@ export function parseLimits(req: LimitsRequest): Limits {
   ]
   for (const [values, flag, kind] of throttles) for (const v of values ?? []) l.deviceThrottle.push(parseThrottle(v, flag, kind))
   if (req.cpuTime !== undefined) {
-    l.cpuTimeMs = parseDuration(req.cpuTime, '--cpu-time')
+    l.cpuTimeMs = durationOf(req.cpuTime, '--cpu-time')
     if (l.cpuTimeMs < 1) throw usageError(`invalid --cpu-time "${req.cpuTime}": it must be more than 0`, 'give CPU time for all processes together, e.g. --cpu-time 10s')
   }
-  if (req.outputLimit !== undefined) l.outputBytes = parseSize(req.outputLimit, '--output-limit', {min: 1})
+  if (req.outputLimit !== undefined) l.outputBytes = sizeOf(req.outputLimit, '--output-limit', 1)
   return l
 }
 

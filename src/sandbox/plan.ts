@@ -53,7 +53,56 @@ import {dirRootOps, hostEtcOps, hostRootOps, hostTopLevel} from './rootfs.js'
 import type {SandboxSpec} from './spec.js'
 import {ensurePoolLockDir, idPool, POOL_LOCK_DIR, RANGE_SIZE, rootlessRanges} from './userns.js'
 
-export type PlanOp = string[]
+type Path = string
+type Ns = 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup' | 'user'
+type RlimitValue = number | 'unlimited'
+
+/**
+ * One operation of the helper's plan, typed: the first element names it, the rest are
+ * its tokens in wire order (numbers are written in decimal). The grammar above is the
+ * contract; plan.c replays it.
+ */
+export type PlanOp =
+  | ['version', 1]
+  | ['ns', Ns]
+  | ['loopback']
+  | ['idpool', Path, number, number, number]
+  | ['mapper', Path, Path]
+  | ['uidmap' | 'gidmap', number, number, number]
+  | ['setgroups', 'deny']
+  | ['join', 'net' | 'ipc' | 'pid' | 'user', number, number]
+  | ['hostname', string]
+  | ['cgroup' | 'cgroupowner' | 'cgstat', Path]
+  | ['cgfinish']
+  | ['root', number, 'ro' | 'rw']
+  | ['bind', Path, Path, string]
+  | ['overlay', Path, Path] | ['overlay', Path, Path, string]
+  | ['tmpfs', Path, number, string, string]
+  | ['proc' | 'sysfs' | 'devpts' | 'mqueue' | 'mask' | 'readonly' | 'joinshm', Path]
+  | ['symlink', string, Path]
+  | ['mkdir', Path, string]
+  | ['file', Path, string, string]
+  | ['rlimit', string, RlimitValue, RlimitValue]
+  | ['user', number, number, ...number[]]
+  | ['caps' | 'ambient', string]
+  | ['seccomp' | 'cwd', Path]
+  | ['env', string]
+  | ['init']
+  | ['timeout', number]
+  | ['tty', number, number, 'stdin' | 'nostdin']
+  | ['exec', ...string[]]
+  // lifecycle (supervisor, exec, cp)
+  | ['detach', Path]
+  | ['log', Path, number, number]
+  | ['restart', string, number]
+  | ['keepstdin']
+  | ['cputime', number, Path, number]
+  | ['outputlimit', number]
+  | ['caller' | 'target', number, number]
+  | ['autoremove', Path]
+  | ['names', Path, string]
+  | ['background']
+  | ['copy', 'out' | 'in', Path, ...Array<'follow' | 'archive' | 'intodir'>]
 
 const isRoot = () => process.getuid?.() === 0
 
@@ -67,7 +116,7 @@ function usernsOps(spec: SandboxSpec, joined = false): PlanOp[] {
   if (isRoot()) {
     ensurePoolLockDir()
     const pool = idPool()
-    const poolOp = ['idpool', POOL_LOCK_DIR, String(pool.base), String(RANGE_SIZE), String(pool.count)]
+    const poolOp: PlanOp = ['idpool', POOL_LOCK_DIR, pool.base, RANGE_SIZE, pool.count]
     return joined ? [poolOp] : [['ns', 'user'], poolOp]
   }
   if (joined) return []
@@ -77,17 +126,17 @@ function usernsOps(spec: SandboxSpec, joined = false): PlanOp[] {
     return [
       ['ns', 'user'],
       ['mapper', full.newuidmap, full.newgidmap],
-      ['uidmap', '0', String(process.getuid!()), '1'],
-      ['uidmap', '1', String(full.uid.start), String(full.uid.count)],
-      ['gidmap', '0', String(process.getgid!()), '1'],
-      ['gidmap', '1', String(full.gid.start), String(full.gid.count)],
+      ['uidmap', 0, process.getuid!(), 1],
+      ['uidmap', 1, full.uid.start, full.uid.count],
+      ['gidmap', 0, process.getgid!(), 1],
+      ['gidmap', 1, full.gid.start, full.gid.count],
     ]
   }
   const {uid, gid} = spec.process.user
   return [
     ['ns', 'user'],
-    ['uidmap', String(uid), String(process.getuid!()), '1'],
-    ['gidmap', String(gid), String(process.getgid!()), '1'],
+    ['uidmap', uid, process.getuid!(), 1],
+    ['gidmap', gid, process.getgid!(), 1],
     ['setgroups', 'deny'],
   ]
 }
@@ -117,6 +166,10 @@ export interface PlanContext {
   joins?: Array<{kind: 'net' | 'ipc' | 'pid' | 'user'; pid: number; start: number}>
   /** --ipc host: no new IPC namespace */
   ipcHost?: boolean
+  /** -t: a pty of the sandbox's devpts, this size; stdin: relay the caller's input to it */
+  tty?: {rows: number; cols: number; stdin: boolean}
+  /** a supervised sandbox: the helper becomes its supervisor (lifecycle) */
+  supervise?: SuperviseContext
 }
 
 /** /dev/shm and /dev/mqueue: the sandbox's own, or those of the IPC namespace it shares. */
@@ -132,11 +185,11 @@ function ipcDevOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
     // nothing mq_open(3) does not already reach, and the files' modes still apply.
     return [['bind', '/dev/shm', '/dev/shm', 'nosuid,nodev,noexec'], spec.userns === 'host' ? ['mqueue', '/dev/mqueue'] : ['bind', '/dev/mqueue', '/dev/mqueue', 'nosuid,nodev,noexec,optional']]
   }
-  return [['tmpfs', '/dev/shm', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev,noexec'], ['mqueue', '/dev/mqueue']]
+  return [['tmpfs', '/dev/shm', DEFAULT_TMP_SIZE, '1777', 'nosuid,nodev,noexec'], ['mqueue', '/dev/mqueue']]
 }
 
 function devOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
-  const ops: PlanOp[] = [['tmpfs', '/dev', String(64 * 1024), '755', 'nosuid,noexec']]
+  const ops: PlanOp[] = [['tmpfs', '/dev', 64 * 1024, '755', 'nosuid,noexec']]
   for (const n of DEV_NODES) ops.push(['bind', `/dev/${n}`, `/dev/${n}`, 'nosuid,noexec,file'])
   ops.push(['devpts', '/dev/pts'], ['symlink', 'pts/ptmx', '/dev/ptmx'])
   ops.push(...ipcDevOps(spec, ctx))
@@ -161,14 +214,14 @@ function etcOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
 }
 
 export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
-  const ops: PlanOp[] = [['version', '1']]
-  const joined = new Set((ctx.joins ?? []).map((j) => j.kind))
-  for (const ns of ['pid', 'mount', 'uts', 'ipc', 'cgroup']) {
-    if (!joined.has(ns as 'pid') && !(ns === 'ipc' && ctx.ipcHost)) ops.push(['ns', ns])
+  const ops: PlanOp[] = [['version', 1]]
+  const joined = new Set<string>((ctx.joins ?? []).map((j) => j.kind))
+  for (const ns of ['pid', 'mount', 'uts', 'ipc', 'cgroup'] as const) {
+    if (!joined.has(ns) && !(ns === 'ipc' && ctx.ipcHost)) ops.push(['ns', ns])
   }
   if (spec.network === 'none' && !joined.has('net')) ops.push(['ns', 'net'], ['loopback'])
   ops.push(...usernsOps(spec, joined.has('user')))
-  for (const j of ctx.joins ?? []) ops.push(['join', j.kind, String(j.pid), String(j.start)])
+  for (const j of ctx.joins ?? []) ops.push(['join', j.kind, j.pid, j.start])
   ops.push(['hostname', spec.hostname])
   for (const p of ctx.cgroupProcs ?? []) ops.push(['cgroup', p])
   if (ctx.cgroupProcs?.length && ctx.cgroupOwnerRecord) ops.push(['cgroupowner', ctx.cgroupOwnerRecord])
@@ -179,7 +232,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
 
   // --- the root
   const writable = !spec.root.readOnly
-  ops.push(['root', String(spec.root.sizeBytes), writable ? 'rw' : 'ro'])
+  ops.push(['root', spec.root.sizeBytes, writable ? 'rw' : 'ro'])
   let topLevel: ReadonlySet<string>
   if (spec.root.type === 'host') {
     ops.push(...hostRootOps(writable))
@@ -202,7 +255,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   for (const p of spec.readonlyPaths) ops.push(['readonly', p])
   ops.push(...devOps(spec, ctx))
   if (!spec.mounts.some((m) => m.destination === '/tmp')) {
-    ops.push(['tmpfs', '/tmp', String(DEFAULT_TMP_SIZE), '1777', 'nosuid,nodev'])
+    ops.push(['tmpfs', '/tmp', DEFAULT_TMP_SIZE, '1777', 'nosuid,nodev'])
   }
 
   // --- the caller's mounts, in order
@@ -214,7 +267,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
       ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev' + idmap])
     } else {
       const flags = ['nosuid', 'nodev', ...(m.readOnly ? ['ro'] : []), ...(m.noexec ? ['noexec'] : [])]
-      ops.push(['tmpfs', m.destination, String(m.sizeBytes), m.mode.toString(8), flags.join(',')])
+      ops.push(['tmpfs', m.destination, m.sizeBytes, m.mode.toString(8), flags.join(',')])
     }
   }
 
@@ -227,21 +280,92 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   }
 
   // --- the process
-  for (const r of spec.process.rlimits) ops.push(['rlimit', r.name, String(r.soft), String(r.hard)])
-  const {uid, gid, groups} = spec.process.user
-  const userOp = ['user', String(uid), String(gid)]
-  for (const g of groups) userOp.push(String(g))
-  ops.push(userOp)
-  ops.push(['caps', capabilityMask(spec.process.capabilities)])
-  // A non-root user keeps added capabilities only as ambient ones (Podman's choice; Docker drops them).
-  if (uid !== 0) ops.push(['ambient', capabilityMask(spec.process.capabilities)])
-  if (spec.seccomp.bpfPath) ops.push(['seccomp', spec.seccomp.bpfPath])
-  for (const [k, v] of Object.entries(spec.process.env)) ops.push(['env', `${k}=${v}`])
-  ops.push(['cwd', cwd])
+  ops.push(...processOps(spec, {uid: spec.process.user.uid, gid: spec.process.user.gid, groups: spec.process.user.groups, env: spec.process.env, cwd}))
   if (spec.process.init) ops.push(['init'])
-  if (spec.timeoutMs > 0) ops.push(['timeout', String(spec.timeoutMs)])
+  if (spec.timeoutMs > 0) ops.push(['timeout', spec.timeoutMs])
+  if (ctx.supervise) ops.push(...superviseOps(ctx.supervise))
+  else if (ctx.tty) ops.push(ttyOp(ctx.tty))
   ops.push(['exec', ...spec.process.args])
   return ops
+}
+
+/** How the program runs: its limits, user, capabilities, filter, environment, directory. */
+function processOps(spec: SandboxSpec, p: {uid: number; gid: number; groups: number[]; env: Record<string, string>; cwd: string}): PlanOp[] {
+  const ops: PlanOp[] = []
+  for (const r of spec.process.rlimits) ops.push(['rlimit', r.name, r.soft, r.hard])
+  ops.push(['user', p.uid, p.gid, ...p.groups])
+  ops.push(['caps', capabilityMask(spec.process.capabilities)])
+  // A non-root user keeps added capabilities only as ambient ones (Podman's choice; Docker drops them).
+  if (p.uid !== 0) ops.push(['ambient', capabilityMask(spec.process.capabilities)])
+  if (spec.seccomp.bpfPath) ops.push(['seccomp', spec.seccomp.bpfPath])
+  for (const [k, v] of Object.entries(p.env)) ops.push(['env', `${k}=${v}`])
+  ops.push(['cwd', p.cwd])
+  return ops
+}
+
+function ttyOp(t: {rows: number; cols: number; stdin: boolean}): PlanOp {
+  return ['tty', t.rows, t.cols, t.stdin ? 'stdin' : 'nostdin']
+}
+
+/** What a supervised (lifecycle) sandbox adds: its supervisor, log, restart policy and per-run limits. */
+export interface SuperviseContext {
+  /** the supervisor's run directory: status.json, events, ctl */
+  runDir: string
+  log: {file: string; maxBytes: number; files: number}
+  restart: {name: string; maximumRetryCount: number}
+  keepStdin: boolean
+  /** -t of a detached sandbox: its output is logged as stdout */
+  tty?: {rows: number; cols: number}
+  /** --cpu-time per run, read from the group's usage file */
+  cpuTime?: {ms: number; usageFile: string; cpus: number}
+  outputLimitBytes?: number
+  /** a foreground run's CLI: when it dies the sandbox ends and autoRemove is removed */
+  caller?: {pid: number; start: number}
+  /** removed at the end (--rm) or with a dead caller, in order; the record's directory last */
+  autoRemove: string[]
+  names?: {dir: string; id: string}
+}
+
+function superviseOps(c: SuperviseContext): PlanOp[] {
+  const ops: PlanOp[] = [['detach', c.runDir], ['log', c.log.file, c.log.maxBytes, c.log.files], ['restart', c.restart.name, c.restart.maximumRetryCount]]
+  if (c.keepStdin) ops.push(['keepstdin'])
+  if (c.tty) ops.push(ttyOp({...c.tty, stdin: false}))
+  if (c.cpuTime) ops.push(['cputime', c.cpuTime.ms, c.cpuTime.usageFile, c.cpuTime.cpus])
+  if (c.outputLimitBytes !== undefined) ops.push(['outputlimit', c.outputLimitBytes])
+  if (c.caller) ops.push(['caller', c.caller.pid, c.caller.start])
+  for (const p of c.autoRemove) ops.push(['autoremove', p])
+  if (c.names) ops.push(['names', c.names.dir, c.names.id])
+  return ops
+}
+
+/** A running sandbox to enter: its PID 1 and that process's start time (no pid reuse). */
+export interface Target {
+  pid: number
+  start: number
+}
+
+/**
+ * exec: a program inside a running sandbox, with the sandbox's own hardening (its
+ * rlimits, capabilities, seccomp filter), in its groups.
+ */
+export function buildExecPlan(spec: SandboxSpec, target: Target, x: {command: string[]; uid: number; gid: number; env: Record<string, string>; cwd: string; cgroupProcs: string[]; tty?: {rows: number; cols: number; stdin: boolean}; background?: boolean}): PlanOp[] {
+  const ops: PlanOp[] = [['version', 1]]
+  for (const p of x.cgroupProcs) ops.push(['cgroup', p])
+  ops.push(...processOps(spec, {uid: x.uid, gid: x.gid, groups: [], env: x.env, cwd: x.cwd}))
+  ops.push(['target', target.pid, target.start])
+  if (x.background) ops.push(['background'])
+  if (x.tty) ops.push(ttyOp(x.tty))
+  ops.push(['exec', ...x.command])
+  return ops
+}
+
+/** cp: a framed stream of PATH inside the sandbox on stdout (out), or into it from stdin (in). */
+export function buildCopyPlan(target: Target, direction: 'out' | 'in', path: string, opts: {follow?: boolean; archive?: boolean; intoDir?: boolean} = {}): PlanOp[] {
+  const flags: Array<'follow' | 'archive' | 'intodir'> = []
+  if (opts.follow) flags.push('follow')
+  if (opts.archive) flags.push('archive')
+  if (opts.intoDir) flags.push('intodir')
+  return [['version', 1], ['target', target.pid, target.start], ['copy', direction, path, ...flags]]
 }
 
 const ALL_SAFE = /^[A-Za-z0-9._/=:,@+-]+$/
@@ -266,10 +390,13 @@ export function encodeToken(t: string): string {
  * the caller's optimized code away once per batch (3 deopts in the first 420 sandboxes,
  * each recompiling buildSpec or buildPlan); without them the background compiling over
  * those sandboxes went from 0.85 to 0.66 ms of CPU per sandbox. */
-export function serializePlan(ops: PlanOp[]): string {
+export function serializePlan(ops: readonly PlanOp[]): string {
   let out = ''
   for (const op of ops) {
-    for (let i = 0; i < op.length; i++) out += (i === 0 ? '' : ' ') + encodeToken(op[i])
+    for (let i = 0; i < op.length; i++) {
+      const t = op[i]
+      out += (i === 0 ? '' : ' ') + (typeof t === 'number' ? String(t) : encodeToken(t))
+    }
     out += '\n'
   }
   return out + 'end\n'

@@ -4,6 +4,8 @@
  */
 import {constants} from 'node:os'
 
+import {LabError} from '../errors.js'
+
 import type {CgroupStats} from './cgroups/driver.js'
 import type {Limits} from './limits.js'
 import type {Rlimit} from './spec.js'
@@ -96,6 +98,34 @@ export function hintFor(err: HelperError): string | undefined {
   if (err.stage === 'clone') return 'the kernel refused to create namespaces; run `lab doctor`'
   if (err.stage === 'seccomp') return 'the seccomp filter could not be loaded; try another profile or run `lab doctor`'
   return undefined
+}
+
+/**
+ * A helper failure as one sentence: the one place the helper's error events become text
+ * (the CLI, the lifecycle, exec and cp, labs). `subject` names what failed ("sandbox web").
+ */
+export function failureSentence(err: Pick<HelperError, 'stage' | 'call' | 'path' | 'message'>, subject: string): string {
+  if (err.stage === 'exec') return `${subject}: cannot run the program: ${err.message}`
+  // cp: the copy itself refused (its path and why); copy: a call of the copy failed
+  if (err.call === 'cp') return `${subject}: ${err.path ? `${err.path}: ` : ''}${err.message}`
+  if (err.stage === 'copy') return `${subject}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+  return `${subject}: set-up failed at ${err.stage}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+}
+
+/** The exit code a failure gets, as Docker's: 127 not found, 126 not runnable, 125 the engine. */
+export function failureExitCode(err: Pick<HelperError, 'stage' | 'errnoName'>): number {
+  return err.stage === 'exec' ? (err.errnoName === 'ENOENT' ? 127 : 126) : 125
+}
+
+/** A helper failure as the error a command throws: the sentence, the hint and Docker's exit code. */
+export function helperFailure(err: HelperError, subject: string): LabError {
+  return new LabError(err.stage === 'exec' ? 'exec-failed' : 'engine', failureSentence(err, subject), {hint: hintFor(err), exitCode: failureExitCode(err), cause: err})
+}
+
+/** The helper's error behind a LabError made by helperFailure, if it is one. */
+export function helperErrorOf(e: unknown): HelperError | null {
+  const c = e instanceof LabError ? (e.cause as Partial<HelperError> | undefined) : undefined
+  return c && typeof c.stage === 'string' && typeof c.message === 'string' ? (c as HelperError) : null
 }
 
 /** What the engine observed besides the helper's events: the cgroup's counters and its own limit kills. */
@@ -200,13 +230,8 @@ export function resultFromEvents(
   }
   if (error) {
     r.error = {...error, hint: hintFor(error)}
-    if (error.stage === 'exec') {
-      r.verdict = 'exec-failed'
-      r.exitCode = error.errnoName === 'ENOENT' ? 127 : 126
-    } else {
-      r.verdict = 'engine-error'
-      r.exitCode = 125
-    }
+    r.verdict = error.stage === 'exec' ? 'exec-failed' : 'engine-error'
+    r.exitCode = failureExitCode(error)
     return r
   }
   if (!exit) {

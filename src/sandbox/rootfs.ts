@@ -74,8 +74,8 @@ let topLevelCache: ReadonlySet<string> | null = null
 /** Top-level names the host layout occupies (for deciding what a workdir lands on);
  * the same per-process view of the system directories as hostRootOps. */
 export function hostTopLevel(): ReadonlySet<string> {
-  // every op is [kind, source, destination, ...]
-  if (!topLevelCache) topLevelCache = new Set([...hostRootOps(false).map((op) => op[2].slice(1)), 'etc'])
+  // every op is bind, overlay or symlink: [kind, source, destination, ...]
+  if (!topLevelCache) topLevelCache = new Set([...hostRootOps(false).map((op) => String(op[2]).slice(1)), 'etc'])
   return topLevelCache
 }
 

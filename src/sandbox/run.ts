@@ -2,14 +2,13 @@
  * Running one sandbox to completion: validate → cgroup → plan → helper → kill what is
  * left in the cgroup → accounting → remove the cgroup → result.
  */
-import {readFileSync} from 'node:fs'
-import {availableParallelism} from 'node:os'
 
 import {usageError} from '../errors.js'
 import {type CgroupOptions, createSandboxCgroup, type CgroupStats, type SandboxCgroup, type UnenforcedLimit} from './cgroups/index.js'
-import {DEFAULT_LIMITS, type Limits} from './limits.js'
+import {hostResolvConf} from './etc.js'
+import {cpuParallelism, DEFAULT_LIMITS, type Limits} from './limits.js'
 
-import {buildPlan, serializePlan, type PlanContext, type PlanOp} from './plan.js'
+import {buildPlan, serializePlan, type PlanContext} from './plan.js'
 import {runHelper, type HelperRunOptions} from './helper.js'
 import {resultFromEvents, type SandboxResult} from './result.js'
 import type {SandboxSpec} from './spec.js'
@@ -20,29 +19,8 @@ export type RunOptions = HelperRunOptions & {
   cgroup?: CgroupOptions
   /** running sandboxes' namespaces to enter instead of new ones (a CI step joins its services' network) */
   joins?: PlanContext['joins']
-  /** more plan lines, placed before the final exec line (lifecycle grammar, e.g. "tty" for -t) */
-  extraOps?: PlanOp[]
-}
-
-function hostResolvConf(): string {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8')
-  } catch {
-    return ''
-  }
-}
-
-/** How many CPUs the sandbox can keep busy at once: the fastest it can burn CPU time. */
-function cpuParallelism(l: Limits): number {
-  let n = availableParallelism()
-  if (l.cpus !== null) n = Math.min(n, l.cpus)
-  if (l.cpusetCpus !== null) {
-    n = Math.min(n, l.cpusetCpus.split(',').reduce((sum, part) => {
-      const [a, b = a] = part.split('-').map(Number)
-      return sum + b - a + 1
-    }, 0))
-  }
-  return Math.max(n, 0.01)
+  /** -t: the program's controlling terminal is a pty of the sandbox's devpts, relayed by the helper */
+  terminal?: PlanContext['tty']
 }
 
 /**
@@ -106,8 +84,7 @@ export async function runSandbox(spec: SandboxSpec, opts: RunOptions = {stdio: '
     // The helper then also ends the groups: it reads the final counters and removes them
     // before reporting the exit, off this (batch) process's main thread.
     const cgroupFinish = lean && group.statFiles !== undefined
-    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupStatFiles: cgroupFinish ? group.statFiles!() : undefined, cgroupFinish, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins})
-    if (opts.extraOps?.length) ops.splice(ops.length - 1, 0, ...opts.extraOps)
+    const ops = buildPlan(spec, {cgroupProcs: group.procsFiles, cgroupOwnerRecord: group.ownerRecord, cgroupStatFiles: cgroupFinish ? group.statFiles!() : undefined, cgroupFinish, hostResolvConf: spec.network === 'host' ? hostResolvConf() : undefined, joins: opts.joins, tty: opts.terminal})
     const plan = serializePlan(ops)
     helperOpts.onStarted = (pid) => {
       watchdog?.start()

@@ -9,6 +9,28 @@ import type {SandboxSpec} from './spec.js'
 
 type Check = {name: string; run: (s: SandboxSpec) => string | null; hint: string}
 
+/** Capabilities whose power lies in a namespace: with the host's, only the host's root has it. */
+const NAMESPACED_CAPS: Array<{ns: 'network' | 'ipc'; caps: string[]}> = [
+  {ns: 'network', caps: ['NET_RAW', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_BROADCAST']},
+  {ns: 'ipc', caps: ['IPC_OWNER']},
+]
+
+/**
+ * A capability counts only in the namespaces its user namespace owns. A remapped sandbox
+ * on the host's network (or IPC) namespace holds NET_RAW in its own user namespace, which
+ * does not own the host's: the capability would be there and do nothing.
+ */
+function capabilityCannotReach(s: SandboxSpec): string | null {
+  if (s.userns === 'host') return null
+  const onHost = {network: s.network === 'host', ipc: s.share?.ipc === 'host'}
+  for (const {ns, caps} of NAMESPACED_CAPS) {
+    if (!onHost[ns]) continue
+    const c = s.process.capabilities.find((x) => caps.includes(x))
+    if (c) return `--cap-add ${c} cannot work with --${ns} host under user remapping: the host's ${ns} namespace belongs to the host's root, not to the sandbox's user namespace`
+  }
+  return null
+}
+
 const CHECKS: Check[] = [
   {
     name: 'unique-destinations',
@@ -34,6 +56,11 @@ const CHECKS: Check[] = [
     name: 'root-path',
     hint: 'a prepared root needs its directory; the host root takes none',
     run: (s) => ((s.root.type === 'dir') !== (s.root.path !== undefined) ? 'root.path must be given exactly for a directory root' : null),
+  },
+  {
+    name: 'capability-reaches-namespace',
+    hint: 'add --userns=host (as root) to run with the host\'s ids, or leave out the capability or the host namespace',
+    run: capabilityCannotReach,
   },
   {
     name: 'cwd-not-engine-owned',

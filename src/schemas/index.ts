@@ -5,6 +5,7 @@
  */
 import {CI_SCHEMA} from '../ci/schema.js'
 import {GRADING_SCHEMA} from '../grading/schema.js'
+import {DOCKER_ARCHIVE_MANIFEST_SCHEMA, IMAGE_CONFIG_SCHEMA, IMAGE_INDEX_SCHEMA, IMAGE_MANIFEST_SCHEMA} from '../images/schema.js'
 import {LAB_SCHEMA} from '../labs/schema.js'
 import {SANDBOX_SPEC_SCHEMA} from '../sandbox/spec.js'
 import {SECCOMP_PROFILE_SCHEMA} from '../seccomp/schema.js'
@@ -15,4 +16,8 @@ export const SCHEMAS: Record<string, object> = {
   lab: LAB_SCHEMA,
   grading: GRADING_SCHEMA,
   ci: CI_SCHEMA,
+  'image-manifest': IMAGE_MANIFEST_SCHEMA,
+  'image-index': IMAGE_INDEX_SCHEMA,
+  'image-config': IMAGE_CONFIG_SCHEMA,
+  'docker-archive-manifest': DOCKER_ARCHIVE_MANIFEST_SCHEMA,
 }

@@ -32,7 +32,16 @@ async function ci(args, extraEnv = {}) {
 }
 
 const job = (r, key) => r.json.jobs.find((j) => j.key === key)
-const leftovers = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`lab-ci-`) && !n.startsWith(`lab-ci-${process.pid}-`))
+// a leak is a run directory whose lab process is gone (other suites run lab ci at the same time)
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return e.code === 'EPERM'
+  }
+}
+const leftovers = () => readdirSync(tmpdir()).filter((n) => /^lab-ci-\d+-/.test(n) && !alive(Number(n.split('-')[2])))
 
 t.before.each(() => {
   repo = mkdtempSync(join(tmpdir(), 'labci-repo-'))

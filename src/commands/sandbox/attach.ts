@@ -26,11 +26,11 @@ export default class SandboxAttach extends BaseCommand {
   async run() {
     const {args, flags} = await this.parse(SandboxAttach)
     const lc = engine(flags)
-    const info = lc.inspect(args.sandbox) as {Config: {Tty: boolean; OpenStdin: boolean}}
-    const raw = info.Config.Tty && info.Config.OpenStdin && !flags['no-stdin'] && process.stdin.isTTY === true
+    const rec = lc.store.get(args.sandbox)
+    const raw = rec.tty === true && rec.keepStdin && !flags['no-stdin'] && process.stdin.isTTY === true
     const proxied: Array<[NodeJS.Signals, () => void]> = []
     // Docker's rule: signals are passed on to sandboxes without a terminal only
-    if (flags['sig-proxy'] && !info.Config.Tty) {
+    if (flags['sig-proxy'] && rec.tty !== true) {
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
         const f = () => void lc.kill(args.sandbox, sig).catch(() => {})
         process.on(sig, f)

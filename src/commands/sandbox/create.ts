@@ -1,6 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
-import {parseRunArgv} from '../../cli/run-flags.js'
-import {requestFromParsed} from '../../cli/sandbox-run.js'
+import {parseRunArgv, requestFromArgv} from '../../sandbox/argv.js'
 import {lifecycle} from '../../sandbox/lifecycle.js'
 
 export default class SandboxCreate extends BaseCommand {
@@ -13,7 +12,9 @@ export default class SandboxCreate extends BaseCommand {
     const argv = this.argv.filter((a) => a !== '--json')
     const json = argv.length !== this.argv.length
     const parsed = parseRunArgv(argv)
-    const rec = await lifecycle({stateDir: parsed.flags['state-dir'] as string | undefined}).create({...requestFromParsed(parsed), restart: parsed.flags.restart as string | undefined, autoRemove: parsed.flags.rm as boolean, interactive: parsed.flags.interactive as boolean, volumesFrom: parsed.flags['volumes-from'] as string[] | undefined, ipc: parsed.flags.ipc as string | undefined, pid: parsed.flags.pid as string | undefined, tty: parsed.flags.tty as boolean, logOpts: parsed.flags['log-opt'] as string[] | undefined})
+    // a created sandbox keeps stdin open when started with -i, as docker create -i
+    const req = {...requestFromArgv(parsed), interactive: parsed.flags.interactive === true, keep: undefined}
+    const rec = await lifecycle({stateDir: parsed.flags['state-dir'] as string | undefined}).create(req)
     this.log(json ? JSON.stringify({id: rec.id, name: rec.name}, null, 2) : rec.id)
     return {id: rec.id, name: rec.name}
   }

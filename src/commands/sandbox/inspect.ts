@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {engine, stateDirFlag} from '../../cli/lifecycle-flags.js'
 import {printInspected} from '../../cli/format.js'
+import {inspectView} from '../../cli/views.js'
 
 export default class SandboxInspect extends BaseCommand {
   static override summary = 'Show sandboxes in detail, as JSON or through a template'
@@ -14,7 +15,7 @@ export default class SandboxInspect extends BaseCommand {
   async run() {
     const {argv, flags} = await this.parse(SandboxInspect)
     const lc = engine(flags)
-    const out = (argv as string[]).map((ref) => lc.inspect(ref))
+    const out = (argv as string[]).map((ref) => inspectView(lc, ref))
     if (!this.jsonEnabled()) await printInspected((l) => this.log(l), out, flags.format)
     return out
   }

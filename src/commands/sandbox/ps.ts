@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {engine, stateDirFlag, table} from '../../cli/lifecycle-flags.js'
 import {usageError} from '../../errors.js'
+import {psRow} from '../../cli/views.js'
 import type {SandboxSummary} from '../../sandbox/lifecycle.js'
 
 const FILTERS = ['id', 'name', 'status', 'exited']
@@ -18,7 +19,7 @@ export default class SandboxPs extends BaseCommand {
     ...stateDirFlag,
   }
 
-  async run(): Promise<SandboxSummary[]> {
+  async run(): Promise<Array<SandboxSummary & {status: string}>> {
     const {flags} = await this.parse(SandboxPs)
     const filters = (flags.filter ?? []).map((f) => {
       const eq = f.indexOf('=')
@@ -37,6 +38,7 @@ export default class SandboxPs extends BaseCommand {
           : s.state.status === 'exited' && String(s.state.exitCode) === value,
         ),
       )
+      .map(psRow)
     if (!this.jsonEnabled()) {
       const id = (x: string) => (flags['no-trunc'] ? x : x.slice(0, 12))
       if (flags.quiet) this.log(rows.map((r) => id(r.id)).join('\n'))

@@ -1,7 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 
 import {sandboxRun} from '../../cli/sandbox-run.js'
-import {RUN_FLAGS} from '../../cli/run-flags.js'
+import {RUN_FLAGS} from '../../sandbox/argv.js'
 
 // Help is built from the same table the Docker-style parser reads.
 const flags = Object.fromEntries(
@@ -21,7 +21,7 @@ Options end at the first argument that is not an option, as with docker run. Exi
   static override examples = [
     '<%= config.bin %> sandbox run -- echo hello',
     '<%= config.bin %> sandbox run -v "$PWD/data:/data:ro" -w /data -- ls -l',
-    '<%= config.bin %> sandbox run --cap-add NET_RAW --network host -- ping -c1 127.0.0.1',
+    '<%= config.bin %> sandbox run --userns=host --cap-add NET_RAW --network host -- ping -c1 127.0.0.1',
     '<%= config.bin %> sandbox run --json -- sh -c "exit 3"',
   ]
 

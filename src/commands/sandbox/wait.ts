@@ -5,6 +5,7 @@ import {engine, stateDirFlag} from '../../cli/lifecycle-flags.js'
 
 export default class SandboxWait extends BaseCommand {
   static override summary = 'Block until sandboxes stop, then print their exit codes'
+  static override description = 'With --json, each sandbox\'s result has the shape of a foreground `lab sandbox run --json`: verdict with evidence, exitCode, wallMs, cpu, peakMemoryBytes, pidsPeak (its output stays in `lab sandbox logs`).'
   static override strict = false
   static override args = {sandbox: Args.string({required: true, description: 'name or id (more may follow)'})}
   static override flags = {...stateDirFlag}
@@ -15,8 +16,9 @@ export default class SandboxWait extends BaseCommand {
     const out = []
     for (const ref of argv as string[]) {
       const r = await lc.wait(ref)
-      out.push(r)
       if (!this.jsonEnabled()) this.log(String(r.exitCode))
+      // a sandbox removed when it ended (--rm) has left no result behind: its exit code
+      else out.push((await lc.result(r.id).catch(() => null)) ?? r)
     }
     return out
   }

@@ -34,6 +34,8 @@ export interface SandboxRecord {
   everStarted: boolean
   /** -t: the program runs on a pty of the sandbox's devpts; its output is logged as stdout */
   tty?: boolean
+  /** the host id range its user namespace maps onto (as the helper reported it at the last start) */
+  userns?: {hostUidBase: number; hostGidBase: number; size: number} | null
 }
 
 /** What the supervisor writes to status.json (see src/sandbox-native/detach.c). */

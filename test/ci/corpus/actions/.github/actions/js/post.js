@@ -1,0 +1,1 @@
+console.log(`post for ${process.env.STATE_started} after main`)

@@ -1,0 +1,139 @@
+// The pure parts of running GitHub workflows: filter patterns and on: decisions, workflow
+// commands, shells, the script-injection linter, GitHub's expression rules. No sandbox.
+import {suite} from 'uvu'
+import * as assert from 'uvu/assert'
+
+import {WorkflowCommands} from '../../dist/ci/commands.js'
+import {buildEvent, decide, fromFork, inputsContext, matchesPatterns} from '../../dist/ci/events.js'
+import {interpolate} from '../../dist/ci/expr.js'
+import {references, untrustedIn} from '../../dist/ci/lint.js'
+import {prependPath, stepWorkdir} from '../../dist/ci/runner.js'
+import {shellPlan, shellProblem} from '../../dist/ci/shells.js'
+import {unreferencedSecrets} from '../../dist/ci/secrets.js'
+
+const t = suite('ci: GitHub semantics (pure)')
+const ev = (name, ref, extra = {}) => buildEvent({name, ref, gitRef: 'refs/heads/main', gitSha: 'a'.repeat(40), repository: 'me/repo', actor: 'me', ...extra})
+
+t('filter patterns: * stops at /, ** does not, ? and + repeat the character before, ! excludes, the last match wins', () => {
+  assert.ok(matchesPatterns(['feature/*'], 'feature/x'))
+  assert.not.ok(matchesPatterns(['feature/*'], 'feature/x/y'))
+  assert.ok(matchesPatterns(['feature/**'], 'feature/x/y'))
+  assert.ok(matchesPatterns(['**.js'], 'a/b/c.js'))
+  assert.ok(matchesPatterns(['v2*'], 'v2'))
+  assert.ok(matchesPatterns(['v[12].[0-9]+.[0-9]+'], 'v1.10.2'))
+  assert.not.ok(matchesPatterns(['v[12].[0-9]+.[0-9]+'], 'v3.1.2'))
+  assert.ok(matchesPatterns(['docs/**/*.md'], 'docs/a.md'))
+  assert.not.ok(matchesPatterns(['releases/**', '!releases/**-alpha'], 'releases/1-alpha'))
+  assert.ok(matchesPatterns(['releases/**', '!releases/**-alpha', 'releases/keep-alpha'], 'releases/keep-alpha'))
+  assert.ok(matchesPatterns(['*.jsx?'], 'a.js') && matchesPatterns(['*.jsx?'], 'a.jsx'))
+  assert.ok(matchesPatterns(['v+'], 'vvv'))
+})
+
+t('on: decides per event, ref and changed files, as GitHub does', () => {
+  const on = {push: {branches: ['main', 'release/**'], 'paths-ignore': ['docs/**']}, pull_request: {branches: ['main'], types: ['opened']}}
+  assert.ok(decide(on, ev('push', 'main')).runs)
+  assert.ok(decide(on, ev('push', 'refs/heads/release/1/2')).runs)
+  assert.match(decide(on, ev('push', 'dev')).why, 'branch "dev" is not in branches: main, release/**')
+  assert.match(decide(on, ev('push', 'refs/tags/v1')).why, 'it filters branches only')
+  assert.not.ok(decide(on, ev('push', 'main', {changed: ['docs/a.md', 'docs/b/c.md']})).runs)
+  assert.ok(decide(on, ev('push', 'main', {changed: ['docs/a.md', 'src/x.c']})).runs)
+  assert.ok(decide(on, ev('pull_request', 'main')).runs)
+  assert.match(decide(on, ev('pull_request', 'dev')).why, 'is not in branches')
+  assert.match(decide({pull_request: null}, ev('pull_request', 'main', {})).why, 'pull_request')
+  assert.match(decide('push', ev('workflow_dispatch', 'main')).why, 'it runs on push, not on workflow_dispatch')
+  assert.ok(decide({push: {tags: ['v*']}}, ev('push', 'refs/tags/v1.2')).runs)
+  assert.not.ok(decide({push: {tags: ['v*']}}, ev('push', 'main')).runs)
+  assert.ok(decide({push: {paths: ['src/**']}}, ev('push', 'main')).runs, 'without --changed, path filters are not applied')
+  const pr = ev('pull_request', 'main')
+  assert.is(pr.ref, 'refs/pull/1/merge')
+  assert.is(pr.payload.pull_request.base.ref, 'main')
+  assert.not.ok(fromFork(pr))
+  assert.ok(fromFork({...pr, payload: {pull_request: {head: {repo: {full_name: 'them/repo'}}, base: {repo: {full_name: 'me/repo'}}}}}))
+})
+
+t('workflow_dispatch inputs: defaults and types', () => {
+  const on = {workflow_dispatch: {inputs: {n: {type: 'number', default: 3}, b: {type: 'boolean', default: false}, s: {default: 'x'}}}}
+  assert.equal(inputsContext(on, 'workflow_dispatch', {b: 'true'}), {n: 3, b: true, s: 'x'})
+  assert.throws(() => inputsContext({workflow_dispatch: {inputs: {must: {required: true}}}}, 'workflow_dispatch', {}), /input "must" is required/)
+})
+
+t('workflow commands: outputs, masks, annotations, stop-commands, disabled set-env', () => {
+  const masks = []
+  const c = new WorkflowCommands({debug: false, allowUnsecure: false, onMask: (v) => masks.push(v)})
+  assert.is(c.line('::set-output name=a::1%0A2'), null)
+  assert.is(c.line('::add-mask::pa55word'), null)
+  assert.is(c.line('::group::Title'), '▸ Title')
+  assert.is(c.line('::error file=a.c,line=2,title=T%3A1::bad'), 'error: a.c:2: T:1: bad')
+  assert.is(c.line('::debug::hidden'), null)
+  assert.is(c.line('::stop-commands::tok'), null)
+  assert.is(c.line('::set-output name=b::2'), '::set-output name=b::2')
+  assert.is(c.line('::tok::'), null)
+  assert.is(c.line('::set-env name=X::1'), 'error: the `set-env` command is disabled (use $GITHUB_ENV)')
+  assert.is(c.line('plain ::not a command'), 'plain ::not a command')
+  assert.equal(c.effects.outputs, {a: '1\n2'})
+  assert.equal(masks, ['pa55word'])
+  assert.equal(c.effects.annotations, [{level: 'error', message: 'bad', file: 'a.c', line: 2, title: 'T:1'}])
+  assert.is(c.effects.errors.length, 1)
+  assert.equal(c.effects.env, {})
+})
+
+t('shells: GitHub templates, custom {0} templates, problems', () => {
+  assert.equal(shellPlan(undefined, 'github', 'F').argv, ['bash', '-e', 'F'])
+  assert.equal(shellPlan('bash', 'github', 'F').argv, ['bash', '--noprofile', '--norc', '-eo', 'pipefail', 'F'])
+  assert.equal(shellPlan('sh', 'github', 'F').argv, ['sh', '-e', 'F'])
+  assert.equal(shellPlan('python', 'github', 'F').argv, ['python3', 'F'])
+  assert.equal(shellPlan('perl -w {0}', 'github', 'F').argv, ['perl', '-w', 'F'])
+  assert.is(shellPlan('python3 -u {0}', 'github', 'F').ext, '.py')
+  assert.match(shellProblem('fish'), 'neither bash, sh, python, pwsh nor a template')
+  assert.match(shellProblem('cmd'), 'only on Windows')
+})
+
+t('working-directory and GITHUB_PATH as GitHub resolves them', () => {
+  assert.equal(stepWorkdir('/tmp', '/nonexistent'), {path: '/tmp', checked: false})
+  assert.equal(stepWorkdir('/', '/nonexistent'), {path: '/', checked: true})
+  assert.equal(stepWorkdir(undefined, '/nonexistent'), {path: '/workspace', checked: true})
+  assert.equal(stepWorkdir('sub/../x/', '/nonexistent'), {path: '/workspace/x', checked: false})
+  const p = ['/old']
+  prependPath(p, ['/a', '/b'])
+  prependPath(p, ['/c', '/a'])
+  assert.equal(p, ['/a', '/c', '/b', '/old'])
+})
+
+t('expressions: GitHub loose typing and functions', () => {
+  const ctx = {contexts: {github: {event: {labels: [{name: 'Bug'}, {name: 'ci'}]}}, env: {}, matrix: {}, steps: {}}, status: {success: true, failure: false, cancelled: false}}
+  const ev_ = (e) => interpolate(`\${{ ${e} }}`, ctx, 'w')
+  assert.is(ev_("null == 0"), 'true')
+  assert.is(ev_("'' == 0"), 'true')
+  assert.is(ev_("' 0xff ' == 255"), 'true')
+  assert.is(ev_("true == 1"), 'true')
+  assert.is(ev_("'ABC' == 'abc'"), 'true')
+  assert.is(ev_("'abc' < 'ABD'"), 'true')
+  assert.is(ev_("contains(github.event.labels.*.name, 'bug')"), 'true')
+  assert.is(ev_("format('{{{0}}} {1}', 'a', 2)"), '{a} 2')
+  assert.throws(() => ev_("format('{0} {1}', 'a')"), /has no argument/)
+  assert.throws(() => ev_("fromJSON('{nope')"), /not JSON/)
+  assert.is(ev_("join(fromJSON('[1,2,3]'), '+')"), '1+2+3')
+  assert.is(ev_("0xff"), '255')
+  assert.is(ev_("-2.99e-2"), '-0.0299')
+  assert.is(ev_("1 && 'x' || 'y'"), 'x')
+  assert.is(ev_("startsWith('Hello', 'he') && endsWith('Hello', 'LO')"), 'true')
+})
+
+t('lint: untrusted event values found in any spelling', () => {
+  assert.ok(untrustedIn(' github.event.issue.title '))
+  assert.ok(untrustedIn("github.event['pull_request']['head']['ref']"))
+  assert.ok(untrustedIn('github.head_ref'))
+  assert.ok(untrustedIn("join(github.event.commits.*.message, ' ')"))
+  assert.ok(untrustedIn('toJSON(github.event)'))
+  assert.not.ok(untrustedIn('github.event.pull_request.number'))
+  assert.not.ok(untrustedIn('github.event_name'))
+  assert.not.ok(untrustedIn('github.ref'))
+  assert.equal(references("github.event.issues[0]['title']"), ['github.event.issues.*.title'])
+})
+
+t('secrets the pipeline never names', () => {
+  assert.equal(unreferencedSecrets('env:\n  A: ${{ secrets.API_TOKEN }}', ['API_TOKEN', 'OTHER']), ['OTHER'])
+  assert.equal(unreferencedSecrets('secrets: inherit', ['X']), [])
+})
+
+t.run()
