@@ -9,12 +9,13 @@ import {LabError} from '../errors.js'
 import {gradeBatch, type GradeReport} from '../grading/harness.js'
 import {loadGradingSpec} from '../grading/load.js'
 import {progressReporter} from '../grading/progress.js'
+import {escapeTerminal} from '../grading/terminal.js'
 import {FORMATS, type Format, render, reportFiles} from '../grading/reports/index.js'
 import {gradeThroughQueue, queueFlags, wantsQueue} from '../queue/cli.js'
 
 export default class Grade extends BaseCommand {
   static override summary = 'Grade student submissions, each test in a fresh isolated sandbox'
-  static override description = `SPEC is a grading.yaml, a directory holding one, or a lab whose directory has one. Each SUBMISSION is a directory, .tar, .tar.gz or .zip; unsafe archives (links out, "..", absolute paths, devices, zip bombs) are rejected one by one and the batch goes on. Tests run in parallel sandboxes (strict seccomp profile, no network, remapped ids); a run within 10% of its time limit is run once more. Exits 0 when grading completed, whatever the scores; non-zero only when grading itself failed.`
+  static override description = `SPEC is a grading.yaml, a directory holding one, or a lab whose directory has one. Each SUBMISSION is a directory, .tar, .tar.gz or .zip (an archive holding a single folder is graded as that folder's contents); unsafe archives (links out, "..", absolute paths, devices, zip bombs) are rejected one by one and the batch goes on. Tests run in parallel sandboxes (strict seccomp profile, no network, remapped ids); a run within 10% of its time limit is run once more. A framework group (pytest, unittest, node:test, tap, junit-xml) runs its test file once per submission and scores each test; see docs/grading.md. Exits 0 when grading completed, whatever the scores; non-zero only when grading itself failed.`
 
   static override examples = [
     '<%= config.bin %> grade examples/grading/grading.yaml examples/grading/submissions/*',
@@ -94,7 +95,7 @@ export default class Grade extends BaseCommand {
     if (report.summary.errors > 0) {
       const first = report.submissions.find((s) => s.status === 'error')!
       process.exitCode = 1
-      process.stderr.write(`lab: grading failed for ${report.summary.errors} submission${report.summary.errors > 1 ? 's' : ''} (first: ${first.id}: ${first.message}) (run \`lab doctor\`; the reports mark them "error")\n`)
+      process.stderr.write(`lab: grading failed for ${report.summary.errors} submission${report.summary.errors > 1 ? 's' : ''} (first: ${first.id}: ${escapeTerminal(first.message ?? '')}) (run \`lab doctor\`; the reports mark them "error")\n`)
     }
     return report
   }
@@ -104,8 +105,9 @@ export default class Grade extends BaseCommand {
     const lines = r.submissions.map((s) => {
       const score = `${s.score}/${s.maxScore}`.padStart(9)
       const failed = s.tests.filter((t) => t.status !== 'passed').map((t) => t.name)
-      const why = s.message ?? (failed.length ? `failed: ${failed.join(', ')}` : 'all tests passed')
-      return `${s.id.padEnd(w)} ${score}  ${s.status.padEnd(12)} ${why}`
+      const why = s.message ? s.message.split('\n')[0] : failed.length ? `failed: ${failed.join(', ')}` : 'all tests passed'
+      // names and messages come from submissions: shown, never interpreted by the terminal
+      return `${s.id.padEnd(w)} ${score}  ${s.status.padEnd(12)} ${escapeTerminal(why)}`
     })
     this.log([`${r.title}: ${r.summary.submissions} submission${r.summary.submissions === 1 ? '' : 's'} in ${(r.wallMs / 1000).toFixed(1)} s, mean ${r.summary.meanScore}/${r.summary.maxScore}${r.summary.reruns ? `, ${r.summary.reruns} run${r.summary.reruns > 1 ? 's' : ''} repeated near the time limit` : ''}`, ...lines, ...(out ? [`reports written to ${out}`] : [])].join('\n'))
   }

@@ -15,7 +15,7 @@ import {LABS_DIR} from '../labs/load.js'
 import {parseDuration, parseSize} from '../sandbox/units.js'
 import {parseYaml, problemLine, schemaProblems, summarizeProblems} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
-import {GRADING_SCHEMA, type GradingSpec, type RunLimits, type TextCheck} from './schema.js'
+import {GRADING_SCHEMA, type GradingSpec, isGroup, type RunLimits, type TextCheck} from './schema.js'
 
 export interface LoadedSpec {
   /** the spec file, canonical */
@@ -98,18 +98,22 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
       problems.push(`${name}: ${(e as Error).message}`)
     }
   }
-  for (const rel of data.files ?? []) {
-    try {
-      const st = safeStat(dir, rel, 'files')
-      if (!st) problems.push(`${name}: files: ${rel} does not exist next to the spec`)
-      else if (st.isDirectory()) {
-        for (const e of walkSafe(join(dir, rel), `files/${rel}`)) if (!e.dir) fileHashes[`${rel}/${e.rel}`] = sha256(readFileSync(join(dir, rel, e.rel)))
-      } else if (st.nlink > 1) problems.push(`${name}: files: ${rel} is a hard link`)
-      else fileHashes[rel] = sha256(readFileSync(join(dir, rel)))
-    } catch (e) {
-      problems.push(`${name}: ${(e as Error).message}`)
+  const hashSpecFiles = (list: string[] | undefined, where: string, dirOnly = false) => {
+    for (const rel of list ?? []) {
+      try {
+        const st = safeStat(dir, rel, where)
+        if (!st) problems.push(`${name}: ${where}: ${rel} does not exist next to the spec`)
+        else if (st.isDirectory()) {
+          for (const e of walkSafe(join(dir, rel), `${where}/${rel}`)) if (!e.dir) fileHashes[`${rel}/${e.rel}`] = sha256(readFileSync(join(dir, rel, e.rel)))
+        } else if (dirOnly) problems.push(`${name}: ${where}: ${rel} is not a directory`)
+        else if (st.nlink > 1) problems.push(`${name}: ${where}: ${rel} is a hard link`)
+        else fileHashes[rel] = sha256(readFileSync(join(dir, rel)))
+      } catch (e) {
+        problems.push(`${name}: ${(e as Error).message}`)
+      }
     }
   }
+  hashSpecFiles(data.files, 'files')
   checkLimits(data.limits, '/limits', problems)
   if (data.build) checkLimits(data.build.limits, '/build/limits', problems)
   const textCheck = (t: TextCheck | undefined, where: string) => {
@@ -128,6 +132,22 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
     if (seen.has(t.name)) problems.push(`${name}: ${where}/name: "${t.name}" is used by two tests (names must be unique)`)
     seen.add(t.name)
     checkLimits(t.limits, `${where}/limits`, problems)
+    hashSpecFiles(t.files, `${where}/files`)
+    if (isGroup(t)) {
+      if (t.reference) hashSpecFiles([t.reference], `${where}/reference`, true)
+      else if (!t.scores?.some((x) => x.name)) problems.push(`${name}: ${where}: a ${t.framework} group needs \`reference:\` (a solution directory that passes, whose run lists the tests) or \`scores:\` naming its tests`)
+      ;(t.scores ?? []).forEach((x, j) => {
+        if (x.match === undefined) return
+        try {
+          new RegExp(x.match)
+        } catch (e) {
+          problems.push(`${name}: ${where}/scores/${j}/match: ${(e as Error).message}`)
+        }
+      })
+      const bases = (t.files ?? []).map((f) => basename(f))
+      if (new Set(bases).size !== bases.length) problems.push(`${name}: ${where}/files: two files have the same base name (each is copied into /work under its base name)`)
+      return
+    }
     if (t.stdinFile) readSpecFile(t.stdinFile, `${where}/stdinFile`)
     t.checks.forEach((c, j) => {
       const w = `${where}/checks/${j}`
@@ -135,6 +155,7 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
       textCheck(c.stderr, `${w}/stderr`)
       textCheck(c.file, `${w}/file`)
       if (c.checker?.time) checkLimits({time: c.checker.time}, `${w}/checker`, problems)
+      hashSpecFiles(c.checker?.files, `${w}/checker/files`)
     })
   })
   if (problems.length) throw new GradingSpecError(problems)

@@ -40,6 +40,8 @@ export interface FileCheck extends TextCheck {
 export interface CheckerCheck {
   /** the checker's command (argv), run in its own sandbox; exit 0 passes */
   command: string[]
+  /** files of the spec this checker sees at /grader (besides every test's files) */
+  files?: string[]
   /** time limit of the checker, e.g. "5s" */
   time?: string
 }
@@ -64,7 +66,43 @@ export interface GradingTest {
   stdinFile?: string
   limits?: RunLimits
   checks: Check[]
+  /** files of the spec this test alone sees at /grader (besides the top-level files) */
+  files?: string[]
+  /** the Exercism task this test belongs to */
+  task?: number
 }
+
+/** How the tests of a framework group are scored: by exact name or by pattern, first match wins. */
+export interface FrameworkScore {
+  name?: string
+  match?: string
+  points?: number
+  visibility?: Visibility
+  task?: number
+}
+
+export interface FrameworkGroup {
+  /** the group's name, shown when the whole group could not run */
+  name: string
+  framework: 'pytest' | 'unittest' | 'node:test' | 'tap' | 'junit-xml'
+  /** the teacher's test files (of the spec), copied into /work under their base names before each run */
+  files?: string[]
+  /** the command (tap, junit-xml; optional for the others): run with `sh -c` in /work, the tests left to run as arguments on a re-run */
+  run?: string
+  /** junit-xml: the file the command writes, relative to /work */
+  report?: string
+  /** a directory of the spec holding a solution that passes: its run lists the tests (names and order) */
+  reference?: string
+  /** points of each test unless `scores` says otherwise; default 1 */
+  points?: number
+  visibility?: Visibility
+  scores?: FrameworkScore[]
+  /** `time` is per test; memory, pids, output and fileSize hold for the whole run */
+  limits?: RunLimits
+}
+
+export type GradingEntry = GradingTest | FrameworkGroup
+export const isGroup = (t: GradingEntry): t is FrameworkGroup => 'framework' in t
 
 export interface GradingSpec {
   title: string
@@ -75,7 +113,7 @@ export interface GradingSpec {
   build?: {run: string; limits?: RunLimits}
   /** limits of every test unless the test sets its own */
   limits?: RunLimits
-  tests: GradingTest[]
+  tests: GradingEntry[]
 }
 
 const relPath = RELATIVE_PATH
@@ -151,6 +189,7 @@ const CHECK = {
       description: 'A program of the teacher, run in its own sandbox after the test: it sees the run\'s outputs read-only in /check (stdout, stderr, exit-code, work/) and the spec\'s files in /grader; exit 0 passes, and its first line of output is the message.',
       properties: {
         command: {type: 'array', minItems: 1, maxItems: 64, items: {type: 'string', minLength: 1, maxLength: 4096}},
+        files: {type: 'array', maxItems: 256, uniqueItems: true, items: relPath, description: 'Files of the spec this checker alone sees under /grader (with every test\'s own files): a checker\'s source, expected answers. Tests never see them.'},
         time: {...duration, description: 'the checker\'s wall-clock limit; default 10s'},
       },
     },
@@ -174,8 +213,52 @@ const TEST = {
     stdinFile: {...relPath, description: 'A file of the spec given on standard input.'},
     limits: LIMITS,
     checks: {type: 'array', minItems: 1, maxItems: 64, items: CHECK},
+    files: {type: 'array', maxItems: 256, uniqueItems: true, items: relPath, description: 'Files of the spec this test alone sees under /grader (besides the top-level files), e.g. a hidden input. Other tests never see them.'},
+    task: {type: 'integer', minimum: 1, maximum: 1000, description: 'The Exercism task this test belongs to (task_id).'},
   },
   not: {required: ['stdin', 'stdinFile']},
+} as const
+
+const VISIBILITY = {
+  enum: ['visible', 'hidden', 'after_due_date'],
+  description: 'Who sees the result in student-facing reports (Gradescope, Exercism): visible (default), hidden (teacher only), after_due_date.',
+} as const
+
+const GROUP = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'framework'],
+  description: 'A test file run once per submission by its framework; every test it holds is a scored test.',
+  properties: {
+    name: {type: 'string', minLength: 1, maxLength: 120, pattern: '^[^\\u0000-\\u001f]+$', description: 'The group, shown when it could not run as a whole.'},
+    framework: {enum: ['pytest', 'unittest', 'node:test', 'tap', 'junit-xml'], description: 'pytest, unittest and node:test run through lab\'s own reporter (per-test timeout, output and assertion); tap reads TAP from standard output; junit-xml reads the `report` file the command writes.'},
+    files: {type: 'array', minItems: 1, maxItems: 64, uniqueItems: true, items: relPath, description: 'The teacher\'s test files (of the spec), copied into /work under their base names before each run (the submission\'s files of the same name are replaced). Required for pytest, unittest and node:test.'},
+    run: {type: 'string', minLength: 1, maxLength: 8192, description: 'The command, with `sh -c` in /work; when a run is re-started after a test was stopped, the names of the tests left are its arguments. Required for tap and junit-xml.'},
+    report: {...relPath, description: 'junit-xml: the JUnit XML file the command writes, relative to /work.'},
+    reference: {...relPath, description: 'A directory of the spec with a solution that passes every test: run once per batch, it lists the tests (names and order) and proves the spec works.'},
+    points: {type: 'number', minimum: 0, maximum: 10000, description: 'Points of each test unless `scores` says otherwise; default 1.'},
+    visibility: VISIBILITY,
+    scores: {
+      type: 'array',
+      maxItems: 1000,
+      description: 'Points, visibility and Exercism task per test, by exact name or regular expression; the first entry that matches applies.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 2,
+        properties: {
+          name: {type: 'string', minLength: 1, maxLength: 500},
+          match: {type: 'string', minLength: 1, maxLength: 1000, description: 'a JavaScript regular expression matched against the test name'},
+          points: {type: 'number', minimum: 0, maximum: 10000},
+          visibility: VISIBILITY,
+          task: {type: 'integer', minimum: 1, maximum: 1000},
+        },
+        oneOf: [{required: ['name']}, {required: ['match']}],
+      },
+    },
+    limits: {...LIMITS, description: 'time: each test\'s limit (default 5s); memory, pids, output and fileSize: the whole run.'},
+  },
+  allOf: [{if: {properties: {framework: {enum: ['tap', 'junit-xml']}}}, then: {required: ['run']}, else: {required: ['files']}}, {if: {properties: {framework: {const: 'junit-xml'}}}, then: {required: ['report']}}],
 } as const
 
 export const GRADING_SCHEMA = {
@@ -204,7 +287,7 @@ export const GRADING_SCHEMA = {
       properties: {run: {type: 'string', minLength: 1, maxLength: 8192, description: 'run with `sh -c` in /work'}, limits: LIMITS},
     },
     limits: LIMITS,
-    tests: {type: 'array', minItems: 1, maxItems: 500, items: TEST},
+    tests: {type: 'array', minItems: 1, maxItems: 500, items: {oneOf: [TEST, GROUP]}},
   },
 } as const
 

@@ -9,7 +9,7 @@
  *   runPipelineJob       — loadPipeline() + runPipeline() → CiResult, its JUnit XML and step logs
  */
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 
 import {loadPipeline} from '../ci/load.js'
 import type {CiResult} from '../ci/report.js'
@@ -17,6 +17,7 @@ import {runPipeline} from '../ci/runner.js'
 import type {Pipeline} from '../ci/model.js'
 import {gradeBatch, type GradeReport, type SubmissionResult} from '../grading/harness.js'
 import type {LoadedSpec} from '../grading/load.js'
+import {isGroup} from '../grading/schema.js'
 
 export interface GradedOne {
   result: SubmissionResult
@@ -44,7 +45,12 @@ export interface GradeRunSpec {
 }
 
 export function gradeRunSpec(spec: LoadedSpec): GradeRunSpec {
-  const tests = spec.data.tests.map((t) => ({name: t.name, points: t.points, visibility: t.visibility ?? 'visible', command: t.run}))
+  // a framework group's tests are known once its reference ran (on the worker): the named ones here, the rest from the results
+  const tests: GradeReport['tests'] = spec.data.tests.flatMap((t) =>
+    isGroup(t)
+      ? (t.scores ?? []).filter((x) => x.name !== undefined).map((x) => ({name: x.name!, points: x.points ?? t.points ?? 1, visibility: x.visibility ?? t.visibility ?? 'visible', command: t.run ?? t.framework, group: t.name}))
+      : [{name: t.name, points: t.points, visibility: t.visibility ?? 'visible', command: t.run}],
+  )
   return {title: spec.data.title, file: spec.file, sha256: spec.specSha256, files: spec.fileHashes, tests, maxScore: tests.reduce((s, t) => s + t.points, 0)}
 }
 
@@ -53,6 +59,8 @@ export function errorSubmission(spec: GradeRunSpec, id: string, path: string, st
   return {
     id,
     path,
+    upload: basename(path),
+    runMs: 0,
     kind: null,
     sha256: null,
     files: 0,
@@ -68,7 +76,9 @@ export function errorSubmission(spec: GradeRunSpec, id: string, path: string, st
 
 /** The report of a local run, from per-submission results (the summary is computed as gradeBatch computes it). */
 export function assembleGradeReport(spec: GradeRunSpec, results: SubmissionResult[], engine: Record<string, unknown>, started: number, finished: number): GradeReport {
-  const graded = results.filter((r) => r.status === 'graded' || r.status === 'build-failed' || r.status === 'rejected')
+  const graded = results.filter((r) => r.status !== 'error')
+  const known = new Set(spec.tests.map((t) => t.name))
+  const discovered = results.flatMap((r) => r.tests).filter((t) => !known.has(t.name) && known.add(t.name)).map((t) => ({name: t.name, points: t.maxScore, visibility: t.visibility, command: '', ...(t.group ? {group: t.group} : {})}))
   return {
     format: 'lab-grade-report',
     version: 1,
@@ -82,12 +92,13 @@ export function assembleGradeReport(spec: GradeRunSpec, results: SubmissionResul
       graded: results.filter((r) => r.status === 'graded').length,
       rejected: results.filter((r) => r.status === 'rejected').length,
       buildFailed: results.filter((r) => r.status === 'build-failed').length,
+      loadFailed: results.filter((r) => r.status === 'load-failed').length,
       errors: results.filter((r) => r.status === 'error').length,
       maxScore: spec.maxScore,
       meanScore: graded.length ? Math.round((graded.reduce((s, r) => s + r.score, 0) / graded.length) * 100) / 100 : 0,
       reruns: results.reduce((s, r) => s + r.tests.filter((t) => t.rerun).length, 0),
     },
-    tests: spec.tests,
+    tests: [...spec.tests, ...discovered],
     submissions: results,
   }
 }

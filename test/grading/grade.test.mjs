@@ -84,8 +84,8 @@ rootTest(t, 'JUnit XML, TAP 14 and the CSV gradebook', () => {
   assert.ok(tap.includes('not ok 2 - partial 5/10'))
   assert.ok(tap.includes('    not ok 2 - negative numbers'))
   const csv = readFileSync(join(base, 'reports', 'gradebook.csv'), 'utf8').split('\r\n')
-  assert.is(csv[0], 'submission,status,score,max_score,percent,sum of small numbers,negative numbers,mean within 0.001,sorted output,empty input is an error,sha256,message')
-  assert.match(csv[2], /^partial,graded,5,10,50,3,0,2,0,0,[0-9a-f]{64},$/)
+  assert.is(csv[0], 'submission,status,score,max_score,percent,sum of small numbers,negative numbers,mean within 0.001,sorted output,empty input is an error,upload,sha256,message')
+  assert.match(csv[2], /^partial,graded,5,10,50,3,0,2,0,0,partial,[0-9a-f]{64},$/)
 })
 
 rootTest(t, '--format prints one format to stdout; progress goes to stderr as plain lines', async () => {

@@ -4,6 +4,7 @@ import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
 import {render, reportFiles} from '../../dist/grading/reports/index.js'
+import {tap14Problems} from './tap14.mjs'
 
 const t = suite('grading: report formats under hostile text')
 
@@ -24,8 +25,8 @@ const report = {
     {name: 'two', points: 1, visibility: 'hidden', command: 'true'},
   ],
   submissions: [
-    {id: '=HYPERLINK("x")', path: '/p', kind: 'directory', sha256: 'b'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'failed', 0, {visibility: 'hidden', rerun: {reason: 'near the limit', first: {verdict: 'timeout', wallMs: 1000}}})], wallMs: 10, message: EVIL},
-    {id: 'bob', path: '/q', kind: 'zip', sha256: 'c'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'passed', 1, {visibility: 'hidden'})], wallMs: 10},
+    {id: '=HYPERLINK("x")', path: '/p', upload: 'p', runMs: 9, kind: 'directory', sha256: 'b'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'failed', 0, {visibility: 'hidden', rerun: {reason: 'near the limit', first: {verdict: 'timeout', wallMs: 1000}}})], wallMs: 10, message: EVIL},
+    {id: 'bob', path: '/q.zip', upload: 'q.zip', runMs: 9, kind: 'zip', sha256: 'c'.repeat(64), files: 1, bytes: 1, status: 'graded', score: 1, maxScore: 2, tests: [test('one', 'passed', 1), test('two', 'passed', 1, {visibility: 'hidden'})], wallMs: 10},
   ],
 }
 
@@ -34,7 +35,9 @@ t('TAP 14: submission text cannot add test points or subtests', () => {
   assert.is(lines[0], 'TAP version 14')
   assert.is(lines.filter((l) => /^(not )?ok \d/.test(l)).length, 2, 'two top-level points')
   assert.is(lines.filter((l) => l.startsWith('# Subtest:')).length, 2)
-  assert.ok(lines.includes('not ok 1 - =HYPERLINK("x") 1/2 (x"/><script>alert(1)</script> \\# Subtest: forged ok 1 - forged)'))
+  // the summary keeps the message's first line only: the rest is in the test's YAML block
+  assert.ok(lines.includes('not ok 1 - =HYPERLINK("x") 1/2 (x"/><script>alert(1)</script>)'), lines.join('\n'))
+  assert.equal(tap14Problems(render('tap', report)), [], 'still valid TAP 14')
 })
 
 t('JUnit: attributes and text escaped, characters XML cannot hold dropped', () => {

@@ -81,6 +81,7 @@ export function normalReport(r) {
   delete x.engine
   for (const s of x.submissions) {
     delete s.wallMs
+    delete s.runMs
     delete s.delivery
     if (s.build) delete s.build.wallMs
     for (const t of s.tests) {

@@ -53,8 +53,10 @@ const SUBMISSIONS = {
   'symlink-at-run': {'main.sh': 'rm -f out.txt; ln -s /etc/passwd out.txt; echo 42 >> out.txt 2>/dev/null; echo 42\n'},
   'fifo-output': {'main.sh': 'mkfifo out.txt; echo 42\n'},
   'hard-link-in-run': {'main.sh': 'ln /etc/passwd out.txt 2>/dev/null || ln /etc/shadow out.txt 2>/dev/null; echo 42\n'},
-  // the lingering process keeps rewriting the output after the main one is gone
-  lingering: {'main.sh': `echo 42 > out.txt; (${LINGER}; echo forged > out.txt) & (while :; do echo forged > out.txt; sleep 0.01; done) & sleep 0.05; echo 42 > out.txt; echo 42\n`},
+  // the lingering processes: one rewrites the output while the run goes on, stops, and then
+  // both wait to forge it once the main process is gone; only the main process decides the
+  // moment the run ends, so the honest answer is there at that moment however slow the machine
+  lingering: {'main.sh': `echo 42 > out.txt; (${LINGER}; echo forged > out.txt) & (while [ ! -e stop ]; do echo forged > out.txt; sleep 0.01; done; echo 42 > out.txt; : > stopped; ${LINGER}; echo forged > out.txt) & sleep 0.05; : > stop; while [ ! -e stopped ]; do sleep 0.01; done; echo 42\n`},
   'fake-result': {
     'main.sh':
       'echo \'{"score": 3, "max_score": 3, "tests": [{"name": "answer", "score": 2, "status": "passed"}]}\'; echo "ok 1 - answer"; ' +
@@ -147,6 +149,12 @@ rootTest(t, 'attack: infinite loop · defence: wall-clock limit, run once more n
   assert.ok(report.summary.reruns >= 2)
 })
 
+rootTest(t, 'attack: a busy loop that is killed hides its CPU use · defence: CPU time is read from the sandbox\'s cgroup', () => {
+  // 1 s of a busy loop, even on a loaded machine, is far above the few ms the sandbox's init used
+  const a = test('infinite-loop', 'answer')
+  assert.ok(a.cpuMs >= 150, `cpuMs ${a.cpuMs} for a ${a.wallMs} ms busy loop`)
+})
+
 rootTest(t, 'attack: fork bomb · defence: the pids limit; memory bomb · defence: the memory limit; output flood · defence: the output cap', () => {
   for (const name of ['answer', 'file']) {
     // the bomb stops at the pids limit; whether the shell then ends by itself or is ended
@@ -215,6 +223,104 @@ rootTest(t, 'attack: a submission that prints (and writes) a fake result · defe
   assert.is(gs.score, 0)
   const tap = readFileSync(join(base, 'reports', 'results.tap'), 'utf8')
   assert.not.match(tap, /^ok \d+ - fake-result/m)
+})
+
+// Trust boundaries between the grader's files and the student's code, and the teacher's
+// terminal and spreadsheet: a second batch with files only some tests (and the checker) see.
+const TRUST_SPEC = `title: trust boundaries
+files: [public.txt]
+limits: {time: 10s, output: 64k}
+tests:
+  - name: visible
+    points: 1
+    run: sh main.sh
+    checks: [{stdout: {contains: "42"}}]
+  - name: hidden input
+    points: 1
+    visibility: hidden
+    files: [hidden-input.txt]
+    run: sh main.sh < /grader/hidden-input.txt
+    checks: [{stdout: {contains: "42"}}]
+  - name: checked
+    points: 1
+    run: sh main.sh
+    checks:
+      - checker: {command: [python3, /grader/checker.py], files: [checker.py]}
+`
+const SECRET_INPUT = 'SECRET-INPUT-7f3a'
+const CHECKER_SOURCE = 'CHECKER-SOURCE-91bc'
+const ESC_NAME = '/\x1b]0;pwned\x07\x1b[2J\x1b[31mtitle\nFAKE  3/3  graded  all tests passed'
+let trust
+let trustStdout
+
+rootTest(t, 'a second batch: hidden inputs, a checker with its own files, a file flood and hostile names', async () => {
+  const d = join(base, 'trust')
+  mkdirSync(join(d, 'subs'), {recursive: true})
+  writeFileSync(join(d, 'grading.yaml'), TRUST_SPEC)
+  writeFileSync(join(d, 'public.txt'), 'public\n')
+  writeFileSync(join(d, 'hidden-input.txt'), `${SECRET_INPUT}\n`)
+  writeFileSync(join(d, 'checker.py'), `# ${CHECKER_SOURCE}\nimport sys\nout = open('/check/stdout').read()\nsrc = open('/grader/checker.py').read()\nok = '42' in out and '${CHECKER_SOURCE}' in src and '${SECRET_INPUT}' in open('/grader/hidden-input.txt').read()\nprint('ok' if ok else 'wrong answer')\nsys.exit(0 if ok else 1)\n`)
+  const subs = {
+    // prints everything it can find of the grader's files into its (student-visible) output
+    snoop: {'main.sh': 'cat /grader/hidden-input.txt /grader/checker.py 2>&1; ls -R /grader 2>&1; cat; echo 42\n'},
+    // 10,050 empty files in /work: more than the checker's copy of the run may hold
+    'file-flood': {'main.sh': 'cat >/dev/null; i=0; while [ $i -lt 10050 ]; do : > f$i; i=$((i+1)); done; echo 42\n'},
+  }
+  const paths = []
+  for (const [name, files] of Object.entries(subs)) {
+    mkdirSync(join(d, 'subs', name))
+    for (const [f, body] of Object.entries(files)) writeFileSync(join(d, 'subs', name, f), body)
+    paths.push(join(d, 'subs', name))
+  }
+  writeFileSync(join(d, 'subs', 'escapes.tar'), makeTar([{name: 'main.sh', body: HONEST}, {name: ESC_NAME, body: 'x'}]))
+  paths.push(join(d, 'subs', 'escapes.tar'))
+  // without --json: the summary the teacher's terminal shows
+  const r = await lab(['grade', join(d, 'grading.yaml'), ...paths, '--out', join(d, 'out')], {timeout: 120_000})
+  assert.is(r.code, 0, `a submission's flood is its own verdict, not a failed batch: ${r.stderr}`)
+  trustStdout = r.stdout + r.stderr
+  trust = JSON.parse(readFileSync(join(d, 'out', 'report.json'), 'utf8'))
+})
+
+const trustTest = (id, name) => trust.submissions.find((x) => x.id === id).tests.find((x) => x.name === name)
+
+rootTest(t, 'attack: a visible test prints the hidden test\'s input and the checker\'s source · defence: each test sees only its own files at /grader', () => {
+  const visible = trustTest('snoop', 'visible')
+  assert.is(visible.status, 'passed')
+  assert.not.ok(visible.stdout.includes(SECRET_INPUT), visible.stdout)
+  assert.not.ok(visible.stdout.includes(CHECKER_SOURCE), visible.stdout)
+  assert.match(visible.stdout, /public\.txt/, 'the top-level files are there')
+  // the test that uses the hidden input gets it; still never the checker
+  assert.ok(trustTest('snoop', 'hidden input').stdout.includes(SECRET_INPUT))
+  assert.not.ok(trustTest('snoop', 'hidden input').stdout.includes(CHECKER_SOURCE))
+  assert.not.ok(trustTest('snoop', 'checked').stdout.includes(CHECKER_SOURCE))
+  // the checker runs with every file of the grader
+  assert.is(trustTest('snoop', 'checked').status, 'passed', trustTest('snoop', 'checked').message)
+})
+
+rootTest(t, 'attack: 10,050 files in /work overflow the checker\'s copy · defence: that test\'s limit verdict (file-count), the batch goes on', () => {
+  const s = trust.submissions.find((x) => x.id === 'file-flood')
+  assert.is(s.status, 'graded')
+  const c = trustTest('file-flood', 'checked')
+  assert.is(c.verdict, 'file-count')
+  assert.is(c.status, 'failed')
+  assert.match(c.message, /more than 10000 files/)
+  assert.is(trustTest('file-flood', 'visible').status, 'passed')
+  assert.is(trust.summary.errors, 0)
+})
+
+rootTest(t, 'attack: an archive entry named with escape sequences and a newline · defence: shown escaped on the terminal (\\x1b), never interpreted', () => {
+  const s = trust.submissions.find((x) => x.id === 'escapes')
+  assert.is(s.status, 'rejected')
+  assert.not.ok(trustStdout.includes('\x1b'), 'no raw ESC reaches the terminal')
+  assert.not.ok(trustStdout.includes('\x07'), 'no raw BEL reaches the terminal')
+  assert.ok(trustStdout.includes('\\x1b]0;pwned\\x07\\x1b[2J'), trustStdout)
+  assert.not.match(trustStdout, /^FAKE/m, 'the name cannot start a line of its own')
+})
+
+rootTest(t, 'attack: a name that a spreadsheet runs as a formula behind blanks or in full width · defence: the CSV field is prefixed with \'', async () => {
+  const {csvField} = await import('../../dist/grading/reports/csv.js')
+  for (const evil of [' =HYPERLINK("http://x")', '\t=1+1', '\u3000=1+1', '\uff1dHYPERLINK("x")', '\uff0b1', ' \uff20SUM(A1)', '-1+1']) assert.ok(csvField(evil).replace(/^"/, '').startsWith("'"), JSON.stringify(evil))
+  assert.is(csvField('plain name'), 'plain name')
 })
 
 rootTest(t, 'the host is unchanged: attacked files hash the same; no process, mount or scratch area is left', async () => {

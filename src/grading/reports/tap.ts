@@ -18,12 +18,13 @@ export function tap(report: GradeReport): string {
   report.submissions.forEach((s, i) => {
     out.push(`# Subtest: ${desc(s.id)}`)
     out.push(`    1..${s.tests.length}`)
+    out.push(`    # upload: ${desc(s.upload ?? s.path)}`)
     s.tests.forEach((t, j) => {
       out.push(`    ${t.status === 'passed' ? 'ok' : 'not ok'} ${j + 1} - ${desc(t.name)}`)
       if (t.status !== 'passed') {
         out.push('      ---')
         out.push(`      message: ${yamlString(t.message)}`)
-        out.push(`      severity: ${t.status === 'error' ? 'error' : 'fail'}`)
+        out.push(`      severity: ${t.status === 'error' || s.status !== 'graded' ? 'error' : 'fail'}`)
         out.push(`      verdict: ${yamlString(t.verdict)}`)
         out.push(`      points: ${t.score}`)
         out.push(`      max_points: ${t.maxScore}`)
@@ -32,7 +33,7 @@ export function tap(report: GradeReport): string {
       }
     })
     const ok = s.status === 'graded' && s.tests.every((t) => t.status === 'passed')
-    out.push(`${ok ? 'ok' : 'not ok'} ${i + 1} - ${desc(s.id)} ${s.score}/${s.maxScore}${s.message ? ` (${desc(s.message)})` : ''}`)
+    out.push(`${ok ? 'ok' : 'not ok'} ${i + 1} - ${desc(s.id)} ${s.score}/${s.maxScore}${s.message ? ` (${desc(s.message.split('\n')[0].slice(0, 300))})` : ''}`)
   })
   return out.join('\n') + '\n'
 }

@@ -1,0 +1,4 @@
+import {initials} from './helpers.mjs'
+export function parse(phrase) {
+  return initials(phrase)
+}

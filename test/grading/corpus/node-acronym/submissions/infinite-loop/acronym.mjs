@@ -1,0 +1,8 @@
+export function parse(phrase) {
+  while (phrase.includes(",")) {}
+  return phrase
+    .split(/[\s-]+/)
+    .filter(Boolean)
+    .map((w) => w.replace(/[^A-Za-z]/g, '')[0].toUpperCase())
+    .join('')
+}

@@ -1,0 +1,4 @@
+export function parse(phrase) {
+  console.log('parsing', phrase)
+  return phrase.split(' ').map((w) => w[0].toUpperCase()).join('')
+}

@@ -1,0 +1,3 @@
+def leap_year(year):
+    print("checking", year)
+    return year % 4 == 0
