@@ -10,6 +10,8 @@ export interface SchemaProblem {
   /** ajv's keyword and parameters, for src/util/yaml-load.ts's clean-up */
   keyword?: string
   params?: Record<string, unknown>
+  /** where in the schema it failed (ajv's schemaPath), to tell the branches of a oneOf apart */
+  schemaPath?: string
 }
 
 type CompiledValidator = ((data: unknown) => boolean) & {
@@ -28,12 +30,12 @@ async function load(name: string): Promise<CompiledValidator> {
   return v
 }
 
-export function describeProblem(e: {instancePath: string; message?: string; params?: Record<string, unknown>; keyword: string}): SchemaProblem {
+export function describeProblem(e: {instancePath: string; message?: string; params?: Record<string, unknown>; keyword: string; schemaPath?: string}): SchemaProblem {
   const path = e.instancePath === '' ? '/' : e.instancePath
   let message = e.message ?? e.keyword
   if (e.keyword === 'additionalProperties' && e.params?.additionalProperty) message = `unknown key "${String(e.params.additionalProperty)}"`
   if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) message = `must be one of ${(e.params!.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`
-  return {path, message, keyword: e.keyword, params: e.params}
+  return {path, message, keyword: e.keyword, params: e.params, schemaPath: e.schemaPath}
 }
 
 /** Validates data against a named schema; returns the problems (empty when valid). */

@@ -131,7 +131,8 @@ export interface SchemaProblemOptions {
  * misspelt keys with the key meant, problems inside a value rather than the failed
  * alternatives about the whole value, each message once.
  */
-export function schemaProblems(problems: SchemaProblem[], opts: SchemaProblemOptions = {}): SchemaProblem[] {
+export function schemaProblems(all: SchemaProblem[], opts: SchemaProblemOptions = {}): SchemaProblem[] {
+  const problems = likeliestBranches(all, opts)
   const byPath = new Map<string, SchemaProblem[]>()
   for (const p of problems) byPath.set(p.path, [...(byPath.get(p.path) ?? []), p])
   const deeper = (path: string) => problems.some((q) => q.path !== path && q.path.startsWith(path === '/' ? '/' : `${path}/`))
@@ -173,6 +174,44 @@ export function schemaProblems(problems: SchemaProblem[], opts: SchemaProblemOpt
   }
   const seen = new Set<string>()
   return out.filter((p) => (seen.has(p.path + '\0' + p.message) ? false : (seen.add(p.path + '\0' + p.message), true)))
+}
+
+/** The schema at a JSON pointer of ajv's schemaPath ("#/properties/x/oneOf/0"). */
+function schemaAtPointer(schema: Schema, pointer: string): Schema | undefined {
+  let v: unknown = schema
+  for (const seg of pointer.replace(/^#\/?/, '').split('/').filter(Boolean)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined
+  return v && typeof v === 'object' ? (v as Schema) : undefined
+}
+
+/**
+ * A value that matched no branch of a oneOf/anyOf gets every branch's problems from ajv; only
+ * the branch the author meant explains it: the one whose keys cover most of the value's own
+ * keys (a test with `run` and `checks` is a test, not a framework group), then the one with
+ * the fewest problems. The other branches' problems are dropped.
+ */
+function likeliestBranches(problems: SchemaProblem[], opts: SchemaProblemOptions): SchemaProblem[] {
+  if (!opts.schema) return problems
+  const drop = new Set<SchemaProblem>()
+  for (const alt of problems) {
+    if ((alt.keyword !== 'oneOf' && alt.keyword !== 'anyOf') || !alt.schemaPath) continue
+    const prefix = `${alt.schemaPath}/`
+    const inside = (p: SchemaProblem) => p !== alt && !!p.schemaPath?.startsWith(prefix) && (alt.path === '/' || p.path === alt.path || p.path.startsWith(`${alt.path}/`))
+    const branches = new Map<string, SchemaProblem[]>()
+    for (const p of problems) if (inside(p)) {
+      const n = p.schemaPath!.slice(prefix.length).split('/')[0]
+      branches.set(n, [...(branches.get(n) ?? []), p])
+    }
+    if (branches.size < 2) continue
+    const present = keysAt(opts.data, alt.path)
+    const known = (n: string) => {
+      const s = schemaAtPointer(opts.schema as Schema, prefix + n)
+      const props = Object.keys((s?.properties ?? {}) as object)
+      return [...present].filter((k) => props.includes(k)).length
+    }
+    const ranked = [...branches.keys()].sort((a, b) => known(b) - known(a) || branches.get(a)!.length - branches.get(b)!.length)
+    for (const n of ranked.slice(1)) for (const p of branches.get(n)!) drop.add(p)
+  }
+  return drop.size ? problems.filter((p) => !drop.has(p)) : problems
 }
 
 /** The one-line summary of a list of problems: the first, and how many more. */
