@@ -187,7 +187,7 @@ function schemaAtPointer(schema: Schema, pointer: string): Schema | undefined {
  * A value that matched no branch of a oneOf/anyOf gets every branch's problems from ajv; only
  * the branch the author meant explains it: the one whose keys cover most of the value's own
  * keys (a test with `run` and `checks` is a test, not a framework group), then the one with
- * the fewest problems. The other branches' problems are dropped.
+ * the fewest problems; a branch for another type of value comes last. The other branches' problems are dropped.
  */
 function likeliestBranches(problems: SchemaProblem[], opts: SchemaProblemOptions): SchemaProblem[] {
   if (!opts.schema) return problems
@@ -208,7 +208,9 @@ function likeliestBranches(problems: SchemaProblem[], opts: SchemaProblemOptions
       const props = Object.keys((s?.properties ?? {}) as object)
       return [...present].filter((k) => props.includes(k)).length
     }
-    const ranked = [...branches.keys()].sort((a, b) => known(b) - known(a) || branches.get(a)!.length - branches.get(b)!.length)
+    // a branch for another type of value (array vs null) is never the one meant
+    const wrongType = (n: string) => (branches.get(n)!.some((p) => p.path === alt.path && p.keyword === 'type') ? 1 : 0)
+    const ranked = [...branches.keys()].sort((a, b) => wrongType(a) - wrongType(b) || known(b) - known(a) || branches.get(a)!.length - branches.get(b)!.length)
     for (const n of ranked.slice(1)) for (const p of branches.get(n)!) drop.add(p)
   }
   return drop.size ? problems.filter((p) => !drop.has(p)) : problems
