@@ -512,7 +512,6 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
     removeScratch(scratch)
   }
 
-  const graded = results.filter((r) => r.status !== 'error')
   const layout = detectCgroups()
   return {
     format: 'lab-grade-report',
@@ -537,17 +536,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
       defaults: {test: TEST_DEFAULTS, build: BUILD_DEFAULTS, checker: CHECKER_DEFAULTS},
       extractLimits: opts.extractLimits ?? DEFAULT_EXTRACT_LIMITS,
     },
-    summary: {
-      submissions: results.length,
-      graded: results.filter((r) => r.status === 'graded').length,
-      rejected: results.filter((r) => r.status === 'rejected').length,
-      buildFailed: results.filter((r) => r.status === 'build-failed').length,
-      loadFailed: results.filter((r) => r.status === 'load-failed').length,
-      errors: results.filter((r) => r.status === 'error').length,
-      maxScore,
-      meanScore: graded.length ? Math.round((graded.reduce((s, r) => s + r.score, 0) / graded.length) * 100) / 100 : 0,
-      reruns: results.reduce((s, r) => s + r.tests.filter((t) => t.rerun).length, 0),
-    },
+    summary: gradeSummary(results, maxScore),
     tests: planned,
     submissions: results,
   }
@@ -739,4 +728,20 @@ async function runChecker(c: CheckerCheck, o: RunOutputs, dir: string, graderMou
   const fraction = m ? Math.max(0, Math.min(1, Number(m[1]))) : undefined
   const passed = r.verdict === 'ok'
   return {runMs: r.wallMs, result: {name: '', passed, message: first || (passed ? 'the checker accepted the output' : `the checker rejected the output (${r.verdict}, exit ${r.exitCode})`), ...(fraction !== undefined ? {fraction} : {})}}
+}
+
+/** A batch's summary line: how many submissions ended how, and the mean score of those graded. */
+export function gradeSummary(results: SubmissionResult[], maxScore: number): GradeReport['summary'] {
+  const graded = results.filter((r) => r.status !== 'error')
+  return {
+    submissions: results.length,
+    graded: results.filter((r) => r.status === 'graded').length,
+    rejected: results.filter((r) => r.status === 'rejected').length,
+    buildFailed: results.filter((r) => r.status === 'build-failed').length,
+    loadFailed: results.filter((r) => r.status === 'load-failed').length,
+    errors: results.filter((r) => r.status === 'error').length,
+    maxScore,
+    meanScore: graded.length ? Math.round((graded.reduce((s, r) => s + r.score, 0) / graded.length) * 100) / 100 : 0,
+    reruns: results.reduce((s, r) => s + r.tests.filter((t) => t.rerun).length, 0),
+  }
 }

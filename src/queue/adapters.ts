@@ -15,7 +15,7 @@ import {loadPipeline} from '../ci/load.js'
 import type {CiResult} from '../ci/report.js'
 import {runPipeline} from '../ci/runner.js'
 import type {Pipeline} from '../ci/model.js'
-import {gradeBatch, type GradeReport, type SubmissionResult} from '../grading/harness.js'
+import {gradeBatch, gradeSummary, type GradeReport, type SubmissionResult} from '../grading/harness.js'
 import type {LoadedSpec} from '../grading/load.js'
 import {isGroup} from '../grading/schema.js'
 
@@ -76,7 +76,6 @@ export function errorSubmission(spec: GradeRunSpec, id: string, path: string, st
 
 /** The report of a local run, from per-submission results (the summary is computed as gradeBatch computes it). */
 export function assembleGradeReport(spec: GradeRunSpec, results: SubmissionResult[], engine: Record<string, unknown>, started: number, finished: number): GradeReport {
-  const graded = results.filter((r) => r.status !== 'error')
   const known = new Set(spec.tests.map((t) => t.name))
   const discovered = results.flatMap((r) => r.tests).filter((t) => !known.has(t.name) && known.add(t.name)).map((t) => ({name: t.name, points: t.maxScore, visibility: t.visibility, command: '', ...(t.group ? {group: t.group} : {})}))
   return {
@@ -87,17 +86,7 @@ export function assembleGradeReport(spec: GradeRunSpec, results: SubmissionResul
     wallMs: finished - started,
     spec: {file: spec.file, sha256: spec.sha256, files: spec.files},
     engine,
-    summary: {
-      submissions: results.length,
-      graded: results.filter((r) => r.status === 'graded').length,
-      rejected: results.filter((r) => r.status === 'rejected').length,
-      buildFailed: results.filter((r) => r.status === 'build-failed').length,
-      loadFailed: results.filter((r) => r.status === 'load-failed').length,
-      errors: results.filter((r) => r.status === 'error').length,
-      maxScore: spec.maxScore,
-      meanScore: graded.length ? Math.round((graded.reduce((s, r) => s + r.score, 0) / graded.length) * 100) / 100 : 0,
-      reruns: results.reduce((s, r) => s + r.tests.filter((t) => t.rerun).length, 0),
-    },
+    summary: gradeSummary(results, spec.maxScore),
     tests: [...spec.tests, ...discovered],
     submissions: results,
   }
