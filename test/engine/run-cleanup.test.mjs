@@ -70,25 +70,38 @@ rootTest(t, 'SIGKILL of the helper ends the sandbox (parent-death signal) and th
   assert.ok(await waitFor(() => sleepers().length === 0, 5000), 'the sandbox died with its helper')
 })
 
-rootTest(t, 'SIGTERM to the CLI stops the sandbox: forwarded, then SIGKILL after the grace period for a PID 1 that ignores it', async () => {
-  const child = spawnLab(['sandbox', 'run', '--', 'sleep', `1${process.pid}`])
-  assert.ok(await waitFor(() => sleepers().length === 1, 5000))
+/** Runs fn with a CLI whose sandbox sleeps; the CLI and its sandbox are gone afterwards even
+ * when fn fails, so one failure cannot make the next test count a stranger's sleeper. */
+async function withSleeper(flags, fn) {
+  const child = spawnLab(['sandbox', 'run', ...flags, '--', 'sleep', `1${process.pid}`])
   const code = new Promise((r) => child.on('close', r))
-  child.kill('SIGTERM')
-  await sleep(300)
-  assert.is(sleepers().length, 1, 'sleep as PID 1 has no handler: SIGTERM alone does not end it (as in Docker)')
-  child.kill('SIGTERM') // a second SIGTERM does not wait for the grace period
-  assert.is(await code, 137)
-  assert.ok(await waitFor(() => sleepers().length === 0, 3000))
+  try {
+    // a start on a loaded machine (a parallel test file) can take seconds: wait, not guess
+    assert.ok(await waitFor(() => sleepers().length === 1, 20_000), 'the sandbox started')
+    await fn(child, code)
+  } finally {
+    child.kill('SIGKILL')
+    await waitFor(() => sleepers().length === 0, 10_000)
+  }
+}
+
+rootTest(t, 'SIGTERM to the CLI stops the sandbox: forwarded, then SIGKILL after the grace period for a PID 1 that ignores it', async () => {
+  await withSleeper([], async (child, code) => {
+    child.kill('SIGTERM')
+    await sleep(300)
+    assert.is(sleepers().length, 1, 'sleep as PID 1 has no handler: SIGTERM alone does not end it (as in Docker)')
+    child.kill('SIGTERM') // a second SIGTERM does not wait for the grace period
+    assert.is(await code, 137)
+    assert.ok(await waitFor(() => sleepers().length === 0, 3000))
+  })
 })
 
 rootTest(t, 'with --init, SIGTERM reaches the program (not PID 1) and ends it at once', async () => {
-  const child = spawnLab(['sandbox', 'run', '--init', '--', 'sleep', `1${process.pid}`])
-  assert.ok(await waitFor(() => sleepers().length === 1, 5000))
-  const code = new Promise((r) => child.on('close', r))
-  child.kill('SIGTERM')
-  assert.is(await code, 128 + 15)
-  assert.is(sleepers().length, 0)
+  await withSleeper(['--init'], async (child, code) => {
+    child.kill('SIGTERM')
+    assert.is(await code, 128 + 15)
+    assert.is(sleepers().length, 0)
+  })
 })
 
 rootTest(t, '--timeout ends a sleeping, a stopped and a signal-ignoring program', async () => {
