@@ -8,6 +8,7 @@
  */
 import {closeSync, constants, fstatSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, symlinkSync, writeSync, type Stats, fchmodSync} from 'node:fs'
 import {join} from 'node:path'
+import {readFdFully} from '../util/read-fd.js'
 
 const {O_RDONLY, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL} = constants
 
@@ -85,14 +86,7 @@ export function readBeneath(base: string, rel: string, maxBytes: number): Buffer
     if (!st.isFile()) throw new BeneathError(rel, 'not-a-file', `${rel} is ${describe(st)}, not a regular file`)
     if (st.nlink > 1) throw new BeneathError(rel, 'hard-link', `${rel} is a hard link`)
     if (st.size > maxBytes) throw new BeneathError(rel, 'too-large', `${rel} is larger than ${maxBytes} bytes`)
-    const buf = Buffer.alloc(st.size)
-    let off = 0
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off)
-      if (n === 0) break
-      off += n
-    }
-    return buf.subarray(0, off)
+    return readFdFully(fd, st.size)
   } finally {
     if (fd >= 0) closeSync(fd)
     if (dir >= 0) closeSync(dir)

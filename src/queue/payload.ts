@@ -11,13 +11,14 @@
  * as a local run (a submission directory with a link is rejected there, as it is here).
  */
 import {createHash} from 'node:crypto'
-import {chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, symlinkSync, writeFileSync, constants} from 'node:fs'
+import {chmodSync, closeSync, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync, constants} from 'node:fs'
 import {basename, join} from 'node:path'
 
 import type {Redis} from 'ioredis'
 
 import {LabError} from '../errors.js'
 import {blobKey, KEEP_SECONDS} from './keys.js'
+import {readFdFully} from '../util/read-fd.js'
 
 export interface ManifestEntry {
   path: string
@@ -60,14 +61,7 @@ function readRegular(abs: string, rel: string): Buffer {
   try {
     const st = fstatSync(fd)
     if (!st.isFile()) throw new PayloadError(`${rel} changed while it was read`)
-    const buf = Buffer.alloc(st.size)
-    let off = 0
-    while (off < st.size) {
-      const n = readSync(fd, buf, off, st.size - off, off)
-      if (n === 0) break
-      off += n
-    }
-    return buf.subarray(0, off)
+    return readFdFully(fd, st.size)
   } finally {
     closeSync(fd)
   }

@@ -3,12 +3,13 @@
  * schema (compiled ahead of time), then the checks of meaning Docker also makes.
  * Every problem carries the JSON path it is about.
  */
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {closeSync, fstatSync, openSync} from 'node:fs'
 
 import {LabError} from '../errors.js'
 import {schemaProblems} from '../util/yaml-load.js'
 import {check, type SchemaProblem} from '../validators.js'
 import type {SeccompProfile} from './schema.js'
+import {readFdFully} from '../util/read-fd.js'
 
 /** Docker's own default profile is ~25 KiB; anything near this cap is not a profile. */
 export const MAX_PROFILE_BYTES = 4 * 1024 * 1024
@@ -44,14 +45,7 @@ export function readProfileText(path: string): string {
     if (st.size > MAX_PROFILE_BYTES) {
       throw new ProfileError(path, [{path: '/', message: `the file is ${st.size} bytes; profiles are limited to ${MAX_PROFILE_BYTES} bytes`}])
     }
-    const buf = Buffer.alloc(st.size)
-    let got = 0
-    while (got < st.size) {
-      const n = readSync(fd, buf, got, st.size - got, null)
-      if (n === 0) break
-      got += n
-    }
-    return buf.subarray(0, got).toString('utf8')
+    return readFdFully(fd, st.size).toString('utf8')
   } finally {
     closeSync(fd)
   }
