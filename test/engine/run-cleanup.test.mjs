@@ -48,8 +48,10 @@ rootTest(t, 'a background process that outlives PID 1 is killed with the sandbox
 })
 
 rootTest(t, 'SIGKILL of the CLI ends the sandbox (the helper sees its caller vanish)', async () => {
+  await waitFor(() => sleepers().length === 0, 10_000) // none of an earlier test's is counted
   const child = spawnLab(['sandbox', 'run', '--', 'sleep', `1${process.pid}`])
-  assert.ok(await waitFor(() => sleepers().length === 1, 5000), 'the sandbox started')
+  if (!(await waitFor(() => sleepers().length === 1, 20_000))) child.kill('SIGKILL')
+  assert.is(sleepers().length, 1, 'the sandbox started')
   const helper = ppid(sleepers()[0].pid)
   const id = groupOf(sleepers()[0].pid)
   assert.ok(id, 'the sandbox is in its own group')
@@ -62,8 +64,10 @@ rootTest(t, 'SIGKILL of the CLI ends the sandbox (the helper sees its caller van
 })
 
 rootTest(t, 'SIGKILL of the helper ends the sandbox (parent-death signal) and the CLI reports an engine error', async () => {
+  await waitFor(() => sleepers().length === 0, 10_000) // none of an earlier test's is counted
   const child = spawnLab(['sandbox', 'run', '--', 'sleep', `1${process.pid}`])
-  assert.ok(await waitFor(() => sleepers().length === 1, 5000))
+  if (!(await waitFor(() => sleepers().length === 1, 20_000))) child.kill('SIGKILL')
+  assert.is(sleepers().length, 1, 'the sandbox started')
   const code = new Promise((r) => child.on('close', r))
   process.kill(ppid(sleepers()[0].pid), 'SIGKILL')
   assert.is(await code, 125)
@@ -73,6 +77,7 @@ rootTest(t, 'SIGKILL of the helper ends the sandbox (parent-death signal) and th
 /** Runs fn with a CLI whose sandbox sleeps; the CLI and its sandbox are gone afterwards even
  * when fn fails, so one failure cannot make the next test count a stranger's sleeper. */
 async function withSleeper(flags, fn) {
+  await waitFor(() => sleepers().length === 0, 10_000) // none of an earlier test's is counted
   const child = spawnLab(['sandbox', 'run', ...flags, '--', 'sleep', `1${process.pid}`])
   const code = new Promise((r) => child.on('close', r))
   try {
