@@ -7,12 +7,15 @@
  *   exec.c, copy.c exec and cp into a running sandbox;  join.c  other sandboxes' namespaces
  *   ns.c, userns.c, cgroup.c, mount.c, caps.c, process.c, init.c, tty.c, seccomp_load.c
  *                  the kernel concerns of the start, one each
+ *   image.c        an image's layers and upper as the root (overlay, idmapped layers)
+ *   layer_marks.c  `layer-marks`, `overlay-scan`: overlayfs markers of the image store's layers
  *   serve.c        `serve`: a fork server running many `run`s for one lab process
  *   error.c        the error record and its event line;  util.c, pidref.c, fdpass.c  small tools
  * The helper is single-threaded throughout. */
 #include <stdio.h>
 #include <string.h>
 
+#include "layer_marks.h"
 #include "run.h"
 #include "seccomp_tools.h"
 #include "serve.h"
@@ -29,6 +32,9 @@ int main(int argc, char **argv) {
   /* `lab profile record` runs this as the sandbox's first program; compiling profiles
    * needs libseccomp and is the separate lab-seccomp binary (seccomp_tool.c). */
   if (argc >= 2 && strcmp(argv[1], "seccomp-record") == 0) return seccomp_record_main(argc, argv);
+  /* the image store's overlay markers, and an upper layer's opaque directories */
+  if (argc >= 2 && strcmp(argv[1], "layer-marks") == 0) return layer_marks_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "overlay-scan") == 0) return overlay_scan_main(argc, argv);
   fprintf(stderr, "usage: lab-helper run   (plan on fd 3; started by lab, not by hand)\n       lab-helper version\n");
   return 125;
 }

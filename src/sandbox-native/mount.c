@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "join.h"
 #include "syscalls.h"
 #include "util.h"
@@ -329,6 +330,14 @@ static int apply_op(const struct mount_op *o, const struct plan *p, int userns_f
     case OP_READONLY: return do_readonly(o);
     /* in a joined user namespace as much as in a new one: trusted xattrs are out of reach */
     case OP_OVERLAY: return do_overlay(o, (p->ns_flags & CLONE_NEWUSER) != 0 || joined_userns(p, NULL) >= 0);
+    case OP_LAYER: return attach_image_layer(o, oldroot_fd);
+    case OP_IMAGEROOT: {
+      if (mount_image_root(o, oldroot_fd, (p->ns_flags & CLONE_NEWUSER) != 0 || joined_userns(p, NULL) >= 0) < 0) return -1;
+      /* from here on the plan's operations build on the overlay, mounted over /newroot */
+      close(newroot_fd);
+      newroot_fd = open("/newroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      return newroot_fd < 0 ? set_error("open", "/newroot", errno) : 0;
+    }
   }
   return set_error_msg("plan", o->dst, "unknown operation");
 }

@@ -164,6 +164,16 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
   } else if (strcmp(op, "overlay") == 0) {
     if (n != 3 && n != 4) return bad(line, "wrong number of arguments");
     return add_op(p, line, OP_OVERLAY, t[1], t[2], NULL, n == 4 ? t[3] : NULL, NULL, NULL);
+  } else if (strcmp(op, "layer") == 0) {
+    NEED(3);
+    if (t[1][0] != '/') return bad(line, "a layer must be an absolute path");
+    return add_op(p, line, OP_LAYER, t[1], "/", NULL, t[2], NULL, NULL);
+  } else if (strcmp(op, "imageroot") == 0) {
+    NEED(4);
+    /* both empty (the upper on the scratch tmpfs) or both absolute */
+    if ((t[1][0] == '\0') != (t[2][0] == '\0') || (t[1][0] && (t[1][0] != '/' || t[2][0] != '/')))
+      return bad(line, "imageroot takes an absolute upper and work directory, or neither");
+    return add_op(p, line, OP_IMAGEROOT, t[1], "/", t[2], t[3], NULL, NULL);
   } else if (strcmp(op, "tmpfs") == 0) {
     NEED(5);
     return add_op(p, line, OP_TMPFS, NULL, t[1], NULL, t[4], t[2], t[3]);

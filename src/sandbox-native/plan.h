@@ -37,6 +37,8 @@ enum op_kind {
   OP_MASK,      /* dst: hide a path (a /dev/null bind for files, an empty ro tmpfs for dirs) */
   OP_READONLY,  /* dst: make a mounted path read-only */
   OP_OVERLAY,   /* src dst: writable copy-on-write view of host src; upper on the root tmpfs */
+  OP_LAYER,     /* src flags: a read-only image layer (image.c), bottom first */
+  OP_IMAGEROOT, /* upper work flags: the overlay of the layers becomes the root (image.c) */
 };
 
 /* flags of mount ops */

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "join.h"
 #include "mount.h"
 #include "syscalls.h"
@@ -101,9 +102,9 @@ static int share_range(struct plan *p) {
   return 0;
 }
 
-/* A user namespace whose only mapping is inside → outside (one id, uid and gid), for
- * MOUNT_ATTR_IDMAP: a file owned by `inside` on disk shows as host id `outside`. */
-static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned long gid_in, unsigned long gid_out) {
+/* A parked user namespace with the given uid_map and gid_map texts, for
+ * MOUNT_ATTR_IDMAP: a file owned by an id inside it on disk shows as the mapped host id. */
+int mapping_userns_of(const char *uid_map, const char *gid_map) {
   /* the child waits on sync_r until sync_w closes: then its namespace may go */
   autoclose int sync_r = -1, sync_w = -1;
   if (open_pipe(&sync_r, &sync_w, "id-mapping namespace") < 0) return -1;
@@ -116,15 +117,13 @@ static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned 
     _exit(0);
   }
   close_now(&sync_r);
-  char path[64], map[96];
+  char path[64];
   int fd = -1;
   snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
-  snprintf(map, sizeof map, "%lu %lu 1\n", uid_in, uid_out);
-  int rc = write_file(path, map);
+  int rc = write_file(path, uid_map);
   if (rc == 0) {
     snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
-    snprintf(map, sizeof map, "%lu %lu 1\n", gid_in, gid_out);
-    rc = write_file(path, map);
+    rc = write_file(path, gid_map);
   }
   if (rc == 0) {
     snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
@@ -134,6 +133,14 @@ static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned 
   close_now(&sync_w);
   waitpid((pid_t)pid, NULL, 0);
   return rc < 0 ? -1 : fd;
+}
+
+/* Only inside → outside (one id, uid and gid). */
+static int mapping_userns(unsigned long uid_in, unsigned long uid_out, unsigned long gid_in, unsigned long gid_out) {
+  char umap[96], gmap[96];
+  snprintf(umap, sizeof umap, "%lu %lu 1\n", uid_in, uid_out);
+  snprintf(gmap, sizeof gmap, "%lu %lu 1\n", gid_in, gid_out);
+  return mapping_userns_of(umap, gmap);
 }
 
 static void warn_event(int fd, const char *code, const char *path, const char *message) {
@@ -213,7 +220,7 @@ int prepare_userns(struct plan *p, int report_fd) {
     struct mount_op *o = &p->ops[i];
     if (o->kind == OP_BIND && (o->flags & MF_IDMAP) && o->tree_fd < 0 && build_idmapped_tree(p, o, report_fd) < 0) return -1;
   }
-  return 0;
+  return prepare_image_trees(p);
 }
 
 /* Tells lab which host ids the sandbox got. Sent once the child is released, so that

@@ -13,5 +13,8 @@ int prepare_userns(struct plan *p, int report_fd);
 /* After clone, in the parent: the child holds its own copies of the trees. */
 void report_userns(const struct plan *p, int report_fd);
 void release_idmapped_trees(struct plan *p);
+/* A parked user namespace with these /proc/PID/uid_map and gid_map texts (its fd), for
+ * MOUNT_ATTR_IDMAP; the parent only. */
+int mapping_userns_of(const char *uid_map, const char *gid_map);
 
 #endif
