@@ -34,6 +34,8 @@ export function flattenLayers(layers: StoredLayer[]): FlatEntry[] {
         const abs = join(dir, name)
         const path = rel ? `${rel}/${name}` : name
         const st = lstatSync(abs)
+        // a whiteout's overlay marker (overlay.ts): the layer's record lists the whiteout
+        if (st.isCharacterDevice() && st.rdev === 0) continue
         const lower = map.get(path)
         if (lower && lower.st.isDirectory() && !st.isDirectory()) dropSubtree(map, path, false)
         map.set(path, {path, abs, st})

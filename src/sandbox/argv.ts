@@ -3,7 +3,8 @@
  * `lab sandbox run` and `create` as data (the oclif command builds its help from this
  * table), the parser that reads argv with it, and the request the flags describe.
  * Options end at the first argument that is not an option (or at "--"), as in
- * `docker run`, so `lab sandbox run ls -l` runs `ls -l`. No oclif imports: this is on the
+ * `docker run`, so `lab sandbox run ls -l` runs `ls -l`; an argument followed by "--"
+ * names an image (`lab sandbox run IMAGE -- CMD…`, or `--image`). No oclif imports: this is on the
  * start-up path.
  */
 import {usageError} from '../errors.js'
@@ -30,6 +31,8 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'name', kind: 'string', helpValue: 'NAME', description: 'a name for the sandbox'},
   {name: 'read-only', kind: 'boolean', default: true, description: 'read-only root (default); --read-only=false gives a writable layer that is discarded'},
   {name: 'rootfs', kind: 'string', helpValue: 'DIR', description: 'use a prepared root directory instead of the host\'s system directories'},
+  {name: 'image', kind: 'string', helpValue: 'IMAGE', description: 'run on an image of the store (as IMAGE before --)'},
+  {name: 'entrypoint', kind: 'string', helpValue: 'CMD', description: 'replace the image\'s entrypoint ("" clears it and its Cmd)'},
   {name: 'network', kind: 'string', aliases: ['net'], helpValue: 'none|host|sandbox:NAME', description: 'none (default: only loopback, up), host, or sandbox:NAME to share a running sandbox\'s network'},
   {name: 'userns', kind: 'string', helpValue: 'private|host', description: 'private (default): root inside maps to an unprivileged host id range; host: share the host\'s ids (visible opt-out)'},
   {name: 'cap-add', kind: 'multiple', helpValue: 'CAP', description: 'keep a capability (NET_RAW or CAP_NET_RAW); all are dropped by default'},
@@ -70,6 +73,8 @@ export const RUN_FLAGS: FlagDef[] = [
 export type ParsedRun = {
   flags: Record<string, string | boolean | string[] | undefined>
   command: string[]
+  /** IMAGE of `IMAGE -- CMD…` */
+  image?: string
   help: boolean
 }
 
@@ -103,7 +108,7 @@ export function parseRunArgv(argv: string[]): ParsedRun {
     const a = argv[i]
     if (a === '--') {
       i++
-      break
+      return {flags, command: argv.slice(i), help: false}
     }
     if (a === '--help') return {flags, command: [], help: true}
     if (a.startsWith('--')) {
@@ -131,6 +136,10 @@ export function parseRunArgv(argv: string[]): ParsedRun {
     }
     break
   }
+  if (i + 1 < argv.length && argv[i + 1] === '--') {
+    if (flags.image !== undefined) throw usageError(`both --image and "${argv[i]}" name an image`, 'give the image once')
+    return {flags, command: argv.slice(i + 2), image: argv[i], help: false}
+  }
   return {flags, command: argv.slice(i), help: false}
 }
 
@@ -154,6 +163,8 @@ export function requestFromArgv(parsed: ParsedRun, callerEnv: Record<string, str
     name: str(f.name),
     readOnly: f['read-only'] as boolean,
     rootfs: str(f.rootfs),
+    image: parsed.image ?? str(f.image),
+    entrypoint: str(f.entrypoint),
     network: str(f.network),
     capAdd: list(f['cap-add']),
     capDrop: list(f['cap-drop']),

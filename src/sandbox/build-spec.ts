@@ -4,9 +4,12 @@
  * applying every default in one place. Bad input is a LabError naming the flag.
  */
 import {randomBytes} from 'node:crypto'
-import {readFileSync, statSync} from 'node:fs'
+import {readFileSync, realpathSync, statSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 
 import {usageError} from '../errors.js'
+import {imageRoot, type ImageRoot} from '../images/overlay.js'
+import {applyImageEnv, imageCommand} from '../images/run-config.js'
 import {seccompForSandbox} from '../seccomp/index.js'
 import {readKeyValueFile} from '../util/keyvalue-file.js'
 import {writesRootOwnedVolume} from './root-volumes.js'
@@ -99,8 +102,28 @@ function newId(): string {
   return id
 }
 
-export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
-  if (!req.command || req.command.length === 0) {
+/** rootUpper: a caller-owned empty directory; its work directory goes beside it (same file system). */
+function callerUpper(dir: string, id: string): {upper: string; work: string} {
+  let real: string
+  try {
+    real = realpathSync(dir)
+    if (!statSync(real).isDirectory()) throw new Error('not a directory')
+  } catch {
+    throw usageError(`the upper layer ${dir} is not a directory`, 'give an empty directory the caller keeps')
+  }
+  return {upper: real, work: join(dirname(real), `.${basename(real)}.work-${id.slice(0, 12)}`)}
+}
+
+export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} = {}): Promise<SandboxSpec> {
+  let image: ImageRoot | undefined
+  if (req.image !== undefined) {
+    if (req.rootfs !== undefined) throw usageError('an image and --rootfs both name the root', 'give one of them')
+    image = imageRoot(req.image, opts.stateDir)
+  } else if (req.entrypoint !== undefined || req.rootUpper !== undefined) {
+    throw usageError(req.entrypoint !== undefined ? '--entrypoint needs an image' : 'an upper layer needs an image root', 'name the image before --, e.g. lab sandbox run IMAGE -- CMD')
+  }
+  const command = image ? imageCommand(image.config.config, image.ref, req.entrypoint, req.command ?? []) : req.command
+  if (!command || command.length === 0) {
     throw usageError('no command given', 'put the command after the options, e.g. lab sandbox run -- echo hello')
   }
   const callerEnv = req.callerEnv ?? {}
@@ -116,7 +139,7 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
 
   // --- root
   let root: SandboxSpec['root']
-  const readOnly = req.readOnly ?? true
+  const readOnly = req.rootUpper !== undefined || req.rootWritable ? false : req.readOnly ?? true
   let rootSize = readOnly ? 4 * 1024 * 1024 : 256 * 1024 * 1024
   for (const so of req.storageOpt ?? []) {
     const m = /^size=(.+)$/.exec(so)
@@ -133,6 +156,9 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
     }
     if (real === '/') throw usageError('--rootfs / would expose the whole host', 'leave --rootfs out to use the host\'s system directories read-only')
     root = {type: 'dir', path: real, readOnly, sizeBytes: rootSize}
+  } else if (image) {
+    root = {type: 'image', layers: image.layers, readOnly, sizeBytes: rootSize, image: {id: image.id, ref: image.ref}}
+    if (req.rootUpper !== undefined) Object.assign(root, callerUpper(req.rootUpper, id))
   } else {
     root = {type: 'host', readOnly, sizeBytes: rootSize}
   }
@@ -140,7 +166,11 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
   // --- user
   let users = BASE_USERS
   let groups = BASE_GROUPS
-  if (root.type === 'dir') {
+  if (image) {
+    // the image's own user database, as Docker resolves USER (none: numeric ids only)
+    users = image.passwd ? parsePasswd(image.passwd) : []
+    groups = image.group ? parseGroup(image.group) : []
+  } else if (root.type === 'dir') {
     try {
       users = parsePasswd(readFileSync(`${root.path}/etc/passwd`, {encoding: 'utf8', flag: 'r'}))
       groups = parseGroup(readFileSync(`${root.path}/etc/group`, {encoding: 'utf8', flag: 'r'}))
@@ -148,10 +178,14 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
       /* a root without a user database: numeric ids still work */
     }
   }
-  const user = resolveUser(req.user ?? '0:0', users, groups)
+  const imageConfig = image?.config.config
+  const user = resolveUser(req.user ?? (imageConfig?.User || '0:0'), users, groups)
 
-  // --- env: a clean default, nothing leaked from the caller
-  const env: Record<string, string> = {PATH: DEFAULT_PATH, HOSTNAME: hostname, HOME: user.home || '/'}
+  // --- env: a clean default, nothing leaked from the caller; an image's Env first
+  // (an image user without a passwd entry gets HOME=/, as Docker gives it)
+  const home = image && !users.some((u) => u.uid === user.uid) ? '/' : user.home || '/'
+  const env: Record<string, string> = {PATH: DEFAULT_PATH, HOSTNAME: hostname, HOME: home}
+  applyImageEnv(imageConfig, env)
   for (const f of req.envFiles ?? []) readEnvFile(f, callerEnv, env)
   for (const e of req.env ?? []) parseEnvEntry(e, '-e', callerEnv, env)
 
@@ -197,9 +231,9 @@ export async function buildSpec(req: SandboxRequest): Promise<SandboxSpec> {
     name,
     hostname,
     process: {
-      args: req.command,
+      args: command,
       env,
-      cwd: req.workdir === undefined ? '/' : cleanDestination(req.workdir, 'working directory (-w)'),
+      cwd: cleanDestination(req.workdir ?? (imageConfig?.WorkingDir || '/'), 'working directory (-w)'),
       user: {uid: user.uid, gid: user.gid, groups: []},
       capabilities,
       rlimits,

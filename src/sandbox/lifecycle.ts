@@ -25,6 +25,7 @@ import type {Readable, Writable} from 'node:stream'
 import {LabError, usageError} from '../errors.js'
 import {attachToSupervisor, parseDetachKeys, type AttachIo, type AttachOptions} from './attach.js'
 import {buildSpec} from './build-spec.js'
+import {imageUpperDirs} from '../images/upper-dirs.js'
 import type {CgroupOptions, CgroupStats} from './cgroups/index.js'
 import type {CopyResult} from './copy.js'
 import {startSupervisor} from './helper.js'
@@ -99,7 +100,7 @@ export class Lifecycle implements LifecycleContext {
     if (restart.name !== 'no' && req.autoRemove) throw usageError('--restart and --rm cannot be used together', 'a sandbox that is removed when it ends cannot be restarted; choose one')
     const {mounts, volumes, hostVolumes} = resolveVolumes(this.store, this.volumes, req)
     const share = resolveShare(this.store, req)
-    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network})
+    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network}, {stateDir: this.store.roots.data})
     if (Object.keys(share).length) spec.share = share
     checkShareUserns(this.store, spec)
     await validateSpec(spec)
@@ -117,6 +118,12 @@ export class Lifecycle implements LifecycleContext {
       volumes,
       everStarted: false,
     })
+    // An image root's upper layer lives with the record: kept for commit, diff, cp and
+    // export, and removed with it (rm, --rm, prune, a dead caller's supervisor).
+    if (rec.spec.root.type === 'image' && !rec.spec.root.upper) {
+      Object.assign(rec.spec.root, imageUpperDirs(this.store.dir(rec.id)))
+      this.store.save(rec)
+    }
     // The filter is copied next to the record: a restart months later still finds it.
     if (rec.spec.seccomp.bpfPath) {
       const copy = join(this.store.dir(rec.id), 'seccomp.bpf')

@@ -8,6 +8,12 @@
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
  *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap or -
  *   overlay SRC DST [FLAGS]                FLAGS: nosuid,noexec; upper: the directory at DST is the upper layer
+ *   layer SRC FLAGS                        an image layer (bottom first), attached on the scratch root;
+ *                                          idmap: an idmapped tree with the sandbox's maps (image.c)
+ *   imageroot UPPER WORK FLAGS             the overlay of the layers, what the plan put in the new
+ *                                          root before it (mount points, /etc/hosts…) on top, mounted
+ *                                          as the new root; UPPER and WORK: host directories side by
+ *                                          side (idmap: idmapped), or both empty: on the scratch tmpfs
  *   tmpfs DST SIZE MODE FLAGS | proc DST | sysfs DST | devpts DST | mqueue DST
  *   symlink TARGET DST | mkdir DST MODE | file DST MODE CONTENT | mask DST | readonly DST
  *   cgroup PROCS_FILE | uidmap IN OUT N | gidmap IN OUT N
@@ -49,7 +55,7 @@
 import {capabilityMask} from './capabilities.js'
 import {groupFile, hostsFile, NSSWITCH, passwdFile, sandboxGroups, sandboxUsers} from './etc.js'
 import {isWithin} from './paths.js'
-import {dirRootOps, hostEtcOps, hostRootOps, hostTopLevel} from './rootfs.js'
+import {dirRootOps, hostEtcOps, hostRootOps, hostTopLevel, imageRootOps} from './rootfs.js'
 import type {SandboxSpec} from './spec.js'
 import {ensurePoolLockDir, idPool, POOL_LOCK_DIR, RANGE_SIZE, rootlessRanges} from './userns.js'
 
@@ -77,6 +83,8 @@ export type PlanOp =
   | ['root', number, 'ro' | 'rw']
   | ['bind', Path, Path, string]
   | ['overlay', Path, Path] | ['overlay', Path, Path, string]
+  | ['layer', Path, string]
+  | ['imageroot', Path | '', Path | '', string]
   | ['tmpfs', Path, number, string, string]
   | ['proc' | 'sysfs' | 'devpts' | 'mqueue' | 'mask' | 'readonly' | 'joinshm', Path]
   | ['symlink', string, Path]
@@ -242,6 +250,11 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
     if (!writable) ops.push(['readonly', '/etc'])
     ops.push(['mkdir', '/root', '700'])
     topLevel = hostTopLevel()
+  } else if (spec.root.type === 'image') {
+    // Docker's init layer: what the engine provides goes in before the overlay, under it
+    ops.push(...etcOps(spec, ctx).filter((op) => op[0] === 'file' && /^\/etc\/(hosts|hostname|resolv\.conf)$/.test(op[1] as string)))
+    ops.push(...imageRootOps(spec.root, spec.process.cwd, isRoot() && spec.userns !== 'host'))
+    topLevel = new Set()
   } else {
     const r = dirRootOps(spec.root.path!, writable)
     ops.push(...r.ops)
@@ -277,7 +290,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   const cwd = spec.process.cwd
   const first = cwd.split('/')[1] ?? ''
   const inMount = spec.mounts.some((m) => isWithin(cwd, m.destination))
-  if (cwd !== '/' && !inMount && !topLevel.has(first) && !['proc', 'sys', 'dev', 'tmp'].includes(first)) {
+  if (spec.root.type !== 'image' && cwd !== '/' && !inMount && !topLevel.has(first) && !['proc', 'sys', 'dev', 'tmp'].includes(first)) {
     ops.push(['mkdir', cwd, '755'])
   }
 

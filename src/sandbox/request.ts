@@ -7,8 +7,8 @@
  * run-request.ts runs it: in the foreground (runSandbox, run.ts) or under a supervisor
  * (lifecycle/), and returns the same SandboxResult either way.
  *
- * Room for what comes next: a root is the host's system directories or `rootfs`; an
- * image root takes its place beside them (`image`, not yet accepted). A network is
+ * A root is the host's system directories, `rootfs`, or an image of the store (`image`:
+ * an overlay of its layers, src/images/overlay.ts). A network is
  * `none`, `host` or `sandbox:NAME`; a named network attachment is one more value of
  * `network` resolved where `sandbox:NAME` is (lifecycle/create.ts).
  */
@@ -26,6 +26,16 @@ export interface SandboxRequest {
   name?: string
   readOnly?: boolean
   rootfs?: string
+  /** an image of the store (NAME[:TAG], NAME@sha256:…, an id or a unique prefix of one) as the root */
+  image?: string
+  /** --entrypoint: replaces the image's Entrypoint ("" clears it, and the image's Cmd with it) */
+  entrypoint?: string
+  /** internal (builds): a writable image root whose upper layer is this caller-owned empty
+   * directory, kept afterwards (its work directory is made beside it and removed).
+   * Never taken from argv, labs, CI or grading input. */
+  rootUpper?: string
+  /** internal: a writable root (as readOnly: false) */
+  rootWritable?: boolean
   network?: string
   capAdd?: string[]
   capDrop?: string[]

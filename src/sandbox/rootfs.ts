@@ -6,9 +6,11 @@
 import {lstatSync, readdirSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
 
 import {LabError} from '../errors.js'
+import {imageHasDir} from '../images/overlay.js'
 import {etcBase, type EtcBase} from './etc-base.js'
 import {HOST_ETC_ENTRIES} from './etc.js'
 import type {PlanOp} from './plan.js'
+import type {SandboxSpec} from './spec.js'
 
 export const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']
 /** Top-level entries of a prepared root that the engine provides itself. */
@@ -100,4 +102,20 @@ export function dirRootOps(root: string, writable: boolean): {ops: PlanOp[]; top
     }
   }
   return {ops, topLevel}
+}
+
+/**
+ * An image root (src/images/overlay.ts, src/sandbox-native/image.c): the mount points the
+ * image lacks go on the scratch root first (Docker's init layer, under nothing the
+ * sandbox writes), then the layers, then the overlay. A working directory the image
+ * lacks is made in the upper layer, as Docker makes it.
+ */
+export function imageRootOps(root: SandboxSpec['root'], cwd: string, idmap: boolean): PlanOp[] {
+  const layers = root.layers ?? []
+  const ops: PlanOp[] = []
+  for (const d of ['/proc', '/sys', '/dev', '/tmp']) if (!imageHasDir(layers, d)) ops.push(['mkdir', d, d === '/tmp' ? '1777' : '755'])
+  for (const l of layers) ops.push(['layer', l, idmap ? 'idmap' : '-'])
+  ops.push(['imageroot', root.upper ?? '', root.work ?? '', idmap ? 'idmap' : '-'])
+  if (cwd !== '/' && !imageHasDir(layers, cwd)) ops.push(['mkdir', cwd, '755'])
+  return ops
 }

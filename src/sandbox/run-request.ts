@@ -12,6 +12,8 @@
  * plan ops "cputime" and "outputlimit" otherwise; the verdict is judged by one function
  * (result.ts) from what either reports.
  */
+import {mkdirSync, rmSync} from 'node:fs'
+
 import {usageError} from '../errors.js'
 import {buildSpec} from './build-spec.js'
 import type {Lifecycle} from './lifecycle.js'
@@ -59,9 +61,20 @@ export async function runRequest(req: RunRequest, io: RunIo): Promise<SandboxRes
     const lc = await engineFor(io)
     return lc.runAttached({...req, tty: req.tty ?? io.terminal !== undefined}, {stdio: io.stdio, abortSignal: io.abortSignal, outputLimit: io.outputLimit, onCreated: io.onCreated, onStdout: io.onStdout, onStderr: io.onStderr})
   }
-  const spec = await buildSpec(req)
+  const spec = await buildSpec(req, {stateDir: io.stateDir})
   io.onCreated?.(spec)
   io.onSpec?.(spec)
+  // rootUpper: the caller keeps the upper; its work directory is ours, for this run only
+  const work = spec.root.work
+  if (work) mkdirSync(work, {mode: 0o700})
+  try {
+    return await runForeground(spec, io)
+  } finally {
+    if (work) rmSync(work, {recursive: true, force: true})
+  }
+}
+
+function runForeground(spec: SandboxSpec, io: RunIo): Promise<SandboxResult> {
   return runSandbox(spec, {
     stdio: io.stdio,
     stdin: io.stdin,

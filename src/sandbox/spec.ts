@@ -51,12 +51,21 @@ export interface SandboxSpec {
     init: boolean
   }
   root: {
-    /** host: the host's system directories, read-only; dir: a prepared root directory */
-    type: 'host' | 'dir'
+    /** host: the host's system directories, read-only; dir: a prepared root directory;
+     * image: an overlay of an image's layers (src/images/overlay.ts) */
+    type: 'host' | 'dir' | 'image'
     path?: string
     readOnly: boolean
     /** cap on the writable layer (and on the root skeleton) */
     sizeBytes: number
+    /** image: the store's unpacked layer directories, bottom first */
+    layers?: string[]
+    /** image: a host directory kept as the upper layer, with its work directory beside it
+     * (same parent); absent: the upper is on the scratch tmpfs and goes with the sandbox */
+    upper?: string
+    work?: string
+    /** image: what it was started from (id: the config's digest) */
+    image?: {id: string; ref: string}
   }
   mounts: Mount[]
   /** private (default): own user namespace, root inside is a distinct unprivileged host
@@ -146,10 +155,19 @@ export const SANDBOX_SPEC_SCHEMA = {
       additionalProperties: false,
       required: ['type', 'readOnly', 'sizeBytes'],
       properties: {
-        type: {enum: ['host', 'dir']},
+        type: {enum: ['host', 'dir', 'image']},
         path: absPath,
         readOnly: {type: 'boolean'},
         sizeBytes: {type: 'integer', minimum: 1 << 20, maximum: 2 ** 50},
+        layers: {type: 'array', minItems: 1, maxItems: 128, items: absPath},
+        upper: absPath,
+        work: absPath,
+        image: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'ref'],
+          properties: {id: {type: 'string', pattern: '^sha256:[0-9a-f]{64}$'}, ref: {type: 'string', minLength: 1, maxLength: 512}},
+        },
       },
     },
     mounts: {

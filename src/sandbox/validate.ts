@@ -2,6 +2,8 @@
  * The spec's checks: the schema first (compiled ahead of time), then named checks of
  * meaning that a schema cannot express. Nothing runs before both pass.
  */
+import {dirname} from 'node:path'
+
 import {LabError} from '../errors.js'
 import {assertValid} from '../validators.js'
 import {isWithin} from './paths.js'
@@ -56,6 +58,17 @@ const CHECKS: Check[] = [
     name: 'root-path',
     hint: 'a prepared root needs its directory; the host root takes none',
     run: (s) => ((s.root.type === 'dir') !== (s.root.path !== undefined) ? 'root.path must be given exactly for a directory root' : null),
+  },
+  {
+    name: 'image-root',
+    hint: 'an image root names its layers; its upper and work directories come as a pair in one directory',
+    run: (s) => {
+      const r = s.root
+      if ((r.type === 'image') !== (r.layers !== undefined)) return 'root.layers must be given exactly for an image root'
+      if ((r.upper === undefined) !== (r.work === undefined)) return 'root.upper and root.work go together'
+      if (r.upper !== undefined && (r.type !== 'image' || dirname(r.upper) !== dirname(r.work!) || r.upper === r.work)) return 'root.upper and root.work must be two directories side by side, for an image root'
+      return null
+    },
   },
   {
     name: 'capability-reaches-namespace',

@@ -1,6 +1,6 @@
 // The helper's wire format, as review sees it: the encoded plan of a handful of requests
-// (plain, volumes with idmap, a writable root with limits, detached under a supervisor,
-// exec, cp) compared with test/engine/plan.snapshot. Host-dependent values are
+// (plain, volumes with idmap, a writable root with limits, an image root, detached under
+// a supervisor, exec, cp) compared with test/engine/plan.snapshot. Host-dependent values are
 // normalised (the host's system directories and /etc, the seccomp filter's path, the id
 // pool, temporary paths), so the snapshot changes only when the plan does.
 // LAB_UPDATE_SNAPSHOTS=1 rewrites it; the diff then shows the wire-format change.
@@ -14,6 +14,10 @@ import {ROOT, rootTest} from '../helpers.mjs'
 import {buildSpec} from '../../dist/sandbox/build-spec.js'
 import {buildCopyPlan, buildExecPlan, buildPlan, serializePlan} from '../../dist/sandbox/plan.js'
 import {SYSTEM_DIRS} from '../../dist/sandbox/rootfs.js'
+import {importImage} from '../../dist/images/archive.js'
+import {ImageStore} from '../../dist/images/store.js'
+import {tarOf} from '../images/fixtures.mjs'
+import {Readable} from 'node:stream'
 
 const t = suite('engine: plan snapshot')
 const SNAPSHOT = join(ROOT, 'test', 'engine', 'plan.snapshot')
@@ -55,11 +59,16 @@ async function plans() {
   const volumes = await buildSpec({command: ['ls', '/data'], ...fixed, volumes: [`${vol}:/data`, `${vol}:/ro:ro`], tmpfs: ['/scratch:size=1m,mode=700'], workdir: '/data'})
   const limited = await buildSpec({command: ['sh', '-c', 'make'], ...fixed, readOnly: false, user: '1000:1000', env: ['A=b c'], capAdd: ['NET_RAW'], ulimit: ['nproc=10'], init: true, timeout: 2000, limits: {memory: 64 * 1024 * 1024, cpuTime: 1000}})
   const hostIds = await buildSpec({command: ['id'], ...fixed, userns: 'host', network: 'host'})
+  const state = join(TMP, 'state')
+  const layer = tarOf([{name: 'bin/', type: '5', mode: 0o755}, {name: 'bin/tool', data: Buffer.from('#!/bin/sh\n'), mode: 0o755}, {name: 'srv/', type: '5', mode: 0o755}])
+  await importImage(new ImageStore(state), Readable.from([layer]), {tags: ['snap:v1'], changes: ['ENTRYPOINT ["/bin/tool"]', 'CMD ["--help"]', 'ENV MODE=image', 'WORKDIR /srv/app'], source: '-'})
+  const image = await buildSpec({command: [], ...fixed, image: 'snap:v1', env: ['MODE=request']}, {stateDir: state})
   const cases = {
     plain: buildPlan(plain, CGROUP),
     'volumes (idmapped when writable)': buildPlan(volumes, CGROUP),
     'writable root, user, limits, -t': buildPlan(limited, {...CGROUP, tty: {rows: 24, cols: 80, stdin: true}}),
     '--userns=host --network host': buildPlan(hostIds, {...CGROUP, hostResolvConf: 'nameserver 127.0.0.1\n'}),
+    'image root (idmapped layers, upper on the scratch tmpfs, the image\'s config)': buildPlan(image, CGROUP),
     'detached, joined namespaces, supervised': buildPlan(limited, {
       cgroupProcs: CGROUP.cgroupProcs,
       cgroupOwnerRecord: CGROUP.cgroupOwnerRecord,
