@@ -22,7 +22,7 @@ import {flattenLayers} from './flatten.js'
 import {compressionOf, memberParts} from './layer.js'
 import {hostPlatform, INDEX_TYPES, isLayerType, jsonBytes, layerMediaType, MANIFEST_TYPES, manifestFor, MT, type Descriptor, type ImageConfig, type ImageIndex, type Manifest} from './oci.js'
 import {familiarTagged, parseReference, taggedName} from './reference.js'
-import type {ImageRecord, ImageStore, LayerRef} from './store.js'
+import type {ImageRecord, ImageStore, LayerRef, StoredLayer} from './store.js'
 import {readTar} from './tar-stream.js'
 import {TarWriter} from './tar-out.js'
 
@@ -70,6 +70,11 @@ export async function exportImage(store: ImageStore, img: ImageRecord, out: Writ
     if (!s) throw imageError('store-damaged', `the store has lost the layer ${l.diffId}`, 'remove the image and pull or load it again')
     return s
   })
+  return exportLayers(layers, out)
+}
+
+/** Layers (bottom first, each a directory with its whiteouts and opaque directories) merged into one plain tar. */
+export async function exportLayers(layers: Array<Pick<StoredLayer, 'path' | 'whiteouts' | 'opaques'>>, out: Writable): Promise<{entries: number}> {
   const tw = new TarWriter(out)
   const links = new Map<string, string>()
   let entries = 0

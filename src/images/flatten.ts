@@ -24,7 +24,7 @@ function dropSubtree(map: Map<string, FlatEntry>, path: string, self: boolean): 
 }
 
 /** The merged tree, sorted so that a directory comes before what is in it. */
-export function flattenLayers(layers: StoredLayer[]): FlatEntry[] {
+export function flattenLayers(layers: Array<Pick<StoredLayer, 'path' | 'whiteouts' | 'opaques'>>): FlatEntry[] {
   const map = new Map<string, FlatEntry>()
   for (const layer of layers) {
     for (const o of layer.opaques) dropSubtree(map, o, false)
