@@ -7,12 +7,12 @@
 import {usageError} from '../errors.js'
 import type {RunConfig} from './oci.js'
 
-export function imageCommand(config: RunConfig | undefined, ref: string, entrypoint: string | undefined, command: string[]): string[] {
+export function imageCommand(config: RunConfig | undefined, ref: string, entrypoint: string | undefined, command: string[]): {args: string[]; entrypoint: string[]} {
   const ep = entrypoint !== undefined ? (entrypoint === '' ? [] : [entrypoint]) : config?.Entrypoint ?? []
   const cmd = command.length > 0 ? command : entrypoint !== undefined ? [] : config?.Cmd ?? []
   const args = [...ep, ...cmd]
   if (args.length === 0) throw usageError(`the image ${ref} has no command (neither Entrypoint nor Cmd)`, `give one after the image: lab sandbox run ${ref} -- sh`)
-  return args
+  return {args, entrypoint: ep}
 }
 
 /** The image's Env entries into env (KEY=VALUE; a bare KEY is skipped, as Docker does). */

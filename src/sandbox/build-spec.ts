@@ -122,7 +122,8 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} =
   } else if (req.entrypoint !== undefined || req.rootUpper !== undefined) {
     throw usageError(req.entrypoint !== undefined ? '--entrypoint needs an image' : 'an upper layer needs an image root', 'name the image before --, e.g. lab sandbox run IMAGE -- CMD')
   }
-  const command = image ? imageCommand(image.config.config, image.ref, req.entrypoint, req.command ?? []) : req.command
+  const run = image ? imageCommand(image.config.config, image.ref, req.entrypoint, req.command ?? []) : undefined
+  const command = run ? run.args : req.command
   if (!command || command.length === 0) {
     throw usageError('no command given', 'put the command after the options, e.g. lab sandbox run -- echo hello')
   }
@@ -157,7 +158,7 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} =
     if (real === '/') throw usageError('--rootfs / would expose the whole host', 'leave --rootfs out to use the host\'s system directories read-only')
     root = {type: 'dir', path: real, readOnly, sizeBytes: rootSize}
   } else if (image) {
-    root = {type: 'image', layers: image.layers, readOnly, sizeBytes: rootSize, image: {id: image.id, ref: image.ref}}
+    root = {type: 'image', layers: image.layers, readOnly, sizeBytes: rootSize, image: {id: image.id, ref: image.ref, entrypoint: run!.entrypoint}}
     if (req.rootUpper !== undefined) Object.assign(root, callerUpper(req.rootUpper, id))
   } else {
     root = {type: 'host', readOnly, sizeBytes: rootSize}

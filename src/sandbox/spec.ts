@@ -64,8 +64,9 @@ export interface SandboxSpec {
      * (same parent); absent: the upper is on the scratch tmpfs and goes with the sandbox */
     upper?: string
     work?: string
-    /** image: what it was started from (id: the config's digest) */
-    image?: {id: string; ref: string}
+    /** image: what it was started from (id: the config's digest) and the entrypoint the
+     * command begins with (what commit keeps apart from Cmd) */
+    image?: {id: string; ref: string; entrypoint: string[]}
   }
   mounts: Mount[]
   /** private (default): own user namespace, root inside is a distinct unprivileged host
@@ -165,8 +166,12 @@ export const SANDBOX_SPEC_SCHEMA = {
         image: {
           type: 'object',
           additionalProperties: false,
-          required: ['id', 'ref'],
-          properties: {id: {type: 'string', pattern: '^sha256:[0-9a-f]{64}$'}, ref: {type: 'string', minLength: 1, maxLength: 512}},
+          required: ['id', 'ref', 'entrypoint'],
+          properties: {
+            id: {type: 'string', pattern: '^sha256:[0-9a-f]{64}$'},
+            ref: {type: 'string', minLength: 1, maxLength: 512},
+            entrypoint: {type: 'array', maxItems: 4096, items: {type: 'string', maxLength: 131072}},
+          },
         },
       },
     },
