@@ -5,6 +5,7 @@
  */
 import {join} from 'node:path'
 
+import {imageInspectFields} from '../images/sandbox-image.js'
 import type {Lifecycle, SandboxState, SandboxSummary} from '../sandbox/lifecycle.js'
 import {logMaxFiles} from '../sandbox/lifecycle/logs.js'
 import {shortId} from '../sandbox/names.js'
@@ -40,8 +41,10 @@ export function psRow(s: SandboxSummary): SandboxSummary & {status: string} {
 export function inspectView(lc: Lifecycle, ref: string): Record<string, unknown> {
   const rec = lc.store.get(ref)
   const st = lc.state(rec)
+  const image = imageInspectFields(rec, lc.store.roots.data)
   return {
     Id: rec.id,
+    ...image.top,
     Name: rec.name,
     Created: rec.created,
     Path: rec.spec.process.args[0],
@@ -68,7 +71,7 @@ export function inspectView(lc: Lifecycle, ref: string): Record<string, unknown>
         ? {Type: v ? 'volume' : 'bind', Name: v?.name, Source: m.source, Destination: m.destination, RW: !m.readOnly}
         : {Type: 'tmpfs', Destination: m.destination, RW: !m.readOnly}
     }),
-    Config: {Hostname: rec.spec.hostname, User: `${rec.spec.process.user.uid}:${rec.spec.process.user.gid}`, Env: Object.entries(rec.spec.process.env).map(([k, v]) => `${k}=${v}`), Cmd: rec.spec.process.args, WorkingDir: rec.spec.process.cwd, OpenStdin: rec.keepStdin, Tty: rec.tty ?? false},
+    Config: {Hostname: rec.spec.hostname, User: `${rec.spec.process.user.uid}:${rec.spec.process.user.gid}`, Env: Object.entries(rec.spec.process.env).map(([k, v]) => `${k}=${v}`), Cmd: rec.spec.process.args, WorkingDir: rec.spec.process.cwd, OpenStdin: rec.keepStdin, Tty: rec.tty ?? false, ...image.config},
     Spec: rec.spec,
   }
 }

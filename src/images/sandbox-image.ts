@@ -152,3 +152,25 @@ export async function exportSandbox(lc: Lifecycle, ref: string, out: Writable): 
   const r = await exportLayers([...layers, upperChanges(upper)], out)
   return {id: rec.id, entries: r.entries}
 }
+
+/** What `sandbox inspect` shows of an image sandbox, as Docker shows it: Image (the id),
+ * Config.Image (the name it was run by), its ExposedPorts, Labels and Entrypoint, and
+ * GraphDriver (its layers and upper). Empty for other roots. */
+export function imageInspectFields(rec: SandboxRecord, stateData: string): {top: Record<string, unknown>; config: Record<string, unknown>} {
+  const root = rec.spec.root
+  if (root.type !== 'image' || !root.image) return {top: {}, config: {}}
+  let cfg: RunConfig = {}
+  try {
+    const store = new ImageStore(stateData)
+    cfg = store.configOf(store.resolve(root.image.id)).config ?? {}
+  } catch {
+    /* the image was removed since: what the record has */
+  }
+  return {
+    top: {
+      Image: root.image.id,
+      GraphDriver: {Name: 'overlay', Data: {LowerDir: [...(root.layers ?? [])].reverse().join(':'), ...(root.upper ? {UpperDir: root.upper, WorkDir: root.work} : {})}},
+    },
+    config: {Image: root.image.ref, Entrypoint: root.image.entrypoint.length ? root.image.entrypoint : null, ExposedPorts: cfg.ExposedPorts ?? null, Labels: cfg.Labels ?? null},
+  }
+}

@@ -4,7 +4,7 @@ import {buildSpec} from './build-spec.js'
 import {cgroupInfo, findLibseccomp, kernelAtLeast, kernelVersion, namespacesSupported, overlaySupported, seccompSupport, userNamespaceRestrictions} from './host.js'
 import {delegatedParent} from './cgroups/rootless.js'
 import {runSandbox} from './run.js'
-import {imageStoreCheck} from '../images/doctor.js'
+import {imageRootCheck, imageStoreCheck} from '../images/doctor.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 
@@ -75,6 +75,7 @@ export async function runDoctor(): Promise<DoctorReport> {
   )
 
   add(imageStoreCheck())
+  add(imageRootCheck([maj, min]))
 
   try {
     assertHelperBuilt()
