@@ -8,18 +8,11 @@ import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
 import {lab, rootTest} from '../helpers.mjs'
+import {hasSkopeo} from './fixtures.mjs'
 import {makeRunImages} from './run-fixtures.mjs'
 
 const t = suite('images: commit, diff, export')
 let fx
-const hasSkopeo = (() => {
-  try {
-    execFileSync('skopeo', ['--version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-})()
 
 t.before(async () => {
   fx = await makeRunImages()

@@ -1,6 +1,7 @@
 // Test images made here, byte by byte: tar layers (including hostile ones no tar tool
 // would write), OCI layouts around them, and a static busybox root from the host.
 import {createHash} from 'node:crypto'
+import {execFileSync} from 'node:child_process'
 import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -100,4 +101,27 @@ export function ociMultiArch(dir, variants, tag = 'multi') {
   writeFileSync(join(dir, 'blobs', 'sha256', id.slice(7)), index)
   writeFileSync(join(dir, 'index.json'), JSON.stringify({schemaVersion: 2, manifests: [{mediaType: 'application/vnd.oci.image.index.v1+json', digest: id, size: index.length, annotations: {'org.opencontainers.image.ref.name': tag}}]}))
   return {index: id, images: descs}
+}
+
+/** Whether skopeo (the reference reader of images) is installed. */
+export const hasSkopeo = (() => {
+  try {
+    execFileSync('skopeo', ['--version'], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+})()
+
+/** A top layer that deletes etc/remove-me, makes data/ opaque with one new file (mode
+ * given) and changes etc/motd. */
+export function whiteoutLayer(newMode = 0o644) {
+  return tarOf([
+    {name: 'etc/', type: '5', mode: 0o755},
+    {name: 'etc/.wh.remove-me'},
+    {name: 'etc/motd', data: Buffer.from('from the top layer\n')},
+    {name: 'data/', type: '5', mode: 0o755},
+    {name: 'data/.wh..wh..opq'},
+    {name: 'data/new', data: Buffer.from('new\n'), uid: 1000, gid: 1000, mode: newMode},
+  ])
 }

@@ -3,12 +3,13 @@
 // Entrypoint/Cmd, WorkingDir, USER from its own passwd), writes that never reach the
 // shared layers, set-id files that give nothing, and no upper layer or mount left behind
 // by --rm, rm or a CLI killed with SIGKILL.
+import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
-import {lab, leftoverMounts, rootTest, spawnLab, waitFor} from '../helpers.mjs'
+import {LAB, lab, leftoverMounts, rootTest, spawnLab, waitFor} from '../helpers.mjs'
 import {layerDirs, makeRunImages, sandboxIds, treeDigest} from './run-fixtures.mjs'
 
 const t = suite('images: sandboxes on images')
@@ -140,6 +141,26 @@ rootTest(t, 'cp out of and into an image sandbox works on its root; what comes i
   const diff = await lab(['sandbox', 'diff', 'cp1'], {env: fx.env})
   assert.match(diff.stdout, /^A \/incoming.txt$/m)
   await lab(['sandbox', 'rm', '-f', 'cp1'], {env: fx.env})
+})
+
+rootTest(t, 'rootless: an ordinary user runs its own image; layers are not idmapped, so its files show as root', async () => {
+  const user = 'lab-rootless'
+  if (spawnSync('id', [user]).status !== 0 && spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user]).status !== 0) return
+  const home = execFileSync('mktemp', ['-d', '/tmp/li-home.XXXXXX'], {encoding: 'utf8'}).trim()
+  execFileSync('chown', [user, home])
+  try {
+    const tarFile = join(home, 'root.tar')
+    execFileSync('tar', ['-C', join(fx.work, 'base'), '-cf', tarFile, '.'])
+    execFileSync('chown', [user, tarFile])
+    const as = (args) => spawnSync('runuser', ['-u', user, '--', 'env', `HOME=${home}`, `XDG_RUNTIME_DIR=${home}/run`, process.execPath, '--', LAB, ...args], {encoding: 'utf8', timeout: 60_000})
+    const imp = as(['image', 'import', tarFile, 'mine:v1'])
+    assert.is(imp.status, 0, imp.stderr)
+    const r = as(['sandbox', 'run', '--read-only=false', 'mine:v1', '--', 'sh', '-c', 'stat -c %u /home/app; id -u; touch /new && echo wrote'])
+    assert.is(r.status, 0, r.stderr)
+    assert.is(r.stdout, '0\n0\nwrote\n')
+  } finally {
+    execFileSync('rm', ['-rf', home])
+  }
 })
 
 t.run()

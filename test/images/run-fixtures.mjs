@@ -9,7 +9,7 @@ import {join} from 'node:path'
 
 import {loadImages} from '../../dist/images/archive.js'
 import {ImageStore} from '../../dist/images/store.js'
-import {busyboxRoot, ociLayout, tarOf, tmp} from './fixtures.mjs'
+import {busyboxRoot, ociLayout, tmp, whiteoutLayer} from './fixtures.mjs'
 
 export const APPLETS = ['id', 'stat', 'touch', 'rm', 'mkdir', 'grep', 'pwd', 'env', 'sleep', 'head', 'wc']
 
@@ -33,14 +33,7 @@ export async function makeRunImages() {
   copyFileSync('/bin/busybox', join(base, 'suid', 'cat'))
   chmodSync(join(base, 'suid', 'cat'), 0o4755)
   const baseTar = execFileSync('tar', ['-C', base, '--numeric-owner', '-cf', '-', '.'], {maxBuffer: 64 << 20})
-  const topTar = tarOf([
-    {name: 'etc/', type: '5', mode: 0o755},
-    {name: 'etc/.wh.remove-me'},
-    {name: 'etc/motd', data: Buffer.from('from the top layer\n')},
-    {name: 'data/', type: '5', mode: 0o755},
-    {name: 'data/.wh..wh..opq'},
-    {name: 'data/new', data: Buffer.from('new\n'), uid: 1000, gid: 1000},
-  ])
+  const topTar = whiteoutLayer()
   const store = new ImageStore(state)
   const dir1 = join(work, 'l1')
   ociLayout(dir1, [baseTar, topTar], {name: 'docker.io/library/run:v1', config: {Env: ['PATH=/bin', 'FOO=image', 'BAR=image'], WorkingDir: '/srv/work', Entrypoint: ['/bin/echo', 'ep'], Cmd: ['from-cmd'], ExposedPorts: {'8080/tcp': {}}, Labels: {course: 'ch7'}}})

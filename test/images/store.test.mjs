@@ -11,18 +11,10 @@ import {lab} from '../helpers.mjs'
 import {loadImages} from '../../dist/images/archive.js'
 import {layerLimits} from '../../dist/images/limits.js'
 import {ImageStore} from '../../dist/images/store.js'
-import {busyboxRoot, ociLayout, tarOf, tmp} from './fixtures.mjs'
+import {busyboxRoot, hasSkopeo, ociLayout, tarOf, tmp, whiteoutLayer} from './fixtures.mjs'
 
 const work = tmp()
 const skopeo = (args) => JSON.parse(execFileSync('skopeo', args, {encoding: 'utf8'}))
-const hasSkopeo = (() => {
-  try {
-    execFileSync('skopeo', ['--version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-})()
 
 function freshState() {
   const d = mkdtempSync(join(work, 'state-'))
@@ -49,14 +41,7 @@ writeFileSync(join(baseDir, 'data', 'old1'), 'old\n')
 writeFileSync(join(baseDir, 'data', 'old2'), 'old\n')
 writeFileSync(join(baseDir, 'etc', 'remove-me'), 'x\n')
 const baseTar = execFileSync('tar', ['-C', baseDir, '--owner=0', '--group=0', '-cf', '-', '.'], {maxBuffer: 64 << 20})
-const topTar = tarOf([
-  {name: 'etc/', type: '5', mode: 0o755},
-  {name: 'etc/.wh.remove-me'},
-  {name: 'etc/motd', data: Buffer.from('from the top layer\n')},
-  {name: 'data/', type: '5', mode: 0o755},
-  {name: 'data/.wh..wh..opq'},
-  {name: 'data/new', data: Buffer.from('new\n'), uid: 1000, gid: 1000, mode: 0o4755},
-])
+const topTar = whiteoutLayer(0o4755)
 const twoLayers = join(work, 'two')
 const two = ociLayout(twoLayers, [baseTar, topTar], {tag: 'v1', name: 'localhost:5000/course/two:v1', config: {WorkingDir: '/data', Labels: {course: 'ch3'}}})
 
