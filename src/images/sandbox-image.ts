@@ -10,7 +10,7 @@ import type {Writable} from 'node:stream'
 import {LabError} from '../errors.js'
 import type {Lifecycle} from '../sandbox/lifecycle.js'
 import {readJson} from '../sandbox/state/atomic.js'
-import type {SandboxRecord} from '../sandbox/state/store.js'
+import {Store, type SandboxRecord} from '../sandbox/state/store.js'
 import {exportLayers} from './archive.js'
 import {applyChanges} from './changes.js'
 import {commitImage} from './commit.js'
@@ -173,4 +173,14 @@ export function imageInspectFields(rec: SandboxRecord, stateData: string): {top:
     },
     config: {Image: root.image.ref, Entrypoint: root.image.entrypoint.length ? root.image.entrypoint : null, ExposedPorts: cfg.ExposedPorts ?? null, Labels: cfg.Labels ?? null},
   }
+}
+
+/** Image ids the sandboxes of a state directory run on → the name of one such sandbox. */
+export function imagesInUse(stateDir?: string): Map<string, string> {
+  const used = new Map<string, string>()
+  for (const rec of new Store(stateDir).all()) {
+    const id = rec.spec.root.image?.id
+    if (id && !used.has(id)) used.set(id, rec.name)
+  }
+  return used
 }

@@ -313,13 +313,20 @@ export class ImageStore {
    * `docker image rm`: by tag, it untags (and deletes the image when that was its last
    * name); by id, it deletes the image, which needs -f when the image has several names.
    */
-  async remove(ref: string, opts: {force?: boolean; noPrune?: boolean} = {}): Promise<Array<{Untagged?: string; Deleted?: string}>> {
+  async remove(ref: string, opts: {force?: boolean; noPrune?: boolean; inUse?: Map<string, string>} = {}): Promise<Array<{Untagged?: string; Deleted?: string}>> {
     return this.mutate((ix) => {
       const r = resolveIn(ix, ref)
       if (!r) throw notFound(ref)
       const out: Array<{Untagged?: string; Deleted?: string}> = []
       const id = r.image.id
       const names = [...(tagsById(ix).get(id) ?? [])]
+      // docker rmi's conflict: the image a sandbox runs on is not deleted without -f
+      // (a tag among several may still go)
+      const user = opts.inUse?.get(id)
+      const deletes = r.by === 'tag' ? names.length <= 1 : r.by === 'digest' ? names.length === 0 || opts.force : names.length <= 1 || opts.force
+      if (user && deletes && !opts.force) {
+        throw new LabError('image-conflict', `unable to remove ${ref}: sandbox ${user} runs on image ${id.slice(7, 19)}`, {hint: `remove the sandbox first (lab sandbox rm ${user}), or use -f`, exitCode: 1})
+      }
       if (r.by === 'tag') {
         delete ix.tags[r.key]
         out.push({Untagged: familiarTagged(r.key)})
@@ -346,13 +353,13 @@ export class ImageStore {
   }
 
   /** `docker image prune`: dangling (untagged) images, or with all every image. */
-  async prune(opts: {all?: boolean} = {}): Promise<{ImagesDeleted: Array<{Untagged?: string; Deleted?: string}>; SpaceReclaimed: number}> {
+  async prune(opts: {all?: boolean; inUse?: Map<string, string>} = {}): Promise<{ImagesDeleted: Array<{Untagged?: string; Deleted?: string}>; SpaceReclaimed: number}> {
     return this.mutate((ix) => {
       const tagsOf = tagsById(ix)
       const deleted: Array<{Untagged?: string; Deleted?: string}> = []
       for (const img of Object.values(ix.images)) {
         const tags = tagsOf.get(img.id) ?? []
-        if (tags.length && !opts.all) continue
+        if ((tags.length && !opts.all) || opts.inUse?.has(img.id)) continue
         for (const t of tags) {
           delete ix.tags[t]
           deleted.push({Untagged: familiarTagged(t)})

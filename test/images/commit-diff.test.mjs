@@ -87,4 +87,13 @@ if (hasSkopeo) {
   })
 }
 
+rootTest(t, 'the image a sandbox runs on is kept: rm refuses it without -f, prune -a leaves it', async () => {
+  const r = await L(['image', 'rm', 'run:sh'])
+  assert.is(r.code, 1)
+  assert.match(r.stderr, /unable to remove run:sh: sandbox work runs on image/)
+  const p = JSON.parse((await L(['image', 'prune', '-a', '--json'])).stdout)
+  assert.ok(!p.ImagesDeleted.some((d) => d.Untagged === 'run:sh'), JSON.stringify(p))
+  assert.is((await L(['sandbox', 'diff', 'work'])).code, 0, 'the sandbox still has its layers')
+})
+
 t.run()

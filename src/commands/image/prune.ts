@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {stateDirFlag} from '../../cli/lifecycle-flags.js'
+import {imagesInUse} from '../../images/sandbox-image.js'
 import {ImageStore} from '../../images/store.js'
 import {humanSize} from '../../images/view.js'
 
@@ -16,7 +17,7 @@ export default class ImagePrune extends BaseCommand {
 
   async run() {
     const {flags} = await this.parse(ImagePrune)
-    const out = await new ImageStore(flags['state-dir']).prune({all: flags.all})
+    const out = await new ImageStore(flags['state-dir']).prune({all: flags.all, inUse: imagesInUse(flags['state-dir'])})
     if (!this.jsonEnabled()) {
       if (out.ImagesDeleted.length) {
         this.log('Deleted Images:')

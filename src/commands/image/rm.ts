@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {stateDirFlag} from '../../cli/lifecycle-flags.js'
+import {imagesInUse} from '../../images/sandbox-image.js'
 import {ImageStore} from '../../images/store.js'
 
 export default class ImageRm extends BaseCommand {
@@ -20,8 +21,9 @@ export default class ImageRm extends BaseCommand {
     const {argv, flags} = await this.parse(ImageRm)
     const store = new ImageStore(flags['state-dir'])
     const out: Array<{Untagged?: string; Deleted?: string}> = []
+    const inUse = imagesInUse(flags['state-dir'])
     for (const r of argv as string[]) {
-      const done = await store.remove(r, {force: flags.force, noPrune: flags['no-prune']})
+      const done = await store.remove(r, {force: flags.force, noPrune: flags['no-prune'], inUse})
       out.push(...done)
       if (!this.jsonEnabled()) for (const d of done) this.log(d.Untagged ? `Untagged: ${d.Untagged}` : `Deleted: ${d.Deleted}`)
     }
