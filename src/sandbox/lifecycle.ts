@@ -95,6 +95,8 @@ export class Lifecycle implements LifecycleContext {
   /** Validates the request and records a sandbox in state "created". */
   async create(req: LifecycleRequest): Promise<SandboxRecord> {
     if (req.name !== undefined) assertValidName(req.name)
+    // a caller-owned upper's work directory lives beside it for one foreground run only
+    if (req.rootUpper !== undefined) throw usageError('an upper layer of the caller\'s (rootUpper) is for foreground runs only', 'leave out managed volumes, --volumes-from, joined namespaces and a kept name, or let the sandbox keep its own upper')
     const restart = parseRestartPolicy(req.restart)
     const log = parseLogOptions(req.logOpts)
     if (restart.name !== 'no' && req.autoRemove) throw usageError('--restart and --rm cannot be used together', 'a sandbox that is removed when it ends cannot be restarted; choose one')
