@@ -99,17 +99,28 @@ export function runCopyHelper(plan: string, direction: 'out' | 'in', io: (stream
   const stream = (direction === 'in' ? child.stdin : child.stdout)!
   stream.on('error', () => {})
   let ioError: unknown = null
+  let safety: NodeJS.Timeout | null = null
   const work = io(stream).catch((e) => {
     ioError = e
-    child.kill('SIGKILL')
+    // Into the sandbox, the helper gets an end of input and stops on its own after what
+    // it was sent: members before a refused one are written, as docker cp's stream does
+    // (a kill could lose them). Out of it, nobody reads any more: stop the helper now.
+    if (direction === 'in') {
+      ;(stream as Writable).end()
+      safety = setTimeout(() => child.kill('SIGKILL'), 30_000)
+      safety.unref()
+    } else child.kill('SIGKILL')
   })
   return new Promise((res, rej) => {
     child.on('error', (e) => rej(helperSpawnError(e)))
     child.on('close', async () => {
+      if (safety) clearTimeout(safety)
       await work
-      // A refusal on the host side (a device, a link out) is the cause; otherwise the
-      // helper's own reason comes first: a broken stream is usually its consequence.
-      if (ioError && (!out.error || (ioError instanceof LabError && ioError.code === 'cp-refused'))) return rej(ioError)
+      // A refusal on the host side (a device, a link out, anything the sender found
+      // wrong before the helper saw it) is the cause; otherwise the helper's own reason
+      // comes first: a broken stream is usually its consequence.
+      const hostSide = ioError instanceof LabError && (ioError.code === 'cp-refused' || direction === 'in')
+      if (ioError && (!out.error || hostSide)) return rej(ioError)
       res(out)
     })
   })
