@@ -4,7 +4,7 @@
 // CLI is SIGKILLed, --cidfile, logs -f and the log's size cap. Every test proves its
 // point from inside the sandbox or from the host's process table and files.
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -447,12 +447,25 @@ rootTest(t, '--log-opt: max-file files of max-size each; follow reads across sev
   // bursts of ~8.7 KiB (two rotations at 4k) 0.3 s apart: the follower, looking every
   // 100 ms, finds its file moved to log.2 and must read its rest, then log.1, then log
   const burst = 'j=0; while [ $j -lt 150 ]; do echo b$b-$j-0123456789012345678901234567890123456789; j=$((j+1)); done'
-  const r = await S(['run', '-d', '--name', 'lc-logopt', '--log-opt', 'max-size=4k', '--log-opt', 'max-file=4', '--', 'sh', '-c', `sleep 0.5; for b in 0 1 2 3; do ${burst}; sleep 0.3; done`])
+  // the bursts start once the follower has read the first line (on a loaded machine its
+  // start could otherwise come after rotations have dropped lines it was meant to see)
+  const sig = mkdtempSync(join(tmpdir(), 'lab-lc2-sig-'))
+  chmodSync(sig, 0o755)
+  const r = await S(['run', '-d', '--name', 'lc-logopt', '--log-opt', 'max-size=4k', '--log-opt', 'max-file=4', '-v', `${sig}:/sig:ro`, '--', 'sh', '-c', `echo start; while [ ! -e /sig/go ]; do sleep 0.05; done; for b in 0 1 2 3; do ${burst}; sleep 0.3; done`])
   assert.is(r.code, 0, r.stderr)
-  const f = await S(['logs', '-f', 'lc-logopt'])
-  const want = []
+  const follower = spawnLab(['sandbox', 'logs', '-f', 'lc-logopt'], {env})
+  let followed = ''
+  follower.stdout.setEncoding('utf8')
+  follower.stdout.on('data', (d) => {
+    followed += d
+    if (followed.startsWith('start\n') && !existsSync(join(sig, 'go'))) writeFileSync(join(sig, 'go'), '')
+  })
+  const code = await new Promise((res) => follower.on('close', res))
+  rmSync(sig, {recursive: true, force: true})
+  assert.is(code, 0)
+  const want = ['start']
   for (let b = 0; b < 4; b++) for (let j = 0; j < 150; j++) want.push(`b${b}-${j}-0123456789012345678901234567890123456789`)
-  assert.equal(f.stdout.trim().split('\n'), want, 'every line once, in order')
+  assert.equal(followed.trim().split('\n'), want, 'every line once, in order')
   const dir = (await S(['inspect', '-f', '{{.LogPath}}', 'lc-logopt'])).stdout.trim().replace(/\/log$/, '')
   const files = readdirSync(dir).filter((n) => n.startsWith('log')).sort()
   assert.equal(files, ['log', 'log.1', 'log.2', 'log.3'], 'four files, no more')
