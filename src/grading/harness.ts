@@ -19,10 +19,10 @@ import {fileURLToPath} from 'node:url'
 
 import {LabError} from '../errors.js'
 import {walkSafe} from '../labs/fsafe.js'
-import {buildSpec} from '../sandbox/build-spec.js'
 import {detectCgroups} from '../sandbox/cgroups/index.js'
 import type {SandboxResult} from '../sandbox/result.js'
-import {runSandbox} from '../sandbox/run.js'
+import type {SandboxRequest} from '../sandbox/request.js'
+import {runRequest} from '../sandbox/run-request.js'
 import type {Mount} from '../sandbox/spec.js'
 import {parseDuration, parseSize} from '../sandbox/units.js'
 import {BeneathError, copyBeneath, lstatBeneath, readBeneath} from './beneath.js'
@@ -237,21 +237,25 @@ interface RunRequest {
   env?: string[]
 }
 
-async function sandboxed(req: RunRequest, signal?: AbortSignal): Promise<SandboxResult> {
-  const spec = await buildSpec({
+/** The engine's request for one grading run: typed numbers, nothing turned back into text. */
+export function gradingRequest(req: RunRequest): SandboxRequest {
+  return {
     command: req.command,
     workdir: req.workdir,
     mounts: req.mounts,
     env: ['HOME=/tmp', 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', ...(req.env ?? [])],
     network: 'none',
     securityOpt: [`seccomp=${SECCOMP_PROFILE}`],
-    timeout: `${req.limits.timeMs}ms`,
+    timeout: req.limits.timeMs,
     // a CPU-time allowance no run can reach within its wall-clock limit: it makes the engine
     // count CPU in the sandbox's cgroup, so a run that is killed reports what it really used
-    limits: {memory: String(req.limits.memoryBytes), memorySwap: String(req.limits.memoryBytes), pidsLimit: String(req.limits.pids), outputLimit: String(req.limits.outputBytes), cpuTime: `${req.limits.timeMs * (availableParallelism() + 1) + 1000}ms`},
+    limits: {memory: req.limits.memoryBytes, memorySwap: req.limits.memoryBytes, pidsLimit: req.limits.pids, outputLimit: req.limits.outputBytes, cpuTime: req.limits.timeMs * (availableParallelism() + 1) + 1000},
     ulimit: [`fsize=${req.limits.fileSizeBytes}`],
-  })
-  return runSandbox(spec, {stdio: 'pipe', input: req.input, outputLimit: req.limits.outputBytes, abortSignal: signal})
+  }
+}
+
+function sandboxed(req: RunRequest, signal?: AbortSignal): Promise<SandboxResult> {
+  return runRequest(gradingRequest(req), {stdio: 'pipe', input: req.input, outputLimit: req.limits.outputBytes, abortSignal: signal})
 }
 
 /** One sandbox as a test gets it (strict profile, no network, test limits), for `lab doctor --grading`. */

@@ -9,6 +9,7 @@ import {buildSpec} from '../../dist/sandbox/build-spec.js'
 import {parseRunArgv, requestFromArgv} from '../../dist/sandbox/argv.js'
 import {needsSupervisor} from '../../dist/sandbox/request.js'
 import {validateSpec} from '../../dist/sandbox/validate.js'
+import {gradingRequest, resolveLimits, TEST_DEFAULTS} from '../../dist/grading/harness.js'
 
 const t = suite('engine: the run request')
 
@@ -18,6 +19,17 @@ t('typed numbers and flag texts give the same limits and timeout', async () => {
   assert.equal(typed.limits, text.limits)
   assert.is(typed.timeoutMs, 1500)
   assert.equal(typed.process.rlimits, text.process.rlimits)
+})
+
+t('grading builds the request with typed numbers, none turned back into text to be parsed again', async () => {
+  const limits = resolveLimits(TEST_DEFAULTS, {time: '3s', memory: '128m', pids: 20})
+  const req = gradingRequest({command: ['true'], workdir: '/', mounts: [], limits})
+  assert.is(req.timeout, 3000)
+  for (const k of ['memory', 'memorySwap', 'pidsLimit', 'outputLimit', 'cpuTime']) assert.is(typeof req.limits[k], 'number', k)
+  const spec = await buildSpec(req)
+  assert.is(spec.limits.memoryBytes, 128 * 1024 * 1024)
+  assert.is(spec.limits.pids, 20)
+  assert.is(spec.timeoutMs, 3000)
 })
 
 t('a typed number is checked as its text would be: one line naming the flag', async () => {
