@@ -10,7 +10,9 @@
  * inside a value beats the failed alternatives about the whole value ("must be null",
  * "must match a schema in anyOf").
  */
-import {LineCounter, parseDocument, type Document} from 'yaml'
+import {createRequire} from 'node:module'
+
+import type {Document} from 'yaml'
 
 import type {SchemaProblem} from '../validators.js'
 import {closest} from './suggest.js'
@@ -46,6 +48,9 @@ export function yamlPathToJson(path: YamlPath): string {
  * is thrown as the format's own error (`invalid`, given the problems), or as a YamlSyntaxError.
  */
 export function parseYaml(text: string, shown: string, invalid?: (problems: string[]) => Error): ParsedYaml {
+  // loaded on first use: the schema helpers below are on `lab sandbox run`'s path (seccomp
+  // profiles), the YAML parser (70-odd modules) is not
+  const {LineCounter, parseDocument} = createRequire(import.meta.url)('yaml') as typeof import('yaml')
   const lines = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
   if (doc.errors.length > 0) {
