@@ -9,7 +9,7 @@
 #include "util.h"
 
 static struct lab_error record;
-const char *g_stage = "start";
+static const char *g_stage = "start";
 
 int set_error(const char *call, const char *path, int err) {
   record.stage = g_stage;

@@ -36,8 +36,4 @@ void write_error_event(int fd);
 /* Writes it on fd and returns code, for a command's last word: return report_error(ctl, 125). */
 int report_error(int fd, int code);
 
-/* The current stage as a variable, only for seccomp_compile.c and seccomp_record.c,
- * which set it directly; every other file calls set_stage(). */
-extern const char *g_stage;
-
 #endif

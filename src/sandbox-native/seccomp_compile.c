@@ -107,7 +107,7 @@ static struct {
 #define LIBSECCOMP_HINT "install libseccomp (Debian/Ubuntu: apt-get install libseccomp2 · Fedora: dnf install libseccomp)"
 
 static int load_libseccomp(void) {
-  g_stage = "libseccomp";
+  set_stage("libseccomp");
   if (lib.dl) return 0;
   lib.dl = dlopen("libseccomp.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!lib.dl) return set_error_msg("dlopen", "libseccomp.so.2", "libseccomp.so.2 is not installed; " LIBSECCOMP_HINT);
@@ -505,7 +505,7 @@ static int prepend_stub(int fd, const char *outpath, const struct sock_filter_in
 
 static int compile(const char *in, const char *outpath) {
   if (load_libseccomp() < 0) return -1;
-  g_stage = "seccomp-compile";
+  set_stage("seccomp-compile");
   autofree char *text = read_input(in);
   if (!text) return -1;
   const char *arch_names[MAX_ARCHES];

@@ -151,7 +151,7 @@ static void serve(int lfd) {
 }
 
 int seccomp_record_main(int argc, char **argv) {
-  g_stage = "seccomp-record";
+  set_stage("seccomp-record");
   if (argc < 5 || strcmp(argv[3], "--") != 0) {
     fprintf(stderr, "usage: lab-helper seccomp-record OUT -- CMD [ARG...]\n");
     return 2;
