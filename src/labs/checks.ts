@@ -11,6 +11,7 @@ import {labName, type ActionOutcome} from './actions.js'
 import {safeReadFile} from './fsafe.js'
 import type {Lab} from './load.js'
 import type {Lifecycle} from '../sandbox/lifecycle.js'
+import {failureSentence} from '../sandbox/result.js'
 import type {Check, TextMatch} from './schema.js'
 import {parseSize, formatSize} from '../sandbox/units.js'
 import {LabError} from '../errors.js'
@@ -142,7 +143,7 @@ export async function evaluateCheck(c: Check, ctx: CheckContext): Promise<CheckO
   if (!o) return fail('the action it looks at did not run')
   if (o.error || !o.result) return fail(o.error ?? 'the sandbox did not run')
   const r = o.result
-  if (r.error && r.verdict === 'engine-error') return fail(`the sandbox could not be set up (${r.error.stage}: ${r.error.message})`)
+  if (r.error && r.verdict === 'engine-error') return fail(`the sandbox could not be set up: ${failureSentence(r.error, '')}`)
 
   if (c.exitCode !== undefined) {
     if (typeof c.exitCode === 'number') return r.exitCode === c.exitCode ? ok : fail(`exit code ${r.exitCode} (${r.verdict}), expected ${c.exitCode}${stderrTail(r.stderr)}`)

@@ -7,6 +7,7 @@
  * lives in a private lifecycle state directory that is emptied and removed at the end.
  */
 import {lifecycle, type Lifecycle} from '../sandbox/lifecycle.js'
+import {failureSentence} from '../sandbox/result.js'
 import {performAction, type ActionContext, type ActionOutcome} from './actions.js'
 import {evaluateCheck, type CheckOutcome} from './checks.js'
 import type {Lab, LoadedStep} from './load.js'
@@ -89,7 +90,7 @@ function record(o: ActionOutcome): ActionRecord {
     const e = o.result.error
     // the engine's own explanation, so a failed set-up is never a bare "exit 125"
     if (e) {
-      r.error = e.stage === 'exec' ? `cannot run the program: ${e.message}` : `sandbox set-up failed at ${e.stage}: ${e.call}${e.path ? ` ${e.path}` : ''}: ${e.message}`
+      r.error = failureSentence(e, e.stage === 'exec' ? '' : 'sandbox')
       if (e.hint) r.hint = e.hint
     }
   }

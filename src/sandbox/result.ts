@@ -102,14 +102,18 @@ export function hintFor(err: HelperError): string | undefined {
 
 /**
  * A helper failure as one sentence: the one place the helper's error events become text
- * (the CLI, the lifecycle, exec and cp, labs). `subject` names what failed ("sandbox web").
+ * (the CLI, the lifecycle, exec and cp, labs). `subject` names what failed ("sandbox web"),
+ * or is empty where the reader already knows.
  */
 export function failureSentence(err: Pick<HelperError, 'stage' | 'call' | 'path' | 'message'>, subject: string): string {
-  if (err.stage === 'exec') return `${subject}: cannot run the program: ${err.message}`
+  const at = `${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+  let what: string
+  if (err.stage === 'exec') what = `cannot run the program: ${err.message}`
   // cp: the copy itself refused (its path and why); copy: a call of the copy failed
-  if (err.call === 'cp') return `${subject}: ${err.path ? `${err.path}: ` : ''}${err.message}`
-  if (err.stage === 'copy') return `${subject}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
-  return `${subject}: set-up failed at ${err.stage}: ${err.call}${err.path ? ` ${err.path}` : ''}: ${err.message}`
+  else if (err.call === 'cp') what = `${err.path ? `${err.path}: ` : ''}${err.message}`
+  else if (err.stage === 'copy') what = at
+  else what = `set-up failed at ${err.stage}: ${at}`
+  return subject ? `${subject}: ${what}` : what
 }
 
 /** The exit code a failure gets, as Docker's: 127 not found, 126 not runnable, 125 the engine. */
