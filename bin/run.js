@@ -6,7 +6,9 @@
 const argv = process.argv.slice(2)
 
 if (argv[0] === 'sandbox' && argv[1] === 'run') {
-  const {sandboxRun} = await import('../dist/cli/sandbox-run.js')
+  // one bundled file with its compiled code cached (fast-start.cjs), else the modules
+  const {createRequire} = await import('node:module')
+  const {sandboxRun} = createRequire(import.meta.url)('./fast-start.cjs').load() ?? (await import('../dist/cli/sandbox-run.js'))
   const code = await sandboxRun(argv.slice(2))
   if (code !== 'help') {
     process.exitCode = code

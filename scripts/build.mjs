@@ -63,6 +63,10 @@ for (const [name, schema] of Object.entries(SCHEMAS)) {
   // ajv's ESM output still require()s its small runtime helpers: give it a require.
   const code = "import {createRequire} from 'node:module';const require = createRequire(import.meta.url);" + standaloneCode(ajv, validate)
   writeFileSync(join(root, 'dist', 'validators', `${name}.js`), code)
+  // the same as CommonJS, for the bundled run path (bin/fast-start.cjs), which loads
+  // the one it needs synchronously
+  const cjs = new Ajv({code: {source: true, esm: false}, allErrors: true, strict: false})
+  writeFileSync(join(root, 'dist', 'validators', `${name}.cjs`), standaloneCode(cjs, cjs.compile(schema)))
   writeFileSync(join(root, 'schemas', `${name}.schema.json`), JSON.stringify({$schema: 'http://json-schema.org/draft-07/schema#', ...schema}, null, 2) + '\n')
 }
 
@@ -72,5 +76,29 @@ const {Plugin} = await import('@oclif/core')
 const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true})
 await plugin.load()
 writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest))
+// `lab sandbox run`'s path as one file with V8's compiled code beside it (bin/fast-start.cjs):
+// every lab step, CI step and grading test starts there, and resolving, reading and
+// compiling 60-odd modules was most of its start-up. import.meta.url keeps pointing two
+// levels below the package root (dist/run/), as it does for the modules bundled.
+stage('bundling the run path and caching its compiled code…')
+const esbuild = await import('esbuild')
+const bundle = join(root, 'dist', 'run', 'sandbox-run.cjs')
+await esbuild.build({
+  entryPoints: [join(root, 'dist', 'cli', 'sandbox-run.js')],
+  outfile: bundle,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['@oclif/core'],
+  define: {'import.meta.url': '__lab_bundle_url'},
+  banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_validator = (name) => require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
+  logLevel: 'error',
+})
+// The cache holds what a run compiles: made after a real `-- true` run where this build
+// may start sandboxes (root), after loading only otherwise.
+const warm = spawnSync(process.execPath, [join(root, 'scripts', 'code-cache.cjs')], {cwd: root, stdio: 'ignore'})
+if (warm.status !== 0) stage('(no code cache: the run path starts without it)')
+
 const onPath = spawnSync('sh', ['-c', 'command -v lab'], {stdio: 'ignore'}).status === 0
 stage(`done in ${((Date.now() - started) / 1000).toFixed(1)} s${onPath ? '' : '; `npm link` puts `lab` on your PATH'}`)

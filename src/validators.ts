@@ -20,10 +20,17 @@ type CompiledValidator = ((data: unknown) => boolean) & {
 
 const cache = new Map<string, CompiledValidator>()
 
+// The bundled run path (scripts/build.mjs, bin/fast-start.cjs) loads the CommonJS form
+// of the one validator it needs: it has no module loader for import(), and bundling
+// every validator would make it read a megabyte it does not use.
+declare const __lab_validator: ((name: string) => {default: CompiledValidator}) | undefined
+// (a variable, so the bundler does not pull every validator in)
+const VALIDATORS = './validators/'
+
 async function load(name: string): Promise<CompiledValidator> {
   let v = cache.get(name)
   if (!v) {
-    const mod = (await import(`./validators/${name}.js`)) as {default: CompiledValidator}
+    const mod = typeof __lab_validator === 'function' ? __lab_validator(name) : ((await import(VALIDATORS + name + '.js')) as {default: CompiledValidator})
     v = mod.default
     cache.set(name, v)
   }

@@ -150,7 +150,7 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} =
   if (req.rootfs !== undefined) {
     let real: string
     try {
-      real = (await import('node:fs')).realpathSync(req.rootfs)
+      real = realpathSync(req.rootfs)
       if (!statSync(real).isDirectory()) throw new Error('not a directory')
     } catch {
       throw usageError(`--rootfs ${req.rootfs} is not a directory`, 'give a directory holding a root file system (e.g. made with debootstrap)')

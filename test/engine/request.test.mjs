@@ -94,4 +94,24 @@ rootTest(t, 'the CLI refuses it in one line and exit 125; --userns=host runs it'
   assert.match(ok.stdout, /CapEff:\s+0000000000002000/, 'NET_RAW (bit 13) is in force')
 })
 
+rootTest(t, 'the bundled run path (bin/fast-start.cjs) and the modules give the same run, result and errors', async () => {
+  const {load} = await import('../../bin/fast-start.cjs')
+  assert.ok(load(), 'the build made a bundle no older than the compiled TypeScript')
+  const modules = {env: {...process.env, LAB_NO_FAST_START: '1'}}
+  const script = 'grep -E "^(NoNewPrivs|CapEff)" /proc/self/status; echo out; echo err >&2; exit 3'
+  const a = await lab(['sandbox', 'run', '--json', '--pids-limit', '20', '--', 'sh', '-c', script])
+  const b = await lab(['sandbox', 'run', '--json', '--pids-limit', '20', '--', 'sh', '-c', script], modules)
+  assert.is(a.code, 3)
+  assert.is(b.code, 3)
+  const [ja, jb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)]
+  assert.equal(Object.keys(ja).sort(), Object.keys(jb).sort())
+  for (const k of ['exitCode', 'verdict', 'stdout', 'stderr']) assert.equal(ja[k], jb[k], k)
+  assert.match(ja.stdout, /^CapEff:\s+0+\nNoNewPrivs:\s+1\nout\n$/)
+  // a schema-checked input error is worded the same way (the bundle loads its validator itself)
+  const bad = ['sandbox', 'run', '--security-opt', 'seccomp=/nonexistent.json', '--', 'true']
+  const [ea, eb] = [await lab(bad), await lab(bad, modules)]
+  assert.is(ea.code, 125)
+  assert.is(ea.stderr, eb.stderr)
+})
+
 t.run()
