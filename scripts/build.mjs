@@ -83,8 +83,13 @@ writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest)
 stage('bundling the run path and caching its compiled code…')
 const esbuild = await import('esbuild')
 const bundle = join(root, 'dist', 'run', 'sandbox-run.cjs')
+// Every run checks its spec with the sandbox-spec validator: it goes into the bundle (and
+// so into the code cache); any other is read when needed.
+const entry = join(root, 'dist', 'run', 'entry.js')
+mkdirSync(dirname(entry), {recursive: true})
+writeFileSync(entry, "import specValidator from '../validators/sandbox-spec.cjs'\n__lab_bundled_validators['sandbox-spec'] = {default: specValidator}\nexport {sandboxRun} from '../cli/sandbox-run.js'\n")
 await esbuild.build({
-  entryPoints: [join(root, 'dist', 'cli', 'sandbox-run.js')],
+  entryPoints: [entry],
   outfile: bundle,
   bundle: true,
   platform: 'node',
@@ -92,7 +97,7 @@ await esbuild.build({
   target: 'node20',
   external: ['@oclif/core'],
   define: {'import.meta.url': '__lab_bundle_url'},
-  banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_validator = (name) => require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
+  banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_bundled_validators = {}; const __lab_validator = (name) => __lab_bundled_validators[name] ?? require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
   logLevel: 'error',
 })
 // The cache holds what a run compiles: made after a real `-- true` run where this build
