@@ -18,6 +18,7 @@ import {FLAG_FEATURES, missingFeatures} from './features.js'
 import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
 import {ACTION_KINDS, CHECK_KINDS, LAB_SCHEMA, RESULT_ACTIONS, SANDBOX_ACTIONS, type Action, type Check, type Feature, type LabFile, type Step} from './schema.js'
 import {splitCommand} from './shell.js'
+import {LAB_VERBS, splitVerb} from './verbs.js'
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LABS_DIR = join(PACKAGE_ROOT, 'labs')
@@ -107,7 +108,7 @@ function oneOfSentence(path: string): string {
 }
 
 /** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
-const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'if', 'unless', 'each', 'with', 'this'])
+const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'port', 'if', 'unless', 'each', 'with', 'this'])
 
 /**
  * Checks a handlebars template; returns the result names it reads. A result exists only
@@ -175,7 +176,7 @@ export function templateProblems(src: string, resultsSoFar: Set<string>, shownBe
 
 /** A dummy context for checking run arguments at load time. */
 function dummyRender(src: string, labId: string): string {
-  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`}})
+  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`, port: () => '5000'}})
 }
 
 const RESULT_KINDS = new Set<string>(RESULT_ACTIONS)
@@ -369,6 +370,44 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
           if (w.until === 'log' && !w.log) problems.add([...aat, 'wait'], 'until: log needs the text to wait for (log)')
           if (w.until === 'restarts' && !w.restarts) problems.add([...aat, 'wait'], 'until: restarts needs the number of restarts (restarts)')
         }
+      }
+      if (a.command !== undefined) {
+        checkTemplate(a.command, [...aat, 'command'], resultNames)
+        if (a.command.includes('{{port')) needs.add('registry')
+        try {
+          const words = splitCommand(dummyRender(a.command, data.id), {where: 'command', vars: {}})
+          const {verb, args} = splitVerb(words, 'command')
+          if (verb === 'sandbox run') {
+            for (const f of checkRunArgs(a.command.replace(/^\s*sandbox\s+run\s+/, ''), [...aat, 'command'], data.id, problems, sandboxes)) needs.add(f)
+          } else {
+            needs.add('images')
+            if (args.some((w) => w === '--state-dir' || w.startsWith('--state-dir='))) problems.add([...aat, 'command'], '--state-dir cannot be used in a lab (the lab keeps its images in a state directory of its own)')
+            // the sandbox a commit, diff or export names must be one the lab started
+            const first = args.find((w) => !w.startsWith('-'))
+            if (LAB_VERBS[verb].sandboxArgs && first !== undefined && !args.some((w) => w.startsWith('-') && w !== '-p' && w !== '--pause' && w !== '--no-pause')) checkSandboxRef(first, [...aat, 'command'])
+          }
+        } catch (e) {
+          problems.add([...aat, 'command'], (e as LabError).message.replace(/^command: /, ''))
+        }
+      }
+      if (a.archive?.busybox) needs.add('static-busybox')
+      if (a.commandFile !== undefined) {
+        needs.add('images')
+        const sol = solutionTexts.get(a.commandFile)
+        if (sol !== undefined) {
+          try {
+            const words = splitCommand(sol, {where: a.commandFile, vars: {PWD: '/work', WORK: '/work', REGISTRY: '127.0.0.1:5000'}})
+            if (words[1] === 'sandbox' && words[2] === 'run') {
+              const s = sandboxNames(words.slice(3), data.id)
+              if (s.named) sandboxes.add(s.named)
+            }
+            if (/\$\{?REGISTRY\b/.test(sol)) needs.add('registry')
+          } catch {
+            /* a malformed reference answer shows up when it runs */
+          }
+        }
+        if (!solutionFiles.has(a.commandFile) && !fixtureFiles.has(a.commandFile)) problems.add([...aat, 'commandFile'], `${a.commandFile} is neither in solution/ nor in fixtures/ (the walkthrough runs the reference answer)`)
+        if (step.exercise && step.exercise.file !== a.commandFile && !fixtureFiles.has(a.commandFile)) problems.add([...aat, 'commandFile'], `${a.commandFile} is not this step's exercise file (${step.exercise.file})`)
       }
       if (a.volumeCreate !== undefined || a.volumeRm !== undefined) needs.add('named-volumes')
       if (a.profileDiff !== undefined) needs.add('seccomp-profiles')

@@ -30,6 +30,8 @@ export interface RenderContext {
   work: string
   step?: {id: string; title: string; number: number}
   results: Record<string, ResultView | undefined>
+  /** ports of the services the lab started ({{port "registry"}}) */
+  ports?: Record<string, number>
 }
 
 export interface HostFacts {
@@ -87,7 +89,12 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
   // only inside {{#if results.NAME}}, which the lab's loader enforces
   const host = ctx.host ?? (src.includes('host.') ? hostFacts(ctx.work) : undefined)
   try {
-    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`}})
+    const port = (n: unknown) => {
+      const p = ctx.ports?.[String(n)]
+      if (p === undefined) throw new Error(`no service "${String(n)}" runs for this step (a step that uses {{port "registry"}} requires: [registry])`)
+      return String(p)
+    }
+    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port}})
   } catch (e) {
     throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
   }

@@ -11,6 +11,7 @@ import {performAction, type ActionContext, type ActionOutcome} from './actions.j
 import {evaluateCheck, type CheckOutcome} from './checks.js'
 import type {Lab, LoadedStep} from './load.js'
 import {markdownToTerminal, renderTemplate, resultView, type RenderContext} from './render.js'
+import {startLabRegistry, type LabRegistry} from './registry.js'
 import {RESULT_ACTIONS} from './schema.js'
 import {makeStateDir, removeStateDir, removeWorkDir, sweepStaleStateDirs} from './workdir.js'
 
@@ -135,6 +136,8 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
     }
     return lc
   }
+  // the lab's registry, started by the first step that requires one, ended with the lab
+  let registry: LabRegistry | null = null
   await sweepStaleStateDirs().catch(() => [])
   try {
     opts.reporter?.labStart(lab, steps, opts.workDir, opts.mode)
@@ -149,9 +152,14 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
         so.reason = step.unavailable
       } else {
         opts.reporter?.stepStart(step, lab.steps.length)
+        if (step.needs.includes('registry') && !registry) {
+          engine()
+          registry = await startLabRegistry(stateDir!)
+          ctxBase.ports = {registry: registry.port}
+        }
         const stepCtx: RenderContext = {...ctxBase, step: {id: step.id, title: step.title, number: step.number}}
         const render = (src: string, where: string) => renderTemplate(src, stepCtx, where)
-        const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal, engine}
+        const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal, engine, registry: registry?.host}
         const results = new Map<string, ActionOutcome>()
         let last: ActionOutcome | undefined
         const actions = step.actions ?? []
@@ -185,6 +193,7 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
   } finally {
     // still listening: a second Ctrl-C must not cut the clean-up short
     try {
+      await (registry as LabRegistry | null)?.stop()
       if (stateDir) await removeStateDir(stateDir)
       // foreground sandboxes end with their run; the work directory goes here
       if (opts.removeWorkDir) removeWorkDir(opts.workDir)

@@ -1,0 +1,148 @@
+/**
+ * The `lab` verbs a lab step (`command:`) or a student's answer (`commandFile:`) may run
+ * besides `lab sandbox run`: one table, so a new verb (`lab build`, …) is one row. Each
+ * row says which of the verb's arguments are files (confined to the work directory,
+ * never through a link, never stdin/stdout) and which name a sandbox (the lab's names,
+ * prefixed as `--name` is). The verb then runs as the CLI runs it, on the lab's private
+ * state directory, so a lab never sees or changes the user's own images or sandboxes.
+ */
+import {join} from 'node:path'
+
+import {usageError} from '../errors.js'
+import {relComponents, safeStat} from './fsafe.js'
+
+export interface VerbRule {
+  /** the command class, for its flag table (which flags take a value) */
+  load: () => Promise<{flags?: Record<string, {char?: string; type: string; allowNo?: boolean}>}>
+  /** flags whose value is a file the verb reads / writes */
+  inputs?: string[]
+  outputs?: string[]
+  /** positional arguments (0-based) that are a file the verb reads */
+  inputArgs?: number[]
+  /** positional arguments that name a sandbox of the lab */
+  sandboxArgs?: number[]
+  /** the verb writes binary data to stdout unless given an output flag: require one */
+  needsOutput?: boolean
+  /** an input may be a directory (an OCI layout) */
+  inputDirs?: boolean
+}
+
+const cmd = (p: string) => () => import(`../commands/${p}.js`).then((m: {default: {flags?: Record<string, {char?: string; type: string}>}}) => m.default)
+
+/** `lab sandbox run` is not in the table: it runs through the lab's own run path (actions.ts). */
+export const LAB_VERBS: Record<string, VerbRule> = {
+  'image pull': {load: cmd('image/pull')},
+  'image push': {load: cmd('image/push')},
+  'image ls': {load: cmd('image/ls')},
+  'image inspect': {load: cmd('image/inspect')},
+  'image history': {load: cmd('image/history')},
+  'image tag': {load: cmd('image/tag')},
+  'image rm': {load: cmd('image/rm')},
+  'image prune': {load: cmd('image/prune')},
+  'image save': {load: cmd('image/save'), outputs: ['output'], needsOutput: true},
+  'image load': {load: cmd('image/load'), inputs: ['input'], inputDirs: true},
+  'image import': {load: cmd('image/import'), inputArgs: [0]},
+  'image export': {load: cmd('image/export'), outputs: ['output'], needsOutput: true},
+  'sandbox commit': {load: cmd('sandbox/commit'), sandboxArgs: [0]},
+  'sandbox diff': {load: cmd('sandbox/diff'), sandboxArgs: [0]},
+  'sandbox export': {load: cmd('sandbox/export'), outputs: ['output'], sandboxArgs: [0], needsOutput: true},
+}
+
+/** Flags no lab verb may take: the runner owns where state lives. */
+const RUNNER_OWNED = new Set(['state-dir'])
+
+/** `image ls …` → the verb ("image ls") and its arguments; null when it is `sandbox run`. */
+export function splitVerb(words: string[], where: string): {verb: string; args: string[]} {
+  const verb = words.slice(0, 2).join(' ')
+  if (verb === 'sandbox run') return {verb, args: words.slice(2)}
+  if (!LAB_VERBS[verb]) {
+    throw usageError(`${where}: \`lab ${words.slice(0, 2).join(' ')}\` is not a verb labs run`, `a lab runs lab sandbox run and ${Object.keys(LAB_VERBS).map((v) => `lab ${v}`).join(', ')}`)
+  }
+  return {verb, args: words.slice(2)}
+}
+
+/** Strips the leading `lab` (or `./bin/run.js`) of a command line a student wrote. */
+export function stripLab(words: string[], where: string): string[] {
+  if (words.length === 0) throw usageError(`${where}: the file has no command yet`, 'write one `lab …` command in it')
+  if (!/(^|\/)(lab|run\.js)$/.test(words[0])) throw usageError(`${where}: the answer must be one \`lab …\` command (it starts with "${words[0]}")`, 'start the line with lab, e.g. lab image ls')
+  return words.slice(1)
+}
+
+export interface VerbContext {
+  work: string
+  where: string
+  /** directories sandboxes write to (a file there could be swapped for a link): never an output */
+  writable: string[]
+  sandboxName: (short: string) => string
+}
+
+/** A file argument → its absolute path in the work directory, refused when it leaves it. */
+function confinedFile(rel: string, kind: 'input' | 'output', rule: VerbRule, ctx: VerbContext): string {
+  if (rel === '-' || rel === '') throw usageError(`${ctx.where}: a lab does not pipe through stdin or stdout ("${rel}")`, kind === 'input' ? 'give the file by its name in the work directory' : 'write to a file in the work directory with -o FILE')
+  const parts = relComponents(rel, ctx.where)
+  const path = parts.join('/')
+  if (kind === 'output' && ctx.writable.some((w) => path === w || path.startsWith(w.replace(/\/$/, '') + '/'))) {
+    throw usageError(`${ctx.where}: ${rel} is in a directory sandboxes write to`, 'write the file elsewhere in the work directory')
+  }
+  const st = safeStat(ctx.work, path, ctx.where) // refuses a link anywhere on the way
+  if (kind === 'input') {
+    if (!st) throw usageError(`${ctx.where}: ${rel} does not exist in the work directory`, 'make it first (an earlier step or command writes it)')
+    if (!st.isFile() && !(rule.inputDirs && st.isDirectory())) throw usageError(`${ctx.where}: ${rel} is not a regular file`)
+  } else {
+    if (parts.length > 1 && !safeStat(ctx.work, parts.slice(0, -1).join('/'), ctx.where)?.isDirectory()) throw usageError(`${ctx.where}: the directory of ${rel} does not exist`)
+    if (st && !st.isFile()) throw usageError(`${ctx.where}: ${rel} exists and is not a regular file`)
+  }
+  return join(ctx.work, path)
+}
+
+/**
+ * Checks a verb's arguments against its row and returns them as the CLI gets them:
+ * files made absolute in the work directory, sandbox names made the lab's.
+ */
+export async function confineVerbArgs(verb: string, args: string[], ctx: VerbContext): Promise<string[]> {
+  const rule = LAB_VERBS[verb]
+  const defs = (await rule.load()).flags ?? {}
+  const byChar = new Map(Object.entries(defs).filter(([, d]) => d.char).map(([n, d]) => [d.char!, n]))
+  const out: string[] = []
+  let positional = 0
+  let sawOutput = false
+  const flagValue = (name: string, value: string): string => {
+    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', rule, ctx)
+    if (rule.outputs?.includes(name)) {
+      sawOutput = true
+      return confinedFile(value, 'output', rule, ctx)
+    }
+    return value
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]
+    if (a === '--') {
+      throw usageError(`${ctx.where}: "--" ends the options of \`lab sandbox run\` only`, `lab ${verb} takes its arguments without it`)
+    }
+    if (a.startsWith('-') && a !== '-') {
+      const long = a.startsWith('--')
+      const [key, inline] = long ? [a.slice(2).split('=')[0], a.includes('=') ? a.slice(a.indexOf('=') + 1) : undefined] : [a.slice(1, 2), a.length > 2 ? a.slice(2).replace(/^=/, '') : undefined]
+      const name = long ? (defs[key] ? key : key.startsWith('no-') && defs[key.slice(3)]?.allowNo ? key.slice(3) : key) : byChar.get(key)
+      if (name === undefined || (!defs[name] && name !== 'json')) throw usageError(`${ctx.where}: lab ${verb} has no option ${a.split('=')[0]}`, `see lab ${verb} --help`)
+      if (RUNNER_OWNED.has(name)) throw usageError(`${ctx.where}: --${name} is not available in labs`, 'the lab keeps its images and sandboxes in a state directory of its own')
+      if (name === 'json' || defs[name].type === 'boolean') {
+        if (inline !== undefined && long) throw usageError(`${ctx.where}: --${key} takes no value`)
+        out.push(a)
+        continue
+      }
+      let value = inline
+      if (value === undefined) {
+        if (i + 1 >= args.length) throw usageError(`${ctx.where}: ${a} needs a value`)
+        value = args[++i]
+      }
+      out.push(long ? `--${name}` : `-${key}`, flagValue(name, value))
+      continue
+    }
+    if (rule.inputArgs?.includes(positional)) out.push(confinedFile(a, 'input', rule, ctx))
+    else if (rule.sandboxArgs?.includes(positional)) out.push(ctx.sandboxName(a))
+    else out.push(a)
+    positional++
+  }
+  if (rule.needsOutput && !sawOutput) throw usageError(`${ctx.where}: lab ${verb} writes a tarball: a lab takes it in a file`, `add -o FILE (a file in the work directory), e.g. lab ${verb} -o out.tar …`)
+  return out
+}
