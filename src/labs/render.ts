@@ -76,6 +76,13 @@ export function resultView(r: SandboxResult, command: string): ResultView {
   return {exitCode: r.exitCode, verdict: r.verdict, stdout: r.stdout ?? '', stderr: r.stderr ?? '', wallMs: Math.round(r.wallMs), peakMemoryBytes: r.peakMemoryBytes, command}
 }
 
+/** {{digest TEXT}}: the first sha256 digest in a result's text (a push's or pull's output). */
+export function digestIn(text: unknown): string {
+  const m = /sha256:[0-9a-f]{64}/.exec(typeof text === 'string' ? text : '')
+  if (!m) throw new Error('no sha256 digest in the text given to {{digest}}')
+  return m[0]
+}
+
 const compiled = new Map<string, HandlebarsTemplateDelegate>()
 
 /** Renders a lab template with the results produced so far. */
@@ -94,7 +101,7 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
       if (p === undefined) throw new Error(`no service "${String(n)}" runs for this step (a step that uses {{port "registry"}} requires: [registry])`)
       return String(p)
     }
-    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port}})
+    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port, digest: digestIn}})
   } catch (e) {
     throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
   }

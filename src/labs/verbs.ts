@@ -6,8 +6,6 @@
  * prefixed as `--name` is). The verb then runs as the CLI runs it, on the lab's private
  * state directory, so a lab never sees or changes the user's own images or sandboxes.
  */
-import {join} from 'node:path'
-
 import {usageError} from '../errors.js'
 import {relComponents, safeStat} from './fsafe.js'
 
@@ -92,7 +90,8 @@ function confinedFile(rel: string, kind: 'input' | 'output', rule: VerbRule, ctx
     if (parts.length > 1 && !safeStat(ctx.work, parts.slice(0, -1).join('/'), ctx.where)?.isDirectory()) throw usageError(`${ctx.where}: the directory of ${rel} does not exist`)
     if (st && !st.isFile()) throw usageError(`${ctx.where}: ${rel} exists and is not a regular file`)
   }
-  return join(ctx.work, path)
+  // relative to the work directory, where the verb runs ("./": a name never reads as an option)
+  return `./${path}`
 }
 
 /**
