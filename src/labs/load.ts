@@ -232,7 +232,8 @@ function checkRunArgs(args: string, where: YamlPath, labId: string, problems: Pr
     const parsed = parseRunArgv(known)
     if (parsed.help) problems.add(where, '--help is not an action')
     for (const f of FORBIDDEN_FLAGS) if (parsed.flags[f] === true) problems.add(where, `--${f} cannot be used in a lab (the runner captures output and reads no terminal)`)
-    if (parsed.command.length === 0) problems.add(where, 'no command after the options')
+    // on an image, no command means the image's own (Entrypoint and Cmd), as docker run IMAGE
+    if (parsed.command.length === 0 && parsed.image === undefined && parsed.flags.image === undefined) problems.add(where, 'no command after the options')
     const name = parsed.flags.name
     if (typeof name === 'string' && !name.startsWith(`${labId}-`)) problems.add(where, `--name ${name}: sandboxes of a lab are named for it; write --name {{name "${name}"}}`)
     if (sandboxes) {
