@@ -335,6 +335,8 @@ const ACTIONS: Record<string, Performer> = {
     const parts = relComponents(rel, 'archive')
     const out: ActionOutcome = {kind: 'archive', as: name, command: `(a tarball ${rel}${spec.busybox ? ' of the host\'s static busybox' : ''}${spec.files ? ` with ${Object.keys(spec.files).join(', ')}` : ''})`, show: a.show ?? true}
     return attempt(out, async () => {
+      // a directory sandboxes write to could have its path swapped for a link meanwhile
+      if ((ctx.lab.data.writable ?? []).some((w) => rel === w || rel.startsWith(w.replace(/\/$/, '') + '/'))) throw new LabError('lab-path', `archive: ${rel} is in a directory sandboxes write to`, {hint: 'write the tarball elsewhere in the work directory'})
       if (parts.length > 1 && !safeStat(ctx.work, parts.slice(0, -1).join('/'), 'archive')?.isDirectory()) throw new LabError('lab-path', `archive: the directory of ${rel} does not exist`, {hint: 'make it with a mkdir action first'})
       const st = safeStat(ctx.work, parts.join('/'), 'archive')
       if (st && !st.isFile()) throw new LabError('lab-path', `archive: ${rel} exists and is not a regular file`)

@@ -21,8 +21,6 @@ export interface VerbRule {
   sandboxArgs?: number[]
   /** the verb writes binary data to stdout unless given an output flag: require one */
   needsOutput?: boolean
-  /** an input may be a directory (an OCI layout) */
-  inputDirs?: boolean
 }
 
 const cmd = (p: string) => () => import(`../commands/${p}.js`).then((m: {default: {flags?: Record<string, {char?: string; type: string}>}}) => m.default)
@@ -38,7 +36,8 @@ export const LAB_VERBS: Record<string, VerbRule> = {
   'image rm': {load: cmd('image/rm')},
   'image prune': {load: cmd('image/prune')},
   'image save': {load: cmd('image/save'), outputs: ['output'], needsOutput: true},
-  'image load': {load: cmd('image/load'), inputs: ['input'], inputDirs: true},
+  // tarballs only: an OCI layout directory could hold links a sandbox made
+  'image load': {load: cmd('image/load'), inputs: ['input']},
   'image import': {load: cmd('image/import'), inputArgs: [0]},
   'image export': {load: cmd('image/export'), outputs: ['output'], needsOutput: true},
   'sandbox commit': {load: cmd('sandbox/commit'), sandboxArgs: [0]},
@@ -75,7 +74,7 @@ export interface VerbContext {
 }
 
 /** A file argument → its absolute path in the work directory, refused when it leaves it. */
-function confinedFile(rel: string, kind: 'input' | 'output', rule: VerbRule, ctx: VerbContext): string {
+function confinedFile(rel: string, kind: 'input' | 'output', ctx: VerbContext): string {
   if (rel === '-' || rel === '') throw usageError(`${ctx.where}: a lab does not pipe through stdin or stdout ("${rel}")`, kind === 'input' ? 'give the file by its name in the work directory' : 'write to a file in the work directory with -o FILE')
   const parts = relComponents(rel, ctx.where)
   const path = parts.join('/')
@@ -85,10 +84,12 @@ function confinedFile(rel: string, kind: 'input' | 'output', rule: VerbRule, ctx
   const st = safeStat(ctx.work, path, ctx.where) // refuses a link anywhere on the way
   if (kind === 'input') {
     if (!st) throw usageError(`${ctx.where}: ${rel} does not exist in the work directory`, 'make it first (an earlier step or command writes it)')
-    if (!st.isFile() && !(rule.inputDirs && st.isDirectory())) throw usageError(`${ctx.where}: ${rel} is not a regular file`)
+    if (!st.isFile()) throw usageError(`${ctx.where}: ${rel} is not a regular file`, 'give a tarball; a directory (an OCI layout) is not read in labs')
+    if (st.nlink > 1) throw usageError(`${ctx.where}: ${rel} is a hard link`, 'a lab reads only files of the work directory itself: copy it instead of linking it')
   } else {
     if (parts.length > 1 && !safeStat(ctx.work, parts.slice(0, -1).join('/'), ctx.where)?.isDirectory()) throw usageError(`${ctx.where}: the directory of ${rel} does not exist`)
     if (st && !st.isFile()) throw usageError(`${ctx.where}: ${rel} exists and is not a regular file`)
+    if (st && st.nlink > 1) throw usageError(`${ctx.where}: ${rel} is a hard link`, 'writing it would change the file it is linked to: remove it first')
   }
   // relative to the work directory, where the verb runs ("./": a name never reads as an option)
   return `./${path}`
@@ -106,10 +107,10 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
   let positional = 0
   let sawOutput = false
   const flagValue = (name: string, value: string): string => {
-    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', rule, ctx)
+    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', ctx)
     if (rule.outputs?.includes(name)) {
       sawOutput = true
-      return confinedFile(value, 'output', rule, ctx)
+      return confinedFile(value, 'output', ctx)
     }
     return value
   }
@@ -137,7 +138,7 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
       out.push(long ? `--${name}` : `-${key}`, flagValue(name, value))
       continue
     }
-    if (rule.inputArgs?.includes(positional)) out.push(confinedFile(a, 'input', rule, ctx))
+    if (rule.inputArgs?.includes(positional)) out.push(confinedFile(a, 'input', ctx))
     else if (rule.sandboxArgs?.includes(positional)) out.push(ctx.sandboxName(a))
     else out.push(a)
     positional++
