@@ -97,7 +97,9 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
   const host = ctx.host ?? (src.includes('host.') ? hostFacts(ctx.work) : undefined)
   try {
     const port = (n: unknown) => {
-      const p = ctx.ports?.[String(n)]
+      // a lesson read before the lab started its services (`lab show`) says PORT
+      if (ctx.ports === undefined) return 'PORT'
+      const p = ctx.ports[String(n)]
       if (p === undefined) throw new Error(`no service "${String(n)}" runs for this step (a step that uses {{port "registry"}} requires: [registry])`)
       return String(p)
     }

@@ -6,6 +6,7 @@
  * the lab after that action, and still clean up: every sandbox and volume the lab made
  * lives in a private lifecycle state directory that is emptied and removed at the end.
  */
+import {LabError} from '../errors.js'
 import {lifecycle, type Lifecycle} from '../sandbox/lifecycle.js'
 import {performAction, type ActionContext, type ActionOutcome} from './actions.js'
 import {evaluateCheck, type CheckOutcome} from './checks.js'
@@ -152,12 +153,27 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
         so.reason = step.unavailable
       } else {
         opts.reporter?.stepStart(step, lab.steps.length)
+        let serviceError: ActionRecord | null = null
         if (step.needs.includes('registry') && !registry) {
           engine()
-          registry = await startLabRegistry(stateDir!)
-          ctxBase.ports = {registry: registry.port}
+          try {
+            registry = await startLabRegistry(stateDir!)
+            ctxBase.ports = {registry: registry.port}
+          } catch (e) {
+            if (!(e instanceof LabError)) throw e
+            serviceError = {kind: 'registry', as: 'registry', command: '(start the lab\'s registry)', show: true, error: e.message, hint: e.hint}
+          }
         }
         const stepCtx: RenderContext = {...ctxBase, step: {id: step.id, title: step.title, number: step.number}}
+        if (serviceError) {
+          // the step cannot run without it: failed, with the reason, and the lab goes on
+          so.actions.push(serviceError)
+          so.status = 'failed'
+          outcome.steps.push(so)
+          outcome.counts.failed++
+          opts.reporter?.stepEnd(so, lab.steps.length)
+          continue
+        }
         const render = (src: string, where: string) => renderTemplate(src, stepCtx, where)
         const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal, engine, registry: registry?.host}
         const results = new Map<string, ActionOutcome>()
