@@ -72,10 +72,11 @@ t('archive: names that leave the tree, or an applet that is a path, are refused'
   assert.throws(() => archiveBytes({to: 'x.tar', busybox: ['sh']}, null), /no statically linked busybox/)
 })
 
-t('{{port "registry"}} and {{digest TEXT}} render; a port no service has is an error', () => {
+t('{{port "registry"}} and {{digest TEXT}} render; PORT before the lab runs; a service the lab has not is an error', () => {
   const ctx = {lab: {id: 'l', title: 'L'}, work: '/w', results: {push: {stdout: `1.0: digest: sha256:${'a'.repeat(64)} size: 400\n`}}, ports: {registry: 5123}}
   assert.is(renderTemplate('127.0.0.1:{{port "registry"}}/x@{{digest results.push.stdout}}', ctx), `127.0.0.1:5123/x@sha256:${'a'.repeat(64)}`)
-  assert.throws(() => renderTemplate('{{port "registry"}}', {...ctx, ports: undefined}), /requires: \[registry\]/)
+  assert.is(renderTemplate('127.0.0.1:{{port "registry"}}', {...ctx, ports: undefined}), '127.0.0.1:PORT', 'a lesson read before the lab runs (lab show)')
+  assert.throws(() => renderTemplate('{{port "cache"}}', ctx), /no service "cache"/)
   assert.throws(() => renderTemplate('{{digest results.push.stderr}}', ctx), /no sha256 digest/)
 })
 
