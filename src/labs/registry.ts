@@ -1,15 +1,19 @@
 /**
- * A lab's own registry: Debian's docker-registry (the CNCF distribution registry) on
- * 127.0.0.1 with a free port, its storage in the lab run's private state directory, so
- * a step can push and pull offline. It lives as long as the lab run: stopped at the end,
- * and its pid is recorded so the sweep of a killed lab run's state directory ends it too.
+ * A lab's own registry: Debian's docker-registry (the CNCF distribution registry) in a
+ * detached sandbox of the lab run, on the host's loopback (127.0.0.1 and a free port:
+ * --network host, so lab's image verbs reach it), its storage bound from the lab run's
+ * private state directory. Being one of the lab's sandboxes, it goes with that state
+ * directory: at the end of the lab, and in the sweep after a lab run that was killed.
  */
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, lchownSync, mkdirSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 
 import {LabError} from '../errors.js'
+import {parseRunArgv, requestFromArgv} from '../sandbox/argv.js'
+import type {Lifecycle} from '../sandbox/lifecycle.js'
+import {VOLUME_OWNER_ID} from '../sandbox/volumes-managed.js'
 
 export const REGISTRY_BINARY = 'docker-registry'
 
@@ -33,67 +37,57 @@ function freePort(): Promise<number> {
 export interface LabRegistry {
   host: string
   port: number
+  /** the sandbox it runs in */
+  sandbox: string
   stop: () => Promise<void>
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** The registry's sandbox: not a name a lab's --name can give (those are ID-NAME). */
+export const registrySandboxName = (labId: string) => `${labId}.registry`
+
 /** Starts the registry under stateDir/registry and waits until /v2/ answers. */
-export async function startLabRegistry(stateDir: string): Promise<LabRegistry> {
+export async function startLabRegistry(lc: Lifecycle, labId: string, stateDir: string): Promise<LabRegistry> {
   const dir = join(stateDir, 'registry')
-  mkdirSync(dir, {recursive: true, mode: 0o700})
+  mkdirSync(join(dir, 'data'), {recursive: true, mode: 0o755})
   let last = ''
   // a port found free may be taken before the registry binds it: try a few
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
-    const config = join(dir, 'config.yml')
-    writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`)
-    let child: ChildProcess
+    writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: /registry/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`)
+    // root inside the sandbox is an unprivileged host id: as root, the directory is lab's
+    // volume user's (the bind is idmapped to it, as a lab's writable directories are)
+    for (const p of [dir, join(dir, 'data'), join(dir, 'config.yml')]) {
+      if (process.getuid?.() === 0) lchownSync(p, VOLUME_OWNER_ID, VOLUME_OWNER_ID)
+      else chmodSync(p, p.endsWith('.yml') ? 0o644 : 0o777)
+    }
+    const name = registrySandboxName(labId)
+    const req = requestFromArgv(parseRunArgv(['-d', '--name', name, '--network', 'host', '--timeout', '1h', '-v', `${dir}:/registry`, '--', REGISTRY_BINARY, 'serve', '/registry/config.yml']), {})
+    let started: {id: string}
     try {
-      child = spawn(REGISTRY_BINARY, ['serve', config], {stdio: ['ignore', 'ignore', 'pipe']})
+      started = await lc.run(req)
     } catch (e) {
-      throw new LabError('lab-registry', `cannot start ${REGISTRY_BINARY}: ${(e as Error).message}`, {hint: 'install it: apt-get install docker-registry'})
+      throw new LabError('lab-registry', `cannot start the lab's registry: ${(e as Error).message}`, {hint: `try \`${REGISTRY_BINARY} --version\`; install it with apt-get install docker-registry`})
     }
-    let stderr = ''
-    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-2000)))
-    const exited = new Promise<void>((r) => child.once('exit', () => r()))
-    child.once('error', (e) => (stderr += e.message))
-    if (child.pid) writeFileSync(join(dir, 'pid'), `${child.pid}\n`)
     const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000)
-        await exited
-        clearTimeout(t)
-      }
-      rmSync(join(dir, 'pid'), {force: true})
+      await lc.remove(started.id, {force: true}).catch(() => {})
     }
-    const end = Date.now() + 10_000
-    while (Date.now() < end && child.exitCode === null && child.signalCode === null) {
+    const end = Date.now() + 15_000
+    for (;;) {
       try {
         const r = await fetch(`http://127.0.0.1:${port}/v2/`)
-        if (r.status === 200) return {host: `127.0.0.1:${port}`, port, stop}
+        if (r.status === 200) return {host: `127.0.0.1:${port}`, port, sandbox: name, stop}
       } catch {
         /* not listening yet */
       }
+      const rec = lc.store.load(started.id)
+      const st = rec ? lc.state(rec) : null
+      if (!st || (!st.running && st.status !== 'created') || Date.now() > end) break
       await sleep(50)
     }
-    last = stderr.trim().split('\n').pop() ?? ''
+    last = (await lc.logs(started.id).catch(() => [])).map((l) => l.line).pop() ?? ''
     await stop()
   }
   throw new LabError('lab-registry', `the lab's registry did not start${last ? `: ${last}` : ''}`, {hint: `try \`${REGISTRY_BINARY} --version\`; the lab runs it on 127.0.0.1`})
-}
-
-/** Ends the registry a killed lab run left behind (its pid file in the state directory). */
-export function stopLeftRegistry(stateDir: string): void {
-  const pidFile = join(stateDir, 'registry', 'pid')
-  if (!existsSync(pidFile)) return
-  const pid = Number(readFileSync(pidFile, 'utf8').trim())
-  try {
-    // only if it is still that registry: its command line names this state directory's config
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    if (pid > 1 && cmdline.includes(join(stateDir, 'registry', 'config.yml'))) process.kill(pid, 'SIGKILL')
-  } catch {
-    /* gone already */
-  }
 }

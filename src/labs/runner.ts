@@ -155,10 +155,10 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
         opts.reporter?.stepStart(step, lab.steps.length)
         let serviceError: ActionRecord | null = null
         if (step.needs.includes('registry') && !registry) {
-          engine()
           try {
-            registry = await startLabRegistry(stateDir!)
+            registry = await startLabRegistry(engine(), lab.id, stateDir!)
             ctxBase.ports = {registry: registry.port}
+            so.actions.push({kind: 'registry', as: 'registry', command: `(the lab's registry: docker-registry in the sandbox ${registry.sandbox}, on ${registry.host})`, show: true})
           } catch (e) {
             if (!(e instanceof LabError)) throw e
             serviceError = {kind: 'registry', as: 'registry', command: '(start the lab\'s registry)', show: true, error: e.message, hint: e.hint}

@@ -14,7 +14,6 @@ import {VOLUME_OWNER_ID} from '../sandbox/volumes-managed.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import {copyTreeSafe, relComponents, safeStat} from './fsafe.js'
 import {labProgress} from './progress.js'
-import {stopLeftRegistry} from './registry.js'
 
 import type {Lab} from './load.js'
 
@@ -152,7 +151,6 @@ export function makeStateDir(): string {
 
 /** Removes every sandbox (running ones too) and volume of a lab run, then its state directory. */
 export async function removeStateDir(dir: string): Promise<void> {
-  stopLeftRegistry(dir)
   if (existsSync(join(dir, 'sandboxes'))) {
     const {lifecycle} = await import('../sandbox/lifecycle.js')
     const lc = lifecycle({stateDir: dir})

@@ -1,5 +1,5 @@
 // The lab actions the image labs stand on: archive (a tarball of the host's static
-// busybox, the same bytes every time), the lab's own registry (started on loopback,
+// busybox, the same bytes every time), the lab's own registry (a sandbox of the lab on loopback,
 // ended with the lab, also when the lab run was killed), the {{port}} and {{digest}}
 // templates, and the lab schema's checks of command/commandFile/archive.
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -11,7 +11,8 @@ import * as assert from 'uvu/assert'
 
 import {archiveBytes, staticBusybox} from '../../dist/labs/archive.js'
 import {loadLab} from '../../dist/labs/load.js'
-import {startLabRegistry, stopLeftRegistry} from '../../dist/labs/registry.js'
+import {startLabRegistry} from '../../dist/labs/registry.js'
+import {lifecycle} from '../../dist/sandbox/lifecycle.js'
 import {renderTemplate} from '../../dist/labs/render.js'
 import {removeStateDir} from '../../dist/labs/workdir.js'
 import {lab} from '../helpers.mjs'
@@ -125,29 +126,37 @@ t('a host without docker-registry shows the registry step as unavailable with th
 })
 
 if (hasRegistry) {
-  t('the lab\'s registry answers on 127.0.0.1 only, and stop ends it', async () => {
+  const answers = async (host) => {
+    try {
+      return (await fetch(`http://${host}/v2/`)).status === 200
+    } catch {
+      return false
+    }
+  }
+
+  t('the lab\'s registry runs in a sandbox of the lab, answers on 127.0.0.1, and stop removes it', async () => {
     const st = join(tmp, 'reg1')
-    mkdirSync(st)
-    const r = await startLabRegistry(st)
+    mkdirSync(st, {mode: 0o711})
+    const lc = lifecycle({stateDir: st})
+    const r = await startLabRegistry(lc, 'l1', st)
     assert.match(r.host, /^127\.0\.0\.1:\d+$/)
-    assert.is((await fetch(`http://${r.host}/v2/`)).status, 200)
-    const pid = Number((await import('node:fs')).readFileSync(join(st, 'registry', 'pid'), 'utf8'))
+    assert.ok(await answers(r.host))
+    const rec = lc.store.all().find((x) => x.name === 'l1.registry')
+    assert.ok(rec, 'it is one of the lab\'s sandboxes')
+    assert.ok(lc.state(rec).running)
     await r.stop()
-    assert.ok(!alive(pid), 'the registry process has ended')
-    assert.ok(!existsSync(join(st, 'registry', 'pid')))
+    assert.ok(!(await answers(r.host)), 'it has ended')
+    assert.equal(lc.store.all(), [])
   })
 
   t('a registry left by a killed lab run ends with the sweep of its state directory', async () => {
     const st = join(tmp, 'reg2')
-    mkdirSync(st)
-    await startLabRegistry(st) // never stopped: the lab run "was killed"
-    const pid = Number((await import('node:fs')).readFileSync(join(st, 'registry', 'pid'), 'utf8'))
-    assert.ok(alive(pid))
+    mkdirSync(st, {mode: 0o711})
+    const r = await startLabRegistry(lifecycle({stateDir: st}), 'l2', st) // never stopped: the lab run "was killed"
+    assert.ok(await answers(r.host))
     await removeStateDir(st)
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20))
-    assert.ok(!alive(pid), 'the sweep ended it')
+    assert.ok(!(await answers(r.host)), 'the sweep ended it')
     assert.ok(!existsSync(st))
-    stopLeftRegistry(st) // nothing left: a no-op
   })
 }
 
