@@ -19,6 +19,8 @@ export interface VerbRule {
   inputArgs?: number[]
   /** positional arguments that name a sandbox of the lab */
   sandboxArgs?: number[]
+  /** positional arguments that name an image in a registry: the registry must be on loopback */
+  registryArgs?: number[]
   /** the verb writes binary data to stdout unless given an output flag: require one */
   needsOutput?: boolean
 }
@@ -27,8 +29,8 @@ const cmd = (p: string) => () => import(`../commands/${p}.js`).then((m: {default
 
 /** `lab sandbox run` is not in the table: it runs through the lab's own run path (actions.ts). */
 export const LAB_VERBS: Record<string, VerbRule> = {
-  'image pull': {load: cmd('image/pull')},
-  'image push': {load: cmd('image/push')},
+  'image pull': {load: cmd('image/pull'), registryArgs: [0]},
+  'image push': {load: cmd('image/push'), registryArgs: [0]},
   'image ls': {load: cmd('image/ls')},
   'image inspect': {load: cmd('image/inspect')},
   'image history': {load: cmd('image/history')},
@@ -45,8 +47,23 @@ export const LAB_VERBS: Record<string, VerbRule> = {
   'sandbox export': {load: cmd('sandbox/export'), outputs: ['output'], sandboxArgs: [0], needsOutput: true},
 }
 
-/** Flags no lab verb may take: the runner owns where state lives. */
-const RUNNER_OWNED = new Set(['state-dir'])
+/** Flags no lab verb may take: the runner owns where state lives and where images come from. */
+const RUNNER_OWNED = new Set(['state-dir', 'registry-mirror'])
+
+/**
+ * The registry an image reference names, as Docker reads it: a first part with a dot, a
+ * colon or "localhost" is a registry, anything else is on docker.io.
+ */
+export function registryOf(ref: string): string {
+  const slash = ref.indexOf('/')
+  const first = slash < 0 ? '' : ref.slice(0, slash)
+  return first && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io'
+}
+
+/** Labs work offline: they push to and pull from a registry on this machine only. */
+export function isLoopbackRegistry(host: string): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/.test(host)
+}
 
 /** `image ls …` → the verb ("image ls") and its arguments; null when it is `sandbox run`. */
 export function splitVerb(words: string[], where: string): {verb: string; args: string[]} {
@@ -140,7 +157,12 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
     }
     if (rule.inputArgs?.includes(positional)) out.push(confinedFile(a, 'input', ctx))
     else if (rule.sandboxArgs?.includes(positional)) out.push(ctx.sandboxName(a))
-    else out.push(a)
+    else {
+      if (rule.registryArgs?.includes(positional) && !isLoopbackRegistry(registryOf(a))) {
+        throw usageError(`${ctx.where}: ${a} is on ${registryOf(a)}, and a lab reaches no registry off this machine`, 'labs work offline: use the lab\'s registry, $REGISTRY/NAME:TAG (127.0.0.1:PORT)')
+      }
+      out.push(a)
+    }
     positional++
   }
   if (rule.needsOutput && !sawOutput) throw usageError(`${ctx.where}: lab ${verb} writes a tarball: a lab takes it in a file`, `add -o FILE (a file in the work directory), e.g. lab ${verb} -o out.tar …`)

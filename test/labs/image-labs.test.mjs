@@ -21,6 +21,7 @@ const t = suite('labs: the image labs')
 const WRONG = {
   'ch3-images': [
     {file: '01-tag.cmd', answer: 'lab image tag course/busybox:1.0 course/busybox:latest', check: 'course/busybox:stable is listed', hint: 'lab image tag course/busybox:1.0 course/busybox:stable'},
+    {file: '02-pull.cmd', answer: 'lab image pull course/busybox:1.0', check: 'your pull fetched the image the push stored (the same digest)', hint: '$REGISTRY/course/busybox:1.0', error: /on docker\.io, and a lab reaches no registry off this machine/},
     {file: '02-pull.cmd', answer: 'lab image pull $REGISTRY/course/busybox:2.0', check: 'your pull fetched the image the push stored (the same digest)', hint: '$REGISTRY/course/busybox:1.0'},
     {file: '03-save.cmd', answer: 'lab image save -o other.tar course/busybox:1.0', check: 'busybox.tar was written', hint: '-o busybox.tar'},
     {file: '05-change.cmd', answer: `lab sandbox run --name changer --read-only=false --image course/busybox:1.0 -- sh -c 'echo version 2 > /etc/motd2'`, check: 'diff shows /etc/motd changed (C)', hint: 'change the existing file /etc/motd'},
@@ -85,7 +86,7 @@ for (const id of ['ch3-images', 'ch7-packaging']) {
   })
 
   for (const w of WRONG[id]) {
-    rootTest(t, `${id}: a wrong ${w.file} fails "${w.check}"${w.hint ? ' with its hint' : ''}`, async () => {
+    rootTest(t, `${id}: a wrong ${w.file} (${w.answer.split(' ').slice(1, 4).join(' ')}…) fails "${w.check}"${w.hint ? ' with its hint' : ''}`, async () => {
       const l = await loadLab(id)
       const step = l.steps.find((s) => s.exercise?.file === w.file)
       const o = await exerciseRun(l, step, w.answer + '\n')
@@ -94,6 +95,7 @@ for (const id of ['ch3-images', 'ch7-packaging']) {
       assert.ok(c, `no check named ${w.check}`)
       assert.is(c.passed, false, JSON.stringify(o.steps[0], null, 1))
       if (w.hint) assert.ok(c.hint?.includes(w.hint), c.hint)
+      if (w.error) assert.ok(o.steps[0].actions.some((a) => w.error.test(a.error ?? '')), JSON.stringify(o.steps[0].actions))
     })
   }
 }

@@ -79,6 +79,15 @@ t('attack: reach the user\'s store with --state-dir, or a verb outside the table
   await refused('image ls', ['--no-such-flag'], /has no option --no-such-flag/)
 })
 
+t('attack: pull from or push to a registry off this machine (or through a mirror) → refused before any traffic', async () => {
+  await refused('image pull', ['busybox'], /on docker\.io, and a lab reaches no registry off this machine/)
+  await refused('image pull', ['quay.io/x/y:1'], /on quay\.io/)
+  await refused('image push', ['10.0.0.1:5000/x:1'], /on 10\.0\.0\.1:5000/)
+  await refused('image pull', ['--registry-mirror', '10.0.0.1', '127.0.0.1:5000/x:1'], /--registry-mirror is not available in labs/)
+  assert.equal(await confineVerbArgs('image pull', ['-q', '127.0.0.1:5000/x:1'], ctx()), ['-q', '127.0.0.1:5000/x:1'])
+  assert.equal(await confineVerbArgs('image push', ['localhost:5000/x@sha256:' + 'a'.repeat(64)], ctx()), ['localhost:5000/x@sha256:' + 'a'.repeat(64)])
+})
+
 t('a plain answer passes: files become ./relative paths of the work directory, sandbox names the lab\'s', async () => {
   assert.equal(await confineVerbArgs('image import', ['--change', 'CMD ["/bin/sh"]', 'img.tar', 'x:1'], ctx()), ['--change', 'CMD ["/bin/sh"]', './img.tar', 'x:1'])
   assert.equal(await confineVerbArgs('image save', ['-o', 'out.tar', 'x:1'], ctx()), ['-o', './out.tar', 'x:1'])
