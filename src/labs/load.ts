@@ -18,7 +18,7 @@ import {FLAG_FEATURES, missingFeatures} from './features.js'
 import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
 import {ACTION_KINDS, CHECK_KINDS, LAB_SCHEMA, RESULT_ACTIONS, SANDBOX_ACTIONS, type Action, type Check, type Feature, type LabFile, type Step} from './schema.js'
 import {splitCommand} from './shell.js'
-import {LAB_VERBS, splitVerb} from './verbs.js'
+import {confineVerbArgs, splitVerb} from './verbs.js'
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LABS_DIR = join(PACKAGE_ROOT, 'labs')
@@ -328,7 +328,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     }
   }
   const steps: LoadedStep[] = []
-  data.steps.forEach((step, si) => {
+  for (const [si, step] of data.steps.entries()) {
     const at: YamlPath = ['steps', si]
     if (stepIds.has(step.id)) problems.add([...at, 'id'], `a step with id "${step.id}" comes earlier; step ids are unique`)
     stepIds.add(step.id)
@@ -337,7 +337,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     const stepOutcomes = new Set<string>()
     let lastResultKind: string | undefined
     const actions = step.actions ?? []
-    actions.forEach((a, ai) => {
+    for (const [ai, a] of actions.entries()) {
       const aat: YamlPath = [...at, 'actions', ai]
       const kind = Object.keys(a).find((k) => (ACTION_KINDS as readonly string[]).includes(k))!
       const name = a.as ?? `a${ai + 1}`
@@ -382,10 +382,12 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
             for (const f of checkRunArgs(a.command.replace(/^\s*sandbox\s+run\s+/, ''), [...aat, 'command'], data.id, problems, sandboxes)) needs.add(f)
           } else {
             needs.add('images')
-            if (args.some((w) => w === '--state-dir' || w.startsWith('--state-dir='))) problems.add([...aat, 'command'], '--state-dir cannot be used in a lab (the lab keeps its images in a state directory of its own)')
-            // the sandbox a commit, diff or export names must be one the lab started
-            const first = args.find((w) => !w.startsWith('-'))
-            if (LAB_VERBS[verb].sandboxArgs && first !== undefined && !args.some((w) => w.startsWith('-') && w !== '-p' && w !== '--pause' && w !== '--no-pause')) checkSandboxRef(first, [...aat, 'command'])
+            // the verb's own checks (options, files, registries, --state-dir), files not
+            // looked at yet; a sandbox it names must be one an earlier action starts
+            await confineVerbArgs(verb, args, {work: '/work-dir', where: 'command', writable: data.writable ?? [], statFiles: false, sandboxName: (n) => {
+              checkSandboxRef(n, [...aat, 'command'])
+              return n
+            }})
           }
         } catch (e) {
           problems.add([...aat, 'command'], (e as LabError).message.replace(/^command: /, ''))
@@ -430,7 +432,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
           problems.add([...aat, 'runFile'], `${a.runFile} is not this step's exercise file (${step.exercise.file})`)
         }
       }
-    })
+    }
     if (step.read) readTemplate(step.read, [...at, 'read'], resultNames)
     if (step.exercise) {
       checkTemplate(step.exercise.task, [...at, 'exercise', 'task'], new Set())
@@ -473,7 +475,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     })
     const loaded: LoadedStep = {...step, index: si, number: si + 1, needs: [...needs], unavailable: missingFeatures(needs)}
     steps.push(loaded)
-  })
+  }
 
   if (problems.list.length > 0) throw new LabFormatError(problems.list)
   return {id: data.id, dir, file: shownFile, data, steps, templates, hasFixtures, hasSolution}

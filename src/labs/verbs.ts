@@ -88,6 +88,8 @@ export interface VerbContext {
   /** directories sandboxes write to (a file there could be swapped for a link): never an output */
   writable: string[]
   sandboxName: (short: string) => string
+  /** false when checking a lab at load time: the files do not exist yet */
+  statFiles?: boolean
 }
 
 /** A file argument → its absolute path in the work directory, refused when it leaves it. */
@@ -98,6 +100,7 @@ function confinedFile(rel: string, kind: 'input' | 'output', ctx: VerbContext): 
   if (kind === 'output' && ctx.writable.some((w) => path === w || path.startsWith(w.replace(/\/$/, '') + '/'))) {
     throw usageError(`${ctx.where}: ${rel} is in a directory sandboxes write to`, 'write the file elsewhere in the work directory')
   }
+  if (ctx.statFiles === false) return `./${path}`
   const st = safeStat(ctx.work, path, ctx.where) // refuses a link anywhere on the way
   if (kind === 'input') {
     if (!st) throw usageError(`${ctx.where}: ${rel} does not exist in the work directory`, 'make it first (an earlier step or command writes it)')

@@ -89,13 +89,16 @@ function labWith(name, steps, solution = {}) {
   return dir
 }
 
-t('the loader refuses a verb outside the table, a bad archive path, an answer file with no reference, --state-dir', async () => {
+t('the loader refuses a verb outside the table, a bad archive path, an answer file with no reference, --state-dir, a registry off this machine, a path out, an unknown option, an unknown sandbox', async () => {
   const cases = [
     ['l-verb', `  - id: s\n    title: S\n    actions:\n      - command: image evil x\n`, /image evil.*is not a verb labs run/],
     ['l-sys', `  - id: s\n    title: S\n    actions:\n      - command: system prune\n`, /command/],
     ['l-arch', `  - id: s\n    title: S\n    actions:\n      - archive: {to: ../x.tar}\n`, /to/],
     ['l-file', `  - id: s\n    title: S\n    actions:\n      - commandFile: 01.cmd\n`, /01\.cmd is neither in solution\/ nor in fixtures\//],
-    ['l-state', `  - id: s\n    title: S\n    actions:\n      - command: image ls --state-dir /var/lib/lab\n`, /--state-dir cannot be used in a lab/],
+    ['l-state', `  - id: s\n    title: S\n    actions:\n      - command: image ls --state-dir /var/lib/lab\n`, /--state-dir is not available in labs/],
+    ['l-hub', `  - id: s\n    title: S\n    actions:\n      - command: image pull busybox\n`, /on docker\.io, and a lab reaches no registry off this machine/],
+    ['l-out', `  - id: s\n    title: S\n    actions:\n      - command: image save -o /etc/x.tar x:1\n`, /absolute path/],
+    ['l-opt', `  - id: s\n    title: S\n    actions:\n      - command: image ls --bogus\n`, /has no option --bogus/],
     ['l-sbx', `  - id: s\n    title: S\n    actions:\n      - command: sandbox diff nobody\n`, /unknown sandbox "nobody"/],
   ]
   for (const [name, steps, re] of cases) {
