@@ -95,6 +95,22 @@ function markLayer(store: ImageStore, layer: StoredLayer): void {
   writeJsonAtomic(recPath, {...rec, overlayMarks: true})
 }
 
+/** Each layer once, at its topmost place (bottom first in, bottom first out). Overlayfs
+ * refuses a lower directory given twice (ELOOP), which an image has when two steps
+ * wrote identical layers (docker build's empty layers) or a layer repeats; the lower
+ * occurrence adds nothing, since everything it holds or deletes the upper one holds or
+ * deletes over a superset of what lies below. */
+export function topmostOnce<T>(layers: T[]): T[] {
+  const seen = new Set<T>()
+  const out: T[] = []
+  for (let i = layers.length - 1; i >= 0; i--) {
+    if (seen.has(layers[i])) continue
+    seen.add(layers[i])
+    out.push(layers[i])
+  }
+  return out.reverse()
+}
+
 const cache = new Map<string, {at: string; root: ImageRoot}>()
 
 /** The image named by ref (tag, name@digest, id or a unique id prefix) as a root. */
@@ -112,9 +128,9 @@ export function imageRoot(ref: string, stateDir?: string): ImageRoot {
   const key = `${store.root}\0${img.id}`
   const hit = cache.get(key)
   if (hit && hit.at === img.manifest) return {...hit.root, ref}
-  const layers = img.layers.map((l) => {
-    const s = store.layer(l.diffId)
-    if (!s) throw new LabError('image-store-damaged', `the store has lost the layer ${l.diffId.slice(7, 19)} of ${ref}`, {hint: `remove the image and pull or load it again: lab image rm ${ref}`})
+  const layers = topmostOnce(img.layers.map((l) => l.diffId)).map((diffId) => {
+    const s = store.layer(diffId)
+    if (!s) throw new LabError('image-store-damaged', `the store has lost the layer ${diffId.slice(7, 19)} of ${ref}`, {hint: `remove the image and pull or load it again: lab image rm ${ref}`})
     return s
   })
   for (const l of layers) markLayer(store, l)

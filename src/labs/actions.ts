@@ -6,6 +6,7 @@
  * this lab run (see workdir.ts), so a lab never touches the user's own sandboxes. A run
  * is one run request (sandbox/request.ts) and gets the engine's own result and verdict.
  */
+import {spawn} from 'node:child_process'
 import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -17,10 +18,12 @@ import type {SandboxResult, Verdict} from '../sandbox/result.js'
 import {runRequest, startDetached} from '../sandbox/run-request.js'
 import {parseDuration} from '../sandbox/units.js'
 import {Volumes} from '../sandbox/volumes-managed.js'
+import {writeArchive} from './archive.js'
 import {relComponents, safeReadFile, safeStat} from './fsafe.js'
-import type {Lab, LoadedStep} from './load.js'
+import {PACKAGE_ROOT, type Lab, type LoadedStep} from './load.js'
 import type {Action} from './schema.js'
 import {quoteArgs, splitCommand, stripSandboxRun} from './shell.js'
+import {confineVerbArgs, splitVerb, stripLab} from './verbs.js'
 
 /** A lab run that forgets to end must not hang the lab. */
 export const DEFAULT_ACTION_TIMEOUT = '30s'
@@ -47,6 +50,8 @@ export interface ActionContext {
   abort: AbortSignal
   /** the lifecycle engine on this lab run's private state directory (made on first use) */
   engine: () => Lifecycle
+  /** the lab's registry (127.0.0.1:PORT), when the step requires one */
+  registry?: string
 }
 
 export interface ActionOutcome {
@@ -140,6 +145,9 @@ async function runSandboxArgv(argv: string[], ctx: ActionContext, input: string 
   // nothing of the caller's environment reaches a lab's sandbox (-e NAME copies from an
   // empty set); a foreground run is not kept: the lab names its runs only to clean up
   const req: RunRequest = {...requestFromArgv(parsed, {}), keep: false}
+  // an image sandbox the lab named (without --rm) is kept, as docker keeps it, for
+  // commit, diff and export; it goes with the lab's state directory
+  if (req.image !== undefined && typeof argvName(argv) === 'string' && parsed.flags.rm !== true) req.keep = true
   req.timeout ??= req.detach ? DEFAULT_DETACHED_TIMEOUT : DEFAULT_ACTION_TIMEOUT
   const command = 'lab sandbox run ' + quoteArgs(argv)
   const onCreated = (s: {id: string; name: string}) => void ctx.created.set(s.name, s.id)
@@ -148,8 +156,58 @@ async function runSandboxArgv(argv: string[], ctx: ActionContext, input: string 
     return {result: synthetic(started.name, {stdout: started.id + '\n'}), command}
   }
   if (input !== undefined && needsSupervisor(req)) throw usageError('input cannot be given to a sandbox started through the lifecycle', 'give the program its input in a bound file instead')
-  const result = await runRequest(req, {stdio: 'pipe', stdin: input !== undefined, input, outputLimit: OUTPUT_LIMIT, abortSignal: ctx.abort, engine: ctx.engine, onCreated})
+  // an image comes from the lab's own store, never the user's
+  const stateDir = req.image !== undefined ? ctx.engine().store.roots.data : undefined
+  const result = await runRequest(req, {stdio: 'pipe', stdin: input !== undefined, input, outputLimit: OUTPUT_LIMIT, abortSignal: ctx.abort, engine: ctx.engine, stateDir, onCreated})
   return {result, command}
+}
+
+/** The --name a run's argv gives, before the lab prefixes it. */
+function argvName(argv: string[]): string | undefined {
+  const v = parseRunArgv(argv).flags.name
+  return typeof v === 'string' ? v : undefined
+}
+
+/** How long an image verb may take (a pull from the lab's registry, an import). */
+const VERB_TIMEOUT_MS = 120_000
+
+/**
+ * A `lab` verb of the table in verbs.ts, run as the CLI runs it (its output is what a
+ * student sees typing it) on the lab's private state directory, in the work directory;
+ * `sandbox run` goes through the lab's own run path instead.
+ */
+async function runVerb(words: string[], ctx: ActionContext, where: string, out: ActionOutcome): Promise<void> {
+  const {verb, args} = splitVerb(words, where)
+  if (verb === 'sandbox run') {
+    out.command = 'lab sandbox run ' + quoteArgs(args)
+    const r = await runSandboxArgv(args, ctx, undefined, where)
+    out.result = r.result
+    out.metrics = runMetrics(r.result)
+    return
+  }
+  const confined = await confineVerbArgs(verb, args, {work: ctx.work, where, writable: ctx.lab.data.writable ?? [], sandboxName: (n) => labName(ctx.lab, n)})
+  out.command = `lab ${verb} ${quoteArgs(args)}`.trimEnd()
+  const stateDir = ctx.engine().store.roots.data
+  const env: NodeJS.ProcessEnv = {...process.env, LAB_STATE_DIR: stateDir, NO_COLOR: '1'}
+  delete env.LAB_REGISTRY_MIRROR // a lab pulls from its own registry only
+  const t0 = Date.now()
+  const r = await new Promise<{code: number | null; signal: string | null; stdout: string; stderr: string}>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'run.js'), ...verb.split(' '), ...confined], {cwd: ctx.work, env, stdio: ['ignore', 'pipe', 'pipe'], signal: ctx.abort, timeout: VERB_TIMEOUT_MS})
+    const bufs = {stdout: [] as Buffer[], stderr: [] as Buffer[]}
+    let size = 0
+    for (const k of ['stdout', 'stderr'] as const) {
+      child[k].on('data', (d: Buffer) => {
+        size += d.length
+        if (size <= OUTPUT_LIMIT) bufs[k].push(d)
+      })
+    }
+    child.once('error', (e) => ((e as NodeJS.ErrnoException).code === 'ABORT_ERR' ? undefined : reject(e)))
+    child.once('close', (code, signal) => resolve({code, signal, stdout: Buffer.concat(bufs.stdout).toString('utf8'), stderr: Buffer.concat(bufs.stderr).toString('utf8')}))
+  })
+  const timedOut = r.signal === 'SIGTERM' && Date.now() - t0 >= VERB_TIMEOUT_MS
+  const exitCode = r.code ?? 128 + (r.signal === 'SIGKILL' ? 9 : 15)
+  out.result = synthetic(verb, {exitCode, stdout: r.stdout, stderr: r.stderr, wallMs: Date.now() - t0, signal: r.signal, verdict: timedOut ? 'timeout' : undefined})
+  out.metrics = {wallMs: Date.now() - t0}
 }
 
 interface WaitGoal {
@@ -247,6 +305,42 @@ const ACTIONS: Record<string, Performer> = {
       const r = await runSandboxArgv(argv, ctx, a.input, file)
       out.result = r.result
       out.metrics = runMetrics(r.result)
+    })
+  },
+
+  async command(a, ctx, name) {
+    const where = `step ${ctx.step.number} (${ctx.step.id}) command`
+    const words = splitCommand(ctx.render(a.command!, where), {where})
+    const out: ActionOutcome = {kind: 'command', as: name, command: 'lab ' + quoteArgs(words), show: a.show ?? true}
+    return attempt(out, () => runVerb(words, ctx, where, out))
+  },
+
+  async commandFile(a, ctx, name) {
+    const file = a.commandFile!
+    const out: ActionOutcome = {kind: 'commandFile', as: name, command: `(${file})`, show: a.show ?? true}
+    return attempt(out, async () => {
+      const text = safeReadFile(ctx.work, file, file, 64 * 1024)
+      if (text === null) throw new LabError('answer-missing', `${file} does not exist in ${ctx.work}`, {hint: `write your \`lab …\` command in ${join(ctx.work, file)}`})
+      const vars: Record<string, string> = {PWD: ctx.work, WORK: ctx.work, ...(ctx.registry ? {REGISTRY: ctx.registry} : {})}
+      const words = splitCommand(text, {where: file, vars})
+      if (words.length === 0) throw new LabError('answer-missing', `${file} has no command yet`, {hint: `write your \`lab …\` command in ${join(ctx.work, file)}`})
+      out.command = 'lab ' + quoteArgs(words.slice(1))
+      await runVerb(stripLab(words, file), ctx, file, out)
+    })
+  },
+
+  async archive(a, ctx, name) {
+    const spec = a.archive!
+    const rel = ctx.render(spec.to, 'archive')
+    const parts = relComponents(rel, 'archive')
+    const out: ActionOutcome = {kind: 'archive', as: name, command: `(a tarball ${rel}${spec.busybox ? ' of the host\'s static busybox' : ''}${spec.files ? ` with ${Object.keys(spec.files).join(', ')}` : ''})`, show: a.show ?? true}
+    return attempt(out, async () => {
+      // a directory sandboxes write to could have its path swapped for a link meanwhile
+      if ((ctx.lab.data.writable ?? []).some((w) => rel === w || rel.startsWith(w.replace(/\/$/, '') + '/'))) throw new LabError('lab-path', `archive: ${rel} is in a directory sandboxes write to`, {hint: 'write the tarball elsewhere in the work directory'})
+      if (parts.length > 1 && !safeStat(ctx.work, parts.slice(0, -1).join('/'), 'archive')?.isDirectory()) throw new LabError('lab-path', `archive: the directory of ${rel} does not exist`, {hint: 'make it with a mkdir action first'})
+      const st = safeStat(ctx.work, parts.join('/'), 'archive')
+      if (st && !st.isFile()) throw new LabError('lab-path', `archive: ${rel} exists and is not a regular file`)
+      writeArchive(join(ctx.work, ...parts), {...spec, to: rel})
     })
   },
 

@@ -9,6 +9,8 @@ import {fileURLToPath} from 'node:url'
 
 import {RUN_FLAGS} from '../cli/run-flags.js'
 import {detectCgroups} from '../sandbox/cgroups/detect.js'
+import {staticBusybox} from './archive.js'
+import {hasRegistryBinary} from './registry.js'
 import {blockDeviceOf} from './render.js'
 import type {Feature} from './schema.js'
 
@@ -53,6 +55,10 @@ const PROBES: Record<Feature, FeatureProbe> = {
   'io-limits': {what: 'block I/O limits', probe: () => hasFlag('device-read-bps') && ioLimitsHostReason() === null, host: ioLimitsHostReason},
   'seccomp-profiles': {what: 'seccomp profiles', probe: () => hasModule('../seccomp/profiles.js', '../seccomp/resolve.js', '../seccomp/compile.js')},
   userns: {what: 'user namespaces (root inside is not root outside)', probe: () => hasFlag('userns')},
+  images: {what: 'images (lab image …, lab sandbox run --image)', probe: () => hasFlag('image') && hasModule('../images/overlay.js')},
+  // what the host has, not the engine: the image labs make their images from it
+  'static-busybox': {what: 'a statically linked busybox to build images from', probe: () => staticBusybox() !== null, host: () => (staticBusybox() ? null : 'there is no static /bin/busybox: install it with `apt-get install busybox-static`')},
+  registry: {what: 'a local registry to push to and pull from', probe: hasRegistryBinary, host: () => (hasRegistryBinary() ? null : 'docker-registry is not installed: install it with `apt-get install docker-registry`')},
   'joined-namespaces': {what: 'joining another sandbox\'s namespaces (--network container:NAME, --ipc)', probe: () => RUNNER_DRIVES_LIFECYCLE && hasFlag('ipc')},
 }
 
@@ -72,6 +78,7 @@ export const FLAG_FEATURES: Record<string, Feature> = {
   'device-write-bps': 'io-limits',
   userns: 'userns',
   ipc: 'joined-namespaces',
+  image: 'images',
   pid: 'joined-namespaces',
   'device-read-iops': 'io-limits',
   'device-write-iops': 'io-limits',

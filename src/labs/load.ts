@@ -18,6 +18,7 @@ import {FLAG_FEATURES, missingFeatures} from './features.js'
 import {safeReadFile, safeStat, walkSafe} from './fsafe.js'
 import {ACTION_KINDS, CHECK_KINDS, LAB_SCHEMA, RESULT_ACTIONS, SANDBOX_ACTIONS, type Action, type Check, type Feature, type LabFile, type Step} from './schema.js'
 import {splitCommand} from './shell.js'
+import {confineVerbArgs, splitVerb} from './verbs.js'
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LABS_DIR = join(PACKAGE_ROOT, 'labs')
@@ -107,7 +108,7 @@ function oneOfSentence(path: string): string {
 }
 
 /** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
-const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'if', 'unless', 'each', 'with', 'this'])
+const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'port', 'digest', 'if', 'unless', 'each', 'with', 'this'])
 
 /**
  * Checks a handlebars template; returns the result names it reads. A result exists only
@@ -175,7 +176,7 @@ export function templateProblems(src: string, resultsSoFar: Set<string>, shownBe
 
 /** A dummy context for checking run arguments at load time. */
 function dummyRender(src: string, labId: string): string {
-  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`}})
+  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`, port: () => '5000', digest: () => `sha256:${'0'.repeat(64)}`}})
 }
 
 const RESULT_KINDS = new Set<string>(RESULT_ACTIONS)
@@ -231,7 +232,8 @@ function checkRunArgs(args: string, where: YamlPath, labId: string, problems: Pr
     const parsed = parseRunArgv(known)
     if (parsed.help) problems.add(where, '--help is not an action')
     for (const f of FORBIDDEN_FLAGS) if (parsed.flags[f] === true) problems.add(where, `--${f} cannot be used in a lab (the runner captures output and reads no terminal)`)
-    if (parsed.command.length === 0) problems.add(where, 'no command after the options')
+    // on an image, no command means the image's own (Entrypoint and Cmd), as docker run IMAGE
+    if (parsed.command.length === 0 && parsed.image === undefined && parsed.flags.image === undefined) problems.add(where, 'no command after the options')
     const name = parsed.flags.name
     if (typeof name === 'string' && !name.startsWith(`${labId}-`)) problems.add(where, `--name ${name}: sandboxes of a lab are named for it; write --name {{name "${name}"}}`)
     if (sandboxes) {
@@ -326,7 +328,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     }
   }
   const steps: LoadedStep[] = []
-  data.steps.forEach((step, si) => {
+  for (const [si, step] of data.steps.entries()) {
     const at: YamlPath = ['steps', si]
     if (stepIds.has(step.id)) problems.add([...at, 'id'], `a step with id "${step.id}" comes earlier; step ids are unique`)
     stepIds.add(step.id)
@@ -335,7 +337,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     const stepOutcomes = new Set<string>()
     let lastResultKind: string | undefined
     const actions = step.actions ?? []
-    actions.forEach((a, ai) => {
+    for (const [ai, a] of actions.entries()) {
       const aat: YamlPath = [...at, 'actions', ai]
       const kind = Object.keys(a).find((k) => (ACTION_KINDS as readonly string[]).includes(k))!
       const name = a.as ?? `a${ai + 1}`
@@ -370,6 +372,46 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
           if (w.until === 'restarts' && !w.restarts) problems.add([...aat, 'wait'], 'until: restarts needs the number of restarts (restarts)')
         }
       }
+      if (a.command !== undefined) {
+        checkTemplate(a.command, [...aat, 'command'], resultNames)
+        if (a.command.includes('{{port')) needs.add('registry')
+        try {
+          const words = splitCommand(dummyRender(a.command, data.id), {where: 'command', vars: {}})
+          const {verb, args} = splitVerb(words, 'command')
+          if (verb === 'sandbox run') {
+            for (const f of checkRunArgs(a.command.replace(/^\s*sandbox\s+run\s+/, ''), [...aat, 'command'], data.id, problems, sandboxes)) needs.add(f)
+          } else {
+            needs.add('images')
+            // the verb's own checks (options, files, registries, --state-dir), files not
+            // looked at yet; a sandbox it names must be one an earlier action starts
+            await confineVerbArgs(verb, args, {work: '/work-dir', where: 'command', writable: data.writable ?? [], statFiles: false, sandboxName: (n) => {
+              checkSandboxRef(n, [...aat, 'command'])
+              return n
+            }})
+          }
+        } catch (e) {
+          problems.add([...aat, 'command'], (e as LabError).message.replace(/^command: /, ''))
+        }
+      }
+      if (a.archive?.busybox) needs.add('static-busybox')
+      if (a.commandFile !== undefined) {
+        needs.add('images')
+        const sol = solutionTexts.get(a.commandFile)
+        if (sol !== undefined) {
+          try {
+            const words = splitCommand(sol, {where: a.commandFile, vars: {PWD: '/work', WORK: '/work', REGISTRY: '127.0.0.1:5000'}})
+            if (words[1] === 'sandbox' && words[2] === 'run') {
+              const s = sandboxNames(words.slice(3), data.id)
+              if (s.named) sandboxes.add(s.named)
+            }
+            if (/\$\{?REGISTRY\b/.test(sol)) needs.add('registry')
+          } catch {
+            /* a malformed reference answer shows up when it runs */
+          }
+        }
+        if (!solutionFiles.has(a.commandFile) && !fixtureFiles.has(a.commandFile)) problems.add([...aat, 'commandFile'], `${a.commandFile} is neither in solution/ nor in fixtures/ (the walkthrough runs the reference answer)`)
+        if (step.exercise && step.exercise.file !== a.commandFile && !fixtureFiles.has(a.commandFile)) problems.add([...aat, 'commandFile'], `${a.commandFile} is not this step's exercise file (${step.exercise.file})`)
+      }
       if (a.volumeCreate !== undefined || a.volumeRm !== undefined) needs.add('named-volumes')
       if (a.profileDiff !== undefined) needs.add('seccomp-profiles')
       if (a.runFile !== undefined) {
@@ -390,7 +432,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
           problems.add([...aat, 'runFile'], `${a.runFile} is not this step's exercise file (${step.exercise.file})`)
         }
       }
-    })
+    }
     if (step.read) readTemplate(step.read, [...at, 'read'], resultNames)
     if (step.exercise) {
       checkTemplate(step.exercise.task, [...at, 'exercise', 'task'], new Set())
@@ -433,7 +475,7 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
     })
     const loaded: LoadedStep = {...step, index: si, number: si + 1, needs: [...needs], unavailable: missingFeatures(needs)}
     steps.push(loaded)
-  })
+  }
 
   if (problems.list.length > 0) throw new LabFormatError(problems.list)
   return {id: data.id, dir, file: shownFile, data, steps, templates, hasFixtures, hasSolution}

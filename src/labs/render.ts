@@ -30,6 +30,8 @@ export interface RenderContext {
   work: string
   step?: {id: string; title: string; number: number}
   results: Record<string, ResultView | undefined>
+  /** ports of the services the lab started ({{port "registry"}}) */
+  ports?: Record<string, number>
 }
 
 export interface HostFacts {
@@ -74,6 +76,13 @@ export function resultView(r: SandboxResult, command: string): ResultView {
   return {exitCode: r.exitCode, verdict: r.verdict, stdout: r.stdout ?? '', stderr: r.stderr ?? '', wallMs: Math.round(r.wallMs), peakMemoryBytes: r.peakMemoryBytes, command}
 }
 
+/** {{digest TEXT}}: the first sha256 digest in a result's text (a push's or pull's output). */
+export function digestIn(text: unknown): string {
+  const m = /sha256:[0-9a-f]{64}/.exec(typeof text === 'string' ? text : '')
+  if (!m) throw new Error('no sha256 digest in the text given to {{digest}}')
+  return m[0]
+}
+
 const compiled = new Map<string, HandlebarsTemplateDelegate>()
 
 /** Renders a lab template with the results produced so far. */
@@ -87,7 +96,14 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
   // only inside {{#if results.NAME}}, which the lab's loader enforces
   const host = ctx.host ?? (src.includes('host.') ? hostFacts(ctx.work) : undefined)
   try {
-    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`}})
+    const port = (n: unknown) => {
+      // a lesson read before the lab started its services (`lab show`) says PORT
+      if (ctx.ports === undefined) return 'PORT'
+      const p = ctx.ports[String(n)]
+      if (p === undefined) throw new Error(`no service "${String(n)}" runs for this step (a step that uses {{port "registry"}} requires: [registry])`)
+      return String(p)
+    }
+    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port, digest: digestIn}})
   } catch (e) {
     throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
   }

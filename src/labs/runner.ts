@@ -6,12 +6,14 @@
  * the lab after that action, and still clean up: every sandbox and volume the lab made
  * lives in a private lifecycle state directory that is emptied and removed at the end.
  */
+import {LabError} from '../errors.js'
 import {lifecycle, type Lifecycle} from '../sandbox/lifecycle.js'
 import {failureSentence} from '../sandbox/result.js'
 import {performAction, type ActionContext, type ActionOutcome} from './actions.js'
 import {evaluateCheck, type CheckOutcome} from './checks.js'
 import type {Lab, LoadedStep} from './load.js'
 import {markdownToTerminal, renderTemplate, resultView, type RenderContext} from './render.js'
+import {startLabRegistry, type LabRegistry} from './registry.js'
 import {RESULT_ACTIONS} from './schema.js'
 import {makeStateDir, removeStateDir, removeWorkDir, sweepStaleStateDirs} from './workdir.js'
 
@@ -136,6 +138,8 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
     }
     return lc
   }
+  // the lab's registry, started by the first step that requires one, ended with the lab
+  let registry: LabRegistry | null = null
   await sweepStaleStateDirs().catch(() => [])
   try {
     opts.reporter?.labStart(lab, steps, opts.workDir, opts.mode)
@@ -150,9 +154,29 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
         so.reason = step.unavailable
       } else {
         opts.reporter?.stepStart(step, lab.steps.length)
+        let serviceError: ActionRecord | null = null
+        if (step.needs.includes('registry') && !registry) {
+          try {
+            registry = await startLabRegistry(engine(), lab.id, stateDir!)
+            ctxBase.ports = {registry: registry.port}
+            so.actions.push({kind: 'registry', as: 'registry', command: `(the lab's registry: docker-registry in the sandbox ${registry.sandbox}, on ${registry.host})`, show: true})
+          } catch (e) {
+            if (!(e instanceof LabError)) throw e
+            serviceError = {kind: 'registry', as: 'registry', command: '(start the lab\'s registry)', show: true, error: e.message, hint: e.hint}
+          }
+        }
         const stepCtx: RenderContext = {...ctxBase, step: {id: step.id, title: step.title, number: step.number}}
+        if (serviceError) {
+          // the step cannot run without it: failed, with the reason, and the lab goes on
+          so.actions.push(serviceError)
+          so.status = 'failed'
+          outcome.steps.push(so)
+          outcome.counts.failed++
+          opts.reporter?.stepEnd(so, lab.steps.length)
+          continue
+        }
         const render = (src: string, where: string) => renderTemplate(src, stepCtx, where)
-        const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal, engine}
+        const actx: ActionContext = {lab, step, work: opts.workDir, render, created, seq, abort: abort.signal, engine, registry: registry?.host}
         const results = new Map<string, ActionOutcome>()
         let last: ActionOutcome | undefined
         const actions = step.actions ?? []
@@ -186,6 +210,7 @@ export async function runLab(lab: Lab, opts: RunLabOptions): Promise<LabOutcome>
   } finally {
     // still listening: a second Ctrl-C must not cut the clean-up short
     try {
+      await (registry as LabRegistry | null)?.stop()
       if (stateDir) await removeStateDir(stateDir)
       // foreground sandboxes end with their run; the work directory goes here
       if (opts.removeWorkDir) removeWorkDir(opts.workDir)

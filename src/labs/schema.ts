@@ -27,6 +27,11 @@ export interface RunAction {
   volumeCreate?: string
   volumeRm?: string
   profileDiff?: {from: string; to: string; cap?: string[]}
+  /** a `lab` verb (verbs.ts), e.g. `image import base.tar course/base:1.0` */
+  command?: string
+  /** a file in the work directory holding one `lab …` command (the student's answer) */
+  commandFile?: string
+  archive?: {to: string; busybox?: string[]; files?: Record<string, string>; dirs?: string[]}
   as?: string
   input?: string
   show?: boolean
@@ -75,15 +80,15 @@ export interface LabFile {
 }
 
 /** The engine features a step can need; features.ts probes whether the engine has them. */
-export const FEATURES = ['lifecycle', 'named-volumes', 'limits', 'seccomp-profiles', 'userns', 'joined-namespaces', 'io-limits'] as const
+export const FEATURES = ['lifecycle', 'named-volumes', 'limits', 'seccomp-profiles', 'userns', 'joined-namespaces', 'io-limits', 'images', 'static-busybox', 'registry'] as const
 export type Feature = (typeof FEATURES)[number]
 
 export const CHECK_KINDS = ['exitCode', 'verdict', 'stdout', 'stderr', 'fails', 'file', 'peakMemory', 'wallRatio', 'state', 'volume', 'error', 'measure', 'userns'] as const
-export const ACTION_KINDS = ['run', 'runFile', 'mkdir', 'exec', 'stop', 'kill', 'rm', 'logs', 'wait', 'top', 'stats', 'volumeCreate', 'volumeRm', 'profileDiff'] as const
+export const ACTION_KINDS = ['run', 'runFile', 'mkdir', 'exec', 'stop', 'kill', 'rm', 'logs', 'wait', 'top', 'stats', 'volumeCreate', 'volumeRm', 'profileDiff', 'command', 'commandFile', 'archive'] as const
 /** Action kinds that act on a sandbox the lab started, named by `sandbox`. */
 export const SANDBOX_ACTIONS = ['exec', 'stop', 'kill', 'rm', 'logs', 'wait', 'top', 'stats'] as const
 /** Action kinds whose outcome checks can look at (`of`, the step's last result). */
-export const RESULT_ACTIONS = ['run', 'runFile', 'exec', 'stop', 'rm', 'logs', 'wait', 'top', 'stats', 'profileDiff'] as const
+export const RESULT_ACTIONS = ['run', 'runFile', 'exec', 'stop', 'rm', 'logs', 'wait', 'top', 'stats', 'profileDiff', 'command', 'commandFile'] as const
 /** The numbers a `measure` check can compare: from a run's result, a wait, or a stats sample. */
 export const METRICS = ['wallMs', 'cpuMs', 'cpuShare', 'peakMemoryBytes', 'pidsPeak', 'cpuPercent', 'memoryBytes', 'pids', 'restartCount', 'processes', 'changes', 'lines', 'volumesRemoved'] as const
 
@@ -321,6 +326,30 @@ const ACTION_SCHEMA = {
         from: {type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'A built-in profile name (see `lab profile list`).'},
         to: {type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$', description: 'A built-in profile name.'},
         cap: {type: 'array', items: {type: 'string', pattern: '^[A-Z_]{2,32}$'}, maxItems: 40, description: 'Capabilities the sandbox keeps (they change what a profile allows). Default: none.'},
+      },
+    },
+    command: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 8192,
+      pattern: '^\\s*(image|sandbox)\\s',
+      description:
+        'A `lab` verb as typed after `lab` (a handlebars template; {{port "registry"}} is the port of the lab\'s registry): `sandbox run …`, or one of the image verbs `image pull|push|ls|inspect|history|tag|rm|prune|save|load|import|export` and `sandbox commit|diff|export`. It runs on the lab\'s private state directory (never the user\'s images); files it reads or writes are confined to the work directory. The result has its exit code and output.',
+    },
+    commandFile: {
+      ...relPath,
+      description: 'A file in the work directory holding one `lab …` command (a verb `command` takes): the student\'s answer in an exercise, the reference solution in a walkthrough. $PWD and $WORK mean the work directory, $REGISTRY the lab\'s registry (127.0.0.1:PORT).',
+    },
+    archive: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['to'],
+      description: 'Write a tarball of a small file tree made by the lab (owner 0:0, fixed times): the host\'s static busybox with applet links in /bin, text files and empty directories. Feed it to `lab image import`. Needs the static-busybox requirement when busybox is given.',
+      properties: {
+        to: {...relPath, description: 'The tarball, relative to the work directory (replaced if it exists).'},
+        busybox: {type: 'array', maxItems: 100, uniqueItems: true, items: {type: 'string', pattern: '^[a-z][a-z0-9_.-]{0,30}$'}, description: 'Applets to link to /bin/busybox, e.g. [sh, ls, cat]. Default: no busybox.'},
+        files: {type: 'object', maxProperties: 50, propertyNames: {pattern: '^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$', maxLength: 99}, additionalProperties: {type: 'string', maxLength: 65536}, description: 'Text files: path in the tree → content. Default: none.'},
+        dirs: {type: 'array', maxItems: 50, uniqueItems: true, items: {type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$', maxLength: 99}, description: 'Empty directories, e.g. [tmp, proc]. Default: none.'},
       },
     },
     as: {

@@ -6,7 +6,7 @@
 import {lstatSync, readdirSync, readlinkSync, realpathSync, type Stats} from 'node:fs'
 
 import {LabError} from '../errors.js'
-import {imageHasDir} from '../images/overlay.js'
+import {imageHasDir, topmostOnce} from '../images/overlay.js'
 import {etcBase, type EtcBase} from './etc-base.js'
 import {HOST_ETC_ENTRIES} from './etc.js'
 import type {PlanOp} from './plan.js'
@@ -111,7 +111,8 @@ export function dirRootOps(root: string, writable: boolean): {ops: PlanOp[]; top
  * lacks is made in the upper layer, as Docker makes it.
  */
 export function imageRootOps(root: SandboxSpec['root'], cwd: string, idmap: boolean): PlanOp[] {
-  const layers = root.layers ?? []
+  // a record made before repeats were dropped may still list one twice
+  const layers = topmostOnce(root.layers ?? [])
   const ops: PlanOp[] = []
   for (const d of ['/proc', '/sys', '/dev', '/tmp']) if (!imageHasDir(layers, d)) ops.push(['mkdir', d, d === '/tmp' ? '1777' : '755'])
   for (const l of layers) ops.push(['layer', l, idmap ? 'idmap' : '-'])

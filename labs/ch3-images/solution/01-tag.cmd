@@ -1,0 +1,1 @@
+lab image tag course/busybox:1.0 course/busybox:stable

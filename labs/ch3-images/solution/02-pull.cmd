@@ -1,0 +1,1 @@
+lab image pull $REGISTRY/course/busybox:1.0

@@ -1,0 +1,1 @@
+lab image save -o busybox.tar course/busybox:1.0

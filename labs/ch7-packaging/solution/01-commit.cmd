@@ -1,0 +1,1 @@
+lab sandbox commit -m "Added hello" installer course/hello:1.0

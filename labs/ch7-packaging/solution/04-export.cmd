@@ -1,0 +1,1 @@
+lab sandbox export -o hello-fs.tar exporter

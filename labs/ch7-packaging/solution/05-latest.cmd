@@ -1,0 +1,1 @@
+lab image tag course/hello:2.0 course/hello:latest
