@@ -83,6 +83,8 @@ interface State {
   /** ARGs declared in this stage and their values */
   args: Map<string, string>
   cmdSet: boolean
+  /** MAINTAINER's, kept by the steps after it */
+  author?: string
 }
 
 /** Docker's predefined ARGs: usable without being declared. */
@@ -175,11 +177,11 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const stateOf = async (id: string | undefined, args: Map<string, string>, cmdSet: boolean): Promise<State> => {
     if (id === undefined) return {config: {}, layers: [], args, cmdSet}
     const cfg = store.configOf(store.resolve(id))
-    return {id, config: (cfg.config ?? {}) as BuildConfig, layers: await layersOf(id), args, cmdSet}
+    return {id, config: (cfg.config ?? {}) as BuildConfig, layers: await layersOf(id), args, cmdSet, author: cfg.author}
   }
   const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: Awaited<ReturnType<typeof runStep>>['layer']): Promise<string> => {
     const history: HistoryEntry = {created_by: ins.text, comment: 'lab build', ...(layer ? {} : {empty_layer: true})}
-    return commitImage(store, {parent: st.id, newLayers: layer ? [layer] : [], config, history})
+    return commitImage(store, {parent: st.id, newLayers: layer ? [layer] : [], config, history, author: st.author})
   }
 
   for (const stage of order) {
@@ -281,7 +283,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         const names = declareArgs(ins, args, globals, given, consumed, df.escape, v)
         // an ARG changes no image: its value enters the keys of the RUNs that see it
         steps.push({n, line: ins.line, instruction: ins.text, cached: true, image: st.id ?? 'scratch'})
-        emit({type: 'cached', image: st.id ?? 'scratch'})
+        if (st.id) emit({type: 'made', image: st.id})
         void names
         return {...st, args}
       }
@@ -306,7 +308,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
               return commitConfig(st, config, ins, layer)
             }
           }
-          if (ins.keyword === 'MAINTAINER') return commitImage(store, {parent: st.id, newLayers: [], config, history: {created_by: ins.text, empty_layer: true}, author: processWord(ins.args, v, df.escape)})
+          if (ins.keyword === 'MAINTAINER') return commitConfig({...st, author: ins.args.trim()}, config, ins)
           return commitConfig(st, config, ins)
         })
         return next

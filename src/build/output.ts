@@ -16,7 +16,6 @@
  */
 import type {Writable} from 'node:stream'
 
-import {familiarTagged} from '../images/reference.js'
 import type {BuildEvent, BuildResult} from './index.js'
 
 export type ProgressMode = 'plain' | 'tty'
@@ -68,6 +67,6 @@ export class BuildPrinter {
 
   done(r: BuildResult): void {
     this.line(`Successfully built ${short(r.id)}`)
-    for (const t of r.tags) this.line(`Successfully tagged ${familiarTagged(t)}`)
+    for (const t of r.tags) this.line(`Successfully tagged ${t}`)
   }
 }

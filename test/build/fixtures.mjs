@@ -9,8 +9,6 @@ import {loadImages} from '../../dist/images/archive.js'
 import {ImageStore} from '../../dist/images/store.js'
 import {busyboxRoot, ociLayout, tmp} from '../images/fixtures.mjs'
 
-export const LAB = join(process.cwd(), 'bin', 'run.js')
-
 function applets() {
   const out = execFileSync('/bin/busybox', ['--list'], {encoding: 'utf8'})
   return out.split('\n').filter((a) => a && !['busybox', 'sh', 'ls', 'cat', 'echo', 'true'].includes(a))
@@ -44,15 +42,6 @@ export function makeContext(dir, files) {
     else writeFileSync(abs, v.content, {mode: v.mode ?? 0o644})
   }
   return dir
-}
-
-export function lab(args, env, opts = {}) {
-  try {
-    const stdout = execFileSync(process.execPath, [LAB, ...args], {env, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts})
-    return {code: 0, stdout, stderr: ''}
-  } catch (e) {
-    return {code: e.status ?? -1, stdout: e.stdout?.toString() ?? '', stderr: e.stderr?.toString() ?? ''}
-  }
 }
 
 export function sandboxIds(state) {
