@@ -270,9 +270,13 @@ export async function applyCopy(plan: CopyPlan, layerDir: string, target: ImageT
       utimesSync(abs, it.mtime, it.mtime)
     } else if (it.kind === 'tar') {
       const tmp = scratch()
-      await unpackLayer(it.abs!, tmp, limits, `the archive ${it.dest}`)
-      mkdirSync(abs, {recursive: true, mode: 0o755})
-      mergeInto(join(tmp, 'root'), abs)
+      try {
+        await unpackLayer(it.abs!, tmp, limits, `the archive ${it.dest || '/'}`)
+        mkdirSync(abs, {recursive: true, mode: 0o755})
+        mergeInto(join(tmp, 'root'), abs)
+      } finally {
+        rmSync(tmp, {recursive: true, force: true})
+      }
     }
   }
   // a directory's time as its source had it, once nothing more is written into it

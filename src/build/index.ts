@@ -358,7 +358,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         const why = res.verdict === 'nonzero-exit' ? `returned a non-zero code: ${res.exitCode}` : res.verdict === 'timeout' ? `timed out (--timeout ${o.timeout})` : res.verdict === 'memory' ? `ran out of memory (--memory ${o.memory})` : res.verdict === 'pids' ? `reached the process limit (--pids-limit ${runLimits.pidsLimit})` : res.error ? `could not run: ${res.error.message}` : `ended: ${res.verdict}${res.signal ? ` (${res.signal})` : ''}`
         const offline = stepNetwork === 'none' && NETWORK_HINT.test(r.tail)
         const hint = offline ? 'the step seems to need the network, which a build does not have: build with --network host, or put what it downloads into the context and COPY it' : `its output is above; run the last good image to debug: lab sandbox run ${st.id!.slice(7, 19)} -- sh`
-        const err = failed(n, total, ins, why, hint, res.exitCode > 0 && res.exitCode < 125 ? res.exitCode : 1)
+        const err = failed(n, total, ins, why, hint, 1)
         ;(err as LabError & {output?: string}).output = r.tail
         throw err
       }
@@ -416,7 +416,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       throw e
     }
     return cached(ins, st, [ins.text, dest, fromWhat, plan.hash], async () => {
-      const layer = await layerOf((dir) => applyCopy(plan, dir, target, () => store.tempDir(), limits))
+      let layer
+      try {
+        layer = await layerOf((dir) => applyCopy(plan, dir, target, () => store.tempDir(), limits))
+      } catch (e) {
+        if (e instanceof LabError) throw failed(n, total, ins, e.message, e.hint ?? '', 1)
+        throw e
+      }
       return commitConfig(st, st.config, ins, layer)
     })
   }

@@ -109,16 +109,17 @@ export async function runStep(o: RunStepOptions): Promise<RunStepResult> {
         network: o.network,
         limits: o.limits,
         timeout: o.timeoutMs,
-        ulimit: [`fsize=${o.layerLimits.maxBytes}`],
+        ulimit: [`fsize=${o.layerLimits.maxBytes + 1}`],
         callerEnv: {},
       },
       {stdio: 'pipe', outputLimit: 64 * 1024, stateDir: o.stateDir, abortSignal: stop.signal, onStdout: keep, onStderr: keep},
     )
     clearInterval(watch)
-    if (!stopped && result.verdict === 'file-size') stopped = `a file reached the layer cap of ${o.layerLimits.maxBytes} bytes`
-    if (stopped || result.verdict !== 'ok') return {result, stopped, tail}
+    // a file stopped at the size limit (EFBIG or SIGXFSZ) shows as a failed step: name the cap
     const m = measure(upper, o.layerLimits)
-    if (m.bytes > o.layerLimits.maxBytes || m.entries > o.layerLimits.maxEntries) return {result, stopped: 'it wrote more than the layer cap', tail}
+    if (!stopped && m.bytes > o.layerLimits.maxBytes) stopped = `it wrote more than the layer cap of ${o.layerLimits.maxBytes} bytes`
+    if (!stopped && m.entries > o.layerLimits.maxEntries) stopped = `it made more than the layer cap of ${o.layerLimits.maxEntries} files`
+    if (stopped || result.verdict !== 'ok') return {result, stopped, tail}
     const layer = readdirSync(upper).length > 0 ? await layerFromUpper(o.store, upper) : undefined
     return {result, layer, tail}
   } finally {
