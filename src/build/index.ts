@@ -22,7 +22,7 @@ import {openContext} from './context.js'
 import {applyCopy, planCopy, type CopyPlan, type CopySource, type Owner} from './copy.js'
 import {applyMetadata, commandOf, envMap, METADATA, type BuildConfig} from './instructions.js'
 import {dockerfileError, parseDockerfile, readInstruction, type Instruction, type Stage} from './parse.js'
-import {runStep} from './run-step.js'
+import type {RunStepResult} from './run-step.js'
 import {EmptyTree, ImageTree} from './tree.js'
 import {processWord, processWords} from './words.js'
 
@@ -179,7 +179,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     const cfg = store.configOf(store.resolve(id))
     return {id, config: (cfg.config ?? {}) as BuildConfig, layers: await layersOf(id), args, cmdSet, author: cfg.author}
   }
-  const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: Awaited<ReturnType<typeof runStep>>['layer']): Promise<string> => {
+  const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: RunStepResult['layer']): Promise<string> => {
     const history: HistoryEntry = {created_by: ins.text, comment: 'lab build', ...(layer ? {} : {empty_layer: true})}
     return commitImage(store, {parent: st.id, newLayers: layer ? [layer] : [], config, history, author: st.author})
   }
@@ -351,6 +351,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       if (!st.id) throw failed(n, total, ins, 'this stage has no root file system to run in (FROM scratch)', 'copy a shell and programs into the stage first, or RUN in a stage built FROM an image')
       emit({type: 'running'})
       ran++
+      // loaded on a miss only: a fully cached build starts no sandbox and needs no engine
+      const {runStep} = await import('./run-step.js')
       const r = await runStep({store, stateDir: o.stateDir, parent: st.id, command, env: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network: stepNetwork, limits: runLimits, timeoutMs, layerLimits: limits, onOutput: (chunk) => emit({type: 'output', chunk}), abortSignal: o.abortSignal})
       if (r.stopped) throw failed(n, total, ins, `stopped: ${r.stopped}`, 'write less in one step, or raise LAB_IMAGE_MAX_LAYER_SIZE / LAB_IMAGE_MAX_LAYER_FILES if the build is trusted')
       const res = r.result

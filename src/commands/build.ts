@@ -1,12 +1,8 @@
-import {writeFileSync} from 'node:fs'
-
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {stateDirFlag} from '../cli/lifecycle-flags.js'
-import {buildImage} from '../build/index.js'
-import {BuildPrinter, type ProgressMode} from '../build/output.js'
-import {LabError, usageError} from '../errors.js'
+import {buildCommand} from '../cli/build.js'
 
 export default class Build extends BaseCommand {
   static override summary = 'Build an image from a Dockerfile'
@@ -38,50 +34,6 @@ export default class Build extends BaseCommand {
 
   async run() {
     const {args, flags} = await this.parse(Build)
-    const json = this.jsonEnabled()
-    const quiet = flags.quiet || json
-    const mode: ProgressMode = flags.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : (flags.progress as ProgressMode)
-    const printer = new BuildPrinter(quiet ? null : process.stdout, mode)
-    let dockerfileText: string | undefined
-    if (flags.file === '-') {
-      if (process.stdin.isTTY) throw usageError('-f - reads the Dockerfile from stdin, which is a terminal', 'pipe it in: lab build -f - . < Dockerfile')
-      const chunks: Buffer[] = []
-      for await (const c of process.stdin) chunks.push(c as Buffer)
-      dockerfileText = Buffer.concat(chunks).toString('utf8')
-    }
-    let tail = ''
-    try {
-      const out = await buildImage({
-        context: args.context,
-        dockerfile: flags.file,
-        dockerfileText,
-        tags: flags.tag,
-        buildArgs: flags['build-arg'],
-        target: flags.target,
-        noCache: flags['no-cache'],
-        platform: flags.platform,
-        network: flags.network,
-        memory: flags.memory,
-        cpus: flags.cpus,
-        pidsLimit: flags['pids-limit'],
-        timeout: flags.timeout,
-        labels: flags.label,
-        stateDir: flags['state-dir'],
-        callerEnv: process.env,
-        onEvent: (e) => {
-          if (e.type === 'output' && quiet) tail = (tail + e.chunk.toString('utf8')).slice(-4096)
-          else if (e.type === 'warning' && quiet && !json && e.message.startsWith('[Warning]')) process.stderr.write(e.message + '\n')
-          printer.event(e)
-        },
-      })
-      if (flags.iidfile) writeFileSync(flags.iidfile, out.id)
-      if (!quiet) printer.done(out)
-      else if (!json) this.log(out.id)
-      return out
-    } catch (e) {
-      // a failed step's output was not shown: show its end before the error
-      if (quiet && !json && e instanceof LabError && e.code === 'build-failed' && tail) process.stderr.write(tail.endsWith('\n') ? tail : tail + '\n')
-      throw e
-    }
+    return buildCommand(args.context, {...flags, network: flags.network}, this.jsonEnabled())
   }
 }

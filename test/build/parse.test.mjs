@@ -4,6 +4,7 @@
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
+import {parseBuildArgv} from '../../dist/cli/build.js'
 import {ignoreMatcher, parseDockerignore} from '../../dist/build/context.js'
 import {parseDockerfile} from '../../dist/build/parse.js'
 import {processPairs, processWord, processWords} from '../../dist/build/words.js'
@@ -72,6 +73,14 @@ t('.dockerignore: **, !exceptions, a leading /, parents exclude their children',
   assert.ok(m('build/out.o'), 'excluded through its parent')
   assert.not.ok(m('build/keep.txt'), 're-included by !')
   assert.not.ok(m('src/secret.txt'), 'patterns are anchored at the root')
+})
+
+t('the start-up fast path reads docker build\'s flags, and leaves anything else to oclif', () => {
+  assert.equal(parseBuildArgv(['-t', 'a:1', '--tag=b', '-f', 'D', '--build-arg', 'X=1', '--no-cache', '-q', '--json', '.']), {context: '.', flags: {tag: ['a:1', 'b'], file: 'D', 'build-arg': ['X=1'], 'no-cache': true, quiet: true}, json: true})
+  assert.is(parseBuildArgv(['--bogus', '.']), null, 'unknown flag: oclif explains it')
+  assert.is(parseBuildArgv(['a', 'b']), null, 'two contexts')
+  assert.is(parseBuildArgv(['-t']), null, 'a flag without its value')
+  assert.is(parseBuildArgv(['--progress', 'fancy', '.']), null, 'a value oclif refuses')
 })
 
 t.run()
