@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
-import {lab, leftoverMounts, rootTest} from '../helpers.mjs'
+import {helperProcesses, lab, leftoverMounts, processesMatching, ROOT, rootTest, sleep, spawnLab, waitFor} from '../helpers.mjs'
 import {tarOf} from '../images/fixtures.mjs'
 import {makeBase, makeContext, sandboxIds} from './fixtures.mjs'
 
@@ -135,6 +135,24 @@ rootTest(t, 'attack: ADD of a URL, and of an archive with ../ and absolute membe
   assert.is(r.code, 1)
   assert.match(r.stderr, /\.\./)
   assert.not.ok(existsSync(join(fx.work, 'escaped.txt')))
+  noLeftovers()
+})
+
+rootTest(t, 'a build killed (SIGKILL) in the middle of a RUN leaves no process or mount, and its work directory is swept by the next use of the store', async () => {
+  const ctx = makeContext(join(fx.work, `ctx${++n}`), {Dockerfile: 'FROM base:1\nRUN echo started && sleep 37.25\n'})
+  const child = spawnLab(['build', ctx], {env: fx.env})
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  await waitFor(() => out.includes('started'), 30_000)
+  child.kill('SIGKILL')
+  await new Promise((res) => child.on('close', res))
+  const ours = () => [...helperProcesses().filter((p) => p.cmd.startsWith(ROOT)), ...processesMatching('sleep 37.25')]
+  await waitFor(() => ours().length === 0, 10_000)
+  assert.equal(ours(), [], 'the RUN\'s sandbox ended with the build')
+  assert.equal(leftoverMounts(), [])
+  await sleep(100)
+  const ls = await lab(['image', 'ls', '-q'], {env: fx.env})
+  assert.is(ls.code, 0)
   noLeftovers()
 })
 

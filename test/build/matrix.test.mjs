@@ -159,12 +159,14 @@ rootTest(t, 'the config as skopeo reads it from `lab image save`: labels, ports,
   assert.is(cfg.rootfs.diff_ids.length, layered)
 })
 
-rootTest(t, 'ONBUILD: a child build runs the trigger right after FROM, and does not pass it on', async () => {
-  const child = makeContext(join(fx.work, 'child'), {Dockerfile: 'FROM matrix:1\nUSER root\nRUN cat /srv/child.txt\n', 'child.txt': 'from the child context\n'})
+rootTest(t, 'ONBUILD: a child build runs the trigger right after FROM, and does not pass it on; a RUN's deletion is kept', async () => {
+  const child = makeContext(join(fx.work, 'child'), {Dockerfile: 'FROM matrix:1\nUSER root\nRUN cat /srv/child.txt && rm /etc/motd\n', 'child.txt': 'from the child context\n'})
   const r = await L(['build', '-t', 'child:1', child])
   assert.is(r.code, 0, r.stderr + r.stdout)
   assert.match(r.stdout, /Executing ONBUILD trigger: COPY child.txt \/srv\/child.txt/)
   assert.match(r.stdout, /^from the child context$/m)
+  const gone = await L(['sandbox', 'run', '--entrypoint', '', 'child:1', '--', 'sh', '-c', 'test -e /etc/motd && echo still-there || echo deleted; cat /srv/child.txt'])
+  assert.is(gone.stdout, 'deleted\nfrom the child context\n', 'a file a RUN deletes stays deleted (a whiteout in its layer)')
   const inspect = JSON.parse((await L(['image', 'inspect', 'child:1'])).stdout)[0]
   assert.ok(!inspect.Config.OnBuild || inspect.Config.OnBuild.length === 0)
 })
