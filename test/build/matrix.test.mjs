@@ -159,7 +159,7 @@ rootTest(t, 'the config as skopeo reads it from `lab image save`: labels, ports,
   assert.is(cfg.rootfs.diff_ids.length, layered)
 })
 
-rootTest(t, 'ONBUILD: a child build runs the trigger right after FROM, and does not pass it on; a RUN's deletion is kept', async () => {
+rootTest(t, 'ONBUILD: a child build runs the trigger right after FROM, and does not pass it on; a deletion by RUN is kept', async () => {
   const child = makeContext(join(fx.work, 'child'), {Dockerfile: 'FROM matrix:1\nUSER root\nRUN cat /srv/child.txt && rm /etc/motd\n', 'child.txt': 'from the child context\n'})
   const r = await L(['build', '-t', 'child:1', child])
   assert.is(r.code, 0, r.stderr + r.stdout)
