@@ -20,6 +20,13 @@ import type {LimitsRequest} from '../sandbox/limits.js'
 import type {SandboxResult} from '../sandbox/result.js'
 import {runRequest} from '../sandbox/run-request.js'
 
+/**
+ * Docker's default capabilities, which a RUN needs to install software (chown, adduser,
+ * su, setcap). They act only inside the sandbox's own user namespace, on its own ids: the
+ * host's files and processes stay out of reach (lab's base set for sandboxes is empty).
+ */
+export const RUN_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP']
+
 export interface RunStepOptions {
   store: ImageStore
   stateDir?: string
@@ -107,6 +114,8 @@ export async function runStep(o: RunStepOptions): Promise<RunStepResult> {
         user: o.user || undefined,
         workdir: o.workdir || undefined,
         network: o.network,
+        // the host's network belongs to the host's root: no capability of ours works on it
+        capAdd: o.network === 'host' ? RUN_CAPABILITIES.filter((c) => c !== 'NET_BIND_SERVICE') : RUN_CAPABILITIES,
         limits: o.limits,
         timeout: o.timeoutMs,
         ulimit: [`fsize=${o.layerLimits.maxBytes + 1}`],

@@ -100,13 +100,16 @@ rootTest(t, 'attack: a RUN that reaches for the network — defence: no network 
 rootTest(t, 'attack: a RUN that reaches for the host — defence: its own root, mount and pid namespaces; what it writes lands in its layer only', async () => {
   const mark = `lab-build-mark-${process.pid}`
   writeFileSync(join(fx.work, 'host-only.txt'), 'host\n')
-  const r = await build(`FROM base:1\nRUN cat ${join(fx.work, 'host-only.txt')} 2>/dev/null && echo SAW-HOST-FILE; kill -0 ${process.pid} 2>/dev/null && echo SAW-HOST-PID; echo x > /${mark} && echo wrote\n`)
+  const r = await build(`FROM base:1\nRUN cat ${join(fx.work, 'host-only.txt')} 2>/dev/null && echo SAW-HOST-FILE; kill -0 ${process.pid} 2>/dev/null && echo SAW-HOST-PID; echo x > /${mark} && echo wrote; mkdir /owned && chown app:app /owned && echo chowned; grep CapEff /proc/self/status\n`)
   assert.is(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^chowned$/m, 'Docker\'s default capabilities, in the sandbox\'s own user namespace: a RUN can install software')
+  const eff = BigInt('0x' + /^CapEff:\s+([0-9a-f]+)$/m.exec(r.stdout)[1])
+  for (const [cap, bit] of [['SYS_ADMIN', 21n], ['NET_RAW', 13n], ['SYS_PTRACE', 19n], ['SYS_MODULE', 16n]]) assert.is((eff >> bit) & 1n, 0n, `no ${cap}`)
   assert.not.match(r.stdout, /^SAW-HOST/m)
   assert.match(r.stdout, /^wrote$/m)
   assert.not.ok(existsSync(`/${mark}`), 'the write stayed in the layer')
-  const inside = await lab(['sandbox', 'run', `hostile:${n}`, '--', 'cat', `/${mark}`], {env: fx.env})
-  assert.is(inside.stdout, 'x\n')
+  const inside = await lab(['sandbox', 'run', `hostile:${n}`, '--', 'sh', '-c', `cat /${mark}; stat -c %u:%g /owned`], {env: fx.env})
+  assert.is(inside.stdout, 'x\n1000:1000\n')
 })
 
 rootTest(t, 'attack: a layer bomb (one huge file, or many files) — defence: the layer cap stops the step and names the cap', async () => {
