@@ -157,8 +157,11 @@ export class ImageTree extends BaseTree {
     return null
   }
 
+  /** whether the layer deletes the path or one of its parents */
   private hidden(l: StoredLayer, rel: string): boolean {
-    if (l.whiteouts.includes(rel)) return true
+    if (l.whiteouts.length === 0) return false
+    const parts = rel.split('/')
+    for (let i = 1; i <= parts.length; i++) if (l.whiteouts.includes(parts.slice(0, i).join('/'))) return true
     return false
   }
 
@@ -188,6 +191,11 @@ export class ImageTree extends BaseTree {
     for (const l of this.top) {
       if (rel !== '' && this.hidden(l, rel)) break
       const e = rel === '' ? {abs: l.path, st: lstatSync(l.path)} : this.inLayer(l, rel)
+      // a layer's whiteouts are recorded, and on disk only once it was used as a root
+      for (const w of l.whiteouts) {
+        const slash = w.lastIndexOf('/')
+        if ((slash < 0 ? '' : w.slice(0, slash)) === rel && !seen.has(w.slice(slash + 1))) gone.add(w.slice(slash + 1))
+      }
       if (e) {
         if (!e.st.isDirectory()) break
         for (const n of readdirSync(e.abs)) {

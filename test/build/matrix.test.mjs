@@ -188,4 +188,16 @@ rootTest(t, '--target builds that stage and what it needs; FROM scratch with COP
   assert.equal(inspect.Config.Labels, {'built-by': 'test'})
 })
 
+rootTest(t, 'COPY --from reads a stage as its layers merge: what a RUN deleted or replaced (whiteouts, opaque directories) is not copied', async () => {
+  const c = makeContext(join(fx.work, 'merged'), {Dockerfile: 'FROM base:1 AS gen\nRUN mkdir -p /data/old && echo 1 > /data/old/f && echo keep > /data/keep && echo gone > /data/gone && mkdir -p /data/dir/sub && echo x > /data/dir/sub/f\nRUN rm -r /data/gone /data/dir && rm -r /data/old && mkdir /data/old && echo 2 > /data/old/g\nFROM base:1\nCOPY --from=gen /data/ /copied/\n'})
+  const r = await L(['build', '-q', '-t', 'merged:1', c])
+  assert.is(r.code, 0, r.stderr)
+  const run = await L(['sandbox', 'run', 'merged:1', '--', 'sh', '-c', 'cd /copied && find . | sort'])
+  assert.is(run.stdout, '.\n./keep\n./old\n./old/g\n')
+  const deleted = makeContext(join(fx.work, 'merged2'), {Dockerfile: 'FROM base:1 AS gen\nRUN mkdir -p /data/old && echo 1 > /data/old/f && echo keep > /data/keep && echo gone > /data/gone && mkdir -p /data/dir/sub && echo x > /data/dir/sub/f\nRUN rm -r /data/gone /data/dir && rm -r /data/old && mkdir /data/old && echo 2 > /data/old/g\nFROM base:1\nCOPY --from=gen /data/dir/sub/f /f\n'})
+  const d = await L(['build', '-q', deleted])
+  assert.is(d.code, 1)
+  assert.match(d.stderr, /\/data\/dir\/sub\/f was not found in stage gen/, 'a file under a deleted directory is gone')
+})
+
 t.run()
