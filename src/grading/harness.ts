@@ -32,7 +32,7 @@ import type {LoadedSpec} from './load.js'
 import {RESULTS_FILE, RUNNER_FILES, runGroup} from './frameworks/index.js'
 import {type CheckerCheck, type FrameworkGroup, type GradingTest, isGroup, type RunLimits, type Visibility} from './schema.js'
 import {limiter} from '../util/limiter.js'
-import {createScratch, removeScratch, type Scratch} from './scratch.js'
+import {createScratch, removeScratch, removeScratchWithin, type Scratch, scratchWithin} from './scratch.js'
 
 /** The host id that owns every directory a sandbox writes to (idmapped to root inside). */
 export const GRADER_UID = 65534
@@ -148,6 +148,9 @@ export interface GradeOptions {
   abortSignal?: AbortSignal
   /** cap of the scratch tmpfs (bytes) */
   scratchBytes?: number
+  /** a scratch area that outlives the batch (a queue worker's): the batch works in a
+   * directory of its own inside it instead of mounting one */
+  scratch?: Scratch
 }
 
 function truncate(s: string, n = KEEP_OUTPUT): string {
@@ -349,7 +352,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
     })
 
   const scratchBytes = opts.scratchBytes ?? Math.min(8 * 1024 ** 3, Math.floor(totalmem() / 4))
-  const scratch: Scratch = createScratch(scratchBytes)
+  const scratch: Scratch = opts.scratch ? scratchWithin(opts.scratch) : createScratch(scratchBytes)
   const owner = process.getuid?.() === 0 ? {uid: GRADER_UID, gid: GRADER_UID} : null
   const ids = new Map<string, number>()
   const results: SubmissionResult[] = []
@@ -513,7 +516,8 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
     if (failed) throw failed.reason
     results.push(...all.map((x) => (x as PromiseFulfilledResult<SubmissionResult>).value))
   } finally {
-    removeScratch(scratch)
+    if (opts.scratch) removeScratchWithin(scratch)
+    else removeScratch(scratch)
   }
 
   const layout = detectCgroups()

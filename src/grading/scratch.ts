@@ -91,3 +91,18 @@ export function removeScratch(s: Scratch): void {
   rmSync(s.dir, {recursive: true, force: true})
   s.guard?.stdin?.end('done\n')
 }
+
+/**
+ * A batch's own area inside a longer-lived one (a queue worker grades batch after batch in
+ * one scratch tmpfs: mounting it and starting its guard cost most of a trivial batch).
+ * Removed with removeScratchWithin; what the outer area holds otherwise stays.
+ */
+export function scratchWithin(outer: Scratch): Scratch {
+  const dir = mkdtempSync(join(outer.dir, 'batch-'))
+  chmodSync(dir, 0o711)
+  return {dir, tmpfs: outer.tmpfs, sizeBytes: outer.sizeBytes}
+}
+
+export function removeScratchWithin(s: Scratch): void {
+  rmSync(s.dir, {recursive: true, force: true})
+}

@@ -17,6 +17,7 @@ import {runPipeline} from '../ci/runner.js'
 import type {Pipeline} from '../ci/model.js'
 import {gradeBatch, gradeSummary, type GradeReport, type SubmissionResult} from '../grading/harness.js'
 import type {LoadedSpec} from '../grading/load.js'
+import type {Scratch} from '../grading/scratch.js'
 import {isGroup} from '../grading/schema.js'
 
 export interface GradedOne {
@@ -26,11 +27,12 @@ export interface GradedOne {
 
 /**
  * Grades submissions (directories or archives) against a loaded spec, in one batch: a
- * batch pays its set-up (the scratch tmpfs, the grader's files) once, which is most of
- * the cost of a trivial submission. Results come in the order of `paths`.
+ * batch pays its set-up (the grader's files) once, and with `scratch` it works inside
+ * that long-lived area instead of mounting its own, which was most of the cost of a
+ * trivial submission. Results come in the order of `paths`.
  */
-export async function gradeSubmissions(spec: LoadedSpec, paths: string[], opts: {jobs: number; abortSignal?: AbortSignal}): Promise<GradedOne[]> {
-  const report = await gradeBatch(spec, paths, {jobs: opts.jobs, abortSignal: opts.abortSignal})
+export async function gradeSubmissions(spec: LoadedSpec, paths: string[], opts: {jobs: number; abortSignal?: AbortSignal; scratch?: Scratch}): Promise<GradedOne[]> {
+  const report = await gradeBatch(spec, paths, {jobs: opts.jobs, abortSignal: opts.abortSignal, scratch: opts.scratch})
   return report.submissions.map((result) => ({result, engine: report.engine}))
 }
 

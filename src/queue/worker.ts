@@ -17,7 +17,7 @@
  * SIGTERM hands running jobs back at once.
  */
 import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
-import {arch, availableParallelism, hostname, tmpdir} from 'node:os'
+import {arch, availableParallelism, hostname, tmpdir, totalmem} from 'node:os'
 import {join} from 'node:path'
 
 import {UnrecoverableError, Worker, type Job} from 'bullmq'
@@ -25,6 +25,7 @@ import {UnrecoverableError, Worker, type Job} from 'bullmq'
 import {LabError} from '../errors.js'
 import type {LoadedSpec} from '../grading/load.js'
 import {loadGradingSpec} from '../grading/load.js'
+import {createScratch, removeScratch, type Scratch} from '../grading/scratch.js'
 import {detectCgroups} from '../sandbox/cgroups/index.js'
 import {limiter} from '../util/limiter.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
@@ -101,6 +102,8 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   // scratch area, one staging of the grader's files): one batch at a time, each with
   // every sandbox slot, while the next one gathers.
   const batchLane = limiter(1)
+  // one scratch tmpfs for the worker's life, each batch in a directory of its own in it
+  let scratch: Scratch | undefined
   type Pending = Array<{path: string; resolve: (g: GradedOne) => void; reject: (e: unknown) => void}>
   const gathering = new Map<string, Pending>()
   const gradeInBatch = (d: GradeJobData, spec: LoadedSpec, path: string): Promise<GradedOne> =>
@@ -115,7 +118,8 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
           await new Promise((r) => setImmediate(r))
           gathering.delete(d.spec)
           try {
-            const out = await gradeSubmissions(spec, mine.map((m) => m.path), {jobs: concurrency})
+            scratch ??= createScratch(Math.min(8 * 1024 ** 3, Math.floor(totalmem() / 4)))
+            const out = await gradeSubmissions(spec, mine.map((m) => m.path), {jobs: concurrency, scratch})
             mine.forEach((m, i) => m.resolve(out[i]))
           } catch (e) {
             mine.forEach((m) => m.reject(e))
@@ -285,6 +289,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
       /* the heartbeat key expires on its own */
     }
     redis.disconnect()
+    if (scratch) removeScratch(scratch)
     rmSync(tmp, {recursive: true, force: true})
     log(`worker ${id}: stopped (${completed} done, ${failed} failed)`)
     resolveDone({completed, failed})
