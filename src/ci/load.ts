@@ -123,6 +123,17 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     for (const [k, v] of Object.entries(env ?? {})) checkExpr(v, `${path}/${k}`)
   }
   checkEnv(data.env, '/env')
+  // a rootfs or profile the pipeline names is a file of the workspace (runner.ts reads it from the job's copy)
+  const checkContainer = (c: ContainerFile | undefined, path: string) => {
+    if (!c || typeof c !== 'object') return
+    if (c.rootfs !== undefined) checkRel(c.rootfs, `${path}/rootfs`)
+    if (c.seccomp !== undefined && !['default', 'strict', 'unconfined'].includes(c.seccomp)) checkRel(c.seccomp, `${path}/seccomp`)
+  }
+  checkContainer(data.container, '/container')
+  for (const [id, j] of Object.entries(data.jobs)) {
+    if (typeof j.container === 'object') checkContainer(j.container, `/jobs/${id}/container`)
+    for (const [sid, sv] of Object.entries(j.services ?? {})) checkContainer(sv.container, `/jobs/${id}/services/${sid}/container`)
+  }
 
   const jobs: Record<string, JobDef> = {}
   for (const [id, j] of Object.entries(data.jobs)) {

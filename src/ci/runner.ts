@@ -20,6 +20,7 @@
  */
 import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
+import {createHash} from 'node:crypto'
 import {join, posix} from 'node:path'
 
 import {LabError} from '../errors.js'
@@ -51,6 +52,8 @@ import {startService, waitReady, type NetJoin, type RunningService} from './serv
 import {limiter} from '../util/limiter.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import type {ContainerFile, EnvMap} from './schema.js'
+import type {Refusal, TrustPolicy} from './policy.js'
+import {profileProblems} from '../seccomp/load.js'
 
 /** Owner of a job's private workspace copy as root: idmapped to the sandbox's root inside. */
 export const CI_UID = 65534
@@ -77,6 +80,8 @@ export interface CiRunOptions {
   inputs?: Record<string, Value>
   /** --action-dir: OWNER/REPO@REF → a local copy of that action */
   actionDirs?: Record<string, string>
+  /** who granted what (policy.ts): the cache scope, and the refusals to report */
+  policy?: TrustPolicy & {refusals: Refusal[]}
 }
 
 interface JobRun {
@@ -203,13 +208,47 @@ function envStrings(env: EnvMap, ctx: ExprContext, where: string): Record<string
   return out
 }
 
-/** The request fields the pipeline's `container:` settings turn into. */
-function containerRequest(c: ContainerFile, workspace: string): Partial<SandboxRequest> {
+const PROFILE_MAX = 1024 * 1024
+
+/**
+ * A path the pipeline names (a rootfs, a seccomp profile): inside the job's copy of the
+ * workspace, reached through no link and no "..". The copy holds only what the checkout
+ * held, so lab never reads a host file on the pipeline's behalf.
+ */
+function pipelinePath(ws: string, raw: string, what: string, kind: 'file' | 'dir'): string {
+  const rel = raw.replace(/^\.\/+/, '').replace(/\/+$/, '')
+  const found = !raw.startsWith('/') && rel && !rel.split('/').includes('..') ? resolveInside(ws, rel) : null
+  const ok = found && (kind === 'dir' ? found.st.isDirectory() : found.st.isFile() && found.st.nlink === 1)
+  if (!ok) throw new LabError('ci-path', `${what} ${raw}: not a ${kind === 'dir' ? 'directory' : 'regular file'} of the workspace (paths in a pipeline are relative to the workspace, without "..", through no link)`, {hint: `put the ${kind === 'dir' ? 'directory' : 'file'} in the repository and name it relative to its root`})
+  return found!.path
+}
+
+/** A seccomp profile of the workspace, checked and copied where the job's steps cannot change it; errors never echo its content. */
+async function pipelineProfile(ws: string, raw: string, dir: string): Promise<string> {
+  const src = pipelinePath(ws, raw, 'container.seccomp', 'file')
+  const text = readFileSync(src, 'utf8')
+  const bad = () => new LabError('ci-seccomp', `container.seccomp ${raw}: not a valid seccomp profile`, {hint: 'check it with: lab profile validate FILE'})
+  if (text.length > PROFILE_MAX) throw bad()
+  let problems
+  try {
+    problems = (await profileProblems(text)).problems
+  } catch {
+    throw bad()
+  }
+  if (problems.length) throw bad()
+  const copy = join(dir, `seccomp-${createHash('sha256').update(text).digest('hex').slice(0, 12)}.json`)
+  writeFileSync(copy, text, {mode: 0o600})
+  return copy
+}
+
+/** The request fields the pipeline's `container:` settings turn into (policy.ts has capped them already). */
+async function containerRequest(c: ContainerFile, ws: string, dir: string): Promise<Partial<SandboxRequest>> {
   const limits: LimitsRequest = {outputLimit: c['output-limit'] ?? DEFAULT_OUTPUT_LIMIT}
   if (c.memory) limits.memory = c.memory
   if (c.cpus !== undefined) limits.cpus = String(c.cpus)
   if (c['pids-limit'] !== undefined) limits.pidsLimit = String(c['pids-limit'])
-  const rootfs = c.rootfs === undefined ? undefined : c.rootfs.startsWith('/') ? c.rootfs : join(workspace, c.rootfs)
+  const rootfs = c.rootfs === undefined ? undefined : pipelinePath(ws, c.rootfs, 'container.rootfs', 'dir')
+  const seccomp = c.seccomp === undefined ? undefined : ['default', 'strict', 'unconfined'].includes(c.seccomp) ? c.seccomp : await pipelineProfile(ws, c.seccomp, dir)
   return {
     rootfs,
     limits,
@@ -217,7 +256,7 @@ function containerRequest(c: ContainerFile, workspace: string): Partial<SandboxR
     capAdd: c['cap-add'],
     capDrop: c['cap-drop'],
     readOnly: c['read-only'] ?? true,
-    securityOpt: c.seccomp ? [`seccomp=${c.seccomp}`] : undefined,
+    securityOpt: seccomp ? [`seccomp=${seccomp}`] : undefined,
     ulimit: c.ulimits,
   }
 }
@@ -266,8 +305,8 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const onOuterAbort = () => abort.abort()
   opts.abortSignal?.addEventListener('abort', onOuterAbort)
   if (opts.abortSignal?.aborted) abort.abort()
-  const say = (prefix: string, line: string) => opts.onLine?.(prefix, 'lab', masker.mask(line))
-  const cache = new CacheStore(join(record.dir, '..', '..', 'cache'))
+  const say = (prefix: string, line: string) => opts.onLine?.(masker.mask(prefix), 'lab', masker.mask(line))
+  const cache = new CacheStore(join(record.dir, '..', '..', 'cache'), undefined, {scope: opts.policy?.cacheScope ?? 'default', holdsSecret: (t) => masker.mask(t) !== t})
   const warnings = [...p.warnings]
   const uploaded = new Map<string, string>()
 
@@ -420,6 +459,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
     failures,
     warnings,
     runDir: record.dir,
+    ...(opts.policy ? {trust: {level: opts.policy.trust, allow: opts.policy.allow, sources: opts.policy.sources, cacheScope: opts.policy.cacheScope, refused: opts.policy.refusals}} : {}),
   }
   result = masker.maskDeep(result)
   const junit = junitXml(result, (s) => tailOf(s.log))
@@ -516,8 +556,10 @@ interface JobEnv {
 async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
   const j = r.job
   const t0 = Date.now()
-  const res: JobResult = {key: r.key, id: j.id, name: j.name ? interpolate(j.name, ctx, `/jobs/${j.id}/name`) : j.id, ...(r.matrix ? {matrix: r.matrix} : {}), status: 'success', wallMs: 0, steps: [], services: [], artifacts: [], caches: [], outputs: {}}
-  const dir = mkdtempSync(join(e.tmp, `${slug(r.key)}-`))
+  const res: JobResult = {key: r.key, id: j.id, name: j.name ? e.masker.mask(interpolate(j.name, ctx, `/jobs/${j.id}/name`)) : j.id, ...(r.matrix ? {matrix: r.matrix} : {}), status: 'success', wallMs: 0, steps: [], services: [], artifacts: [], caches: [], outputs: {}}
+  // a secret never becomes part of a file name
+  const keyName = slug(e.masker.mask(r.key))
+  const dir = mkdtempSync(join(e.tmp, `${keyName}-`))
   chmodSync(dir, 0o711)
   const ws = join(dir, 'workspace')
   const temp = join(dir, 'temp')
@@ -582,17 +624,17 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       chownTree(ws, CI_UID, CI_UID)
       chownTree(temp, CI_UID, CI_UID)
     }
-    const container = containerRequest(j.container, p.workspace)
+    const container = await containerRequest(j.container, ws, dir)
     const mounts: Mount[] = [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}, ...extraMounts, {type: 'bind', source: temp, destination: RUNNER_TEMP_DIR, readOnly: false}]
 
     // 3. services
     let join_: NetJoin | undefined
     for (const [name, s] of Object.entries(j.services)) {
-      const log = e.record.log(r.key, `service-${slug(name)}.log`)
+      const log = e.record.log(keyName, `service-${slug(name)}.log`)
       const info: JobResult['services'][number] = {name, ready: false, log: log.path}
       res.services.push(info)
       const svcCtx = {...ctx, contexts: {...ctx.contexts, secrets: {}}}
-      const sc = containerRequest({...j.container, ...(s.container ?? {})}, p.workspace)
+      const sc = await containerRequest({...j.container, ...(s.container ?? {})}, ws, dir)
       const spec = await buildSpec({
         ...sc,
         command: ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)],
@@ -677,7 +719,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   if (existsSync(ws)) {
     for (const [i, a] of j.artifacts.entries()) {
       if (!shouldCollect(a, failed)) continue
-      const out = join(e.record.dir, 'artifacts', slug(r.key))
+      const out = join(e.record.dir, 'artifacts', keyName)
       let ar: ArtifactResult
       try {
         ar = collectArtifact(a, i, ws, out)
@@ -778,8 +820,8 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
   const sr: StepResult = {index: s.index, id: s.id, name: s.name, status: 'success', continueOnError: false, wallMs: 0}
   let prefix = `${r.key} › ${s.name}`
   try {
-    sr.name = interpolate(s.name, ctx, `${where}/name`)
-    prefix = `${r.key} › ${sr.name}`
+    sr.name = x.e.masker.mask(interpolate(s.name, ctx, `${where}/name`))
+    prefix = x.e.masker.mask(`${r.key} › ${sr.name}`)
     if (!evalCondition(s.if, ctx, `${where}/if`)) {
       sr.status = x.abort.aborted ? 'cancelled' : 'skipped'
       sr.reason = s.if === undefined ? 'an earlier step failed' : `if: ${String(s.if)} was false`
@@ -799,7 +841,7 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       if (builtin) {
         const inputs: Record<string, string> = {}
         for (const [k, v] of Object.entries(s.with ?? {})) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
-        const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(r.key)), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
+        const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(x.e.masker.mask(r.key))), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
         sr.outputs = res.outputs
         if (res.artifact) x.artifacts.push(res.artifact)
         // what was restored or downloaded belongs to the sandbox's root, like the rest of the copy
@@ -900,7 +942,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       timeout: `${timeoutMs}ms`,
       hostname: 'lab-ci',
     })
-    const log = x.e.record.log(r.key, `${String(sr.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
+    const log = x.e.record.log(slug(x.e.masker.mask(r.key)), `${String(sr.index + 1).padStart(2, '0')}-${slug(x.e.masker.mask(sr.name))}.log`)
     sr.log = log.path
     const secretsCtx = o.ctx.contexts.secrets as Record<string, string>
     const cmds = new WorkflowCommands({
@@ -912,7 +954,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       const shown = cmds.line(l)
       if (shown === null) return
       log.line(stream, shown)
-      x.e.onLine?.(o.prefix, stream, shown)
+      x.e.onLine?.(x.e.masker.mask(o.prefix), stream, shown)
     }
     const out = new MaskedLines(x.e.masker, emit('stdout'))
     const err = new MaskedLines(x.e.masker, emit('stderr'))
