@@ -256,11 +256,27 @@ static int do_readonly(const struct mount_op *o) {
 /* A copy-on-write view of a host directory; the upper layer lives on the scratch tmpfs,
  * so writes are capped by its size and vanish with the sandbox. Optional FLAGS add
  * nosuid/noexec (nodev always). */
+static int do_overlay_in(const struct mount_op *o, bool in_userns);
+
+/* The lower layer is named "." from inside it: the kernel resolves an overlay's layers
+ * against the caller's working directory and shows them in /proc/self/mountinfo as
+ * given, so a host path (lab's state directory) would otherwise be visible inside. */
 static int do_overlay(const struct mount_op *o, bool in_userns) {
-  char upper[PATH_MAX + 16], work[64], lower[PATH_MAX + 16];
+  autoclose int lower = open_host(o->src);
+  if (lower < 0) return set_error("open", o->src, errno);
+  if (fchdir(lower) < 0) return set_error("fchdir", o->src, errno);
+  int r = do_overlay_in(o, in_userns);
+  int saved = errno;
+  if (chdir("/") < 0 && r == 0) return set_error("chdir", "/", errno);
+  errno = saved;
+  return r;
+}
+
+static int do_overlay_in(const struct mount_op *o, bool in_userns) {
+  char upper[PATH_MAX + 16], work[64];
+  const char *lower = ".";
   int n = overlay_count++;
   snprintf(work, sizeof work, "/layers/%d/work", n);
-  if (snprintf(lower, sizeof lower, "/oldroot%s", o->src) >= (int)sizeof lower) return set_error("overlay", o->src, ENAMETOOLONG);
   char dir[64];
   snprintf(dir, sizeof dir, "/layers/%d", n);
   if (o->flags & MF_UPPER) {
