@@ -625,7 +625,16 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       chownTree(temp, CI_UID, CI_UID)
     }
     const container = await containerRequest(j.container, ws, dir)
-    const mounts: Mount[] = [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}, ...extraMounts, {type: 'bind', source: temp, destination: RUNNER_TEMP_DIR, readOnly: false}]
+    // hidden binds: the steps' /proc/self/mountinfo shows no host path of the run's scratch
+    // directory (the helper mounts each as an overlay's only upper, with its .NAME.work beside it)
+    const hide = isRoot()
+    if (hide) {
+      for (const w of ['.workspace.work', '.temp.work']) {
+        mkdirSync(join(dir, w), {mode: 0o700})
+        lchownSync(join(dir, w), CI_UID, CI_UID)
+      }
+    }
+    const mounts: Mount[] = [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false, hide}, ...extraMounts, {type: 'bind', source: temp, destination: RUNNER_TEMP_DIR, readOnly: false, hide}]
 
     // 3. services
     let join_: NetJoin | undefined
