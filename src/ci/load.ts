@@ -140,7 +140,7 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     const base = `/jobs/${id}`
     if (j.uses !== undefined) {
       if (j.steps !== undefined) add(base, 'a job either calls a reusable workflow (uses:) or has steps:, not both')
-      if (j.strategy?.matrix !== undefined) add(`${base}/strategy/matrix`, 'lab does not run a matrix of a reusable workflow call yet: call it once per combination (one job each)')
+      if (j.strategy?.matrix !== undefined && (typeof j.strategy.matrix === 'string' || hasExpressions(j.strategy.matrix))) add(`${base}/strategy/matrix`, 'lab does not run a computed matrix of a reusable workflow call yet: give the matrix literally, or call it once per combination')
       for (const [path, v] of expressionStrings(j.with ?? {}, `${base}/with`)) checkExpr(v, path)
       for (const [path, v] of expressionStrings(typeof j.secrets === 'object' ? j.secrets : {}, `${base}/secrets`)) checkExpr(v, path)
       j.steps = []
@@ -264,7 +264,24 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     }
   }
   if (problems.length) throw new PipelineError(problems)
-  const calls = Object.entries(data.jobs).filter(([, j]) => j.uses !== undefined)
+  const calls: Array<[string, JobFile]> = []
+  for (const [id, jf] of Object.entries(data.jobs)) {
+    if (jf.uses === undefined) continue
+    const legsOf = jobs[id].matrix
+    if (!legsOf) {
+      calls.push([id, jf])
+      continue
+    }
+    // a matrix call: each combination calls the workflow (a leg, ID (k=v…)); the job itself waits for them all
+    const legIds: string[] = []
+    for (const combo of legsOf) {
+      const legId = `${id} (${Object.entries(combo).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')})`
+      jobs[legId] = {...jobs[id], id: legId, name: jf.name ? `${jf.name} (${legId.slice(id.length + 2, -1)})` : legId, matrix: null, callMatrix: combo}
+      legIds.push(legId)
+      calls.push([legId, jf])
+    }
+    jobs[id] = {...jobs[id], matrix: null, needs: [...jobs[id].needs, ...legIds], callee: {jobs: legIds, prefix: id, outputs: {}, legs: true}}
+  }
   if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
   if (problems.length) throw new PipelineError(problems)
   return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on, permissions: data.permissions}

@@ -134,6 +134,15 @@ function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outc
     r.result = emptyJob(r, 'skipped', c.unsupported)
     return r
   }
+  if (c.legs) {
+    // a matrix call: the legs' results, and the outputs of the last leg that set them
+    const rs = c.jobs.map((id) => outcome(id))
+    const st: JobResult['status'] = rs.some((x) => x.result === 'failure') ? 'failure' : rs.some((x) => x.result === 'cancelled') ? 'cancelled' : rs.every((x) => x.result === 'skipped') ? 'skipped' : 'success'
+    r.result = emptyJob(r, st, st === 'failure' ? `a leg of the matrix call failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
+    if (!r.result.error) delete r.result.error
+    r.result.outputs = masker.maskDeep(Object.assign({}, ...rs.filter((x) => x.result === 'success').map((x) => x.outputs)))
+    return r
+  }
   const results = c.jobs.map((id) => outcome(id).result)
   const status: JobResult['status'] = results.includes('failure') ? 'failure' : results.includes('cancelled') ? 'cancelled' : results.every((x) => x === 'skipped') ? 'skipped' : 'success'
   r.result = emptyJob(r, status, status === 'failure' ? `a job of the called workflow failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
@@ -363,7 +372,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       let jobExtra = extra
       if (j.call) {
         const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n, jobOutcome(n)]))
-        const cctx = baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
+        const cctx = baseContext(p, {job: j, key: j.id, matrix: (j.call.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
         try {
           const r0 = callInputs(j, cctx, secrets)
           jobSecrets = r0.secrets
