@@ -168,12 +168,14 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       }
     }
     let container: ContainerFile = {...(data.container ?? {})}
-    if (typeof j.container === 'string') {
-      const msg = `${base}/container: "${j.container}" names a container image; lab runs steps on the host's system directories (or container.rootfs) instead`
-      if (opts.strict) add(`${base}/container`, 'a container image is not supported (lab does not pull images); use container: {rootfs: DIR} or leave it out')
-      else warnings.push(msg)
-    } else if (j.container) {
-      container = {...container, ...j.container}
+    // GitHub's container: IMAGE (or {image: …}): the steps run on an image of lab's store
+    if (typeof j.container === 'string') container = {...container, image: j.container}
+    else if (j.container) container = {...container, ...j.container}
+    if (container.image !== undefined) {
+      checkExpr(container.image, `${base}/container/image`)
+      if (container.rootfs !== undefined) add(`${base}/container`, 'give either image or rootfs, not both')
+      checkEnv(container.env, `${base}/container/env`)
+      if (container.options) warnings.push(`${base}/container/options: "${container.options}" is a docker option; lab applies the container: keys it knows (image, env, and lab's sandbox settings) only`)
     }
     const services: JobDef['services'] = {}
     for (const [sid, s] of Object.entries(j.services ?? {})) {

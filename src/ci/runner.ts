@@ -251,15 +251,17 @@ async function pipelineProfile(ws: string, raw: string, dir: string): Promise<st
 }
 
 /** The request fields the pipeline's `container:` settings turn into (policy.ts has capped them already). */
-async function containerRequest(c: ContainerFile, ws: string, dir: string): Promise<Partial<SandboxRequest>> {
+async function containerRequest(c: ContainerFile, ws: string, dir: string, ctx?: ExprContext): Promise<Partial<SandboxRequest>> {
   const limits: LimitsRequest = {outputLimit: c['output-limit'] ?? DEFAULT_OUTPUT_LIMIT}
   if (c.memory) limits.memory = c.memory
   if (c.cpus !== undefined) limits.cpus = String(c.cpus)
   if (c['pids-limit'] !== undefined) limits.pidsLimit = String(c['pids-limit'])
   const rootfs = c.rootfs === undefined ? undefined : pipelinePath(ws, c.rootfs, 'container.rootfs', 'dir')
   const seccomp = c.seccomp === undefined ? undefined : ['default', 'strict', 'unconfined'].includes(c.seccomp) ? c.seccomp : await pipelineProfile(ws, c.seccomp, dir)
+  const image = c.image === undefined ? undefined : ctx ? interpolate(c.image, ctx, 'container/image') : c.image
   return {
     rootfs,
+    ...(image ? {image} : {}),
     limits,
     network: c.network ?? 'none',
     capAdd: c['cap-add'],
@@ -633,7 +635,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       chownTree(ws, CI_UID, CI_UID)
       chownTree(temp, CI_UID, CI_UID)
     }
-    const container = await containerRequest(j.container, ws, dir)
+    const container = await containerRequest(j.container, ws, dir, ctx)
+    // GitHub: the container's env is the job's environment's base
+    if (j.container.env) for (const [k, v] of Object.entries(envStrings(j.container.env, ctx, `/jobs/${j.id}/container/env`))) if (!(k in jobEnv)) jobEnv[k] = v
     // hidden binds: the steps' /proc/self/mountinfo shows no host path of the run's scratch
     // directory (the helper mounts each as an overlay's only upper, with its .NAME.work beside it)
     const hide = isRoot()
@@ -652,7 +656,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const info: JobResult['services'][number] = {name, ready: false, log: log.path}
       res.services.push(info)
       const svcCtx = {...ctx, contexts: {...ctx.contexts, secrets: {}}}
-      const sc = await containerRequest({...j.container, ...(s.container ?? {})}, ws, dir)
+      const {image: _image, env: _env, ...svcBase} = j.container
+      const sc = await containerRequest({...svcBase, ...(s.container ?? {})}, ws, dir)
       const spec = await buildSpec({
         ...sc,
         command: ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)],
@@ -932,7 +937,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     let argv = o.argv
     let scriptEnv: Record<string, string> = {}
     if (!argv) {
-      const plan = shellPlan(o.shell, p.kind, '\0')
+      const plan = shellPlan(o.shell, p.kind, '\0', x.container.image !== undefined)
       const scriptPath = `${RUNNER_TEMP_DIR}/${stepDir}/script${plan.ext}`
       const script = prepareScript(o.script ?? '', o.ctx, x.e.masker, `${o.where}/run`, plan.posix)
       writeFileSync(join(hostStepDir, `script${plan.ext}`), script.script, {mode: 0o644})

@@ -9,7 +9,13 @@
 export type EnvMap = Record<string, string | number | boolean>
 
 export interface ContainerFile {
-  /** a prepared root directory (relative to the pipeline's workspace or absolute) */
+  /** an image of lab's store (lab image pull/load): the steps' root, as GitHub's container: image */
+  image?: string
+  /** GitHub: environment variables of the container */
+  env?: EnvMap
+  /** GitHub: docker create options; accepted and ignored with a warning */
+  options?: string
+  /** a prepared root directory of the workspace */
   rootfs?: string
   /** memory limit, Docker's syntax: 512m, 1g */
   memory?: string
@@ -143,7 +149,10 @@ const container = {
   additionalProperties: false,
   description: 'Sandbox settings for every step of the job (and of the pipeline at the top level).',
   properties: {
-    rootfs: {type: 'string', minLength: 1, description: 'a prepared root directory instead of the host system directories'},
+    image: {type: 'string', minLength: 1, maxLength: 512, description: 'an image of lab\'s store (lab image pull, lab image load) the steps run on, as GitHub\'s container: image; never pulled by lab ci'},
+    env: envMap,
+    options: {type: 'string', description: 'GitHub: docker create options; accepted, not applied'},
+    rootfs: {type: 'string', minLength: 1, description: 'a prepared root directory of the workspace instead of the host system directories'},
     memory: size,
     cpus: {type: 'number', exclusiveMinimum: 0, maximum: 1024},
     'pids-limit': {type: 'integer', minimum: 1, maximum: 4194304},
@@ -241,7 +250,7 @@ const job = {
         'max-parallel': {type: 'integer', minimum: 1},
       },
     },
-    container: {anyOf: [container, {type: 'string', description: 'GitHub: an image name, not supported'}]},
+    container: {anyOf: [container, {type: 'string', minLength: 1, description: 'GitHub: the image the steps run on (container: {image: …})'}]},
     workspace: {enum: ['copy', 'write'], description: 'copy (default): steps cannot change the checkout; write: they work on it directly'},
     services: {type: 'object', propertyNames: {pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'}, additionalProperties: service},
     steps: {type: 'array', minItems: 1, items: step},
