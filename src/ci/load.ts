@@ -73,13 +73,6 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const data = parsed.data as PipelineFile
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new PipelineError([`${shown}: /: the file must be a mapping with a jobs: key`])
 
-  // services with a container image are a common GitHub pattern lab cannot honour: say so plainly
-  for (const [jid, j] of Object.entries((data.jobs ?? {}) as unknown as Record<string, Record<string, unknown>>)) {
-    for (const [sid, s] of Object.entries((j?.services ?? {}) as Record<string, Record<string, unknown>>)) {
-      if (s && typeof s === 'object' && 'image' in s) add(`/jobs/${jid}/services/${sid}/image`, 'services run a command in a sandbox, not a container image: give the service a run: command (and ready: port or run)')
-    }
-  }
-  if (problems.length) throw new PipelineError(problems)
   for (const p of schemaProblems(await schemaCheck('ci', data), {schema: CI_SCHEMA, data, oneOf: stepOneOf})) add(p.path, p.message)
   if (problems.length) throw new PipelineError(problems)
 
@@ -181,6 +174,9 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     for (const [sid, s] of Object.entries(j.services ?? {})) {
       const sp = `${base}/services/${sid}`
       checkExpr(s.run, `${sp}/run`)
+      checkExpr(s.image, `${sp}/image`)
+      const otherOptions = (s.options ?? '').replace(/--health-cmd(?:=|\s+)(?:"(?:[^"\\]|\\.)*"|'[^']*'|\S+)/, '').trim()
+      if (otherOptions) warnings.push(`${sp}/options: "${otherOptions}" are docker options lab does not apply; it reads --health-cmd (the readiness command) only`)
       checkEnv(s.env, `${sp}/env`)
       if (s['working-directory']) checkRel(s['working-directory'], `${sp}/working-directory`)
       for (const [k, v] of Object.entries(s.env ?? {})) if (typeof v === 'string' && /secrets\s*\./.test(v)) add(`${sp}/env/${k}`, 'secrets are not given to services (a service\'s settings are kept on disk while it runs)')

@@ -272,6 +272,20 @@ async function containerRequest(c: ContainerFile, ws: string, dir: string, ctx?:
   }
 }
 
+/** GitHub's `options: --health-cmd "CMD"` (or 'CMD', or one word): the readiness command. */
+export function healthCmd(options: string | undefined): string | undefined {
+  const m = /--health-cmd(?:=|\s+)(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+))/.exec(options ?? '')
+  return m ? (m[1]?.replace(/\\(.)/g, '$1') ?? m[2] ?? m[3]) : undefined
+}
+
+/** The container side of a service's first `ports:` entry: services share the job's network, so that is where it listens. */
+export function firstPort(ports: Array<string | number> | undefined): number | undefined {
+  const p = ports?.[0]
+  if (p === undefined) return undefined
+  const n = Number(String(p).replace(/\/tcp$/, '').split(':').pop())
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined
+}
+
 function readCommandFile(dir: string, name: string): Record<string, string> {
   // the step wrote it: read it without following a link it may have put there
   const found = resolveInside(dir, name)
@@ -657,14 +671,16 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       res.services.push(info)
       const svcCtx = {...ctx, contexts: {...ctx.contexts, secrets: {}}}
       const {image: _image, env: _env, ...svcBase} = j.container
-      const sc = await containerRequest({...svcBase, ...(s.container ?? {})}, ws, dir)
+      const sc = await containerRequest({...svcBase, ...(s.container ?? {}), ...(s.image ? {image: s.image} : {})}, ws, dir, svcCtx)
+      // GitHub's image services: the image's own command, env and working directory, no workspace
+      const imageSvc = s.image !== undefined
       const spec = await buildSpec({
         ...sc,
-        command: ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)],
-        env: Object.entries({...jobEnv, ...envStrings(s.env ?? {}, svcCtx, `/jobs/${j.id}/services/${name}/env`), HOME: '/tmp', CI: 'true'}).map(([k, v]) => `${k}=${v}`),
-        workdir: s['working-directory'] ? `${WORKSPACE_DIR}/${s['working-directory']}` : WORKSPACE_DIR,
+        command: s.run !== undefined ? ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)] : [],
+        env: Object.entries({...(imageSvc ? {} : jobEnv), ...envStrings(s.env ?? {}, svcCtx, `/jobs/${j.id}/services/${name}/env`), ...(imageSvc ? {} : {HOME: '/tmp'}), CI: 'true'}).map(([k, v]) => `${k}=${v}`),
+        workdir: s['working-directory'] ? `${WORKSPACE_DIR}/${s['working-directory']}` : imageSvc ? undefined : WORKSPACE_DIR,
         // the job's copy, as the steps see it (idmapped like theirs; the checkout is never mounted)
-        mounts: [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}],
+        mounts: imageSvc && !s['working-directory'] ? [] : [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}],
         network: 'none',
         limits: {...sc.limits, outputLimit: undefined},
         hostname: slug(name).replace(/[^a-z0-9-]/g, '-').slice(0, 60) || 'service',
@@ -673,7 +689,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const svc = await startService(name, spec, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
       services.push(svc)
       join_ ??= svc.join
-      const readyCmd = s.ready?.run
+      const readyCmd = s.ready?.run ?? healthCmd(s.options)
+      const readyPort = s.ready?.port ?? firstPort(s.ports)
       const probe = readyCmd
         ? async () => {
             const ps = await buildSpec({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/'})
@@ -682,7 +699,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
           }
         : undefined
       try {
-        await waitReady(svc, {port: s.ready?.port, probe, timeoutMs: (s.ready?.['timeout-seconds'] ?? SERVICE_READY_DEFAULT_S) * 1000}, abortJob.signal)
+        await waitReady(svc, {port: readyPort, probe, timeoutMs: (s.ready?.['timeout-seconds'] ?? SERVICE_READY_DEFAULT_S) * 1000}, abortJob.signal)
       } catch (err) {
         info.error = (err as Error).message
         throw err

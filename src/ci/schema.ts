@@ -48,8 +48,14 @@ export interface StepFile {
 }
 
 export interface ServiceFile {
-  /** the command that runs the service, in sh -c */
-  run: string
+  /** the command that runs the service, in sh -c (with image: instead of the image's command) */
+  run?: string
+  /** GitHub: an image of lab's store the service runs (its entrypoint and command unless run: is given) */
+  image?: string
+  /** GitHub: CONTAINER_PORT or HOST:CONTAINER; the first port is waited for (services share the job's network) */
+  ports?: Array<string | number>
+  /** GitHub: docker options; --health-cmd is the readiness command, the rest is ignored */
+  options?: string
   env?: EnvMap
   'working-directory'?: string
   ready?: {port?: number; run?: string; 'timeout-seconds'?: number}
@@ -188,9 +194,12 @@ const step = {
 const service = {
   type: 'object',
   additionalProperties: false,
-  required: ['run'],
+  anyOf: [{required: ['run']}, {required: ['image']}],
   properties: {
     run: {type: 'string', minLength: 1, description: 'the command that runs the service (sh -c); it must keep running'},
+    image: {type: 'string', minLength: 1, maxLength: 512, description: 'GitHub: an image of lab\'s store the service runs (never pulled by lab ci)'},
+    ports: {type: 'array', maxItems: 32, items: {type: ['string', 'integer'], pattern: '^([0-9]{1,5}:)?[0-9]{1,5}(/tcp)?$'}},
+    options: {type: 'string', maxLength: 4096, description: 'GitHub: docker options; --health-cmd is the readiness command'},
     env: envMap,
     'working-directory': relPath,
     ready: {
