@@ -22,7 +22,9 @@ import {ciThroughQueue, queueFlags, wantsQueue} from '../queue/cli.js'
 
 export default class Ci extends BaseCommand {
   static override summary = 'Run a CI pipeline or a GitHub Actions workflow, each step in a hardened sandbox'
-  static override description = `FILE is a lab pipeline (default ${DEFAULT_PIPELINE}, schema schemas/ci.schema.json) or a GitHub Actions workflow (.github/workflows/X.yml), run with GitHub's semantics (see docs/ci.md). Jobs run in the order their needs allow, independent ones in parallel; every step runs in its own sandbox (no network but the job's services, remapped ids, seccomp) on a private copy of the workspace, so no step can change your checkout unless the job says workspace: write.
+  static override description = `FILE is a lab pipeline (default ${DEFAULT_PIPELINE}, schema schemas/ci.schema.json) or a GitHub Actions workflow (.github/workflows/X.yml), run with GitHub's semantics (see docs/ci.md). Jobs run in the order their needs allow, independent ones in parallel; every step runs in its own sandbox (no network but the job's services, remapped ids, seccomp) on a private copy of the workspace, so no step can change your checkout.
+
+The pipeline comes from the checkout under test, so it cannot grant itself privileges: workspace: write, container.network: host, cap-add, another seccomp profile and rootfs are capped (each refusal listed) unless --allow KEY, a --policy FILE outside the checkout, or --trusted-ref REF (the pipeline as it is on that ref, like pull_request_target) grants them. --untrusted (and a pull request from a fork) also gets no secrets and its own cache scope.
 
 Secrets (--secret NAME from the environment, --secret-file) are masked in every log and report. As on GitHub, a secret reaches a step only where the pipeline names it: map it with env: NAME: \${{ secrets.NAME }} on the step or job (lab warns about a secret the pipeline never names). A pull request from a fork (--event pull_request with a payload whose head repository differs) gets no secrets, as on GitHub, unless --fork-secrets.
 
@@ -37,6 +39,8 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     '<%= config.bin %> ci .github/workflows/ci.yml --event pull_request --ref main --changed src/app.ts --list',
     '<%= config.bin %> ci .github/workflows/ci.yml --lint',
     '<%= config.bin %> ci .github/workflows/ci.yml --action-dir actions/setup-node@v4=../setup-node',
+    '<%= config.bin %> ci --untrusted --event pull_request --ref main',
+    '<%= config.bin %> ci --trusted-ref origin/main --secret DEPLOY_TOKEN',
   ]
 
   static override args = {
