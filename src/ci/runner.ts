@@ -881,8 +881,10 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       if (builtin) {
         const inputs: Record<string, string> = {}
         for (const [k, v] of Object.entries(s.with ?? {})) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
+        // an artifact's name becomes a file name: a secret never may (cache keys are hashed instead)
+        if (inputs.name !== undefined && x.e.masker.mask(inputs.name) !== inputs.name) throw new LabError('ci-secret-name', `${s.uses}: the name input holds a secret, and an artifact's name becomes a file name`, {hint: 'name the artifact without secrets'})
         const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(x.e.masker.mask(r.key))), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
-        sr.outputs = res.outputs
+        sr.outputs = x.e.masker.maskDeep(res.outputs)
         if (res.artifact) x.artifacts.push(res.artifact)
         // what was restored or downloaded belongs to the sandbox's root, like the rest of the copy
         if (isRoot()) {

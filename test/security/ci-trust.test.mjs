@@ -219,6 +219,27 @@ jobs:
     assert.not.match(p, secret)
     if (statSync(p).isFile()) assert.not.match(readFileSync(p, 'utf8'), secret, p)
   }
+  // a GitHub workflow: actions/cache keyed by a secret, an artifact named by one
+  const w = pipeline(`
+on: push
+jobs:
+  gh:
+    runs-on: ubuntu-latest
+    steps:
+      - run: mkdir -p out && echo x > out/f
+      - uses: actions/cache@v4
+        with: {path: out, key: "gh-\${{ secrets.TOKEN }}"}
+      - uses: actions/upload-artifact@v4
+        with: {name: "\${{ secrets.TOKEN }}", path: out}
+`, '.github/workflows/s.yml')
+  const g = await ci([w, '--secret', 'TOKEN'], {TOKEN: secret})
+  assert.is(g.code, 1)
+  assert.match(g.json.jobs[0].steps[2].reason, 'holds a secret')
+  assert.not.match(g.stdout + g.stderr, secret)
+  for (const p of filesUnder(state)) {
+    assert.not.match(p, secret)
+    if (statSync(p).isFile()) assert.not.match(readFileSync(p, 'utf8'), secret, p)
+  }
   // an untrusted run: no secret at all
   const u = await ci([f, '--secret', 'TOKEN', '--untrusted'], {TOKEN: secret})
   assert.match(u.stderr, 'untrusted: it gets no secrets')
