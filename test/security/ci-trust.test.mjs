@@ -304,4 +304,27 @@ jobs:
   assert.match(missing.stderr, 'no .lab/ci.yml on nosuchbranch')
 })
 
+rootTest(t, 'attack: a pipeline sent through the queue asks a worker for workspace: write — defence: a queued run is granted no privilege and caches in a scope of its own', async () => {
+  const saved = process.env.LAB_STATE_DIR
+  process.env.LAB_STATE_DIR = state
+  try {
+    const {loadPipelineJob, runPipelineJob} = await import('../../dist/queue/adapters.js')
+    const f = pipeline(`
+jobs:
+  w:
+    workspace: write
+    steps: [{run: "echo planted > planted.txt"}]
+`)
+    const p = await loadPipelineJob(f, repo, false)
+    const {result} = await runPipelineJob(p, {jobs: 1})
+    assert.is(result.status, 'success')
+    assert.not.ok(existsSync(join(repo, 'planted.txt')), 'the worker\'s copy of the workspace was written back')
+    assert.equal(result.trust.refused.map((x) => x.privilege), ['workspace-write'])
+    assert.match(result.trust.cacheScope, /^pr-/)
+  } finally {
+    if (saved === undefined) delete process.env.LAB_STATE_DIR
+    else process.env.LAB_STATE_DIR = saved
+  }
+})
+
 t.run()
