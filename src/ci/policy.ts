@@ -110,10 +110,13 @@ export function readAtRef(workspace: string, ref: string, file: string): string 
   }
 }
 
-/** The scope a run writes its caches to: the trusted default, or one per untrusted ref. */
+/**
+ * The scope a run writes its caches to: the trusted default, or one per untrusted ref.
+ * Every pull_request* event runs the pull request's code, so it never writes the default
+ * scope — not even pull_request_target, whose cache poisoning GitHub leaves open.
+ */
 export function cacheScopeOf(trust: Trust, eventName: string, ref: string, headRef?: string): string {
   if (trust !== 'untrusted' && !eventName.startsWith('pull_request')) return 'default'
-  if (eventName === 'pull_request_target' && trust !== 'untrusted') return 'default'
   return `pr-${createHash('sha256').update(`${eventName}\0${ref}\0${headRef ?? ''}`).digest('hex').slice(0, 16)}`
 }
 
