@@ -5,7 +5,13 @@
  * after a successful job. Each entry has a size cap; the whole store is kept under its
  * own cap by evicting the least recently used entries.
  *
- * Layout: CACHE_DIR/ENTRY/{meta.json, data/PATH…}, ENTRY = sha256 of the full key.
+ * Scopes, as GitHub's: a run writes only its own scope (the trusted `default`, or one per
+ * untrusted pull request) and reads its own, then the default one; so an untrusted run's
+ * entry is never restored by a trusted run. Keys may be built from anything a pipeline
+ * can reach, secrets included: the metadata keeps the key's hash, and the key itself
+ * only when no secret of the run is in it (restore-keys match on that).
+ *
+ * Layout: CACHE_DIR/SCOPE/ENTRY/{meta.json, data/PATH…}, ENTRY = sha256 of the full key.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
@@ -19,7 +25,10 @@ export const DEFAULT_CACHE_ENTRY_MAX = 512 * 1024 * 1024
 export const DEFAULT_CACHE_TOTAL_MAX = 4 * 1024 * 1024 * 1024
 
 interface Meta {
-  key: string
+  /** sha256 of the full key */
+  keyHash: string
+  /** the key, absent when it holds a secret */
+  key?: string
   paths: string[]
   created: string
   lastUsed: number
@@ -52,9 +61,22 @@ export function fullKey(c: CacheFile, key: string, workspace: string): string {
   return c.files?.length ? `${key}-${hashFiles(workspace, c.files).slice(0, 16)}` : key
 }
 
-function entryDir(root: string, key: string): string {
-  return join(root, createHash('sha256').update(key).digest('hex').slice(0, 32))
+export function keyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex')
 }
+
+function entryDir(root: string, key: string): string {
+  return join(root, keyHash(key).slice(0, 32))
+}
+
+export interface CacheScopeOptions {
+  /** the scope this run writes (and reads first) */
+  scope?: string
+  /** tells whether a text holds a secret of this run (masker.mask(t) !== t) */
+  holdsSecret?: (text: string) => boolean
+}
+
+const SCOPE_RE = /^(default|pr-[0-9a-f]{16})$/
 
 function readMeta(dir: string): Meta | null {
   try {
@@ -65,34 +87,62 @@ function readMeta(dir: string): Meta | null {
 }
 
 export class CacheStore {
+  readonly scope: string
+  private readonly holdsSecret: (text: string) => boolean
   constructor(
-    readonly root: string,
+    /** the store: one directory per scope below it */
+    readonly base: string,
     readonly totalMax = DEFAULT_CACHE_TOTAL_MAX,
-  ) {}
+    opts: CacheScopeOptions = {},
+  ) {
+    this.scope = opts.scope ?? 'default'
+    if (!SCOPE_RE.test(this.scope)) throw new Error(`cache scope ${this.scope}: not a scope name`)
+    this.holdsSecret = opts.holdsSecret ?? (() => false)
+  }
+
+  /** Where this run writes. */
+  get root(): string {
+    return join(this.base, this.scope)
+  }
+
+  /** Where this run reads, in order: its own scope, then the trusted default one. */
+  private readRoots(): string[] {
+    return this.scope === 'default' ? [this.root] : [this.root, join(this.base, 'default')]
+  }
 
   /** The data directory of a hit (its use recorded), or null. */
   lookup(key: string): string | null {
-    const dir = entryDir(this.root, key)
-    const meta = readMeta(dir)
-    if (!meta || meta.key !== key) return null
-    meta.lastUsed = Date.now()
-    try {
-      writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta))
-    } catch {}
-    return join(dir, 'data')
+    const h = keyHash(key)
+    for (const root of this.readRoots()) {
+      const dir = entryDir(root, key)
+      const meta = readMeta(dir)
+      if (!meta || meta.keyHash !== h) continue
+      // only the writer's own scope records use: a read never changes another scope
+      if (root === this.root) {
+        meta.lastUsed = Date.now()
+        try {
+          writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta))
+        } catch {}
+      }
+      return join(dir, 'data')
+    }
+    return null
   }
 
   /** The newest entry whose key starts with prefix (actions/cache restore-keys), or null. */
   lookupPrefix(prefix: string): {key: string; data: string} | null {
-    if (!existsSync(this.root)) return null
-    let best: {key: string; data: string; created: string} | null = null
-    for (const n of readdirSync(this.root)) {
-      if (n.includes('.tmp-')) continue
-      const meta = readMeta(join(this.root, n))
-      if (!meta || !meta.key.startsWith(prefix)) continue
-      if (!best || meta.created > best.created) best = {key: meta.key, data: join(this.root, n, 'data'), created: meta.created}
+    for (const root of this.readRoots()) {
+      if (!existsSync(root)) continue
+      let best: {key: string; data: string; created: string} | null = null
+      for (const n of readdirSync(root)) {
+        if (n.includes('.tmp-')) continue
+        const meta = readMeta(join(root, n))
+        if (!meta?.key || !meta.key.startsWith(prefix)) continue
+        if (!best || meta.created > best.created) best = {key: meta.key, data: join(root, n, 'data'), created: meta.created}
+      }
+      if (best) return {key: best.key, data: this.lookup(best.key) ?? best.data}
     }
-    return best && {key: best.key, data: this.lookup(best.key) ?? best.data}
+    return null
   }
 
   /** Copies the paths out of the workspace into a new entry (atomically: all or nothing). */
@@ -112,7 +162,7 @@ export class CacheStore {
         mkdirSync(dirname(join(tmp, 'data', clean)), {recursive: true})
         bytes += copyTree(found.path, join(tmp, 'data', clean), {maxBytes: max - bytes, what: `cache ${key}`, keepSymlinks: true, hardLinkOwner: null}).bytes
       }
-      const meta: Meta = {key, paths: c.paths, created: new Date().toISOString(), lastUsed: Date.now(), bytes}
+      const meta: Meta = {keyHash: keyHash(key), ...(this.holdsSecret(key) ? {} : {key}), paths: c.paths, created: new Date().toISOString(), lastUsed: Date.now(), bytes}
       writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta))
       rmSync(dir, {recursive: true, force: true})
       renameSync(tmp, dir)
@@ -123,13 +173,14 @@ export class CacheStore {
     return {bytes, evicted: this.evict(dir)}
   }
 
-  /** Least recently used entries go until the store fits its cap (the one just saved stays). */
+  /** Least recently used entries of every scope go until the store fits its cap (the one just saved stays). */
   evict(keep?: string): string[] {
-    const entries = existsSync(this.root)
-      ? readdirSync(this.root)
-          .filter((n) => !n.includes('.tmp-'))
-          .map((n) => ({dir: join(this.root, n), meta: readMeta(join(this.root, n))}))
-      : []
+    const scopes = existsSync(this.base) ? readdirSync(this.base).filter((n) => SCOPE_RE.test(n)) : []
+    const entries = scopes.flatMap((s) =>
+      readdirSync(join(this.base, s))
+        .filter((n) => !n.includes('.tmp-'))
+        .map((n) => ({dir: join(this.base, s, n), meta: readMeta(join(this.base, s, n))})),
+    )
     let total = entries.reduce((s, e) => s + (e.meta?.bytes ?? treeSize(e.dir)), 0)
     const evicted: string[] = []
     for (const e of entries.sort((a, b) => (a.meta?.lastUsed ?? 0) - (b.meta?.lastUsed ?? 0))) {
@@ -137,7 +188,7 @@ export class CacheStore {
       if (e.dir === keep) continue
       rmSync(e.dir, {recursive: true, force: true})
       total -= e.meta?.bytes ?? 0
-      evicted.push(e.meta?.key ?? e.dir)
+      evicted.push(e.meta?.key ?? `(a key of ${e.meta?.keyHash?.slice(0, 12) ?? 'unknown'}…)`)
     }
     return evicted
   }

@@ -10,6 +10,7 @@ import {readFileSync} from 'node:fs'
 import {LineCounter, parseDocument} from 'yaml'
 
 import {templateExpressions} from './expr.js'
+import {topoOrder} from './dag.js'
 import {resolveInside} from './files.js'
 import type {Pipeline} from './model.js'
 
@@ -62,9 +63,14 @@ export function references(expr: string): string[] {
   return out
 }
 
-/** The untrusted value an expression reads, or null. */
-export function untrustedIn(expr: string): string | null {
+/** The untrusted value an expression reads, or null. `tainted`: more paths known to carry one (step outputs, env). */
+export function untrustedIn(expr: string, tainted: string[] = []): string | null {
   for (const ref of references(expr)) {
+    for (const t of tainted) {
+      const ts = t.split('.')
+      const rs = ref.split('.')
+      if (rs.length >= ts.length && ts.every((x, i) => x === '*' || rs[i] === '*' || x === rs[i])) return ref
+    }
     for (const u of UNTRUSTED) {
       const us = u.split('.')
       const rs = ref.split('.')
@@ -91,11 +97,28 @@ export function lintPipeline(p: Pipeline, absFile: string): LintFinding[] {
       return node?.range ? lines.linePos(node.range[0]).line : undefined
     }
   } catch {}
-  const check = (text: string | undefined, yamlPath: Array<string | number>) => findings.push(...injections(text, p.file, yamlPath, locate))
+  // taint: an untrusted value written to env, a step's outputs or a job's outputs stays untrusted downstream
+  const tainted: string[] = []
+  const reads = (v: unknown): boolean => typeof v === 'string' && templateExpressions(v).some((e) => untrustedIn(e.expr, tainted) !== null)
+  const taintEnv = (env: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(env ?? {})) if (reads(v)) tainted.push(`env.${k.toLowerCase()}`)
+  }
+  taintEnv(p.env)
+  const check = (text: string | undefined, yamlPath: Array<string | number>) => findings.push(...injections(text, p.file, yamlPath, locate, tainted))
   const actionsSeen = new Set<string>()
-  for (const j of Object.values(p.jobs)) {
+  for (const id of topoOrder(Object.fromEntries(Object.entries(p.jobs).map(([k, j]) => [k, j.needs])))) {
+    const j = p.jobs[id]
+    const before = tainted.length
+    taintEnv(j.env)
     for (const s of j.steps) {
+      const stepStart = tainted.length
+      taintEnv(s.env)
       check(s.run, ['jobs', j.id, 'steps', s.index, 'run'])
+      // a step that reads an untrusted value (in its script, env or inputs) may pass it on as an output
+      if (s.id && (reads(s.run) || tainted.length > stepStart || Object.values(s.with ?? {}).some(reads))) tainted.push(`steps.${s.id.toLowerCase()}.outputs`)
+      // a step's env is its own; its outputs stay
+      const outs = tainted.slice(stepStart).filter((t) => t.startsWith('steps.'))
+      tainted.splice(stepStart, tainted.length - stepStart, ...outs)
       if (s.uses?.startsWith('./') && !actionsSeen.has(s.uses)) {
         actionsSeen.add(s.uses)
         findings.push(...lintLocalAction(p.workspace, s.uses))
@@ -103,16 +126,19 @@ export function lintPipeline(p: Pipeline, absFile: string): LintFinding[] {
       if (s.uses && /^actions\/github-script(@|$)/.test(s.uses)) check(s.with?.script as string | undefined, ['jobs', j.id, 'steps', s.index, 'with', 'script'])
     }
     for (const [name, svc] of Object.entries(j.services)) check(svc.run, ['jobs', j.id, 'services', name, 'run'])
+    // the job's outputs that carry a tainted value taint needs.JOB.outputs.NAME; its env and steps stay its own
+    const outs = Object.entries(j.outputs).filter(([, v]) => reads(v)).map(([k]) => `needs.${j.id.toLowerCase()}.outputs.${k.toLowerCase()}`)
+    tainted.splice(before, tainted.length - before, ...outs)
   }
   return findings
 }
 
-function injections(text: string | undefined, file: string, yamlPath: Array<string | number>, locate: (path: Array<string | number>) => number | undefined): LintFinding[] {
+function injections(text: string | undefined, file: string, yamlPath: Array<string | number>, locate: (path: Array<string | number>) => number | undefined, tainted: string[] = []): LintFinding[] {
   const out: LintFinding[] = []
   if (typeof text !== 'string') return out
   for (const e of templateExpressions(text)) {
     const whole = text.slice(e.start, e.end < 0 ? undefined : e.end)
-    const bad = untrustedIn(e.expr)
+    const bad = untrustedIn(e.expr, tainted)
     if (!bad) continue
     const name = (bad.split('.').filter((x) => x !== '*').pop() ?? 'value').toUpperCase().replace(/[^A-Z0-9]/g, '_')
     out.push({
@@ -120,7 +146,7 @@ function injections(text: string | undefined, file: string, yamlPath: Array<stri
       line: locate(yamlPath),
       path: '/' + yamlPath.join('/'),
       expression: whole,
-      message: `${whole} is pasted into the script as code, and ${bad} is controlled by whoever triggers the event: pass it through the environment instead (env: ${name}: ${whole}) and use "$${name}"`,
+      message: `${whole} is pasted into the script as code, and ${bad} ${/^(steps|needs|env)\./.test(bad) ? 'carries a value that whoever triggers the event controls' : 'is controlled by whoever triggers the event'}: pass it through the environment instead (env: ${name}: ${whole}) and use "$${name}"`,
     })
   }
   return out

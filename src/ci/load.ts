@@ -73,13 +73,6 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const data = parsed.data as PipelineFile
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new PipelineError([`${shown}: /: the file must be a mapping with a jobs: key`])
 
-  // services with a container image are a common GitHub pattern lab cannot honour: say so plainly
-  for (const [jid, j] of Object.entries((data.jobs ?? {}) as unknown as Record<string, Record<string, unknown>>)) {
-    for (const [sid, s] of Object.entries((j?.services ?? {}) as Record<string, Record<string, unknown>>)) {
-      if (s && typeof s === 'object' && 'image' in s) add(`/jobs/${jid}/services/${sid}/image`, 'services run a command in a sandbox, not a container image: give the service a run: command (and ready: port or run)')
-    }
-  }
-  if (problems.length) throw new PipelineError(problems)
   for (const p of schemaProblems(await schemaCheck('ci', data), {schema: CI_SCHEMA, data, oneOf: stepOneOf})) add(p.path, p.message)
   if (problems.length) throw new PipelineError(problems)
 
@@ -123,13 +116,24 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     for (const [k, v] of Object.entries(env ?? {})) checkExpr(v, `${path}/${k}`)
   }
   checkEnv(data.env, '/env')
+  // a rootfs or profile the pipeline names is a file of the workspace (runner.ts reads it from the job's copy)
+  const checkContainer = (c: ContainerFile | undefined, path: string) => {
+    if (!c || typeof c !== 'object') return
+    if (c.rootfs !== undefined) checkRel(c.rootfs, `${path}/rootfs`)
+    if (c.seccomp !== undefined && !['default', 'strict', 'unconfined'].includes(c.seccomp)) checkRel(c.seccomp, `${path}/seccomp`)
+  }
+  checkContainer(data.container, '/container')
+  for (const [id, j] of Object.entries(data.jobs)) {
+    if (typeof j.container === 'object') checkContainer(j.container, `/jobs/${id}/container`)
+    for (const [sid, sv] of Object.entries(j.services ?? {})) checkContainer(sv.container, `/jobs/${id}/services/${sid}/container`)
+  }
 
   const jobs: Record<string, JobDef> = {}
   for (const [id, j] of Object.entries(data.jobs)) {
     const base = `/jobs/${id}`
     if (j.uses !== undefined) {
       if (j.steps !== undefined) add(base, 'a job either calls a reusable workflow (uses:) or has steps:, not both')
-      if (j.strategy?.matrix !== undefined) add(`${base}/strategy/matrix`, 'lab does not run a matrix of a reusable workflow call yet: call it once per combination (one job each)')
+      if (j.strategy?.matrix !== undefined && (typeof j.strategy.matrix === 'string' || hasExpressions(j.strategy.matrix))) add(`${base}/strategy/matrix`, 'lab does not run a computed matrix of a reusable workflow call yet: give the matrix literally, or call it once per combination')
       for (const [path, v] of expressionStrings(j.with ?? {}, `${base}/with`)) checkExpr(v, path)
       for (const [path, v] of expressionStrings(typeof j.secrets === 'object' ? j.secrets : {}, `${base}/secrets`)) checkExpr(v, path)
       j.steps = []
@@ -157,17 +161,22 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
       }
     }
     let container: ContainerFile = {...(data.container ?? {})}
-    if (typeof j.container === 'string') {
-      const msg = `${base}/container: "${j.container}" names a container image; lab runs steps on the host's system directories (or container.rootfs) instead`
-      if (opts.strict) add(`${base}/container`, 'a container image is not supported (lab does not pull images); use container: {rootfs: DIR} or leave it out')
-      else warnings.push(msg)
-    } else if (j.container) {
-      container = {...container, ...j.container}
+    // GitHub's container: IMAGE (or {image: …}): the steps run on an image of lab's store
+    if (typeof j.container === 'string') container = {...container, image: j.container}
+    else if (j.container) container = {...container, ...j.container}
+    if (container.image !== undefined) {
+      checkExpr(container.image, `${base}/container/image`)
+      if (container.rootfs !== undefined) add(`${base}/container`, 'give either image or rootfs, not both')
+      checkEnv(container.env, `${base}/container/env`)
+      if (container.options) warnings.push(`${base}/container/options: "${container.options}" is a docker option; lab applies the container: keys it knows (image, env, and lab's sandbox settings) only`)
     }
     const services: JobDef['services'] = {}
     for (const [sid, s] of Object.entries(j.services ?? {})) {
       const sp = `${base}/services/${sid}`
       checkExpr(s.run, `${sp}/run`)
+      checkExpr(s.image, `${sp}/image`)
+      const otherOptions = (s.options ?? '').replace(/--health-cmd(?:=|\s+)(?:"(?:[^"\\]|\\.)*"|'[^']*'|\S+)/, '').trim()
+      if (otherOptions) warnings.push(`${sp}/options: "${otherOptions}" are docker options lab does not apply; it reads --health-cmd (the readiness command) only`)
       checkEnv(s.env, `${sp}/env`)
       if (s['working-directory']) checkRel(s['working-directory'], `${sp}/working-directory`)
       for (const [k, v] of Object.entries(s.env ?? {})) if (typeof v === 'string' && /secrets\s*\./.test(v)) add(`${sp}/env/${k}`, 'secrets are not given to services (a service\'s settings are kept on disk while it runs)')
@@ -253,7 +262,24 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     }
   }
   if (problems.length) throw new PipelineError(problems)
-  const calls = Object.entries(data.jobs).filter(([, j]) => j.uses !== undefined)
+  const calls: Array<[string, JobFile]> = []
+  for (const [id, jf] of Object.entries(data.jobs)) {
+    if (jf.uses === undefined) continue
+    const legsOf = jobs[id].matrix
+    if (!legsOf) {
+      calls.push([id, jf])
+      continue
+    }
+    // a matrix call: each combination calls the workflow (a leg, ID (k=v…)); the job itself waits for them all
+    const legIds: string[] = []
+    for (const combo of legsOf) {
+      const legId = `${id} (${Object.entries(combo).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')})`
+      jobs[legId] = {...jobs[id], id: legId, name: jf.name ? `${jf.name} (${legId.slice(id.length + 2, -1)})` : legId, matrix: null, callMatrix: combo}
+      legIds.push(legId)
+      calls.push([legId, jf])
+    }
+    jobs[id] = {...jobs[id], matrix: null, needs: [...jobs[id].needs, ...legIds], callee: {jobs: legIds, prefix: id, outputs: {}, legs: true}}
+  }
   if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
   if (problems.length) throw new PipelineError(problems)
   return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on, permissions: data.permissions}

@@ -51,6 +51,8 @@ export interface JobDef {
   call?: CallInfo
   /** a job that calls a reusable workflow: no steps; its result is the called jobs' */
   callee?: CalleeInfo
+  /** one leg of a matrix call of a reusable workflow: its matrix context */
+  callMatrix?: Record<string, unknown>
 }
 
 export interface Pipeline {

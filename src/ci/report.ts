@@ -75,6 +75,8 @@ export interface CiResult {
   warnings: string[]
   runDir: string
   junit?: string
+  /** who granted what: the run's trust level, its grants, cache scope and what was refused (policy.ts) */
+  trust?: {level: string; allow: string[]; sources: string[]; cacheScope: string; refused: Array<{job: string; privilege: string; asked: string; flag: string}>}
 }
 
 export function describeVerdict(s: StepResult): string {

@@ -29,6 +29,8 @@ export interface CallInfo {
   /** what the caller needs: the context its with: and if: are evaluated in */
   callerNeeds: string[]
   callerIf?: string | boolean
+  /** the caller's matrix leg (strategy.matrix on the calling job), for its with:, secrets: and if: */
+  matrix?: Record<string, unknown>
 }
 
 export interface CalleeInfo {
@@ -39,6 +41,9 @@ export interface CalleeInfo {
   outputs: Record<string, string>
   /** why the call cannot run here (a remote workflow): the job is skipped */
   unsupported?: string
+  /** the calling job of a matrix call: `jobs` are its legs, each a call of its own; the
+   * outputs are the last leg's that set them (GitHub: the last successful one to finish) */
+  legs?: boolean
 }
 
 export async function expandCalls(
@@ -83,7 +88,7 @@ export async function expandCalls(
       ids.push(nid)
       const call: CallInfo = cj.call
         ? {...cj.call, caller: rename(cj.call.caller), callerNeeds: cj.call.callerNeeds.map(rename)}
-        : {caller: id, with: jf.with ?? {}, secrets: jf.secrets, inputs: (wc.inputs ?? {}) as CallInfo['inputs'], callerNeeds: caller.needs, callerIf: caller.if}
+        : {caller: id, with: jf.with ?? {}, secrets: jf.secrets, inputs: (wc.inputs ?? {}) as CallInfo['inputs'], callerNeeds: caller.needs, callerIf: caller.if, ...(caller.callMatrix ? {matrix: caller.callMatrix} : {})}
       jobs[nid] = {
         ...cj,
         id: nid,

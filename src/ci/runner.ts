@@ -20,6 +20,7 @@
  */
 import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
 import {availableParallelism, tmpdir} from 'node:os'
+import {createHash} from 'node:crypto'
 import {join, posix} from 'node:path'
 
 import {LabError} from '../errors.js'
@@ -51,6 +52,8 @@ import {startService, waitReady, type NetJoin, type RunningService} from './serv
 import {limiter} from '../util/limiter.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import type {ContainerFile, EnvMap} from './schema.js'
+import type {Refusal, TrustPolicy} from './policy.js'
+import {profileProblems} from '../seccomp/load.js'
 
 /** Owner of a job's private workspace copy as root: idmapped to the sandbox's root inside. */
 export const CI_UID = 65534
@@ -77,6 +80,8 @@ export interface CiRunOptions {
   inputs?: Record<string, Value>
   /** --action-dir: OWNER/REPO@REF → a local copy of that action */
   actionDirs?: Record<string, string>
+  /** who granted what (policy.ts): the cache scope, and the refusals to report */
+  policy?: TrustPolicy & {refusals: Refusal[]}
 }
 
 interface JobRun {
@@ -127,6 +132,15 @@ function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outc
   const c = j.callee!
   if (c.unsupported) {
     r.result = emptyJob(r, 'skipped', c.unsupported)
+    return r
+  }
+  if (c.legs) {
+    // a matrix call: the legs' results, and the outputs of the last leg that set them
+    const rs = c.jobs.map((id) => outcome(id))
+    const st: JobResult['status'] = rs.some((x) => x.result === 'failure') ? 'failure' : rs.some((x) => x.result === 'cancelled') ? 'cancelled' : rs.every((x) => x.result === 'skipped') ? 'skipped' : 'success'
+    r.result = emptyJob(r, st, st === 'failure' ? `a leg of the matrix call failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
+    if (!r.result.error) delete r.result.error
+    r.result.outputs = masker.maskDeep(Object.assign({}, ...rs.filter((x) => x.result === 'success').map((x) => x.outputs)))
     return r
   }
   const results = c.jobs.map((id) => outcome(id).result)
@@ -203,23 +217,73 @@ function envStrings(env: EnvMap, ctx: ExprContext, where: string): Record<string
   return out
 }
 
-/** The request fields the pipeline's `container:` settings turn into. */
-function containerRequest(c: ContainerFile, workspace: string): Partial<SandboxRequest> {
+const PROFILE_MAX = 1024 * 1024
+
+/**
+ * A path the pipeline names (a rootfs, a seccomp profile): inside the job's copy of the
+ * workspace, reached through no link and no "..". The copy holds only what the checkout
+ * held, so lab never reads a host file on the pipeline's behalf.
+ */
+function pipelinePath(ws: string, raw: string, what: string, kind: 'file' | 'dir'): string {
+  const rel = raw.replace(/^\.\/+/, '').replace(/\/+$/, '')
+  const found = !raw.startsWith('/') && rel && !rel.split('/').includes('..') ? resolveInside(ws, rel) : null
+  const ok = found && (kind === 'dir' ? found.st.isDirectory() : found.st.isFile() && found.st.nlink === 1)
+  if (!ok) throw new LabError('ci-path', `${what} ${raw}: not a ${kind === 'dir' ? 'directory' : 'regular file'} of the workspace (paths in a pipeline are relative to the workspace, without "..", through no link)`, {hint: `put the ${kind === 'dir' ? 'directory' : 'file'} in the repository and name it relative to its root`})
+  return found!.path
+}
+
+/** A seccomp profile of the workspace, checked and copied where the job's steps cannot change it; errors never echo its content. */
+async function pipelineProfile(ws: string, raw: string, dir: string): Promise<string> {
+  const src = pipelinePath(ws, raw, 'container.seccomp', 'file')
+  const text = readFileSync(src, 'utf8')
+  const bad = () => new LabError('ci-seccomp', `container.seccomp ${raw}: not a valid seccomp profile`, {hint: 'check it with: lab profile validate FILE'})
+  if (text.length > PROFILE_MAX) throw bad()
+  let problems
+  try {
+    problems = (await profileProblems(text)).problems
+  } catch {
+    throw bad()
+  }
+  if (problems.length) throw bad()
+  const copy = join(dir, `seccomp-${createHash('sha256').update(text).digest('hex').slice(0, 12)}.json`)
+  writeFileSync(copy, text, {mode: 0o600})
+  return copy
+}
+
+/** The request fields the pipeline's `container:` settings turn into (policy.ts has capped them already). */
+async function containerRequest(c: ContainerFile, ws: string, dir: string, ctx?: ExprContext): Promise<Partial<SandboxRequest>> {
   const limits: LimitsRequest = {outputLimit: c['output-limit'] ?? DEFAULT_OUTPUT_LIMIT}
   if (c.memory) limits.memory = c.memory
   if (c.cpus !== undefined) limits.cpus = String(c.cpus)
   if (c['pids-limit'] !== undefined) limits.pidsLimit = String(c['pids-limit'])
-  const rootfs = c.rootfs === undefined ? undefined : c.rootfs.startsWith('/') ? c.rootfs : join(workspace, c.rootfs)
+  const rootfs = c.rootfs === undefined ? undefined : pipelinePath(ws, c.rootfs, 'container.rootfs', 'dir')
+  const seccomp = c.seccomp === undefined ? undefined : ['default', 'strict', 'unconfined'].includes(c.seccomp) ? c.seccomp : await pipelineProfile(ws, c.seccomp, dir)
+  const image = c.image === undefined ? undefined : ctx ? interpolate(c.image, ctx, 'container/image') : c.image
   return {
     rootfs,
+    ...(image ? {image} : {}),
     limits,
     network: c.network ?? 'none',
     capAdd: c['cap-add'],
     capDrop: c['cap-drop'],
     readOnly: c['read-only'] ?? true,
-    securityOpt: c.seccomp ? [`seccomp=${c.seccomp}`] : undefined,
+    securityOpt: seccomp ? [`seccomp=${seccomp}`] : undefined,
     ulimit: c.ulimits,
   }
+}
+
+/** GitHub's `options: --health-cmd "CMD"` (or 'CMD', or one word): the readiness command. */
+export function healthCmd(options: string | undefined): string | undefined {
+  const m = /--health-cmd(?:=|\s+)(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+))/.exec(options ?? '')
+  return m ? (m[1]?.replace(/\\(.)/g, '$1') ?? m[2] ?? m[3]) : undefined
+}
+
+/** The container side of a service's first `ports:` entry: services share the job's network, so that is where it listens. */
+export function firstPort(ports: Array<string | number> | undefined): number | undefined {
+  const p = ports?.[0]
+  if (p === undefined) return undefined
+  const n = Number(String(p).replace(/\/tcp$/, '').split(':').pop())
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined
 }
 
 function readCommandFile(dir: string, name: string): Record<string, string> {
@@ -266,8 +330,8 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const onOuterAbort = () => abort.abort()
   opts.abortSignal?.addEventListener('abort', onOuterAbort)
   if (opts.abortSignal?.aborted) abort.abort()
-  const say = (prefix: string, line: string) => opts.onLine?.(prefix, 'lab', masker.mask(line))
-  const cache = new CacheStore(join(record.dir, '..', '..', 'cache'))
+  const say = (prefix: string, line: string) => opts.onLine?.(masker.mask(prefix), 'lab', masker.mask(line))
+  const cache = new CacheStore(join(record.dir, '..', '..', 'cache'), undefined, {scope: opts.policy?.cacheScope ?? 'default', holdsSecret: (t) => masker.mask(t) !== t})
   const warnings = [...p.warnings]
   const uploaded = new Map<string, string>()
 
@@ -324,7 +388,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       let jobExtra = extra
       if (j.call) {
         const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n, jobOutcome(n)]))
-        const cctx = baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
+        const cctx = baseContext(p, {job: j, key: j.id, matrix: (j.call.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
         try {
           const r0 = callInputs(j, cctx, secrets)
           jobSecrets = r0.secrets
@@ -420,6 +484,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
     failures,
     warnings,
     runDir: record.dir,
+    ...(opts.policy ? {trust: {level: opts.policy.trust, allow: opts.policy.allow, sources: opts.policy.sources, cacheScope: opts.policy.cacheScope, refused: opts.policy.refusals}} : {}),
   }
   result = masker.maskDeep(result)
   const junit = junitXml(result, (s) => tailOf(s.log))
@@ -516,8 +581,10 @@ interface JobEnv {
 async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
   const j = r.job
   const t0 = Date.now()
-  const res: JobResult = {key: r.key, id: j.id, name: j.name ? interpolate(j.name, ctx, `/jobs/${j.id}/name`) : j.id, ...(r.matrix ? {matrix: r.matrix} : {}), status: 'success', wallMs: 0, steps: [], services: [], artifacts: [], caches: [], outputs: {}}
-  const dir = mkdtempSync(join(e.tmp, `${slug(r.key)}-`))
+  const res: JobResult = {key: r.key, id: j.id, name: j.name ? e.masker.mask(interpolate(j.name, ctx, `/jobs/${j.id}/name`)) : j.id, ...(r.matrix ? {matrix: r.matrix} : {}), status: 'success', wallMs: 0, steps: [], services: [], artifacts: [], caches: [], outputs: {}}
+  // a secret never becomes part of a file name
+  const keyName = slug(e.masker.mask(r.key))
+  const dir = mkdtempSync(join(e.tmp, `${keyName}-`))
   chmodSync(dir, 0o711)
   const ws = join(dir, 'workspace')
   const temp = join(dir, 'temp')
@@ -582,24 +649,38 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       chownTree(ws, CI_UID, CI_UID)
       chownTree(temp, CI_UID, CI_UID)
     }
-    const container = containerRequest(j.container, p.workspace)
-    const mounts: Mount[] = [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}, ...extraMounts, {type: 'bind', source: temp, destination: RUNNER_TEMP_DIR, readOnly: false}]
+    const container = await containerRequest(j.container, ws, dir, ctx)
+    // GitHub: the container's env is the job's environment's base
+    if (j.container.env) for (const [k, v] of Object.entries(envStrings(j.container.env, ctx, `/jobs/${j.id}/container/env`))) if (!(k in jobEnv)) jobEnv[k] = v
+    // hidden binds: the steps' /proc/self/mountinfo shows no host path of the run's scratch
+    // directory (the helper mounts each as an overlay's only upper, with its .NAME.work beside it)
+    const hide = isRoot()
+    if (hide) {
+      for (const w of ['.workspace.work', '.temp.work']) {
+        mkdirSync(join(dir, w), {mode: 0o700})
+        lchownSync(join(dir, w), CI_UID, CI_UID)
+      }
+    }
+    const mounts: Mount[] = [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false, hide}, ...extraMounts, {type: 'bind', source: temp, destination: RUNNER_TEMP_DIR, readOnly: false, hide}]
 
     // 3. services
     let join_: NetJoin | undefined
     for (const [name, s] of Object.entries(j.services)) {
-      const log = e.record.log(r.key, `service-${slug(name)}.log`)
+      const log = e.record.log(keyName, `service-${slug(name)}.log`)
       const info: JobResult['services'][number] = {name, ready: false, log: log.path}
       res.services.push(info)
       const svcCtx = {...ctx, contexts: {...ctx.contexts, secrets: {}}}
-      const sc = containerRequest({...j.container, ...(s.container ?? {})}, p.workspace)
+      const {image: _image, env: _env, ...svcBase} = j.container
+      const sc = await containerRequest({...svcBase, ...(s.container ?? {}), ...(s.image ? {image: s.image} : {})}, ws, dir, svcCtx)
+      // GitHub's image services: the image's own command, env and working directory, no workspace
+      const imageSvc = s.image !== undefined
       const spec = await buildSpec({
         ...sc,
-        command: ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)],
-        env: Object.entries({...jobEnv, ...envStrings(s.env ?? {}, svcCtx, `/jobs/${j.id}/services/${name}/env`), HOME: '/tmp', CI: 'true'}).map(([k, v]) => `${k}=${v}`),
-        workdir: s['working-directory'] ? `${WORKSPACE_DIR}/${s['working-directory']}` : WORKSPACE_DIR,
+        command: s.run !== undefined ? ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)] : [],
+        env: Object.entries({...(imageSvc ? {} : jobEnv), ...envStrings(s.env ?? {}, svcCtx, `/jobs/${j.id}/services/${name}/env`), ...(imageSvc ? {} : {HOME: '/tmp'}), CI: 'true'}).map(([k, v]) => `${k}=${v}`),
+        workdir: s['working-directory'] ? `${WORKSPACE_DIR}/${s['working-directory']}` : imageSvc ? undefined : WORKSPACE_DIR,
         // the job's copy, as the steps see it (idmapped like theirs; the checkout is never mounted)
-        mounts: [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}],
+        mounts: imageSvc && !s['working-directory'] ? [] : [{type: 'bind', source: ws, destination: WORKSPACE_DIR, readOnly: false}],
         network: 'none',
         limits: {...sc.limits, outputLimit: undefined},
         hostname: slug(name).replace(/[^a-z0-9-]/g, '-').slice(0, 60) || 'service',
@@ -608,7 +689,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const svc = await startService(name, spec, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
       services.push(svc)
       join_ ??= svc.join
-      const readyCmd = s.ready?.run
+      const readyCmd = s.ready?.run ?? healthCmd(s.options)
+      const readyPort = s.ready?.port ?? firstPort(s.ports)
       const probe = readyCmd
         ? async () => {
             const ps = await buildSpec({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/'})
@@ -617,7 +699,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
           }
         : undefined
       try {
-        await waitReady(svc, {port: s.ready?.port, probe, timeoutMs: (s.ready?.['timeout-seconds'] ?? SERVICE_READY_DEFAULT_S) * 1000}, abortJob.signal)
+        await waitReady(svc, {port: readyPort, probe, timeoutMs: (s.ready?.['timeout-seconds'] ?? SERVICE_READY_DEFAULT_S) * 1000}, abortJob.signal)
       } catch (err) {
         info.error = (err as Error).message
         throw err
@@ -677,7 +759,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   if (existsSync(ws)) {
     for (const [i, a] of j.artifacts.entries()) {
       if (!shouldCollect(a, failed)) continue
-      const out = join(e.record.dir, 'artifacts', slug(r.key))
+      const out = join(e.record.dir, 'artifacts', keyName)
       let ar: ArtifactResult
       try {
         ar = collectArtifact(a, i, ws, out)
@@ -778,8 +860,8 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
   const sr: StepResult = {index: s.index, id: s.id, name: s.name, status: 'success', continueOnError: false, wallMs: 0}
   let prefix = `${r.key} › ${s.name}`
   try {
-    sr.name = interpolate(s.name, ctx, `${where}/name`)
-    prefix = `${r.key} › ${sr.name}`
+    sr.name = x.e.masker.mask(interpolate(s.name, ctx, `${where}/name`))
+    prefix = x.e.masker.mask(`${r.key} › ${sr.name}`)
     if (!evalCondition(s.if, ctx, `${where}/if`)) {
       sr.status = x.abort.aborted ? 'cancelled' : 'skipped'
       sr.reason = s.if === undefined ? 'an earlier step failed' : `if: ${String(s.if)} was false`
@@ -799,8 +881,10 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
       if (builtin) {
         const inputs: Record<string, string> = {}
         for (const [k, v] of Object.entries(s.with ?? {})) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
-        const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(r.key)), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
-        sr.outputs = res.outputs
+        // an artifact's name becomes a file name: a secret never may (cache keys are hashed instead)
+        if (inputs.name !== undefined && x.e.masker.mask(inputs.name) !== inputs.name) throw new LabError('ci-secret-name', `${s.uses}: the name input holds a secret, and an artifact's name becomes a file name`, {hint: 'name the artifact without secrets'})
+        const res = runBuiltin(builtin, s.uses, inputs, {ws: x.ws, home: join(x.temp, 'home'), cache: x.e.cache, artifacts: x.e.artifacts, artifactDir: join(x.e.record.dir, 'artifacts', slug(x.e.masker.mask(r.key))), post: (fn) => x.posts.push(fn), note: (l) => x.e.say(prefix, l)})
+        sr.outputs = x.e.masker.maskDeep(res.outputs)
         if (res.artifact) x.artifacts.push(res.artifact)
         // what was restored or downloaded belongs to the sandbox's root, like the rest of the copy
         if (isRoot()) {
@@ -872,7 +956,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     let argv = o.argv
     let scriptEnv: Record<string, string> = {}
     if (!argv) {
-      const plan = shellPlan(o.shell, p.kind, '\0')
+      const plan = shellPlan(o.shell, p.kind, '\0', x.container.image !== undefined)
       const scriptPath = `${RUNNER_TEMP_DIR}/${stepDir}/script${plan.ext}`
       const script = prepareScript(o.script ?? '', o.ctx, x.e.masker, `${o.where}/run`, plan.posix)
       writeFileSync(join(hostStepDir, `script${plan.ext}`), script.script, {mode: 0o644})
@@ -900,7 +984,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       timeout: `${timeoutMs}ms`,
       hostname: 'lab-ci',
     })
-    const log = x.e.record.log(r.key, `${String(sr.index + 1).padStart(2, '0')}-${slug(sr.name)}.log`)
+    const log = x.e.record.log(slug(x.e.masker.mask(r.key)), `${String(sr.index + 1).padStart(2, '0')}-${slug(x.e.masker.mask(sr.name))}.log`)
     sr.log = log.path
     const secretsCtx = o.ctx.contexts.secrets as Record<string, string>
     const cmds = new WorkflowCommands({
@@ -912,7 +996,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       const shown = cmds.line(l)
       if (shown === null) return
       log.line(stream, shown)
-      x.e.onLine?.(o.prefix, stream, shown)
+      x.e.onLine?.(x.e.masker.mask(o.prefix), stream, shown)
     }
     const out = new MaskedLines(x.e.masker, emit('stdout'))
     const err = new MaskedLines(x.e.masker, emit('stderr'))

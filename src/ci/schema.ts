@@ -9,7 +9,13 @@
 export type EnvMap = Record<string, string | number | boolean>
 
 export interface ContainerFile {
-  /** a prepared root directory (relative to the pipeline's workspace or absolute) */
+  /** an image of lab's store (lab image pull/load): the steps' root, as GitHub's container: image */
+  image?: string
+  /** GitHub: environment variables of the container */
+  env?: EnvMap
+  /** GitHub: docker create options; accepted and ignored with a warning */
+  options?: string
+  /** a prepared root directory of the workspace */
   rootfs?: string
   /** memory limit, Docker's syntax: 512m, 1g */
   memory?: string
@@ -42,8 +48,14 @@ export interface StepFile {
 }
 
 export interface ServiceFile {
-  /** the command that runs the service, in sh -c */
-  run: string
+  /** the command that runs the service, in sh -c (with image: instead of the image's command) */
+  run?: string
+  /** GitHub: an image of lab's store the service runs (its entrypoint and command unless run: is given) */
+  image?: string
+  /** GitHub: CONTAINER_PORT or HOST:CONTAINER; the first port is waited for (services share the job's network) */
+  ports?: Array<string | number>
+  /** GitHub: docker options; --health-cmd is the readiness command, the rest is ignored */
+  options?: string
   env?: EnvMap
   'working-directory'?: string
   ready?: {port?: number; run?: string; 'timeout-seconds'?: number}
@@ -143,7 +155,10 @@ const container = {
   additionalProperties: false,
   description: 'Sandbox settings for every step of the job (and of the pipeline at the top level).',
   properties: {
-    rootfs: {type: 'string', minLength: 1, description: 'a prepared root directory instead of the host system directories'},
+    image: {type: 'string', minLength: 1, maxLength: 512, description: 'an image of lab\'s store (lab image pull, lab image load) the steps run on, as GitHub\'s container: image; never pulled by lab ci'},
+    env: envMap,
+    options: {type: 'string', description: 'GitHub: docker create options; accepted, not applied'},
+    rootfs: {type: 'string', minLength: 1, description: 'a prepared root directory of the workspace instead of the host system directories'},
     memory: size,
     cpus: {type: 'number', exclusiveMinimum: 0, maximum: 1024},
     'pids-limit': {type: 'integer', minimum: 1, maximum: 4194304},
@@ -179,9 +194,12 @@ const step = {
 const service = {
   type: 'object',
   additionalProperties: false,
-  required: ['run'],
+  anyOf: [{required: ['run']}, {required: ['image']}],
   properties: {
     run: {type: 'string', minLength: 1, description: 'the command that runs the service (sh -c); it must keep running'},
+    image: {type: 'string', minLength: 1, maxLength: 512, description: 'GitHub: an image of lab\'s store the service runs (never pulled by lab ci)'},
+    ports: {type: 'array', maxItems: 32, items: {type: ['string', 'integer'], pattern: '^([0-9]{1,5}:)?[0-9]{1,5}(/tcp)?$'}},
+    options: {type: 'string', maxLength: 4096, description: 'GitHub: docker options; --health-cmd is the readiness command'},
     env: envMap,
     'working-directory': relPath,
     ready: {
@@ -241,7 +259,7 @@ const job = {
         'max-parallel': {type: 'integer', minimum: 1},
       },
     },
-    container: {anyOf: [container, {type: 'string', description: 'GitHub: an image name, not supported'}]},
+    container: {anyOf: [container, {type: 'string', minLength: 1, description: 'GitHub: the image the steps run on (container: {image: …})'}]},
     workspace: {enum: ['copy', 'write'], description: 'copy (default): steps cannot change the checkout; write: they work on it directly'},
     services: {type: 'object', propertyNames: {pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'}, additionalProperties: service},
     steps: {type: 'array', minItems: 1, items: step},

@@ -38,8 +38,10 @@ export function shellProblem(shell: string): string | null {
   return null
 }
 
-export function shellPlan(shell: string | undefined, kind: 'lab' | 'github', file: string): ShellPlan {
+export function shellPlan(shell: string | undefined, kind: 'lab' | 'github', file: string, image = false): ShellPlan {
   const s = (shell ?? '').trim()
+  // in a container image GitHub falls back to sh when the image has no bash
+  if (!s && kind === 'github' && image) return {argv: ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -e "$0"; fi; exec sh -e "$0"', file], ext: '.sh', posix: true}
   if (!s) return kind === 'github' ? {argv: ['bash', '-e', file], ext: '.sh', posix: true} : {argv: ['sh', '-e', file], ext: '.sh', posix: true}
   const problem = shellProblem(s)
   if (problem) throw new LabError('ci-shell', problem, {hint: 'use bash, sh, python, pwsh or a command with {0}'})

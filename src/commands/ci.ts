@@ -1,6 +1,6 @@
-import {lstatSync, readFileSync, writeFileSync} from 'node:fs'
-import {availableParallelism} from 'node:os'
-import {resolve} from 'node:path'
+import {lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {availableParallelism, tmpdir} from 'node:os'
+import {dirname, join, relative, resolve} from 'node:path'
 
 import {Args, Flags} from '@oclif/core'
 
@@ -16,11 +16,15 @@ import {planLines, planRun, type Plan} from '../ci/plan.js'
 import {gitHead, gitRef, githubAnnotations, runPipeline} from '../ci/runner.js'
 import {parseActionDirs} from '../ci/uses.js'
 import {loadSecrets, unreferencedSecrets} from '../ci/secrets.js'
+import {applyPolicy, cacheScopeOf, checkPrivilege, loadPolicyFile, PRIVILEGES, readAtRef, refusalLines, type Privilege, type Refusal, type TrustPolicy} from '../ci/policy.js'
+import {defaultWorkspace} from '../ci/load.js'
 import {ciThroughQueue, queueFlags, wantsQueue} from '../queue/cli.js'
 
 export default class Ci extends BaseCommand {
   static override summary = 'Run a CI pipeline or a GitHub Actions workflow, each step in a hardened sandbox'
-  static override description = `FILE is a lab pipeline (default ${DEFAULT_PIPELINE}, schema schemas/ci.schema.json) or a GitHub Actions workflow (.github/workflows/X.yml), run with GitHub's semantics (see docs/ci.md). Jobs run in the order their needs allow, independent ones in parallel; every step runs in its own sandbox (no network but the job's services, remapped ids, seccomp) on a private copy of the workspace, so no step can change your checkout unless the job says workspace: write.
+  static override description = `FILE is a lab pipeline (default ${DEFAULT_PIPELINE}, schema schemas/ci.schema.json) or a GitHub Actions workflow (.github/workflows/X.yml), run with GitHub's semantics (see docs/ci.md). Jobs run in the order their needs allow, independent ones in parallel; every step runs in its own sandbox (no network but the job's services, remapped ids, seccomp) on a private copy of the workspace, so no step can change your checkout.
+
+The pipeline comes from the checkout under test, so it cannot grant itself privileges: workspace: write, container.network: host, cap-add, another seccomp profile and rootfs are capped (each refusal listed) unless --allow KEY, a --policy FILE outside the checkout, or --trusted-ref REF (the pipeline as it is on that ref, like pull_request_target) grants them. --untrusted (and a pull request from a fork) also gets no secrets and its own cache scope.
 
 Secrets (--secret NAME from the environment, --secret-file) are masked in every log and report. As on GitHub, a secret reaches a step only where the pipeline names it: map it with env: NAME: \${{ secrets.NAME }} on the step or job (lab warns about a secret the pipeline never names). A pull request from a fork (--event pull_request with a payload whose head repository differs) gets no secrets, as on GitHub, unless --fork-secrets.
 
@@ -35,6 +39,8 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     '<%= config.bin %> ci .github/workflows/ci.yml --event pull_request --ref main --changed src/app.ts --list',
     '<%= config.bin %> ci .github/workflows/ci.yml --lint',
     '<%= config.bin %> ci .github/workflows/ci.yml --action-dir actions/setup-node@v4=../setup-node',
+    '<%= config.bin %> ci --untrusted --event pull_request --ref main',
+    '<%= config.bin %> ci --trusted-ref origin/main --secret DEPLOY_TOKEN',
   ]
 
   static override args = {
@@ -60,6 +66,10 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     'fork-secrets': Flags.boolean({description: 'give secrets to a pull request from a fork (GitHub does not)'}),
     list: Flags.boolean({description: 'show what would run for the event (jobs, matrix legs, skipped and why) without running anything'}),
     lint: Flags.boolean({description: 'report script injection: untrusted event values pasted into run: scripts through ${{ }}'}),
+    allow: Flags.string({description: `grant the pipeline a privilege it cannot grant itself (repeatable): ${Object.keys(PRIVILEGES).join(', ')}`, multiple: true, helpValue: 'KEY'}),
+    policy: Flags.string({description: 'a policy file outside the checkout: {allow: [KEY…]}', helpValue: 'FILE'}),
+    'trusted-ref': Flags.string({description: 'run the pipeline as it is on this ref (like pull_request_target): what that version asks for is granted', helpValue: 'REF'}),
+    untrusted: Flags.boolean({description: 'the checkout is untrusted (a pull request): no secrets, privileges capped, its own cache scope'}),
     ...queueFlags,
   }
 
@@ -67,7 +77,30 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     const {args, flags} = await this.parse(Ci)
     const actionDirs = checkActionDirs(parseActionDirs(flags['action-dir']))
     const file = args.file ?? DEFAULT_PIPELINE
-    const pipeline = await loadPipeline(file, {workspace: flags.workspace, strict: flags.strict, actionDirs})
+    if (flags['trusted-ref'] && flags.untrusted) throw usageError('--trusted-ref and --untrusted contradict each other', '--trusted-ref already keeps the checkout\'s own pipeline out; drop one of them')
+    let pipelineText: string
+    let pipeline: Awaited<ReturnType<typeof loadPipeline>>
+    const trustedJobs = new Set<string>()
+    if (flags['trusted-ref']) {
+      // the pipeline as it is on the trusted ref, run against the checkout under test
+      const workspace = flags.workspace ? resolve(flags.workspace) : defaultWorkspace(file)
+      pipelineText = readAtRef(workspace, flags['trusted-ref'], file)
+      const rel = relative(workspace, resolve(file))
+      const dir = mkdtempSync(join(tmpdir(), 'lab-ci-trusted-'))
+      try {
+        mkdirSync(dirname(join(dir, rel)), {recursive: true})
+        writeFileSync(join(dir, rel), pipelineText)
+        pipeline = await loadPipeline(join(dir, rel), {workspace, strict: flags.strict, actionDirs})
+      } finally {
+        rmSync(dir, {recursive: true, force: true})
+      }
+      pipeline.file = `${flags['trusted-ref']}:${rel}`
+      // a reusable workflow is still read from the checkout: its jobs stay capped
+      for (const j of Object.values(pipeline.jobs)) if (!j.call) trustedJobs.add(j.id)
+    } else {
+      pipeline = await loadPipeline(file, {workspace: flags.workspace, strict: flags.strict, actionDirs})
+      pipelineText = readFileSync(resolve(file), 'utf8')
+    }
     if (flags.lint) {
       const findings = lintPipeline(pipeline, resolve(file))
       if (!this.jsonEnabled()) this.log(findings.length ? findings.map((f) => `${f.file}${f.line ? `:${f.line}` : ''}: ${f.path}: ${f.message}`).join('\n') : `${pipeline.file}: no script injection found`)
@@ -90,12 +123,20 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
       }
       if (/not checked/.test(d.why)) pipeline.warnings.push(d.why)
     }
+    const policy = await trustPolicy(flags, pipeline.workspace, event)
+    const refusals: Refusal[] = applyPolicy(pipeline, policy, trustedJobs)
+    for (const l of refusalLines(refusals)) pipeline.warnings.push(l)
     let secrets = loadSecrets({names: flags.secret, files: flags['secret-file']})
-    if (fromFork(event) && !flags['fork-secrets'] && Object.keys(secrets).length) {
-      pipeline.warnings.push('the pull request comes from a fork: its workflow gets no secrets, as on GitHub (--fork-secrets gives them)')
+    if (fromFork(event) && !flags['fork-secrets'] && !policy.allow.includes('secrets') && Object.keys(secrets).length) {
+      pipeline.warnings.push('the pull request comes from a fork: its workflow gets no secrets, as on GitHub (--fork-secrets or --allow secrets gives them)')
+      secrets = {}
+    } else if (policy.trust === 'untrusted' && !policy.allow.includes('secrets') && Object.keys(secrets).length) {
+      pipeline.warnings.push('the run is untrusted: it gets no secrets (--allow secrets gives them)')
       secrets = {}
     }
-    const unused = unreferencedSecrets(readFileSync(resolve(file), 'utf8'), Object.keys(secrets))
+    // script injection is worth a warning on every run, not only under --lint
+    for (const f of lintPipeline(pipeline, resolve(file))) pipeline.warnings.push(`${f.path}: ${f.message}`)
+    const unused = unreferencedSecrets(pipelineText, Object.keys(secrets))
     for (const n of unused) pipeline.warnings.push(`secret ${n} is never named by the pipeline, so no step sees it: map it with env: ${n}: \${{ secrets.${n} }}`)
     const json = this.jsonEnabled()
     const live = !json && !flags.quiet
@@ -126,6 +167,7 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
         vars,
         inputs,
         actionDirs,
+        policy: {...policy, refusals},
         onLine: live ? (prefix, stream, line) => (stream === 'stderr' ? process.stderr : process.stdout).write(`[${prefix}] ${stream === 'lab' ? '· ' : ''}${line}\n`) : undefined,
       })
     } finally {
@@ -145,6 +187,21 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     process.exitCode = result.exitCode
     return result
   }
+}
+
+async function trustPolicy(flags: {allow?: string[]; policy?: string; untrusted?: boolean; 'trusted-ref'?: string; 'fork-secrets'?: boolean}, workspace: string, event: ReturnType<typeof buildEvent>): Promise<TrustPolicy> {
+  const allow = new Set<Privilege>((flags.allow ?? []).map((k) => checkPrivilege(k)))
+  const sources: string[] = []
+  if (flags.allow?.length) sources.push('--allow')
+  if (flags.policy) {
+    for (const k of await loadPolicyFile(flags.policy, workspace)) allow.add(k)
+    sources.push(`--policy ${flags.policy}`)
+  }
+  if (flags['fork-secrets']) allow.add('secrets')
+  if (flags['trusted-ref']) sources.push(`--trusted-ref ${flags['trusted-ref']}`)
+  const trust = flags.untrusted || fromFork(event) ? 'untrusted' : flags['trusted-ref'] ? 'trusted' : 'local'
+  const head = (event.payload.pull_request as {head?: {ref?: string}} | undefined)?.head?.ref
+  return {trust, allow: [...allow], sources, cacheScope: cacheScopeOf(trust, event.name, event.ref, typeof head === 'string' ? head : undefined)}
 }
 
 function nameValues(specs: string[] | undefined, flag: string): Record<string, string> {

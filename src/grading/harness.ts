@@ -168,8 +168,18 @@ function packageVersion(): string {
 /** A fresh directory a sandbox may write to: owned by GRADER_UID (root inside, idmapped), closed to others. */
 function freshWritable(path: string): void {
   mkdirSync(path, {mode: 0o700})
-  if (process.getuid?.() === 0) chownSync(path, GRADER_UID, GRADER_UID)
+  if (process.getuid?.() === 0) {
+    chownSync(path, GRADER_UID, GRADER_UID)
+    // the work directory of a hidden bind (spec.ts): /proc/self/mountinfo then shows no host path
+    const w = join(path, '..', `.${basename(path)}.work`)
+    rmSync(w, {recursive: true, force: true})
+    mkdirSync(w, {mode: 0o700})
+    chownSync(w, GRADER_UID, GRADER_UID)
+  }
 }
+
+/** A writable directory made by freshWritable, mounted so that its host path stays out of view. */
+const HIDE_RW = process.getuid?.() === 0
 
 /** Copies files and directories of the spec (never linked) into dest, keeping their relative paths. */
 function copySpecFiles(spec: LoadedSpec, rels: string[], dest: string, flat = false): void {
@@ -211,7 +221,7 @@ interface GraderViews {
 
 function stageGraderViews(spec: LoadedSpec, root: string): GraderViews {
   const top = spec.data.files ?? []
-  const mount = (source: string, destination = '/grader'): Mount => ({type: 'bind', source, destination, readOnly: true})
+  const mount = (source: string, destination = '/grader'): Mount => ({type: 'bind', source, destination, readOnly: true, hide: true})
   copySpecFiles(spec, top, join(root, 'grader'))
   const perTest = new Map<number, Mount>()
   const all = new Set(top)
@@ -581,7 +591,7 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
         copyBeneath(src, work, owner, COPY_LIMITS)
         copySpecFiles(spec, g.files ?? [], work, true)
         const result = await sandboxed(
-          {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false}], limits: {...limits, timeMs: wallMs}},
+          {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false, hide: HIDE_RW}], limits: {...limits, timeMs: wallMs}},
           signal,
         )
         // read once every process of the run is gone, never through a link it planted
@@ -645,10 +655,10 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
       freshWritable(work)
       copyBeneath(src, work, owner, COPY_LIMITS)
       const r = await (input === undefined
-        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, graderMount], limits}, signal)
+        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount], limits}, signal)
         : // standard input is a read-only file of this test alone (seen at /grader-input/stdin):
           // the same bytes on every run, no pipe to stall, and no other test's input in view
-          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true}], limits}, signal))
+          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true, hide: true}], limits}, signal))
       runMs += r.wallMs
       return r
     }
@@ -724,7 +734,7 @@ async function runChecker(c: CheckerCheck, o: RunOutputs, dir: string, graderMou
     {
       command: c.command,
       workdir: '/check',
-      mounts: [{type: 'bind', source: checkDir, destination: '/check', readOnly: true}, graderMount],
+      mounts: [{type: 'bind', source: checkDir, destination: '/check', readOnly: true, hide: true}, graderMount],
       limits,
     },
     signal,

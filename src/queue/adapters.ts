@@ -12,6 +12,7 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
 import {loadPipeline} from '../ci/load.js'
+import {applyPolicy, cacheScopeOf, refusalLines, type TrustPolicy} from '../ci/policy.js'
 import type {CiResult} from '../ci/report.js'
 import {runPipeline} from '../ci/runner.js'
 import type {Pipeline} from '../ci/model.js'
@@ -107,7 +108,12 @@ export function loadPipelineJob(file: string, workspace: string, strict: boolean
 
 /** Runs a loaded pipeline to its end; its JUnit XML and per-step logs travel with the result. */
 export async function runPipelineJob(p: Pipeline, opts: {jobs: number; abortSignal?: AbortSignal; maxLogBytes?: number}): Promise<PipelineJobResult> {
-  const result = await runPipeline(p, {jobs: opts.jobs, abortSignal: opts.abortSignal})
+  // whoever can write to the queue chose this pipeline: it gets no privilege (src/ci/policy.ts)
+  // and a cache scope of its own, which never feeds a trusted local run
+  const policy: TrustPolicy = {trust: 'untrusted', allow: [], sources: ['queue'], cacheScope: cacheScopeOf('untrusted', 'queue', p.workspace)}
+  const refusals = applyPolicy(p, policy)
+  p.warnings.push(...refusalLines(refusals).map((l) => `${l} (a queued run is never granted privileges)`))
+  const result = await runPipeline(p, {jobs: opts.jobs, abortSignal: opts.abortSignal, policy: {...policy, refusals}})
   let junit: string | null = null
   try {
     if (result.junit) junit = readFileSync(result.junit, 'utf8')

@@ -133,7 +133,59 @@ static int set_attrs(int tree, const char *dst, unsigned attrs, int userns_fd) {
   return 0;
 }
 
-static int do_bind(const struct mount_op *o, int userns_fd) {
+/* A directory whose host path must not show in /proc/self/mountinfo (a bind's root is
+ * its path on the host's file system): the idmapped tree of its parent (userns.c) goes
+ * on the scratch root, and the directory becomes the only upper layer of an overlay over
+ * an empty lower one. Overlayfs shows its layers as given — paths on the scratch root,
+ * detached with it — and writes go straight to the upper: the directory itself. */
+static int do_hidden_bind(const struct mount_op *o, bool in_userns) {
+  const char *base = strrchr(o->src, '/');
+  if (!base || !base[1]) return set_error_msg("bind", o->src, "a hidden bind needs a directory with a parent");
+  base++;
+  int n = overlay_count++;
+  char at[64], empty[64], upper[PATH_MAX], work[PATH_MAX];
+  snprintf(at, sizeof at, "/layers/h%d", n);
+  snprintf(empty, sizeof empty, "/layers/h%d-lower", n);
+  if ((mkdir("/layers", 0700) < 0 && errno != EEXIST) || mkdir(at, 0700) < 0 || mkdir(empty, 0755) < 0) return set_error("mkdir", at, errno);
+  if (sys_move_mount(o->tree_fd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0) return set_error("move_mount", o->dst, errno);
+  if (snprintf(upper, sizeof upper, "%s/%s", at, base) >= (int)sizeof upper || snprintf(work, sizeof work, "%s/.%s.work", at, base) >= (int)sizeof work)
+    return set_error("bind", o->src, ENAMETOOLONG);
+  autoclose int fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fsfd < 0) return set_error("fsopen", "overlay", errno);
+  const char *kv[] = {"lowerdir", empty, "upperdir", upper, "workdir", work, NULL};
+  for (int i = 0; kv[i]; i += 2)
+    if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING, kv[i], kv[i + 1], 0) < 0) return set_error("fsconfig overlay", o->dst, errno);
+  if (in_userns && sys_fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) return set_error("fsconfig overlay", "userxattr", errno);
+  if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return set_error("fsconfig create", o->dst, errno);
+  autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | mount_attrs_of(o->flags));
+  if (mnt < 0) return set_error("fsmount", o->dst, errno);
+  return attach(mnt, o->dst, false);
+}
+
+/* The read-only form: the clone is the upper of two lower layers (the other empty), so
+ * the overlay is read-only by construction and needs no work directory. */
+static int do_hidden_ro_bind(const struct mount_op *o, int tree, bool in_userns) {
+  int n = overlay_count++;
+  char at[64], lower[160];
+  snprintf(at, sizeof at, "/layers/h%d", n);
+  snprintf(lower, sizeof lower, "%s:/layers/h%d-lower", at, n);
+  if ((mkdir("/layers", 0700) < 0 && errno != EEXIST) || mkdir(at, 0700) < 0) return set_error("mkdir", at, errno);
+  char empty[64];
+  snprintf(empty, sizeof empty, "/layers/h%d-lower", n);
+  if (mkdir(empty, 0755) < 0) return set_error("mkdir", empty, errno);
+  if (sys_move_mount(tree, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0) return set_error("move_mount", o->dst, errno);
+  autoclose int fsfd = sys_fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fsfd < 0) return set_error("fsopen", "overlay", errno);
+  if (sys_fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0) return set_error("fsconfig overlay", o->dst, errno);
+  if (in_userns && sys_fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) return set_error("fsconfig overlay", "userxattr", errno);
+  if (sys_fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return set_error("fsconfig create", o->dst, errno);
+  autoclose int mnt = sys_fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | mount_attrs_of(o->flags));
+  if (mnt < 0) return set_error("fsmount", o->dst, errno);
+  return attach(mnt, o->dst, false);
+}
+
+static int do_bind(const struct mount_op *o, int userns_fd, bool in_userns) {
+  if (o->tree_fd >= 0 && (o->flags & MF_HIDE)) return do_hidden_bind(o, in_userns);
   if (o->tree_fd >= 0) {
     /* An idmapped tree prepared by the parent, attributes already set. */
     struct stat st;
@@ -152,6 +204,7 @@ static int do_bind(const struct mount_op *o, int userns_fd) {
   autoclose int tree = sys_open_tree(src, "", tflags);
   if (tree < 0) return set_error("open_tree", o->src, errno);
   if (set_attrs(tree, o->dst, mount_attrs_of(o->flags), (o->flags & MF_IDMAP) ? userns_fd : -1) < 0) return -1;
+  if ((o->flags & MF_HIDE) && (o->flags & MF_RO) && !(o->flags & MF_IDMAP) && S_ISDIR(st.st_mode)) return do_hidden_ro_bind(o, tree, in_userns);
   return attach(tree, o->dst, !S_ISDIR(st.st_mode));
 }
 
@@ -256,11 +309,27 @@ static int do_readonly(const struct mount_op *o) {
 /* A copy-on-write view of a host directory; the upper layer lives on the scratch tmpfs,
  * so writes are capped by its size and vanish with the sandbox. Optional FLAGS add
  * nosuid/noexec (nodev always). */
+static int do_overlay_in(const struct mount_op *o, bool in_userns);
+
+/* The lower layer is named "." from inside it: the kernel resolves an overlay's layers
+ * against the caller's working directory and shows them in /proc/self/mountinfo as
+ * given, so a host path (lab's state directory) would otherwise be visible inside. */
 static int do_overlay(const struct mount_op *o, bool in_userns) {
-  char upper[PATH_MAX + 16], work[64], lower[PATH_MAX + 16];
+  autoclose int lower = open_host(o->src);
+  if (lower < 0) return set_error("open", o->src, errno);
+  if (fchdir(lower) < 0) return set_error("fchdir", o->src, errno);
+  int r = do_overlay_in(o, in_userns);
+  int saved = errno;
+  if (chdir("/") < 0 && r == 0) return set_error("chdir", "/", errno);
+  errno = saved;
+  return r;
+}
+
+static int do_overlay_in(const struct mount_op *o, bool in_userns) {
+  char upper[PATH_MAX + 16], work[64];
+  const char *lower = ".";
   int n = overlay_count++;
   snprintf(work, sizeof work, "/layers/%d/work", n);
-  if (snprintf(lower, sizeof lower, "/oldroot%s", o->src) >= (int)sizeof lower) return set_error("overlay", o->src, ENAMETOOLONG);
   char dir[64];
   snprintf(dir, sizeof dir, "/layers/%d", n);
   if (o->flags & MF_UPPER) {
@@ -298,7 +367,7 @@ static int do_overlay(const struct mount_op *o, bool in_userns) {
 
 static int apply_op(const struct mount_op *o, const struct plan *p, int userns_fd) {
   switch (o->kind) {
-    case OP_BIND: return do_bind(o, userns_fd);
+    case OP_BIND: return do_bind(o, userns_fd, (p->ns_flags & CLONE_NEWUSER) != 0 || joined_userns(p, NULL) >= 0);
     case OP_TMPFS: return do_tmpfs(o);
     case OP_PROC: return do_fs("proc", o->dst, NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
     case OP_SYSFS: {
@@ -307,7 +376,7 @@ static int apply_op(const struct mount_op *o, const struct plan *p, int userns_f
       /* Without a net namespace of our own the kernel refuses a new sysfs: fall back to
        * a read-only recursive bind of the host's. */
       struct mount_op b = {.kind = OP_BIND, .src = "/sys", .dst = o->dst, .flags = MF_RO | MF_NOSUID | MF_NODEV | MF_NOEXEC, .tree_fd = -1};
-      return do_bind(&b, -1);
+      return do_bind(&b, -1, false);
     }
     case OP_DEVPTS: {
       const char *kv[] = {"newinstance", "", "ptmxmode", "0666", "mode", "0620", NULL};

@@ -40,7 +40,7 @@ static const struct {
   unsigned flag;
 } flag_names[] = {
     {"ro", MF_RO},           {"nosuid", MF_NOSUID}, {"nodev", MF_NODEV}, {"noexec", MF_NOEXEC},
-    {"optional", MF_OPTIONAL}, {"file", MF_FILE},   {"idmap", MF_IDMAP}, {"upper", MF_UPPER}, {"rootmap", MF_ROOTMAP}, {"-", 0},
+    {"optional", MF_OPTIONAL}, {"file", MF_FILE},   {"idmap", MF_IDMAP}, {"upper", MF_UPPER}, {"rootmap", MF_ROOTMAP}, {"hide", MF_HIDE}, {"-", 0},
 };
 
 static int parse_flags(const char *s, unsigned *out) {

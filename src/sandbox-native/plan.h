@@ -52,6 +52,7 @@ enum op_kind {
 #define MF_JOINSHM (1u << 7)  /* the joined IPC sandbox's /dev/shm (tree made by join.c) */
 #define MF_UPPER (1u << 8)    /* overlay: the directory at DST is the upper layer */
 #define MF_ROOTMAP (1u << 9)  /* idmap a host-root-owned source too: the filter refuses set-id modes */
+#define MF_HIDE (1u << 10)    /* idmapped bind of a directory as an overlay's only upper: mountinfo shows no host path */
 
 struct mount_op {
   enum op_kind kind;

@@ -168,7 +168,7 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
              "permissions for others allow; give the directory to an ordinary user to make it the sandbox's",
              o->src);
     warn_event(report_fd, "root-owned-volume", o->src, msg);
-    o->flags &= ~MF_IDMAP;
+    o->flags &= ~(MF_IDMAP | MF_HIDE);
     return 0;
   }
   /* A group-root directory: its owner's id stands in for the group (user-private groups). */
@@ -178,7 +178,13 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
   if (p->n_gidmap > 0) gid_out = p->gidmap[0].outside + p->gid - p->gidmap[0].inside;
   autoclose int ns = mapping_userns(st.st_uid, uid_out, gid_in, gid_out);
   if (ns < 0) return -1;
-  int tree = sys_open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  /* a hidden bind (mount.c) needs the directory and its work directory on one tree: its parent */
+  autoclose int parent = -1;
+  if (o->flags & MF_HIDE) {
+    parent = sys_openat2(src, "..", O_PATH | O_CLOEXEC | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (parent < 0) return set_error("open", o->src, errno);
+  }
+  int tree = sys_open_tree(parent >= 0 ? parent : src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
   if (tree < 0) return set_error("open_tree", o->src, errno);
   struct lab_mount_attr a = {.attr_set = mount_attrs_of(o->flags) | MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
   if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &a) < 0) {
@@ -192,7 +198,7 @@ static int build_idmapped_tree(struct plan *p, struct mount_op *o, int report_fd
                "6.3), or run with --userns=host",
                o->src, strerror(e));
       warn_event(report_fd, "no-idmap", o->src, msg);
-      o->flags &= ~MF_IDMAP;
+      o->flags &= ~(MF_IDMAP | MF_HIDE);
       return 0;
     }
     return set_error("mount_setattr idmap", o->src, e);

@@ -6,7 +6,8 @@
  * space, every token percent-encoded (a lone "%" is the empty string), ending "end".
  *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
- *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap or -
+ *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap,hide or -
+ *                                          hide (with idmap): SRC is an overlay's only upper, its sibling .NAME.work the work dir
  *   overlay SRC DST [FLAGS]                FLAGS: nosuid,noexec; upper: the directory at DST is the upper layer
  *   layer SRC FLAGS                        an image layer (bottom first), attached on the scratch root;
  *                                          idmap: an idmapped tree with the sandbox's maps (image.c)
@@ -279,7 +280,8 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
       const idmap = !m.readOnly && spec.userns !== 'host' && isRoot() ? ',idmap' : ''
       // a host-root-owned source is mapped too when the filter refuses set-id modes (root-volumes.ts)
       const rootmap = idmap && spec.seccomp.restrictSetid ? ',rootmap' : ''
-      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev' + idmap + rootmap])
+      const hide = m.hide && (idmap || m.readOnly) ? ',hide' : ''
+      ops.push(['bind', m.source, m.destination, (m.readOnly ? 'ro,' : '') + 'nosuid,nodev' + idmap + rootmap + hide])
     } else {
       const flags = ['nosuid', 'nodev', ...(m.readOnly ? ['ro'] : []), ...(m.noexec ? ['noexec'] : [])]
       ops.push(['tmpfs', m.destination, m.sizeBytes, m.mode.toString(8), flags.join(',')])

@@ -15,6 +15,10 @@ export interface BindMount {
   source: string
   destination: string
   readOnly: boolean
+  /** a directory whose host path /proc/self/mountinfo must not show: mounted as an overlay's
+   * layer (read-only: a lower; writable, idmapped runs only: the only upper, whose sibling
+   * .NAME.work the caller made) */
+  hide?: boolean
 }
 
 export interface TmpfsMount {
@@ -184,7 +188,7 @@ export const SANDBOX_SPEC_SCHEMA = {
             type: 'object',
             additionalProperties: false,
             required: ['type', 'source', 'destination', 'readOnly'],
-            properties: {type: {const: 'bind'}, source: absPath, destination: absPath, readOnly: {type: 'boolean'}},
+            properties: {type: {const: 'bind'}, source: absPath, destination: absPath, readOnly: {type: 'boolean'}, hide: {type: 'boolean'}},
           },
           {
             type: 'object',

@@ -4,6 +4,7 @@
  * schema compilation, and publishes it as schemas/NAME.schema.json for editors.
  */
 import {CI_SCHEMA} from '../ci/schema.js'
+import {CI_POLICY_SCHEMA} from '../ci/policy.js'
 import {GRADING_SCHEMA} from '../grading/schema.js'
 import {DOCKER_ARCHIVE_MANIFEST_SCHEMA, IMAGE_CONFIG_SCHEMA, IMAGE_INDEX_SCHEMA, IMAGE_MANIFEST_SCHEMA} from '../images/schema.js'
 import {LAB_SCHEMA} from '../labs/schema.js'
@@ -16,6 +17,7 @@ export const SCHEMAS: Record<string, object> = {
   lab: LAB_SCHEMA,
   grading: GRADING_SCHEMA,
   ci: CI_SCHEMA,
+  'ci-policy': CI_POLICY_SCHEMA,
   'image-manifest': IMAGE_MANIFEST_SCHEMA,
   'image-index': IMAGE_INDEX_SCHEMA,
   'image-config': IMAGE_CONFIG_SCHEMA,

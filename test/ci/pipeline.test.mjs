@@ -297,7 +297,8 @@ jobs:
     steps:
       - run: echo generated > out.txt && ln -s /etc/passwd link && mkdir -p sub && echo x > sub/y
 `)
-    const r = await ci([f, '--json'])
+    // workspace: write is a privilege the runner grants (test/security/ci-trust.test.mjs)
+    const r = await ci([f, '--json', '--allow', 'workspace-write'])
     assert.is(r.code, 0, JSON.stringify(r.json.failures))
     const a = job(r, 'attack')
     assert.match(readFileSync(a.steps[0].log, 'utf8'), 'changed')

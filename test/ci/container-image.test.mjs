@@ -1,0 +1,112 @@
+// GitHub's `container:` on a job: the steps run on an image of lab's store (never pulled
+// by lab ci), with the workspace and RUNNER_TEMP mounted as on the host's root. The image
+// is made here from the host's static busybox (test/images/run-fixtures.mjs).
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {suite} from 'uvu'
+import * as assert from 'uvu/assert'
+
+import {lab, rootTest} from '../helpers.mjs'
+import {makeRunImages} from '../images/run-fixtures.mjs'
+import {firstPort, healthCmd} from '../../dist/ci/runner.js'
+
+const t = suite('ci: container images')
+let img, repo
+
+t.before(async () => {
+  img = await makeRunImages()
+  repo = join(img.work, 'repo')
+  mkdirSync(join(repo, '.github', 'workflows'), {recursive: true})
+  writeFileSync(join(repo, 'README.md'), 'the checkout\n')
+})
+t.after(() => rmSync(img.work, {recursive: true, force: true}))
+
+rootTest(t, 'container: IMAGE runs the steps on the image (its files, its env, sh when it has no bash); the workspace and $GITHUB_OUTPUT work; a missing image fails the job with a hint', async () => {
+  const f = join(repo, '.github/workflows/c.yml')
+  writeFileSync(f, `
+on: push
+jobs:
+  in-image:
+    runs-on: ubuntu-latest
+    container:
+      image: run:\${{ 'sh' }}
+      env:
+        FROM_CONTAINER: c1
+    outputs:
+      motd: \${{ steps.m.outputs.motd }}
+    steps:
+      - id: m
+        run: |
+          test -x /bin/busybox && test ! -e /usr/bin/apt-get
+          test "$FOO" = image || test -z "$FOO"
+          test "$FROM_CONTAINER" = c1
+          test "$PWD" = /workspace && cat README.md
+          echo made > made.txt
+          echo "motd=$(head -n1 /etc/motd)" >> "$GITHUB_OUTPUT"
+      - run: cat made.txt
+  missing:
+    runs-on: ubuntu-latest
+    container: no-such-image:v9
+    steps:
+      - run: "true"
+`)
+  const r = await lab(['ci', f, '--json', '--quiet'], {env: {...img.env, GITHUB_ACTIONS: ''}, timeout: 90_000})
+  const json = JSON.parse(r.stdout)
+  const job = (k) => json.jobs.find((j) => j.key === k)
+  assert.is(job('in-image').status, 'success', JSON.stringify(job('in-image'), null, 1) + r.stderr)
+  assert.match(readFileSync(job('in-image').steps[0].log, 'utf8'), 'the checkout')
+  assert.ok(job('in-image').outputs.motd.length > 0)
+  assert.match(readFileSync(job('in-image').steps[1].log, 'utf8'), 'made')
+  assert.is(job('missing').status, 'failure')
+  assert.match(job('missing').steps[0].reason, /no-such-image/)
+  assert.is(r.code, 1)
+})
+
+rootTest(t, 'services: image runs a service on an image of lab\'s store; ports: and options: --health-cmd decide when it is ready; the steps reach it on localhost', async () => {
+  const f = join(repo, '.github/workflows/s.yml')
+  writeFileSync(f, `
+on: push
+jobs:
+  with-services:
+    runs-on: ubuntu-latest
+    services:
+      web:
+        image: run:sh
+        run: exec busybox httpd -f -p 8080 -h /etc
+        ports: ['8080:8080']
+      checked:
+        image: run:sh
+        run: exec busybox httpd -f -p 8081 -h /etc
+        options: --health-cmd "busybox wget -q -O /dev/null http://127.0.0.1:8081/motd" --health-interval 1s
+    steps:
+      - shell: bash
+        run: |
+          for p in 8080 8081; do
+            exec 3<>/dev/tcp/127.0.0.1/$p
+            printf 'GET /motd HTTP/1.0\\r\\n\\r\\n' >&3
+            cat <&3
+            exec 3<&-
+          done
+`)
+  const r = await lab(['ci', f, '--json', '--quiet'], {env: {...img.env, GITHUB_ACTIONS: ''}, timeout: 90_000})
+  const json = JSON.parse(r.stdout)
+  const job = json.jobs[0]
+  assert.is(job.status, 'success', JSON.stringify(job, null, 1) + r.stderr)
+  assert.equal(job.services.map((s) => s.ready), [true, true])
+  const log = readFileSync(job.steps[0].log, 'utf8')
+  assert.is(log.split('200 OK').length - 1, 2, log)
+  assert.ok(json.warnings.some((w) => w.includes('--health-interval')), JSON.stringify(json.warnings))
+})
+
+t('GitHub service options and ports: --health-cmd in its quoted forms, the container side of a port mapping', () => {
+  assert.is(healthCmd('--health-cmd "pg_isready -U \\"me\\"" --health-interval 10s'), 'pg_isready -U "me"')
+  assert.is(healthCmd("--health-retries 5 --health-cmd='redis-cli ping'"), 'redis-cli ping')
+  assert.is(healthCmd('--health-cmd true'), 'true')
+  assert.is(healthCmd('--cpus 2'), undefined)
+  assert.is(firstPort(['5432:5432']), 5432)
+  assert.is(firstPort(['6000:6379/tcp']), 6379)
+  assert.is(firstPort([8080]), 8080)
+  assert.is(firstPort(undefined), undefined)
+})
+
+t.run()
