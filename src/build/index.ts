@@ -418,17 +418,24 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       if (!/^[0-7]{3,4}$/.test(ins.flags.chmod)) throw failed(n, total, ins, `--chmod=${ins.flags.chmod} is not an octal mode`, 'e.g. --chmod=0755')
       chmod = parseInt(ins.flags.chmod, 8)
     }
-    let plan: CopyPlan
-    try {
-      plan = planCopy({sources, dest, workdir: st.config.WorkingDir ?? '/', target, add, owner, chmod, instruction: ins.keyword, limits})
-    } catch (e) {
-      if (e instanceof LabError) throw failed(n, total, ins, e.message.replace(/^(COPY|ADD): /, ''), e.hint ?? '', 1)
-      throw e
+    const plan = (): CopyPlan => {
+      try {
+        return planCopy({sources, dest, workdir: st.config.WorkingDir ?? '/', target, add, owner, chmod, instruction: ins.keyword, limits})
+      } catch (e) {
+        if (e instanceof LabError) throw failed(n, total, ins, e.message.replace(/^(COPY|ADD): /, ''), e.hint ?? '', 1)
+        throw e
+      }
     }
-    return cached(ins, st, [ins.text, dest, fromWhat, plan.hash], async () => {
+    // what COPY --from reads is fixed by the image it reads (layers are content-addressed
+    // and never change): its id and the words are the key, nothing need be read for it.
+    // The context can change under the same names: there the key holds the contents.
+    const planned = tree ? undefined : plan()
+    const key = tree ? [ins.text, words, dest, fromWhat, owner ?? null, chmod ?? null] : [ins.text, dest, fromWhat, planned!.hash]
+    return cached(ins, st, key, async () => {
+      const p = planned ?? plan()
       let layer
       try {
-        layer = await layerOf((dir) => applyCopy(plan, dir, target, () => store.tempDir(), limits))
+        layer = await layerOf((dir) => applyCopy(p, dir, target, () => store.tempDir(), limits))
       } catch (e) {
         if (e instanceof LabError) throw failed(n, total, ins, e.message, e.hint ?? '', 1)
         throw e
