@@ -8,22 +8,20 @@
  * it names in FROM and COPY --from, and theirs). FROM names a stage, `scratch`, or an
  * image of the store: builds never pull (pull or load the base first).
  */
-import {closeSync, constants, fstatSync, mkdirSync, openSync, readSync, rmSync} from 'node:fs'
-
 import {LabError, usageError} from '../errors.js'
-import {commitImage} from '../images/commit.js'
 import {layerLimits, type LayerLimits} from '../images/limits.js'
-import {hostPlatform, type HistoryEntry} from '../images/oci.js'
-import {ImageStore, type StoredLayer} from '../images/store.js'
+import {hostPlatform} from '../images/oci.js'
+import {ImageStore, type LayerRef} from '../images/store.js'
 import type {LimitsRequest} from '../sandbox/limits.js'
 import {parseDuration} from '../sandbox/units.js'
 import {BuildCache} from './cache.js'
 import {openContext} from './context.js'
 import {applyCopy, planCopy, type CopyPlan, type CopySource, type Owner} from './copy.js'
+import {commitStep, layerFrom, layersOf, stageState, treeOf, type StageState as State} from './image.js'
 import {applyMetadata, commandOf, envMap, METADATA, type BuildConfig} from './instructions.js'
+import {resolveOwner} from './owner.js'
 import {dockerfileError, parseDockerfile, readInstruction, type Instruction, type Stage} from './parse.js'
-import type {RunStepResult} from './run-step.js'
-import {EmptyTree, ImageTree} from './tree.js'
+import {ImageTree} from './tree.js'
 import {processWord, processWords} from './words.js'
 
 export interface BuildOptions {
@@ -73,18 +71,6 @@ export interface BuildResult {
   steps: StepRecord[]
   cached: number
   ran: number
-}
-
-interface State {
-  /** the stage's current image (none yet: FROM scratch) */
-  id?: string
-  config: BuildConfig
-  layers: StoredLayer[]
-  /** ARGs declared in this stage and their values */
-  args: Map<string, string>
-  cmdSet: boolean
-  /** MAINTAINER's, kept by the steps after it */
-  author?: string
 }
 
 /** Docker's predefined ARGs: usable without being declared. */
@@ -168,21 +154,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   let ran = 0
   let hits = 0
 
-  const layersOf = async (id: string): Promise<StoredLayer[]> => {
-    const rec = store.resolve(id)
-    const out: StoredLayer[] = []
-    for (const l of rec.layers) out.push(await store.ensureLayer(l.digest, l.diffId))
-    return out
-  }
-  const stateOf = async (id: string | undefined, args: Map<string, string>, cmdSet: boolean): Promise<State> => {
-    if (id === undefined) return {config: {}, layers: [], args, cmdSet}
-    const cfg = store.configOf(store.resolve(id))
-    return {id, config: (cfg.config ?? {}) as BuildConfig, layers: await layersOf(id), args, cmdSet, author: cfg.author}
-  }
-  const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: RunStepResult['layer']): Promise<string> => {
-    const history: HistoryEntry = {created_by: ins.text, comment: 'lab build', ...(layer ? {} : {empty_layer: true})}
-    return commitImage(store, {parent: st.id, newLayers: layer ? [layer] : [], config, history, author: st.author})
-  }
+  const stateOf = (id: string | undefined, args: Map<string, string>, cmdSet: boolean) => stageState(store, id, args, cmdSet)
+  const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: LayerRef) => commitStep(store, st, config, ins, layer)
+  const layerOf = (fill: (dir: string) => Promise<void>) => layerFrom(store, fill)
 
   for (const stage of order) {
     // FROM
@@ -314,24 +288,6 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     }
   }
 
-  function treeOf(st: State): ImageTree {
-    return st.layers.length ? new ImageTree('the image', st.layers) : new EmptyTree()
-  }
-
-  async function layerOf(fill: (dir: string) => Promise<void>) {
-    // loaded on a miss only (it brings the helper's module): a cached build never writes a layer
-    const {layerFromDir} = await import('../images/upper.js')
-    const dir = store.tempDir()
-    try {
-      const root = `${dir}/layer`
-      mkdirSync(root, {mode: 0o755})
-      await fill(root)
-      return await layerFromDir(store, root)
-    } finally {
-      rmSync(dir, {recursive: true, force: true})
-    }
-  }
-
   async function runInstruction(ins: Instruction, st: State, v: Map<string, string>): Promise<State> {
     if (ins.flags.mount !== undefined || ins.flags.security !== undefined) throw failed(n, total, ins, `RUN --${ins.flags.mount !== undefined ? 'mount' : 'security'} is not supported`, 'leave the flag out: a RUN sees only its image')
     let command: string[]
@@ -397,7 +353,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         } catch {
           throw failed(n, total, ins, `--from=${ref} is neither an earlier stage nor an image in the store`, 'name a stage defined above, or pull or load the image first', 125)
         }
-        tree = new ImageTree(ref, await layersOf(id))
+        tree = new ImageTree(ref, await layersOf(store, id))
         fromWhat = id
       }
     } else fromWhat = 'context'
@@ -410,7 +366,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       return {tree: tree ?? ctx.tree, path: w}
     })
     const target = treeOf(st)
-    const owner = ins.flags.chown !== undefined ? resolveOwner(processWord(ins.flags.chown, v, df.escape), target, n, total, ins) : undefined
+    let owner: Owner | undefined
+    try {
+      owner = ins.flags.chown !== undefined ? resolveOwner(processWord(ins.flags.chown, v, df.escape), target) : undefined
+    } catch (e) {
+      if (e instanceof LabError) throw failed(n, total, ins, e.message, e.hint ?? '', 1)
+      throw e
+    }
     let chmod: number | undefined
     if (ins.flags.chmod !== undefined) {
       if (!/^[0-7]{3,4}$/.test(ins.flags.chmod)) throw failed(n, total, ins, `--chmod=${ins.flags.chmod} is not an octal mode`, 'e.g. --chmod=0755')
@@ -459,47 +421,4 @@ function declareArgs(ins: Instruction, into: Map<string, string>, globals: Map<s
     const val = given.get(name) ?? def ?? globals.get(name)
     if (val !== undefined) into.set(name, val)
   }
-}
-
-/** --chown=USER[:GROUP]: numbers, or names of the image's own /etc/passwd and /etc/group. */
-function resolveOwner(spec: string, tree: ImageTree, n: number, total: number, ins: Instruction): Owner {
-  const [u, g] = spec.split(':')
-  const read = (path: string): string[][] => {
-    try {
-      const rel = tree.resolve(path, true)
-      const e = tree.entry(rel)
-      if (!e || !e.st.isFile()) return []
-      const fd = openSync(e.abs, constants.O_RDONLY | constants.O_NOFOLLOW)
-      try {
-        const size = Math.min(fstatSync(fd).size, 4 << 20)
-        const b = Buffer.alloc(size)
-        readSync(fd, b, 0, size, 0)
-        return b.toString('utf8').split('\n').map((l) => l.split(':'))
-      } finally {
-        closeSync(fd)
-      }
-    } catch {
-      return []
-    }
-  }
-  let uid: number
-  let gid: number | undefined
-  if (/^[0-9]+$/.test(u)) uid = Number(u)
-  else {
-    const ent = read('/etc/passwd').find((f) => f[0] === u)
-    if (!ent) throw failed(n, total, ins, `--chown: no user "${u}" in the image's /etc/passwd`, 'give a numeric id, or add the user first (RUN adduser …)')
-    uid = Number(ent[2])
-    gid = Number(ent[3])
-  }
-  if (g !== undefined && g !== '') {
-    if (/^[0-9]+$/.test(g)) gid = Number(g)
-    else {
-      const ent = read('/etc/group').find((f) => f[0] === g)
-      if (!ent) throw failed(n, total, ins, `--chown: no group "${g}" in the image's /etc/group`, 'give a numeric id, or add the group first')
-      gid = Number(ent[2])
-    }
-  }
-  gid ??= uid
-  if (!(uid >= 0 && uid <= 65535 && gid >= 0 && gid <= 65535)) throw failed(n, total, ins, `--chown=${spec}: ids are 0–65535 in an image`, 'give a smaller id')
-  return {uid, gid}
 }

@@ -169,6 +169,12 @@ rootTest(t, 'a build killed (SIGKILL) in the middle of a RUN leaves no process o
   noLeftovers()
 })
 
+rootTest(t, '--chown names come from the image\'s /etc/passwd, not the host\'s: a name only the host knows is refused', async () => {
+  const r = await build('FROM base:1\nCOPY --chown=_apt f /f\n', {f: 'x\n'})
+  assert.is(r.code, 1)
+  assert.match(r.stderr, /step 2\/2 \(Dockerfile line 2\) COPY --chown=_apt f \/f: --chown: no user "_apt" in the image's \/etc\/passwd/)
+})
+
 rootTest(t, 'a failing RUN shows its output, its exit code and its Dockerfile line, and how to debug from the last good image', async () => {
   const r = await build('FROM base:1\nENV A=1\n\nRUN echo before-failing && exit 3\nRUN echo never\n')
   assert.is(r.code, 1)
