@@ -8,22 +8,20 @@
  * it names in FROM and COPY --from, and theirs). FROM names a stage, `scratch`, or an
  * image of the store: builds never pull (pull or load the base first).
  */
-import {closeSync, constants, openSync, readSync, fstatSync} from 'node:fs'
-
 import {LabError, usageError} from '../errors.js'
-import {commitImage} from '../images/commit.js'
 import {layerLimits, type LayerLimits} from '../images/limits.js'
-import {hostPlatform, type HistoryEntry} from '../images/oci.js'
-import {ImageStore, type StoredLayer} from '../images/store.js'
+import {hostPlatform} from '../images/oci.js'
+import {ImageStore, type LayerRef} from '../images/store.js'
 import type {LimitsRequest} from '../sandbox/limits.js'
 import {parseDuration} from '../sandbox/units.js'
 import {BuildCache} from './cache.js'
 import {openContext} from './context.js'
 import {applyCopy, planCopy, type CopyPlan, type CopySource, type Owner} from './copy.js'
+import {commitStep, layerFrom, layersOf, stageState, treeOf, type StageState as State} from './image.js'
 import {applyMetadata, commandOf, envMap, METADATA, type BuildConfig} from './instructions.js'
+import {resolveOwner} from './owner.js'
 import {dockerfileError, parseDockerfile, readInstruction, type Instruction, type Stage} from './parse.js'
-import type {RunStepResult} from './run-step.js'
-import {EmptyTree, ImageTree} from './tree.js'
+import {ImageTree} from './tree.js'
 import {processWord, processWords} from './words.js'
 
 export interface BuildOptions {
@@ -73,18 +71,6 @@ export interface BuildResult {
   steps: StepRecord[]
   cached: number
   ran: number
-}
-
-interface State {
-  /** the stage's current image (none yet: FROM scratch) */
-  id?: string
-  config: BuildConfig
-  layers: StoredLayer[]
-  /** ARGs declared in this stage and their values */
-  args: Map<string, string>
-  cmdSet: boolean
-  /** MAINTAINER's, kept by the steps after it */
-  author?: string
 }
 
 /** Docker's predefined ARGs: usable without being declared. */
@@ -168,21 +154,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   let ran = 0
   let hits = 0
 
-  const layersOf = async (id: string): Promise<StoredLayer[]> => {
-    const rec = store.resolve(id)
-    const out: StoredLayer[] = []
-    for (const l of rec.layers) out.push(await store.ensureLayer(l.digest, l.diffId))
-    return out
-  }
-  const stateOf = async (id: string | undefined, args: Map<string, string>, cmdSet: boolean): Promise<State> => {
-    if (id === undefined) return {config: {}, layers: [], args, cmdSet}
-    const cfg = store.configOf(store.resolve(id))
-    return {id, config: (cfg.config ?? {}) as BuildConfig, layers: await layersOf(id), args, cmdSet, author: cfg.author}
-  }
-  const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: RunStepResult['layer']): Promise<string> => {
-    const history: HistoryEntry = {created_by: ins.text, comment: 'lab build', ...(layer ? {} : {empty_layer: true})}
-    return commitImage(store, {parent: st.id, newLayers: layer ? [layer] : [], config, history, author: st.author})
-  }
+  const stateOf = (id: string | undefined, args: Map<string, string>, cmdSet: boolean) => stageState(store, id, args, cmdSet)
+  const commitConfig = (st: State, config: BuildConfig, ins: Instruction, layer?: LayerRef) => commitStep(store, st, config, ins, layer)
+  const layerOf = (fill: (dir: string) => Promise<void>) => layerFrom(store, fill)
 
   for (const stage of order) {
     // FROM
@@ -280,11 +254,10 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     switch (ins.keyword) {
       case 'ARG': {
         const args = new Map(st.args)
-        const names = declareArgs(ins, args, globals, given, consumed, df.escape, v)
+        declareArgs(ins, args, globals, given, consumed, df.escape, v)
         // an ARG changes no image: its value enters the keys of the RUNs that see it
         steps.push({n, line: ins.line, instruction: ins.text, cached: true, image: st.id ?? 'scratch'})
         if (st.id) emit({type: 'made', image: st.id})
-        void names
         return {...st, args}
       }
       case 'RUN':
@@ -294,9 +267,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         return copyInstruction(ins, st, v, stage)
       default: {
         if (!METADATA.has(ins.keyword)) throw dockerfileError(ins.line, `${ins.keyword} is not allowed here`)
-        let config = applyMetadata(ins, st.config, v, df.escape)
+        const config = applyMetadata(ins, st.config, v, df.escape)
         if (ins.keyword === 'ENTRYPOINT' && !st.cmdSet) config.Cmd = null
-        if (ins.keyword === 'MAINTAINER') config = {...config}
         const expanded = JSON.stringify(config)
         const next = await cached(ins, st, [ins.text, expanded], async () => {
           if (ins.keyword === 'WORKDIR' && config.WorkingDir) {
@@ -316,28 +288,18 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     }
   }
 
-  function treeOf(st: State): ImageTree {
-    return st.layers.length ? new ImageTree('the image', st.layers) : new EmptyTree()
-  }
-
-  async function layerOf(fill: (dir: string) => Promise<void>) {
-    const { layerFromDir } = await import('../images/upper.js')
-    const { mkdirSync, rmSync } = await import('node:fs')
-    const dir = store.tempDir()
-    try {
-      const root = `${dir}/layer`
-      mkdirSync(root, {mode: 0o755})
-      await fill(root)
-      return await layerFromDir(store, root)
-    } finally {
-      rmSync(dir, {recursive: true, force: true})
-    }
-  }
-
   async function runInstruction(ins: Instruction, st: State, v: Map<string, string>): Promise<State> {
     if (ins.flags.mount !== undefined || ins.flags.security !== undefined) throw failed(n, total, ins, `RUN --${ins.flags.mount !== undefined ? 'mount' : 'security'} is not supported`, 'leave the flag out: a RUN sees only its image')
     let command: string[]
-    if (ins.heredocs.length > 0 && /^(<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?\s*)+$/.test(ins.args)) {
+    let input: string | undefined
+    const onlyHeredoc = ins.heredocs.length > 0 && /^(<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?\s*)+$/.test(ins.args)
+    const shebang = onlyHeredoc ? /^#!\s*(\S+)(?:[ \t]+(.*?))?[ \t]*\n/.exec(ins.heredocs[0].body) : null
+    if (shebang) {
+      // as BuildKit: a script with a #! line is a file the kernel runs with the interpreter
+      // it names; here written to the sandbox's own /tmp (not part of the layer) from stdin
+      command = ['/bin/sh', '-c', 'cat > "$0" && chmod 0700 "$0" && exec "$0"', '/tmp/.lab-heredoc-script']
+      input = ins.heredocs[0].body
+    } else if (onlyHeredoc) {
       command = [...(st.config.Shell ?? ['/bin/sh', '-c']), ins.heredocs[0].body]
     } else if (ins.heredocs.length > 0) {
       command = [...(st.config.Shell ?? ['/bin/sh', '-c']), [ins.args, ...ins.heredocs.map((h) => `${h.body}${h.name}`)].join('\n')]
@@ -347,13 +309,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     const argEnv = [...st.args].filter(([k]) => !env.has(k)).map(([k, val]) => `${k}=${val}`).sort()
     const stepNetwork = ins.flags.network === 'host' ? 'host' : ins.flags.network === 'none' ? 'none' : network!
     if (stepNetwork === 'host' && network !== 'host') throw failed(n, total, ins, 'RUN --network=host needs the build to allow it', 'build with --network host')
-    return cached(ins, st, [command, argEnv, stepNetwork], async () => {
+    return cached(ins, st, [command, input ?? null, argEnv, stepNetwork], async () => {
       if (!st.id) throw failed(n, total, ins, 'this stage has no root file system to run in (FROM scratch)', 'copy a shell and programs into the stage first, or RUN in a stage built FROM an image')
       emit({type: 'running'})
       ran++
       // loaded on a miss only: a fully cached build starts no sandbox and needs no engine
       const {runStep} = await import('./run-step.js')
-      const r = await runStep({store, stateDir: o.stateDir, parent: st.id, command, env: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network: stepNetwork, limits: runLimits, timeoutMs, layerLimits: limits, onOutput: (chunk) => emit({type: 'output', chunk}), abortSignal: o.abortSignal})
+      const r = await runStep({store, stateDir: o.stateDir, parent: st.id, command, input, env: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network: stepNetwork, limits: runLimits, timeoutMs, layerLimits: limits, onOutput: (chunk) => emit({type: 'output', chunk}), abortSignal: o.abortSignal})
       if (r.stopped) throw failed(n, total, ins, `stopped: ${r.stopped}`, 'write less in one step, or raise LAB_IMAGE_MAX_LAYER_SIZE / LAB_IMAGE_MAX_LAYER_FILES if the build is trusted')
       const res = r.result
       if (res.verdict !== 'ok') {
@@ -391,7 +353,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         } catch {
           throw failed(n, total, ins, `--from=${ref} is neither an earlier stage nor an image in the store`, 'name a stage defined above, or pull or load the image first', 125)
         }
-        tree = new ImageTree(ref, await layersOf(id))
+        tree = new ImageTree(ref, await layersOf(store, id))
         fromWhat = id
       }
     } else fromWhat = 'context'
@@ -404,23 +366,36 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       return {tree: tree ?? ctx.tree, path: w}
     })
     const target = treeOf(st)
-    const owner = ins.flags.chown !== undefined ? resolveOwner(processWord(ins.flags.chown, v, df.escape), target, n, total, ins) : undefined
+    let owner: Owner | undefined
+    try {
+      owner = ins.flags.chown !== undefined ? resolveOwner(processWord(ins.flags.chown, v, df.escape), target) : undefined
+    } catch (e) {
+      if (e instanceof LabError) throw failed(n, total, ins, e.message, e.hint ?? '', 1)
+      throw e
+    }
     let chmod: number | undefined
     if (ins.flags.chmod !== undefined) {
       if (!/^[0-7]{3,4}$/.test(ins.flags.chmod)) throw failed(n, total, ins, `--chmod=${ins.flags.chmod} is not an octal mode`, 'e.g. --chmod=0755')
       chmod = parseInt(ins.flags.chmod, 8)
     }
-    let plan: CopyPlan
-    try {
-      plan = planCopy({sources, dest, workdir: st.config.WorkingDir ?? '/', target, add, owner, chmod, instruction: ins.keyword, limits})
-    } catch (e) {
-      if (e instanceof LabError) throw failed(n, total, ins, e.message.replace(/^(COPY|ADD): /, ''), e.hint ?? '', 1)
-      throw e
+    const plan = (): CopyPlan => {
+      try {
+        return planCopy({sources, dest, workdir: st.config.WorkingDir ?? '/', target, add, owner, chmod, instruction: ins.keyword, limits})
+      } catch (e) {
+        if (e instanceof LabError) throw failed(n, total, ins, e.message.replace(/^(COPY|ADD): /, ''), e.hint ?? '', 1)
+        throw e
+      }
     }
-    return cached(ins, st, [ins.text, dest, fromWhat, plan.hash], async () => {
+    // what COPY --from reads is fixed by the image it reads (layers are content-addressed
+    // and never change): its id and the words are the key, nothing need be read for it.
+    // The context can change under the same names: there the key holds the contents.
+    const planned = tree ? undefined : plan()
+    const key = tree ? [ins.text, words, dest, fromWhat, owner ?? null, chmod ?? null] : [ins.text, dest, fromWhat, planned!.hash]
+    return cached(ins, st, key, async () => {
+      const p = planned ?? plan()
       let layer
       try {
-        layer = await layerOf((dir) => applyCopy(plan, dir, target, () => store.tempDir(), limits))
+        layer = await layerOf((dir) => applyCopy(p, dir, target, () => store.tempDir(), limits))
       } catch (e) {
         if (e instanceof LabError) throw failed(n, total, ins, e.message, e.hint ?? '', 1)
         throw e
@@ -436,60 +411,14 @@ function expandPlain(body: string, v: Map<string, string>): string {
 }
 
 /** ARG NAME[=default]…: into `into`, its value from --build-arg, else its default, else the global one. */
-function declareArgs(ins: Instruction, into: Map<string, string>, globals: Map<string, string>, given: Map<string, string>, consumed: Set<string>, escape: string, v: Map<string, string> = into): string[] {
-  const names: string[] = []
+function declareArgs(ins: Instruction, into: Map<string, string>, globals: Map<string, string>, given: Map<string, string>, consumed: Set<string>, escape: string, v: Map<string, string> = into): void {
   for (const raw of ins.args.split(/\s+/).filter(Boolean)) {
     const eq = raw.indexOf('=')
     const name = eq < 0 ? raw : raw.slice(0, eq)
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw dockerfileError(ins.line, `ARG "${raw}" is not NAME or NAME=DEFAULT`)
-    names.push(name)
     consumed.add(name)
     const def = eq < 0 ? undefined : processWord(raw.slice(eq + 1), v, escape)
     const val = given.get(name) ?? def ?? globals.get(name)
     if (val !== undefined) into.set(name, val)
   }
-  return names
-}
-
-/** --chown=USER[:GROUP]: numbers, or names of the image's own /etc/passwd and /etc/group. */
-function resolveOwner(spec: string, tree: ImageTree, n: number, total: number, ins: Instruction): Owner {
-  const [u, g] = spec.split(':')
-  const read = (path: string): string[][] => {
-    try {
-      const rel = tree.resolve(path, true)
-      const e = tree.entry(rel)
-      if (!e || !e.st.isFile()) return []
-      const fd = openSync(e.abs, constants.O_RDONLY | constants.O_NOFOLLOW)
-      try {
-        const size = Math.min(fstatSync(fd).size, 4 << 20)
-        const b = Buffer.alloc(size)
-        readSync(fd, b, 0, size, 0)
-        return b.toString('utf8').split('\n').map((l) => l.split(':'))
-      } finally {
-        closeSync(fd)
-      }
-    } catch {
-      return []
-    }
-  }
-  let uid: number
-  let gid: number | undefined
-  if (/^[0-9]+$/.test(u)) uid = Number(u)
-  else {
-    const ent = read('/etc/passwd').find((f) => f[0] === u)
-    if (!ent) throw failed(n, total, ins, `--chown: no user "${u}" in the image's /etc/passwd`, 'give a numeric id, or add the user first (RUN adduser …)')
-    uid = Number(ent[2])
-    gid = Number(ent[3])
-  }
-  if (g !== undefined && g !== '') {
-    if (/^[0-9]+$/.test(g)) gid = Number(g)
-    else {
-      const ent = read('/etc/group').find((f) => f[0] === g)
-      if (!ent) throw failed(n, total, ins, `--chown: no group "${g}" in the image's /etc/group`, 'give a numeric id, or add the group first')
-      gid = Number(ent[2])
-    }
-  }
-  gid ??= uid
-  if (!(uid >= 0 && uid <= 65535 && gid >= 0 && gid <= 65535)) throw failed(n, total, ins, `--chown=${spec}: ids are 0–65535 in an image`, 'give a smaller id')
-  return {uid, gid}
 }
