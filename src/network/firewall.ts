@@ -61,7 +61,8 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[]): string {
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
-    `    iifname ${br} ip daddr 127.0.0.0/8 drop`,
+    // replies to the host's 127.0.0.1 (published ports) come back this way; nothing else may
+    `    iifname ${br} ip daddr 127.0.0.0/8 ct direction original drop`,
     ...(n.internal ? [`    iifname ${br} ct state established,related accept`, `    iifname ${br} ip daddr ${n.gateway} meta l4proto { tcp, udp } th dport 53 accept`, `    iifname ${br} drop`] : []),
     `  }`,
   ]

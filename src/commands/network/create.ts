@@ -18,8 +18,8 @@ export default class NetworkCreate extends BaseCommand {
     subnet: Flags.string({description: 'IPv4 subnet, e.g. 10.90.0.0/24 (default: a free /24 in 10.89.0.0/16)', helpValue: 'CIDR'}),
     gateway: Flags.string({description: 'the bridge\'s address in the subnet (default: its first)', helpValue: 'ADDRESS'}),
     internal: Flags.boolean({description: 'no way out: no masquerade, nothing forwarded off the bridge'}),
-    opt: Flags.string({char: 'o', multiple: true, description: 'driver option: com.docker.network.bridge.enable_icc=false, com.docker.network.driver.mtu=N, com.docker.network.bridge.name=labNAME', helpValue: 'KEY=VALUE'}),
-    label: Flags.string({multiple: true, description: 'a label', helpValue: 'KEY=VALUE'}),
+    opt: Flags.string({char: 'o', multiple: true, multipleNonGreedy: true, description: 'driver option: com.docker.network.bridge.enable_icc=false, com.docker.network.driver.mtu=N, com.docker.network.bridge.name=labNAME', helpValue: 'KEY=VALUE'}),
+    label: Flags.string({multiple: true, multipleNonGreedy: true, description: 'a label', helpValue: 'KEY=VALUE'}),
     ...stateDirFlag,
   }
 
