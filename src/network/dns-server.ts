@@ -13,8 +13,9 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {writeFileAtomic} from '../sandbox/state/atomic.js'
-import {isAlive, processStartTime} from '../sandbox/state/proc.js'
+import {processStartTime} from '../sandbox/state/proc.js'
 import {Store} from '../sandbox/state/store.js'
+import {sandboxRunning} from './alive.js'
 import type {NetworkRecord} from './store.js'
 
 const [networkName] = process.argv.slice(2)
@@ -37,8 +38,7 @@ function names(): Map<string, string> {
   for (const rec of store.all()) {
     const att = rec.spec.bridge?.networks.find((n) => n.networkId === net.id)
     if (!att) continue
-    const s = store.status(rec.id)
-    if (!s || (s.state !== 'running' && s.state !== 'restarting') || !isAlive(s.supervisorPid, s.supervisorStart)) continue
+    if (!sandboxRunning(store, rec.id)) continue
     for (const n of [rec.name, rec.spec.hostname, rec.id.slice(0, 12), ...att.aliases]) out.set(n.toLowerCase(), att.address)
   }
   return out

@@ -15,9 +15,9 @@ import {LabError, usageError} from '../errors.js'
 import type {BridgeSpec, NetworkAttachment, PortMapping} from '../sandbox/networks.js'
 import type {SandboxRequest} from '../sandbox/request.js'
 import {writeFileAtomic} from '../sandbox/state/atomic.js'
-import {isAlive} from '../sandbox/state/proc.js'
 import {Store, type SandboxRecord} from '../sandbox/state/store.js'
 import {cidrText, intToIp, ipToInt, isHost, isIpv4, overlaps, parseCidr, size} from './cidr.js'
+import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
 import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
 import {bridgeExists, ensureBridge, hostRoutes, removeBridge} from './kernel.js'
@@ -46,10 +46,7 @@ export interface NetworkSandbox {
   running: boolean
 }
 
-function running(store: Store, id: string): boolean {
-  const s = store.status(id)
-  return !!s && (s.state === 'running' || s.state === 'restarting') && isAlive(s.supervisorPid, s.supervisorStart)
-}
+const running = sandboxRunning
 
 function keyValues(list: string[] | undefined, what: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -157,13 +154,16 @@ export class Networks {
     })
   }
 
-  list(): Array<NetworkRecord & {sandboxes: number}> {
+  /** Reconciled first: what a killed CLI or supervisor left is gone before it is listed. */
+  async list(): Promise<Array<NetworkRecord & {sandboxes: number}>> {
     this.nets.ensureDefault()
+    if (process.getuid?.() === 0) await this.reconcile()
     return this.nets.all().map((n) => ({...n, sandboxes: this.sandboxesOn(n).length}))
   }
 
-  inspect(ref: string): NetworkRecord & {sandboxes: NetworkSandbox[]; kernel: {bridge: boolean; firewall: string; dnsPid: number}} {
+  async inspect(ref: string): Promise<NetworkRecord & {sandboxes: NetworkSandbox[]; kernel: {bridge: boolean; firewall: string; dnsPid: number}}> {
     const n = this.nets.get(ref)
+    if (process.getuid?.() === 0) await this.reconcile()
     return {...n, sandboxes: this.sandboxesOn(n), kernel: {bridge: bridgeExists(n.bridge), firewall: tableName(n), dnsPid: n.dns ? dnsPid(this.nets, n) : 0}}
   }
 

@@ -13,7 +13,8 @@ export default class NetworkInspect extends BaseCommand {
   async run() {
     const {argv, flags} = await this.parse(NetworkInspect)
     const nets = networks(flags)
-    const out = (argv as string[]).map((r) => nets.inspect(r))
+    const out = []
+    for (const r of argv as string[]) out.push(await nets.inspect(r))
     if (!this.jsonEnabled()) this.log(JSON.stringify(out, null, 2))
     return out
   }

@@ -11,7 +11,7 @@ export default class NetworkLs extends BaseCommand {
 
   async run() {
     const {flags} = await this.parse(NetworkLs)
-    const list = networks(flags).list()
+    const list = await networks(flags).list()
     if (!this.jsonEnabled()) {
       if (flags.quiet) this.log(list.map((n) => n.name).join('\n'))
       else process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'INTERNAL', 'SANDBOXES'], list.map((n) => [n.id.slice(0, 12), n.name, n.driver, n.subnet, n.gateway, String(n.internal), String(n.sandboxes)])))
