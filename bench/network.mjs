@@ -66,8 +66,8 @@ const result = {date: new Date().toISOString(), bytesPerRun: TOTAL}
 execFileSync('ip', ['netns', 'add', NS])
 try {
   inNs('ip', ['link', 'set', 'lo', 'up'])
-  lab('network', 'create', '--subnet', '10.96.0.0/24', 'app')
-  lab('network', 'create', '--subnet', '10.96.1.0/24', '-o', 'com.docker.network.driver.mtu=65520', 'jumbo')
+  lab('network', 'create', '--subnet', '10.96.0.0/24', '-o', 'com.docker.network.driver.mtu=1500', 'app')
+  lab('network', 'create', '--subnet', '10.96.1.0/24', 'jumbo') // the default MTU, 65520
 
   // --- start-up
   const run = (net) => `env LAB_STATE_DIR=${state} nsenter --net=/run/netns/${NS} ${process.execPath} -- ${LAB} sandbox run --network ${net} -- true`
@@ -102,7 +102,7 @@ try {
   // --- throughput
   lab('sandbox', 'run', '-d', '--name', 'sink', '--network', 'app', '-p', '127.0.0.1:15001:5001', '--', 'python3', '-c', SINK)
   lab('sandbox', 'run', '-d', '--name', 'jsink', '--network', 'jumbo', '--', 'python3', '-c', SINK)
-  const hostSink = spawnSync('sh', ['-c', `nsenter --net=/run/netns/${NS} python3 -c "$0" & echo $!`, SINK], {encoding: 'utf8'}).stdout.trim()
+  const hostSink = spawnSync('sh', ['-c', `nsenter --net=/run/netns/${NS} python3 -c "$0" >/dev/null 2>&1 </dev/null & echo $!`, SINK], {encoding: 'utf8'}).stdout.trim()
   const sinkIp = JSON.parse(lab('sandbox', 'inspect', 'sink'))[0].NetworkSettings.Networks.app.IPAddress
   await new Promise((r) => setTimeout(r, 1000))
   const g = {
