@@ -8,11 +8,11 @@
 //              MTU 1500 and 65520; through a published port vs straight to the sandbox (≥ 0.7×)
 // Needs root, hyperfine, python3. Writes bench/results/network.json.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {hyperfine, need, RESULTS, ROOT} from './lib.mjs'
+import {need, RESULTS, ROOT} from './lib.mjs'
 
 need('hyperfine', 'apt-get install hyperfine')
 need('python3', 'apt-get install python3')
@@ -51,6 +51,21 @@ c.shutdown(socket.SHUT_WR); got = int(c.recv(64)); dt = time.perf_counter() - t
 assert got == sent, (got, sent)
 print(sent * 8 / dt / 1e9)`
 
+/** hyperfine's mean wall-clock and CPU (user + system) seconds per command */
+function timed(commands, runs) {
+  const dir = mkdtempSync(join(tmpdir(), 'lbn-hf-'))
+  const out = join(dir, 'r.json')
+  const args = ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', out, '--style', 'basic']
+  for (const [label, cmd] of Object.entries(commands)) args.push('-n', label, cmd)
+  try {
+    execFileSync('hyperfine', args, {stdio: ['ignore', 'inherit', 'inherit']})
+    const data = JSON.parse(readFileSync(out, 'utf8')).results
+    return {means: Object.fromEntries(data.map((r) => [r.command, r.mean])), cpu: Object.fromEntries(data.map((r) => [r.command, r.user + r.system]))}
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /** Gbit/s: the median of three runs of SOURCE, on the namespace's host side or in a sandbox */
 function rate(where, host, port) {
@@ -71,7 +86,10 @@ try {
 
   // --- start-up
   const run = (net) => `env LAB_STATE_DIR=${state} nsenter --net=/run/netns/${NS} ${process.execPath} -- ${LAB} sandbox run --network ${net} -- true`
-  const commands = {'none': run('none'), 'bridge': run('bridge'), 'user network': run('app')}
+  // a bridged sandbox is supervised (recorded, like --name or -d): 'none, supervised' (made
+  // so by --volumes-from a sandbox without volumes) tells the network's cost from that one
+  lab('sandbox', 'create', '--name', 'novols', '--', 'true')
+  const commands = {'none': run('none'), 'none, supervised': run('none --volumes-from novols'), 'bridge': run('bridge'), 'user network': run('app')}
   let nv
   if (NETAVARK) {
     const dir = mkdtempSync(join(tmpdir(), 'lab-bench-nv-'))
@@ -86,12 +104,15 @@ try {
     commands['netavark alone'] = `sh -c 'ip netns add ${target} && nsenter --net=/run/netns/${NS} ${NETAVARK} --config ${dir}/c -f ${cfg} setup /run/netns/${target} >/dev/null && nsenter --net=/run/netns/${NS} ${NETAVARK} --config ${dir}/c -f ${cfg} teardown /run/netns/${target}; ip netns del ${target}'`
     commands['ip netns add+del'] = `sh -c 'ip netns add ${target}-e && ip netns del ${target}-e'`
   }
-  const means = hyperfine('network-startup', commands, {runs: Number(process.env.BENCH_RUNS ?? 20), warmup: 3})
+  const {means, cpu} = timed(commands, Number(process.env.BENCH_RUNS ?? 20))
   if (nv) rmSync(nv, {recursive: true, force: true})
   result.startupMeansSeconds = means
+  result.startupCpuSeconds = cpu
   result.ratios = [
     {what: 'bridge vs none', ratio: means.bridge / means.none, target: 1.5, better: 'lower'},
     {what: 'user network vs none', ratio: means['user network'] / means.none, target: 1.5, better: 'lower'},
+    {what: 'bridge vs none, supervised', ratio: means.bridge / means['none, supervised'], target: 1.5, better: 'lower'},
+    {what: 'bridge vs none, CPU time', ratio: cpu.bridge / cpu.none, target: 1.5, better: 'lower'},
   ]
   if (means['netavark alone']) {
     // the plumbing alone: lab's extra time on a bridge against netavark's setup + teardown
