@@ -365,26 +365,27 @@ export class Networks {
     })
   }
 
-  async beforeStart(_store: Store, id: string): Promise<void> {
-    const self = this
+  /** Before sandbox id starts: its leases bound, its networks' bridges, rulesets (with its
+   * published ports) and name servers in place. */
+  async beforeStart(id: string): Promise<void> {
     const rec = this.store.load(id)
     if (!rec?.spec.bridge) return
-    await self.nets.lock(async () => {
+    await this.nets.lock(async () => {
       for (const a of rec.spec.bridge!.networks) {
-        const n = self.nets.get(a.network)
+        const n = this.nets.get(a.network)
         if (n.id !== a.networkId) throw new LabError('no-such-network', `network ${a.network} of sandbox ${rec.name} was removed`, {hint: `remove the sandbox and run it again: lab sandbox rm ${rec.name}`})
-        self.nets.bind(n.name, a.address, id)
-        await self.apply(n, id)
+        this.nets.bind(n.name, a.address, id)
+        await this.apply(n, id)
       }
     })
   }
 
+  /** Every network made to match the records: stale leases dropped, rulesets re-applied. */
   async reconcile(): Promise<void> {
-    const self = this
-    await self.nets.lock(async () => {
-      for (const n of self.nets.all()) {
-        self.nets.dropStaleLeases(n.name)
-        await self.apply(n)
+    await this.nets.lock(async () => {
+      for (const n of this.nets.all()) {
+        this.nets.dropStaleLeases(n.name)
+        await this.apply(n)
       }
     })
   }

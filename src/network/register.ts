@@ -5,6 +5,6 @@ import {Networks} from './networks.js'
 
 registerBridgeNetworks({
   attach: (req, sandbox, store) => new Networks(store).attach(req, sandbox),
-  beforeStart: (store, id) => new Networks(store).beforeStart(store, id),
+  beforeStart: (store, id) => new Networks(store).beforeStart(id),
   reconcile: (store) => new Networks(store).reconcile(),
 })
