@@ -6,7 +6,6 @@ import {networks} from '../../cli/network-flags.js'
 
 export default class NetworkLs extends BaseCommand {
   static override summary = 'List networks'
-  static override aliases = ['network:list']
   static override flags = {quiet: Flags.boolean({char: 'q', description: 'print names only'}), ...stateDirFlag}
 
   async run() {

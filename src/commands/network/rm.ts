@@ -8,7 +8,6 @@ import {usageError} from '../../errors.js'
 export default class NetworkRm extends BaseCommand {
   static override summary = 'Remove networks (never one a sandbox is on): bridge, firewall rules and name server go with them'
   static override strict = false
-  static override aliases = ['network:remove']
   static override args = {network: Args.string({required: true, description: 'network name or id (more may follow)'})}
   static override flags = {...stateDirFlag}
 
