@@ -665,6 +665,12 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
 
     // 3. services
     let join_: NetJoin | undefined
+    // The job's services and steps share one network namespace: a service answers on
+    // localhost (GitHub's case of a job on the runner) and by its name (the case of a job
+    // in a container, where GitHub's service containers are reached by their label).
+    const serviceHosts = Object.keys(j.services)
+      .filter((n) => /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(n))
+      .map((n) => `${n}:127.0.0.1`)
     for (const [name, s] of Object.entries(j.services)) {
       const log = e.record.log(keyName, `service-${slug(name)}.log`)
       const info: JobResult['services'][number] = {name, ready: false, log: log.path}
@@ -684,6 +690,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
         network: 'none',
         limits: {...sc.limits, outputLimit: undefined},
         hostname: slug(name).replace(/[^a-z0-9-]/g, '-').slice(0, 60) || 'service',
+        addHost: [...(sc.addHost ?? []), ...serviceHosts],
       })
       const lines = {stdout: new MaskedLines(e.masker, (l) => log.line('stdout', l)), stderr: new MaskedLines(e.masker, (l) => log.line('stderr', l))}
       const svc = await startService(name, spec, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
@@ -693,7 +700,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const readyPort = s.ready?.port ?? firstPort(s.ports)
       const probe = readyCmd
         ? async () => {
-            const ps = await buildSpec({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/'})
+            const ps = await buildSpec({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/', addHost: [...(sc.addHost ?? []), ...serviceHosts]})
             const pr = await runSandbox(ps, {stdio: 'pipe', joins: [svc.join], abortSignal: abortJob.signal, outputLimit: 65536})
             return pr.verdict === 'ok'
           }
@@ -715,7 +722,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     const extraPath: string[] = []
     const seq = {n: 0}
     for (const s of j.steps) {
-      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts})
+      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts})
       res.steps.push(sr)
       const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
       const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
@@ -814,6 +821,8 @@ interface StepEnv {
   mounts: Mount[]
   container: Partial<SandboxRequest>
   join?: NetJoin
+  /** NAME:127.0.0.1 of each of the job's services, for the step's /etc/hosts */
+  hosts?: string[]
   jobEnv: Record<string, string>
   fileEnv: Record<string, string>
   extraPath: string[]
@@ -983,6 +992,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       network: x.join ? 'none' : x.container.network,
       timeout: `${timeoutMs}ms`,
       hostname: 'lab-ci',
+      addHost: [...(x.container.addHost ?? []), ...(x.join ? (x.hosts ?? []) : [])],
     })
     const log = x.e.record.log(slug(x.e.masker.mask(r.key)), `${String(sr.index + 1).padStart(2, '0')}-${slug(x.e.masker.mask(sr.name))}.log`)
     sr.log = log.path

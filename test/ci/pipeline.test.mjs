@@ -129,7 +129,7 @@ jobs:
   assert.is(r.code, 1)
 })
 
-rootTest(t, 'services: a web server and a TCP echo server from our fixtures, reached on localhost after their readiness checks', async () => {
+rootTest(t, 'services: a web server and a TCP echo server from our fixtures, reached on localhost and by name after their readiness checks', async () => {
   writeFileSync(join(repo, 'index.html'), '<p>served from the workspace</p>\n')
   const f = pipeline(`
 jobs:
@@ -146,6 +146,8 @@ jobs:
     steps:
       - run: python3 -c "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:18765/index.html').read().decode())"
       - run: python3 -c "import socket;c=socket.create_connection(('127.0.0.1',19000));c.sendall(b'ping');print(c.recv(10).decode())"
+      # and by the service's name, as a job in a container reaches GitHub's service containers
+      - run: python3 -c "import socket,urllib.request;print(urllib.request.urlopen('http://web:18765/index.html').read().decode());c=socket.create_connection(('echo',19000));c.sendall(b'by name');print(c.recv(10).decode())"
 `)
   const r = await ci([f, '--json'])
   assert.is(r.code, 0, JSON.stringify(r.json.jobs[0], null, 1))
@@ -153,6 +155,7 @@ jobs:
   assert.equal(j.services.map((s) => [s.name, s.ready]), [['web', true], ['echo', true]])
   assert.match(readFileSync(j.steps[0].log, 'utf8'), 'served from the workspace')
   assert.match(readFileSync(j.steps[1].log, 'utf8'), 'PING')
+  assert.match(readFileSync(j.steps[2].log, 'utf8'), /served from the workspace[\s\S]*BY NAME/)
   // the services ended with the job: nothing of them is left
   assert.equal(processesMatching('http.server 18765'), [])
   assert.equal(processesMatching('19000'), [])
