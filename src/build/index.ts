@@ -337,7 +337,15 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   async function runInstruction(ins: Instruction, st: State, v: Map<string, string>): Promise<State> {
     if (ins.flags.mount !== undefined || ins.flags.security !== undefined) throw failed(n, total, ins, `RUN --${ins.flags.mount !== undefined ? 'mount' : 'security'} is not supported`, 'leave the flag out: a RUN sees only its image')
     let command: string[]
-    if (ins.heredocs.length > 0 && /^(<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?\s*)+$/.test(ins.args)) {
+    let input: string | undefined
+    const onlyHeredoc = ins.heredocs.length > 0 && /^(<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?\s*)+$/.test(ins.args)
+    const shebang = onlyHeredoc ? /^#!\s*(\S+)(?:[ \t]+(.*?))?[ \t]*\n/.exec(ins.heredocs[0].body) : null
+    if (shebang) {
+      // as BuildKit: a script with a #! line is a file the kernel runs with the interpreter
+      // it names; here written to the sandbox's own /tmp (not part of the layer) from stdin
+      command = ['/bin/sh', '-c', 'cat > "$0" && chmod 0700 "$0" && exec "$0"', '/tmp/.lab-heredoc-script']
+      input = ins.heredocs[0].body
+    } else if (onlyHeredoc) {
       command = [...(st.config.Shell ?? ['/bin/sh', '-c']), ins.heredocs[0].body]
     } else if (ins.heredocs.length > 0) {
       command = [...(st.config.Shell ?? ['/bin/sh', '-c']), [ins.args, ...ins.heredocs.map((h) => `${h.body}${h.name}`)].join('\n')]
@@ -347,13 +355,13 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     const argEnv = [...st.args].filter(([k]) => !env.has(k)).map(([k, val]) => `${k}=${val}`).sort()
     const stepNetwork = ins.flags.network === 'host' ? 'host' : ins.flags.network === 'none' ? 'none' : network!
     if (stepNetwork === 'host' && network !== 'host') throw failed(n, total, ins, 'RUN --network=host needs the build to allow it', 'build with --network host')
-    return cached(ins, st, [command, argEnv, stepNetwork], async () => {
+    return cached(ins, st, [command, input ?? null, argEnv, stepNetwork], async () => {
       if (!st.id) throw failed(n, total, ins, 'this stage has no root file system to run in (FROM scratch)', 'copy a shell and programs into the stage first, or RUN in a stage built FROM an image')
       emit({type: 'running'})
       ran++
       // loaded on a miss only: a fully cached build starts no sandbox and needs no engine
       const {runStep} = await import('./run-step.js')
-      const r = await runStep({store, stateDir: o.stateDir, parent: st.id, command, env: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network: stepNetwork, limits: runLimits, timeoutMs, layerLimits: limits, onOutput: (chunk) => emit({type: 'output', chunk}), abortSignal: o.abortSignal})
+      const r = await runStep({store, stateDir: o.stateDir, parent: st.id, command, input, env: argEnv, user: st.config.User, workdir: st.config.WorkingDir, network: stepNetwork, limits: runLimits, timeoutMs, layerLimits: limits, onOutput: (chunk) => emit({type: 'output', chunk}), abortSignal: o.abortSignal})
       if (r.stopped) throw failed(n, total, ins, `stopped: ${r.stopped}`, 'write less in one step, or raise LAB_IMAGE_MAX_LAYER_SIZE / LAB_IMAGE_MAX_LAYER_FILES if the build is trusted')
       const res = r.result
       if (res.verdict !== 'ok') {

@@ -41,6 +41,8 @@ export interface RunStepOptions {
   limits: LimitsRequest
   timeoutMs?: number
   layerLimits: LayerLimits
+  /** text on the step's stdin (a heredoc script with a #! line) */
+  input?: string
   onOutput?: (chunk: Buffer) => void
   abortSignal?: AbortSignal
 }
@@ -121,7 +123,7 @@ export async function runStep(o: RunStepOptions): Promise<RunStepResult> {
         ulimit: [`fsize=${o.layerLimits.maxBytes + 1}`],
         callerEnv: {},
       },
-      {stdio: 'pipe', outputLimit: 64 * 1024, stateDir: o.stateDir, abortSignal: stop.signal, onStdout: keep, onStderr: keep},
+      {stdio: 'pipe', input: o.input, outputLimit: 64 * 1024, stateDir: o.stateDir, abortSignal: stop.signal, onStdout: keep, onStderr: keep},
     )
     clearInterval(watch)
     // a file stopped at the size limit (EFBIG or SIGXFSZ) shows as a failed step: name the cap

@@ -200,4 +200,12 @@ rootTest(t, 'COPY --from reads a stage as its layers merge: what a RUN deleted o
   assert.match(d.stderr, /\/data\/dir\/sub\/f was not found in stage gen/, 'a file under a deleted directory is gone')
 })
 
+rootTest(t, 'a RUN heredoc with a #! line runs with the interpreter it names, as BuildKit runs it', async () => {
+  const c = makeContext(join(fx.work, 'shebang'), {Dockerfile: 'FROM base:1\nRUN <<EOF\n#!/bin/awk -f\nBEGIN { print "from awk" > "/awk.txt" }\nEOF\n'})
+  const r = await L(['build', '-q', '-t', 'shebang:1', c])
+  assert.is(r.code, 0, r.stderr)
+  const run = await L(['sandbox', 'run', 'shebang:1', '--', 'sh', '-c', 'cat /awk.txt; ls -a /tmp | grep -c lab-heredoc'])
+  assert.is(run.stdout, 'from awk\n0\n', 'the script itself is not left in the image')
+})
+
 t.run()
