@@ -6,7 +6,8 @@
  * syntax (* ? [a-z] \x) plus `**` for any number of directories, `!` re-includes; the
  * last pattern that matches a path decides, and a path is excluded when one of its
  * parent directories is. An excluded file does not exist for COPY and ADD, and is not
- * read for the cache key.
+ * read for the cache key. A Dockerfile given with -f may have its own, NAME.dockerignore
+ * beside it, which is read instead (as BuildKit does).
  */
 import {lstatSync, readFileSync, realpathSync} from 'node:fs'
 import {posix, resolve} from 'node:path'
@@ -102,16 +103,19 @@ export function openContext(dir: string, dockerfile?: string, stdinText?: string
     throw usageError(`the build context ${dir} is not a directory`, 'give the directory holding the files the Dockerfile copies, e.g. lab build -t app .')
   }
   let ignore: Pattern[] = []
-  const di = `${root}/.dockerignore`
-  const st = (() => {
+  const lst = (p: string) => {
     try {
-      return lstatSync(di)
+      return lstatSync(p)
     } catch {
       return null
     }
-  })()
+  }
+  // as BuildKit: DOCKERFILE.dockerignore beside a Dockerfile given with -f comes first
+  const own = dockerfile !== undefined && dockerfile !== '-' ? `${resolve(dockerfile)}.dockerignore` : undefined
+  const di = own && lst(own) ? own : `${root}/.dockerignore`
+  const st = lst(di)
   if (st) {
-    if (!st.isFile()) throw usageError('.dockerignore is not a regular file', 'make it a plain file (not a link)')
+    if (!st.isFile()) throw usageError(`${di} is not a regular file`, 'make it a plain file (not a link)')
     ignore = parseDockerignore(readFileSync(di, 'utf8'))
   }
   const tree = new ContextTree(root, ignoreMatcher(ignore))

@@ -178,6 +178,7 @@ export function planCopy(o: {sources: CopySource[]; dest: string; workdir: strin
     } else if (st.isSymbolicLink()) {
       push({dest, kind: 'link', mode: 0o777, size: 0, mtime, link: readlinkSync(e.abs)}, '')
     } else if (st.isFile()) {
+      tree.checkFile?.(rel, st)
       push({dest, kind: 'file', abs: e.abs, mode, size: st.size, mtime}, fileHash(e.abs))
     } else if (st.isSocket()) {
       // sockets are left out, as Docker leaves them
@@ -194,6 +195,7 @@ export function planCopy(o: {sources: CopySource[]; dest: string; workdir: strin
     const e = m.tree.entry(m.rel)!
     if (e.st.isDirectory()) walk(m.tree, m.rel, resolvedDest)
     else if (o.add && e.st.isFile() && isTarArchive(e.abs)) {
+      m.tree.checkFile?.(m.rel, e.st)
       push({dest: resolvedDest, kind: 'tar', abs: e.abs, mode: 0o755, size: e.st.size, mtime: e.st.mtimeMs / 1000}, fileHash(e.abs))
     } else walk(m.tree, m.rel, destFor(posix.basename(m.rel) || m.rel))
   }

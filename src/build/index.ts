@@ -8,7 +8,7 @@
  * it names in FROM and COPY --from, and theirs). FROM names a stage, `scratch`, or an
  * image of the store: builds never pull (pull or load the base first).
  */
-import {closeSync, constants, openSync, readSync, fstatSync} from 'node:fs'
+import {closeSync, constants, fstatSync, mkdirSync, openSync, readSync, rmSync} from 'node:fs'
 
 import {LabError, usageError} from '../errors.js'
 import {commitImage} from '../images/commit.js'
@@ -280,11 +280,10 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     switch (ins.keyword) {
       case 'ARG': {
         const args = new Map(st.args)
-        const names = declareArgs(ins, args, globals, given, consumed, df.escape, v)
+        declareArgs(ins, args, globals, given, consumed, df.escape, v)
         // an ARG changes no image: its value enters the keys of the RUNs that see it
         steps.push({n, line: ins.line, instruction: ins.text, cached: true, image: st.id ?? 'scratch'})
         if (st.id) emit({type: 'made', image: st.id})
-        void names
         return {...st, args}
       }
       case 'RUN':
@@ -294,9 +293,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         return copyInstruction(ins, st, v, stage)
       default: {
         if (!METADATA.has(ins.keyword)) throw dockerfileError(ins.line, `${ins.keyword} is not allowed here`)
-        let config = applyMetadata(ins, st.config, v, df.escape)
+        const config = applyMetadata(ins, st.config, v, df.escape)
         if (ins.keyword === 'ENTRYPOINT' && !st.cmdSet) config.Cmd = null
-        if (ins.keyword === 'MAINTAINER') config = {...config}
         const expanded = JSON.stringify(config)
         const next = await cached(ins, st, [ins.text, expanded], async () => {
           if (ins.keyword === 'WORKDIR' && config.WorkingDir) {
@@ -321,8 +319,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   }
 
   async function layerOf(fill: (dir: string) => Promise<void>) {
-    const { layerFromDir } = await import('../images/upper.js')
-    const { mkdirSync, rmSync } = await import('node:fs')
+    // loaded on a miss only (it brings the helper's module): a cached build never writes a layer
+    const {layerFromDir} = await import('../images/upper.js')
     const dir = store.tempDir()
     try {
       const root = `${dir}/layer`
@@ -418,17 +416,24 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       if (!/^[0-7]{3,4}$/.test(ins.flags.chmod)) throw failed(n, total, ins, `--chmod=${ins.flags.chmod} is not an octal mode`, 'e.g. --chmod=0755')
       chmod = parseInt(ins.flags.chmod, 8)
     }
-    let plan: CopyPlan
-    try {
-      plan = planCopy({sources, dest, workdir: st.config.WorkingDir ?? '/', target, add, owner, chmod, instruction: ins.keyword, limits})
-    } catch (e) {
-      if (e instanceof LabError) throw failed(n, total, ins, e.message.replace(/^(COPY|ADD): /, ''), e.hint ?? '', 1)
-      throw e
+    const plan = (): CopyPlan => {
+      try {
+        return planCopy({sources, dest, workdir: st.config.WorkingDir ?? '/', target, add, owner, chmod, instruction: ins.keyword, limits})
+      } catch (e) {
+        if (e instanceof LabError) throw failed(n, total, ins, e.message.replace(/^(COPY|ADD): /, ''), e.hint ?? '', 1)
+        throw e
+      }
     }
-    return cached(ins, st, [ins.text, dest, fromWhat, plan.hash], async () => {
+    // what COPY --from reads is fixed by the image it reads (layers are content-addressed
+    // and never change): its id and the words are the key, nothing need be read for it.
+    // The context can change under the same names: there the key holds the contents.
+    const planned = tree ? undefined : plan()
+    const key = tree ? [ins.text, words, dest, fromWhat, owner ?? null, chmod ?? null] : [ins.text, dest, fromWhat, planned!.hash]
+    return cached(ins, st, key, async () => {
+      const p = planned ?? plan()
       let layer
       try {
-        layer = await layerOf((dir) => applyCopy(plan, dir, target, () => store.tempDir(), limits))
+        layer = await layerOf((dir) => applyCopy(p, dir, target, () => store.tempDir(), limits))
       } catch (e) {
         if (e instanceof LabError) throw failed(n, total, ins, e.message, e.hint ?? '', 1)
         throw e
@@ -444,19 +449,16 @@ function expandPlain(body: string, v: Map<string, string>): string {
 }
 
 /** ARG NAME[=default]…: into `into`, its value from --build-arg, else its default, else the global one. */
-function declareArgs(ins: Instruction, into: Map<string, string>, globals: Map<string, string>, given: Map<string, string>, consumed: Set<string>, escape: string, v: Map<string, string> = into): string[] {
-  const names: string[] = []
+function declareArgs(ins: Instruction, into: Map<string, string>, globals: Map<string, string>, given: Map<string, string>, consumed: Set<string>, escape: string, v: Map<string, string> = into): void {
   for (const raw of ins.args.split(/\s+/).filter(Boolean)) {
     const eq = raw.indexOf('=')
     const name = eq < 0 ? raw : raw.slice(0, eq)
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw dockerfileError(ins.line, `ARG "${raw}" is not NAME or NAME=DEFAULT`)
-    names.push(name)
     consumed.add(name)
     const def = eq < 0 ? undefined : processWord(raw.slice(eq + 1), v, escape)
     const val = given.get(name) ?? def ?? globals.get(name)
     if (val !== undefined) into.set(name, val)
   }
-  return names
 }
 
 /** --chown=USER[:GROUP]: numbers, or names of the image's own /etc/passwd and /etc/group. */

@@ -31,6 +31,8 @@ export interface Tree {
   entry(rel: string): Entry | null
   /** names in a directory (merged, ignored ones left out) */
   names(rel: string): string[]
+  /** refuses a file that may not be read (a context's hard link to another user's file) */
+  checkFile?(rel: string, st: Stats): void
   /** a path given by a user or a link, resolved inside the tree (symlinks followed; the final one if follow) */
   resolve(path: string, follow: boolean, base?: string): string
 }
@@ -100,8 +102,20 @@ abstract class BaseTree implements Tree {
 export class ContextTree extends BaseTree {
   what = 'the build context'
   protected clamp = false
+  private readonly owner: number
   constructor(readonly root: string, readonly ignored: (rel: string) => boolean) {
     super()
+    this.owner = lstatSync(root).uid
+  }
+
+  /**
+   * A hard link is a second name of a file that may live anywhere on the file system: a
+   * context of one user holding a link to a file of another (root's /etc/shadow) would
+   * otherwise be read with the builder's rights. A file with more than one link is
+   * read only when it belongs to the context directory's owner.
+   */
+  checkFile(rel: string, st: Stats): void {
+    if (st.nlink > 1 && st.uid !== this.owner) throw copyError(`${rel} in the build context is a hard link to a file of another user (uid ${st.uid})`, 'copy the file into the context instead of linking it')
   }
 
   entry(rel: string): Entry | null {

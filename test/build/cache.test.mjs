@@ -83,4 +83,18 @@ rootTest(t, '--no-cache runs every step again', async () => {
   assert.is(r.out.cached, 0)
 })
 
+rootTest(t, 'COPY --from is keyed by the stage\'s image: reused while the stage is, re-run when a file the stage read changes', async () => {
+  const c = makeContext(join(fx.work, 'stages'), {Dockerfile: 'FROM base:1 AS gen\nCOPY in.txt /in.txt\nRUN tr a-z A-Z < /in.txt > /out.txt\nFROM base:1\nCOPY --from=gen /out.txt /out.txt\nCMD ["cat", "/out.txt"]\n', 'in.txt': 'one\n'})
+  const b = async () => {
+    const r = await lab(['build', '--json', '-t', 'stages:1', c], {env: fx.env, timeout: 120_000})
+    assert.is(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout).steps.filter((s) => !s.cached).map((s) => s.instruction.split(' ').slice(0, 2).join(' '))
+  }
+  await b()
+  assert.equal(await b(), [])
+  writeFileSync(join(c, 'in.txt'), 'two\n')
+  assert.equal(await b(), ['COPY in.txt', 'RUN tr', 'COPY --from=gen', 'CMD ["cat",'])
+  assert.is((await lab(['sandbox', 'run', 'stages:1', '--'], {env: fx.env})).stdout, 'TWO\n')
+})
+
 t.run()

@@ -55,6 +55,16 @@ rootTest(t, 'attack: a context symlink to a host file, or to a parent directory 
   noLeftovers()
 })
 
+rootTest(t, 'attack: a context of one user hard-links a file of another (root\'s) — defence: a file with several links is read only when the context\'s owner owns it', async () => {
+  writeFileSync(join(fx.work, 'root-only.txt'), 'root secret\n', {mode: 0o600})
+  const r = await build('FROM base:1\nCOPY . /ctx/\n', {'mine.txt': 'mine\n'}, {setup: (c) => {
+    execFileSync('chown', ['-R', '65534', c])
+    execFileSync('ln', [join(fx.work, 'root-only.txt'), join(c, 'linked.txt')])
+  }})
+  assert.is(r.code, 1)
+  assert.match(r.stderr, /linked\.txt in the build context is a hard link to a file of another user \(uid 0\)/)
+})
+
 rootTest(t, 'attack: a symlink inside a copied directory — defence: it is copied as a link and resolves inside the image, not on the host', async () => {
   const r = await build('FROM base:1\nCOPY dir/ /d/\n', {'dir/plain.txt': 'plain\n'}, {setup: (c) => symlinkSync(join(fx.work, 'host-secret.txt'), join(c, 'dir', 'l'))})
   assert.is(r.code, 0, r.stderr)

@@ -208,4 +208,14 @@ rootTest(t, 'a RUN heredoc with a #! line runs with the interpreter it names, as
   assert.is(run.stdout, 'from awk\n0\n', 'the script itself is not left in the image')
 })
 
+rootTest(t, '-f - reads the Dockerfile from stdin; -f FILE uses FILE.dockerignore beside it before the context\'s', async () => {
+  const c = makeContext(join(fx.work, 'stdin'), {'.dockerignore': 'b.txt\n', 'a.txt': 'a\n', 'b.txt': 'b\n', 'other/Dockerfile': 'FROM base:1\nCOPY *.txt /t/\n', 'other/Dockerfile.dockerignore': 'a.txt\n'})
+  const r = await L(['build', '-q', '-t', 'stdin:1', '-f', '-', c], {input: 'FROM base:1\nCOPY *.txt /t/\n'})
+  assert.is(r.code, 0, r.stderr)
+  assert.is((await L(['sandbox', 'run', 'stdin:1', '--', 'ls', '/t'])).stdout, 'a.txt\n', 'the context\'s .dockerignore')
+  const f = await L(['build', '-q', '-t', 'own:1', '-f', join(c, 'other', 'Dockerfile'), c])
+  assert.is(f.code, 0, f.stderr)
+  assert.is((await L(['sandbox', 'run', 'own:1', '--', 'ls', '/t'])).stdout, 'b.txt\n', 'the Dockerfile\'s own .dockerignore')
+})
+
 t.run()
