@@ -4,7 +4,7 @@
 // with the hint that says how to fix it. The labs' own checks look from inside sandboxes
 // on the images the builds made (the user and working directory a program runs with,
 // what COPY --from left out, the cache lines a rebuild prints).
-import {chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {suite} from 'uvu'
@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert'
 
 import {rootTest} from '../helpers.mjs'
 import {loadLab} from '../../dist/labs/load.js'
+import {lastGoodIn} from '../../dist/labs/render.js'
 import {runLab} from '../../dist/labs/runner.js'
 import {ensureExerciseDir, makeWalkthroughDir} from '../../dist/labs/workdir.js'
 
@@ -61,6 +62,33 @@ async function exerciseRun(l, step, answer) {
     rmSync(parent, {recursive: true, force: true})
   }
 }
+
+t('{{lastGood}} is the image a failed build names as its last good step, and nothing else', () => {
+  const stderr = 'lab: step 4/5 (Dockerfile line 4) RUN cp a b: returned a non-zero code: 1 (its output is above; run the last good image to debug: lab sandbox run 3f1e2d4c5b6a -- sh)\n'
+  assert.is(lastGoodIn(stderr), '3f1e2d4c5b6a')
+  assert.throws(() => lastGoodIn('Successfully built 3f1e2d4c5b6a\n'), /no last good image/)
+  // only the twelve hex digits are taken, never what follows them
+  assert.is(lastGoodIn('run the last good image to debug: lab sandbox run 3f1e2d4c5b6a; rm -rf / -- sh'), '3f1e2d4c5b6a')
+  assert.throws(() => lastGoodIn('run the last good image to debug: lab sandbox run ../../etc -- sh'), /no last good image/)
+})
+
+t('a lab whose command gives RUN steps the host network is refused when it is loaded', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'labbuild-def-')), 'net')
+  try {
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'lab.yaml'), 'id: net\ntitle: Net\nchapter: "0"\nsource: test\nestimatedMinutes: 1\nsteps:\n  - id: s\n    title: S\n    actions:\n      - command: build --network host -t x:1 .\n        as: b\n    checks:\n      - name: built\n        of: b\n        exitCode: 0\n')
+    let err
+    try {
+      await loadLab(dir)
+    } catch (e) {
+      err = e
+    }
+    assert.ok(err, 'the lab loaded')
+    assert.match(String(err.message), /--network host is not available in labs/)
+  } finally {
+    rmSync(join(dir, '..'), {recursive: true, force: true})
+  }
+})
 
 for (const id of ['ch8-dockerfile', 'build-smart']) {
   rootTest(t, `${id}: the walkthrough (every exercise with its reference solution) passes and leaves nothing behind`, async () => {
