@@ -27,6 +27,8 @@ export interface VerbRule {
   dirArgs?: number[]
   /** a file the verb reads from the directory argument when the flag does not name one */
   defaultInput?: {flag: string; dirArg: number; name: string}
+  /** inputs the verb opens following links (a build's Dockerfile): never in a directory sandboxes write to */
+  stableInputs?: string[]
   /** flag values a lab may not give, and why */
   refusedValues?: Record<string, {values: string[]; why: string; hint: string}>
 }
@@ -57,6 +59,7 @@ export const LAB_VERBS: Record<string, VerbRule> = {
     load: cmd('build'),
     dirArgs: [0],
     inputs: ['file'],
+    stableInputs: ['file'],
     outputs: ['iidfile'],
     defaultInput: {flag: 'file', dirArg: 0, name: 'Dockerfile'},
     refusedValues: {network: {values: ['host'], why: 'a lab\'s RUN steps have no network', hint: 'labs work offline: leave out --network (RUN steps get only their own loopback)'}},
@@ -124,12 +127,12 @@ function confinedDir(rel: string, ctx: VerbContext): string {
 }
 
 /** A file argument → its absolute path in the work directory, refused when it leaves it. */
-function confinedFile(rel: string, kind: 'input' | 'output', ctx: VerbContext): string {
+function confinedFile(rel: string, kind: 'input' | 'output', ctx: VerbContext, stable = false): string {
   if (rel === '-' || rel === '') throw usageError(`${ctx.where}: a lab does not pipe through stdin or stdout ("${rel}")`, kind === 'input' ? 'give the file by its name in the work directory' : 'write to a file in the work directory with -o FILE')
   const parts = relComponents(rel.replace(/^(\.\/)+/, ''), ctx.where)
   const path = parts.join('/')
-  if (kind === 'output' && ctx.writable.some((w) => path === w || path.startsWith(w.replace(/\/$/, '') + '/'))) {
-    throw usageError(`${ctx.where}: ${rel} is in a directory sandboxes write to`, 'write the file elsewhere in the work directory')
+  if ((kind === 'output' || stable) && ctx.writable.some((w) => path === w || path.startsWith(w.replace(/\/$/, '') + '/'))) {
+    throw usageError(`${ctx.where}: ${rel} is in a directory sandboxes write to`, kind === 'output' ? 'write the file elsewhere in the work directory' : 'keep it outside the directories the lab\'s sandboxes write to (its writable list)')
   }
   if (ctx.statFiles === false) return `./${path}`
   const st = safeStat(ctx.work, path, ctx.where) // refuses a link anywhere on the way
@@ -163,7 +166,7 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
     given.add(name)
     const refusal = rule.refusedValues?.[name]
     if (refusal?.values.includes(value)) throw usageError(`${ctx.where}: --${name} ${value} is not available in labs: ${refusal.why}`, refusal.hint)
-    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', ctx)
+    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', ctx, rule.stableInputs?.includes(name))
     if (rule.outputs?.includes(name)) {
       sawOutput = true
       return confinedFile(value, 'output', ctx)
@@ -212,7 +215,7 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
   if (d && !given.has(d.flag) && dirs.has(d.dirArg)) {
     // the file the verb would read by default: a link there could name any file of the host
     const dir = dirs.get(d.dirArg)!.replace(/^\.\/?/, '')
-    confinedFile(dir ? `${dir}/${d.name}` : d.name, 'input', ctx)
+    confinedFile(dir ? `${dir}/${d.name}` : d.name, 'input', ctx, rule.stableInputs?.includes(d.flag))
   }
   if (rule.needsOutput && !sawOutput) throw usageError(`${ctx.where}: lab ${verb} writes a tarball: a lab takes it in a file`, `add -o FILE (a file in the work directory), e.g. lab ${verb} -o out.tar …`)
   return out

@@ -35,7 +35,7 @@ const WRONG = {
   ],
   'build-smart': [
     {file: 'tool/Dockerfile', answer: () => fixture('build-smart', 'tool/Dockerfile'), check: 'neither the toolchain nor the sources are in the slim image', hint: 'a second FROM course/busybox:1.0'},
-    {file: 'app/Dockerfile', answer: () => fixture('build-smart', 'app/Dockerfile'), check: 'after the change to main.sh, the install step comes from the cache', hint: 'COPY deps.txt /app/ before the RUN'},
+    {file: 'app/Dockerfile', answer: () => fixture('build-smart', 'app/Dockerfile'), check: 'after the change to src/main.sh, the install step comes from the cache', hint: 'COPY deps.txt /app/ before the RUN'},
     {file: 'broken/Dockerfile', answer: () => fixture('build-smart', 'broken/Dockerfile'), check: 'your Dockerfile builds', hint: 'conf/app.conf'},
   ],
 }

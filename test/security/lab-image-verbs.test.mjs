@@ -114,6 +114,11 @@ t('attack: lab build with a Dockerfile outside the work directory, through a lin
   symlinkSync(join(outside, 'secret'), join(work, 'ctx', 'Dockerfile'))
   await refused('build', ['ctx'], /ctx\/Dockerfile is a symbolic link/)
   rmSync(join(work, 'ctx'), {recursive: true})
+  // a Dockerfile where a sandbox writes could be swapped for a link between the check and the read
+  writeFileSync(join(work, 'shared', 'Dockerfile'), 'FROM scratch\n')
+  await refused('build', ['shared'], /shared\/Dockerfile is in a directory sandboxes write to/)
+  await refused('build', ['-f', 'shared/Dockerfile', '.'], /is in a directory sandboxes write to/)
+  rmSync(join(work, 'shared', 'Dockerfile'))
 })
 
 t('attack: lab build writes its id file out of the work directory, or gives RUN steps the host\'s network → refused', async () => {
