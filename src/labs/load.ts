@@ -108,7 +108,7 @@ function oneOfSentence(path: string): string {
 }
 
 /** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
-const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'port', 'digest', 'if', 'unless', 'each', 'with', 'this'])
+const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'port', 'digest', 'lastGood', 'if', 'unless', 'each', 'with', 'this'])
 
 /**
  * Checks a handlebars template; returns the result names it reads. A result exists only
@@ -176,7 +176,7 @@ export function templateProblems(src: string, resultsSoFar: Set<string>, shownBe
 
 /** A dummy context for checking run arguments at load time. */
 function dummyRender(src: string, labId: string): string {
-  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`, port: () => '5000', digest: () => `sha256:${'0'.repeat(64)}`}})
+  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`, port: () => '5000', digest: () => `sha256:${'0'.repeat(64)}`, lastGood: () => '0'.repeat(12)}})
 }
 
 const RESULT_KINDS = new Set<string>(RESULT_ACTIONS)

@@ -76,6 +76,13 @@ export function resultView(r: SandboxResult, command: string): ResultView {
   return {exitCode: r.exitCode, verdict: r.verdict, stdout: r.stdout ?? '', stderr: r.stderr ?? '', wallMs: Math.round(r.wallMs), peakMemoryBytes: r.peakMemoryBytes, command}
 }
 
+/** {{lastGood TEXT}}: the image a failed `lab build` names as its last good step (its stderr). */
+export function lastGoodIn(text: unknown): string {
+  const m = /run the last good image to debug: lab sandbox run ([0-9a-f]{12})\b/.exec(String(text ?? ''))
+  if (!m) throw new Error('no last good image in the text given to {{lastGood}} (give it a failed build\'s stderr)')
+  return m[1]
+}
+
 /** {{digest TEXT}}: the first sha256 digest in a result's text (a push's or pull's output). */
 export function digestIn(text: unknown): string {
   const m = /sha256:[0-9a-f]{64}/.exec(typeof text === 'string' ? text : '')
@@ -103,7 +110,7 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
       if (p === undefined) throw new Error(`no service "${String(n)}" runs for this step (a step that uses {{port "registry"}} requires: [registry])`)
       return String(p)
     }
-    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port, digest: digestIn}})
+    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port, digest: digestIn, lastGood: lastGoodIn}})
   } catch (e) {
     throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
   }

@@ -332,9 +332,9 @@ const ACTION_SCHEMA = {
       type: 'string',
       minLength: 1,
       maxLength: 8192,
-      pattern: '^\\s*(image|sandbox)\\s',
+      pattern: '^\\s*(image|sandbox|build)\\s',
       description:
-        'A `lab` verb as typed after `lab` (a handlebars template; {{port "registry"}} is the port of the lab\'s registry): `sandbox run …`, or one of the image verbs `image pull|push|ls|inspect|history|tag|rm|prune|save|load|import|export` and `sandbox commit|diff|export`. It runs on the lab\'s private state directory (never the user\'s images); files it reads or writes are confined to the work directory. The result has its exit code and output.',
+        'A `lab` verb as typed after `lab` (a handlebars template; {{port "registry"}} is the port of the lab\'s registry): `sandbox run …`, or one of the image verbs `image pull|push|ls|inspect|history|tag|rm|prune|save|load|import|export` and `sandbox commit|diff|export`, and `build [flags] CONTEXT`. It runs on the lab\'s private state directory (never the user\'s images); files it reads or writes are confined to the work directory. The result has its exit code and output.',
     },
     commandFile: {
       ...relPath,

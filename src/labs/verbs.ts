@@ -23,6 +23,14 @@ export interface VerbRule {
   registryArgs?: number[]
   /** the verb writes binary data to stdout unless given an output flag: require one */
   needsOutput?: boolean
+  /** positional arguments that are a directory the verb reads ("." is the work directory) */
+  dirArgs?: number[]
+  /** a file the verb reads from the directory argument when the flag does not name one */
+  defaultInput?: {flag: string; dirArg: number; name: string}
+  /** inputs the verb opens following links (a build's Dockerfile): never in a directory sandboxes write to */
+  stableInputs?: string[]
+  /** flag values a lab may not give, and why */
+  refusedValues?: Record<string, {values: string[]; why: string; hint: string}>
 }
 
 const cmd = (p: string) => () => import(`../commands/${p}.js`).then((m: {default: {flags?: Record<string, {char?: string; type: string}>}}) => m.default)
@@ -45,6 +53,17 @@ export const LAB_VERBS: Record<string, VerbRule> = {
   'sandbox commit': {load: cmd('sandbox/commit'), sandboxArgs: [0]},
   'sandbox diff': {load: cmd('sandbox/diff'), sandboxArgs: [0]},
   'sandbox export': {load: cmd('sandbox/export'), outputs: ['output'], sandboxArgs: [0], needsOutput: true},
+  // `lab build [flags] CONTEXT`: the context, the Dockerfile and the id file are the work
+  // directory's; what COPY reads is then kept inside the context by the build itself
+  build: {
+    load: cmd('build'),
+    dirArgs: [0],
+    inputs: ['file'],
+    stableInputs: ['file'],
+    outputs: ['iidfile'],
+    defaultInput: {flag: 'file', dirArg: 0, name: 'Dockerfile'},
+    refusedValues: {network: {values: ['host'], why: 'a lab\'s RUN steps have no network', hint: 'labs work offline: leave out --network (RUN steps get only their own loopback)'}},
+  },
 }
 
 /** Flags no lab verb may take: the runner owns where state lives and where images come from. */
@@ -65,8 +84,9 @@ export function isLoopbackRegistry(host: string): boolean {
   return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/.test(host)
 }
 
-/** `image ls …` → the verb ("image ls") and its arguments; null when it is `sandbox run`. */
+/** `image ls …` → the verb ("image ls", or one word: "build") and its arguments. */
 export function splitVerb(words: string[], where: string): {verb: string; args: string[]} {
+  if (words.length > 0 && LAB_VERBS[words[0]]) return {verb: words[0], args: words.slice(1)}
   const verb = words.slice(0, 2).join(' ')
   if (verb === 'sandbox run') return {verb, args: words.slice(2)}
   if (!LAB_VERBS[verb]) {
@@ -92,13 +112,27 @@ export interface VerbContext {
   statFiles?: boolean
 }
 
+/** A directory argument (a build context) → ./path in the work directory ("." is the work directory itself). */
+function confinedDir(rel: string, ctx: VerbContext): string {
+  if (rel === '') throw usageError(`${ctx.where}: the build context is empty`, 'give a directory of the work directory, e.g. .')
+  if (rel.startsWith('/') || rel.split('/').includes('..')) relComponents(rel, ctx.where) // refuses "/", absolute paths and ".." before any tidying
+  const clean = rel.replace(/^(\.\/)+/, '').replace(/\/+$/, '')
+  if (clean === '.' || clean === '') return '.'
+  const parts = relComponents(clean, ctx.where)
+  if (ctx.statFiles === false) return `./${parts.join('/')}`
+  const st = safeStat(ctx.work, parts.join('/'), ctx.where) // refuses a link anywhere on the way
+  if (!st) throw usageError(`${ctx.where}: ${rel} does not exist in the work directory`, 'give a directory of the work directory, e.g. . or app')
+  if (!st.isDirectory()) throw usageError(`${ctx.where}: ${rel} is not a directory`, 'the build context is a directory (the one holding the Dockerfile and what it copies)')
+  return `./${parts.join('/')}`
+}
+
 /** A file argument → its absolute path in the work directory, refused when it leaves it. */
-function confinedFile(rel: string, kind: 'input' | 'output', ctx: VerbContext): string {
+function confinedFile(rel: string, kind: 'input' | 'output', ctx: VerbContext, stable = false): string {
   if (rel === '-' || rel === '') throw usageError(`${ctx.where}: a lab does not pipe through stdin or stdout ("${rel}")`, kind === 'input' ? 'give the file by its name in the work directory' : 'write to a file in the work directory with -o FILE')
-  const parts = relComponents(rel, ctx.where)
+  const parts = relComponents(rel.replace(/^(\.\/)+/, ''), ctx.where)
   const path = parts.join('/')
-  if (kind === 'output' && ctx.writable.some((w) => path === w || path.startsWith(w.replace(/\/$/, '') + '/'))) {
-    throw usageError(`${ctx.where}: ${rel} is in a directory sandboxes write to`, 'write the file elsewhere in the work directory')
+  if ((kind === 'output' || stable) && ctx.writable.some((w) => path === w || path.startsWith(w.replace(/\/$/, '') + '/'))) {
+    throw usageError(`${ctx.where}: ${rel} is in a directory sandboxes write to`, kind === 'output' ? 'write the file elsewhere in the work directory' : 'keep it outside the directories the lab\'s sandboxes write to (its writable list)')
   }
   if (ctx.statFiles === false) return `./${path}`
   const st = safeStat(ctx.work, path, ctx.where) // refuses a link anywhere on the way
@@ -126,8 +160,13 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
   const out: string[] = []
   let positional = 0
   let sawOutput = false
+  const given = new Set<string>()
+  const dirs = new Map<number, string>()
   const flagValue = (name: string, value: string): string => {
-    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', ctx)
+    given.add(name)
+    const refusal = rule.refusedValues?.[name]
+    if (refusal?.values.includes(value)) throw usageError(`${ctx.where}: --${name} ${value} is not available in labs: ${refusal.why}`, refusal.hint)
+    if (rule.inputs?.includes(name)) return confinedFile(value, 'input', ctx, rule.stableInputs?.includes(name))
     if (rule.outputs?.includes(name)) {
       sawOutput = true
       return confinedFile(value, 'output', ctx)
@@ -159,7 +198,11 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
       continue
     }
     if (rule.inputArgs?.includes(positional)) out.push(confinedFile(a, 'input', ctx))
-    else if (rule.sandboxArgs?.includes(positional)) out.push(ctx.sandboxName(a))
+    else if (rule.dirArgs?.includes(positional)) {
+      const dir = confinedDir(a, ctx)
+      dirs.set(positional, dir)
+      out.push(dir)
+    } else if (rule.sandboxArgs?.includes(positional)) out.push(ctx.sandboxName(a))
     else {
       if (rule.registryArgs?.includes(positional) && !isLoopbackRegistry(registryOf(a))) {
         throw usageError(`${ctx.where}: ${a} is on ${registryOf(a)}, and a lab reaches no registry off this machine`, 'labs work offline: use the lab\'s registry, $REGISTRY/NAME:TAG (127.0.0.1:PORT)')
@@ -167,6 +210,12 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
       out.push(a)
     }
     positional++
+  }
+  const d = rule.defaultInput
+  if (d && !given.has(d.flag) && dirs.has(d.dirArg)) {
+    // the file the verb would read by default: a link there could name any file of the host
+    const dir = dirs.get(d.dirArg)!.replace(/^\.\/?/, '')
+    confinedFile(dir ? `${dir}/${d.name}` : d.name, 'input', ctx, rule.stableInputs?.includes(d.flag))
   }
   if (rule.needsOutput && !sawOutput) throw usageError(`${ctx.where}: lab ${verb} writes a tarball: a lab takes it in a file`, `add -o FILE (a file in the work directory), e.g. lab ${verb} -o out.tar …`)
   return out

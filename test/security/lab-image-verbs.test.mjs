@@ -95,6 +95,56 @@ t('a plain answer passes: files become ./relative paths of the work directory, s
   assert.equal(await confineVerbArgs('sandbox export', ['--output', 'fs.tar', 'web'], ctx()), ['--output', './fs.tar', 'lab1-web'])
 })
 
+t('attack: lab build with a context out of the work directory (absolute, "..", through a link) → refused', async () => {
+  await refused('build', ['/'], /absolute path/)
+  await refused('build', ['-t', 'x:1', '..'], /"\.\."/)
+  await refused('build', ['app/../..'], /"\.\."/)
+  await refused('build', ['dirlink'], /symbolic link/)
+  await refused('build', ['img.tar'], /is not a directory/)
+})
+
+t('attack: lab build with a Dockerfile outside the work directory, through a link, or from stdin → refused', async () => {
+  await refused('build', ['-f', '/etc/shadow', '.'], /absolute path/)
+  await refused('build', ['--file=../Dockerfile', '.'], /"\.\."/)
+  await refused('build', ['-f', 'link.tar', '.'], /symbolic link/)
+  await refused('build', ['-f', 'hard.tar', '.'], /hard link/)
+  await refused('build', ['-f', '-', '.'], /stdin or stdout/)
+  // no -f: CONTEXT/Dockerfile is read, so a link planted there is refused too
+  mkdirSync(join(work, 'ctx'))
+  symlinkSync(join(outside, 'secret'), join(work, 'ctx', 'Dockerfile'))
+  await refused('build', ['ctx'], /ctx\/Dockerfile is a symbolic link/)
+  rmSync(join(work, 'ctx'), {recursive: true})
+  // a Dockerfile where a sandbox writes could be swapped for a link between the check and the read
+  writeFileSync(join(work, 'shared', 'Dockerfile'), 'FROM scratch\n')
+  await refused('build', ['shared'], /shared\/Dockerfile is in a directory sandboxes write to/)
+  await refused('build', ['-f', 'shared/Dockerfile', '.'], /is in a directory sandboxes write to/)
+  rmSync(join(work, 'shared', 'Dockerfile'))
+})
+
+t('attack: lab build writes its id file out of the work directory, or gives RUN steps the host\'s network → refused', async () => {
+  await refused('build', ['--iidfile', '/etc/passwd', '.'], /absolute path/)
+  await refused('build', ['--iidfile', 'link.tar', '.'], /symbolic link/)
+  await refused('build', ['--iidfile', 'shared/id', '.'], /sandboxes write to/)
+  await refused('build', ['--network', 'host', '.'], /--network host is not available in labs/)
+  await refused('build', ['--network=host', '.'], /--network host is not available in labs/)
+  await refused('build', ['--state-dir', '/var/lib/lab', '.'], /--state-dir is not available in labs/)
+})
+
+t('a plain lab build passes: the context and files become ./ paths of the work directory', async () => {
+  mkdirSync(join(work, 'app'))
+  writeFileSync(join(work, 'app', 'Dockerfile'), 'FROM scratch\n')
+  writeFileSync(join(work, 'Dockerfile.dev'), 'FROM scratch\n')
+  try {
+    assert.equal(splitVerb(['build', '-t', 'x:1', 'app'], 'answer.cmd'), {verb: 'build', args: ['-t', 'x:1', 'app']})
+    assert.equal(await confineVerbArgs('build', ['-t', 'x:1', '--no-cache', 'app'], ctx()), ['-t', 'x:1', '--no-cache', './app'])
+    assert.equal(await confineVerbArgs('build', ['-f', 'Dockerfile.dev', '--iidfile', 'id.txt', '--network', 'none', './app/'], ctx()), ['-f', './Dockerfile.dev', '--iidfile', './id.txt', '--network', 'none', './app'])
+    assert.equal(await confineVerbArgs('build', ['-f', 'app/Dockerfile', '.'], ctx()), ['-f', './app/Dockerfile', '.'])
+  } finally {
+    rmSync(join(work, 'app'), {recursive: true})
+    rmSync(join(work, 'Dockerfile.dev'))
+  }
+})
+
 rootTest(t, 'attack: a lab lists or removes the user\'s images → it sees and changes only its own store', async () => {
   const state = mkdtempSync(join(tmpdir(), 'labsec-user-'))
   const labDir = join(mkdtempSync(join(tmpdir(), 'labsec-lab-')), 'peek')
