@@ -635,7 +635,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
               ensureDirInside(ws, clean)
               mkdirSync(join(ro, clean, '..'), {recursive: true, mode: 0o755})
               outcome.bytes += copyTree(join(hit, clean), join(ro, clean), {keepSymlinks: true, hardLinkOwner: null}).bytes
-              extraMounts.push({type: 'bind', source: join(ro, clean), destination: `${WORKSPACE_DIR}/${clean}`, readOnly: true})
+              extraMounts.push({type: 'bind', source: join(ro, clean), destination: `${WORKSPACE_DIR}/${clean}`, readOnly: true, hide: true})
             }
           }
           e.say(r.key, `cache hit: ${key} (${mode})`)

@@ -33,22 +33,26 @@ function assertNoHostPath(mountinfo, what) {
   }
 }
 
-rootTest(t, 'attack: a CI step reads /proc/self/mountinfo for the host path of its workspace copy and RUNNER_TEMP — defence: hidden binds', async () => {
+rootTest(t, 'attack: a CI step reads /proc/self/mountinfo for the host path of its workspace copy, RUNNER_TEMP and a read-only cache — defence: hidden binds', async () => {
   const repo = join(base, 'repo')
   mkdirSync(join(repo, '.lab'), {recursive: true})
   writeFileSync(join(repo, '.lab/ci.yml'), `
 jobs:
   peek:
+    cache: {key: tools, paths: [tools], mode: read-only}
     steps:
-      - run: cat /proc/self/mountinfo
+      - run: (mkdir -p tools && echo t > tools/t) 2>/dev/null || true; cat /proc/self/mountinfo
       - run: echo kept > f && mkdir d && mv d d2 && echo x > "$RUNNER_TEMP/t"
       - run: cat f && test -d d2 && cat "$RUNNER_TEMP/t"
 `)
+  // twice: the second run binds the saved cache read-only over tools/
+  await lab(['ci', join(repo, '.lab/ci.yml'), '--json'], {env: {...process.env, GITHUB_ACTIONS: '', LAB_STATE_DIR: state}, timeout: 60_000})
   const r = await lab(['ci', join(repo, '.lab/ci.yml'), '--json'], {env: {...process.env, GITHUB_ACTIONS: '', LAB_STATE_DIR: state}, timeout: 60_000})
   assert.is(r.code, 0, r.stderr)
   const j = JSON.parse(r.stdout).jobs[0]
   const mi = readFileSync(j.steps[0].log, 'utf8').split('\n').map((l) => l.slice(l.indexOf('\t') + 1)).join('\n')
   assert.match(mi, / \/workspace /)
+  assert.match(mi, / \/workspace\/tools ro,/)
   assertNoHostPath(mi, 'ci step')
   // the workspace still behaves as a directory shared by the job's steps
   assert.match(readFileSync(j.steps[2].log, 'utf8'), /kept[\s\S]*x/)
