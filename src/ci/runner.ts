@@ -24,10 +24,10 @@ import {createHash} from 'node:crypto'
 import {join, posix} from 'node:path'
 
 import {LabError} from '../errors.js'
-import {buildSpec, type SandboxRequest} from '../sandbox/build-spec.js'
+import type {SandboxRequest} from '../sandbox/request.js'
 import type {LimitsRequest} from '../sandbox/limits.js'
 import type {SandboxResult} from '../sandbox/result.js'
-import {runSandbox} from '../sandbox/run.js'
+import {runRequest} from '../sandbox/run-request.js'
 import type {Mount} from '../sandbox/spec.js'
 import {processStartTime} from '../sandbox/state/proc.js'
 import {collectArtifact, shouldCollect, type ArtifactResult} from './artifacts.js'
@@ -680,7 +680,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const sc = await containerRequest({...svcBase, ...(s.container ?? {}), ...(s.image ? {image: s.image} : {})}, ws, dir, svcCtx)
       // GitHub's image services: the image's own command, env and working directory, no workspace
       const imageSvc = s.image !== undefined
-      const spec = await buildSpec({
+      const svcReq: SandboxRequest = {
         ...sc,
         command: s.run !== undefined ? ['sh', '-c', interpolate(s.run, svcCtx, `/jobs/${j.id}/services/${name}/run`)] : [],
         env: Object.entries({...(imageSvc ? {} : jobEnv), ...envStrings(s.env ?? {}, svcCtx, `/jobs/${j.id}/services/${name}/env`), ...(imageSvc ? {} : {HOME: '/tmp'}), CI: 'true'}).map(([k, v]) => `${k}=${v}`),
@@ -691,17 +691,16 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
         limits: {...sc.limits, outputLimit: undefined},
         hostname: slug(name).replace(/[^a-z0-9-]/g, '-').slice(0, 60) || 'service',
         addHost: [...(sc.addHost ?? []), ...serviceHosts],
-      })
+      }
       const lines = {stdout: new MaskedLines(e.masker, (l) => log.line('stdout', l)), stderr: new MaskedLines(e.masker, (l) => log.line('stderr', l))}
-      const svc = await startService(name, spec, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
+      const svc = await startService(name, svcReq, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
       services.push(svc)
       join_ ??= svc.join
       const readyCmd = s.ready?.run ?? healthCmd(s.options)
       const readyPort = s.ready?.port ?? firstPort(s.ports)
       const probe = readyCmd
         ? async () => {
-            const ps = await buildSpec({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/', addHost: [...(sc.addHost ?? []), ...serviceHosts]})
-            const pr = await runSandbox(ps, {stdio: 'pipe', joins: [svc.join], abortSignal: abortJob.signal, outputLimit: 65536})
+            const pr = await runRequest({...sc, command: ['sh', '-c', readyCmd], env: Object.entries(jobEnv).map(([k, v]) => `${k}=${v}`), network: 'none', timeout: '10s', workdir: '/', addHost: [...(sc.addHost ?? []), ...serviceHosts], joins: [svc.join]}, {stdio: 'pipe', abortSignal: abortJob.signal, outputLimit: 65536})
             return pr.verdict === 'ok'
           }
         : undefined
@@ -983,7 +982,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     const left = x.deadline - Date.now()
     const timeoutMs = Math.max(1, Math.round(Math.min(stepMs, left)))
     if (left <= 0) throw new LabError('ci-timeout', `the job ran past its timeout-minutes`)
-    const spec = await buildSpec({
+    const req: SandboxRequest = {
       ...x.container,
       command: argv,
       env: Object.entries(finalEnv).map(([k, v]) => `${k}=${v}`),
@@ -993,7 +992,8 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       timeout: `${timeoutMs}ms`,
       hostname: 'lab-ci',
       addHost: [...(x.container.addHost ?? []), ...(x.join ? (x.hosts ?? []) : [])],
-    })
+      joins: x.join ? [x.join] : undefined,
+    }
     const log = x.e.record.log(slug(x.e.masker.mask(r.key)), `${String(sr.index + 1).padStart(2, '0')}-${slug(x.e.masker.mask(sr.name))}.log`)
     sr.log = log.path
     const secretsCtx = o.ctx.contexts.secrets as Record<string, string>
@@ -1010,7 +1010,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     }
     const out = new MaskedLines(x.e.masker, emit('stdout'))
     const err = new MaskedLines(x.e.masker, emit('stderr'))
-    const result: SandboxResult = await runSandbox(spec, {stdio: 'pipe', onStdout: (c) => out.write(c), onStderr: (c) => err.write(c), abortSignal: x.abort, joins: x.join ? [x.join] : undefined, outputLimit: spec.limits?.outputBytes ?? undefined})
+    const result: SandboxResult = await runRequest(req, {stdio: 'pipe', onStdout: (c) => out.write(c), onStderr: (c) => err.write(c), abortSignal: x.abort})
     out.flush()
     err.flush()
     sr.verdict = result.verdict

@@ -12,12 +12,12 @@
 import {readFileSync} from 'node:fs'
 
 import {LabError} from '../errors.js'
-import type {SandboxSpec} from '../sandbox/spec.js'
+import type {SandboxRequest} from '../sandbox/request.js'
 import type {SandboxResult} from '../sandbox/result.js'
-import {runSandbox, type RunOptions} from '../sandbox/run.js'
+import {runRequest} from '../sandbox/run-request.js'
 import {processStartTime} from '../sandbox/state/proc.js'
 
-export type NetJoin = NonNullable<RunOptions['joins']>[number]
+export type NetJoin = NonNullable<SandboxRequest['joins']>[number]
 
 export interface RunningService {
   name: string
@@ -31,19 +31,18 @@ export interface RunningService {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Starts one service; resolves once its program runs (not yet ready). */
-export function startService(name: string, spec: SandboxSpec, opts: {join?: NetJoin; onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void}): Promise<RunningService> {
+export function startService(name: string, req: SandboxRequest, opts: {join?: NetJoin; onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void}): Promise<RunningService> {
   const abort = new AbortController()
   return new Promise((resolve, reject) => {
     let started = false
     const svc: Partial<RunningService> & {exited: SandboxResult | null} = {name, exited: null}
-    const done = runSandbox(spec, {
+    const done = runRequest({...req, joins: opts.join ? [opts.join] : undefined}, {
       stdio: 'pipe',
       // the output goes to the service's log as it comes, not into memory
       outputLimit: undefined,
       onStdout: (c) => opts.onOutput('stdout', c),
       onStderr: (c) => opts.onOutput('stderr', c),
       abortSignal: abort.signal,
-      joins: opts.join ? [opts.join] : undefined,
       onStarted: (pid) => {
         started = true
         const start = processStartTime(pid)

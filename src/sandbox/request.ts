@@ -38,6 +38,10 @@ export interface SandboxRequest {
   rootUpper?: string
   /** internal: a writable root (as readOnly: false) */
   rootWritable?: boolean
+  /** internal (CI): namespaces of running sandboxes of this process to enter instead of new
+   * ones, by pid and start time (a CI step joins its services' network namespace).
+   * Foreground runs only; never taken from argv, labs, CI or grading input. */
+  joins?: Array<{kind: 'net' | 'ipc' | 'pid' | 'user'; pid: number; start: number}>
   network?: string
   /** bridged networks (src/sandbox/networks.ts): --ip, --network-alias, -p, -P, --expose, --dns, --dns-search, --link */
   ip?: string

@@ -42,6 +42,8 @@ export interface RunIo {
   onCreated?: (s: {id: string; name: string}) => void
   /** called with the spec of a foreground run before it starts */
   onSpec?: (spec: SandboxSpec) => void
+  /** called with the sandbox's first process once it runs (foreground runs) */
+  onStarted?: (pid: number) => void
   /** output as it comes (pipe mode; it is still collected into the result up to outputLimit;
    * a supervised run's comes line by line from its log) */
   onStdout?: (chunk: Buffer) => void
@@ -56,6 +58,7 @@ async function engineFor(io: {engine?: () => Lifecycle; stateDir?: string}): Pro
 export async function runRequest(req: RunRequest, io: RunIo): Promise<SandboxResult> {
   if (req.detach) throw usageError('a detached run has no result yet', 'start it with startDetached, then wait for it')
   if (needsSupervisor(req)) {
+    if (req.joins?.length) throw usageError('a run that joins namespaces by pid runs in the foreground only', 'leave out what needs a supervisor (managed volumes, -d, a name kept, sandbox:NAME)')
     if (io.stdin || io.input !== undefined) throw usageError('-i with managed volumes or joined namespaces needs -d for now', 'add -d (stdin is then kept open), or bind a host directory instead')
     if (req.restart !== undefined) throw usageError('--restart needs -d', 'a restart policy applies to detached sandboxes: add -d')
     const lc = await engineFor(io)
@@ -68,14 +71,16 @@ export async function runRequest(req: RunRequest, io: RunIo): Promise<SandboxRes
   const work = spec.root.work
   if (work) mkdirSync(work, {mode: 0o700})
   try {
-    return await runForeground(spec, io)
+    return await runForeground(spec, io, req.joins)
   } finally {
     if (work) rmSync(work, {recursive: true, force: true})
   }
 }
 
-function runForeground(spec: SandboxSpec, io: RunIo): Promise<SandboxResult> {
+function runForeground(spec: SandboxSpec, io: RunIo, joins: RunRequest['joins']): Promise<SandboxResult> {
   return runSandbox(spec, {
+    joins,
+    onStarted: io.onStarted,
     stdio: io.stdio,
     stdin: io.stdin,
     input: io.input,

@@ -18,9 +18,8 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
 import {LabError} from '../errors.js'
-import {buildSpec} from '../sandbox/build-spec.js'
 import {HELPER_PATH} from '../sandbox/helper.js'
-import {runSandbox} from '../sandbox/run.js'
+import {runRequest} from '../sandbox/run-request.js'
 import type {SandboxResult} from '../sandbox/result.js'
 import {hostArches, syscallTables} from './host.js'
 import {DANGEROUS} from './lint.js'
@@ -56,7 +55,7 @@ export async function recordProfile(command: string[], opts: {capAdd?: string[];
     // The engine id-maps a writable volume owned by an ordinary user onto the sandbox's
     // root; a root-owned one would stay out of reach of the sandbox's user namespace.
     if (process.getuid?.() === 0) chownSync(dir, NOBODY, NOBODY)
-    const spec = await buildSpec({
+    const result = await runRequest({
       command: [`${TOOLS}/lab-helper`, 'seccomp-record', `${OUT}/seen`, '--', ...command],
       securityOpt: ['seccomp=unconfined'],
       capAdd: opts.capAdd,
@@ -70,8 +69,7 @@ export async function recordProfile(command: string[], opts: {capAdd?: string[];
       mounts: [
         {type: 'bind', source: dirname(HELPER_PATH), destination: TOOLS, readOnly: true},
       ],
-    })
-    const result = await runSandbox(spec, {stdio: opts.stdio ?? 'pipe'})
+    }, {stdio: opts.stdio ?? 'pipe'})
     if (result.verdict === 'engine-error') {
       throw new LabError('record-failed', `the recording sandbox could not start: ${result.error?.message ?? 'unknown error'}`, {hint: result.error?.hint ?? 'run `lab doctor`'})
     }
