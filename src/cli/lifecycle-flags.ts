@@ -1,6 +1,7 @@
 /** Flags shared by the lifecycle commands (lab sandbox ps/stop/rm…, lab volume …, lab system prune). */
 import {Flags} from '@oclif/core'
 
+import '../network/register.js'
 import {lifecycle, type Lifecycle} from '../sandbox/lifecycle.js'
 
 export const stateDirFlag = {

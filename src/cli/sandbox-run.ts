@@ -5,6 +5,7 @@
  */
 import {writeFileSync} from 'node:fs'
 
+import '../network/register.js'
 import {usageError} from '../errors.js'
 import {parseRunArgv, requestFromArgv, type ParsedRun} from '../sandbox/argv.js'
 import {needsSupervisor} from '../sandbox/request.js'

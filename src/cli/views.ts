@@ -6,7 +6,7 @@
 import {join} from 'node:path'
 
 import {imageInspectFields} from '../images/sandbox-image.js'
-import type {Lifecycle, SandboxState, SandboxSummary} from '../sandbox/lifecycle.js'
+import type {Lifecycle, SandboxRecord, SandboxState, SandboxSummary} from '../sandbox/lifecycle.js'
 import {logMaxFiles} from '../sandbox/lifecycle/logs.js'
 import {shortId} from '../sandbox/names.js'
 import {formatSize} from '../sandbox/units.js'
@@ -38,6 +38,17 @@ export function psRow(s: SandboxSummary): SandboxSummary & {status: string} {
   return {...s, status: describeStatus(s.state)}
 }
 
+/** Docker's NetworkSettings: the bridged networks' addresses and the published ports. */
+function networkSettings(rec: SandboxRecord): Record<string, unknown> {
+  const b = rec.spec.bridge
+  const ports: Record<string, Array<{HostIp: string; HostPort: string}>> = {}
+  for (const p of b?.ports ?? []) (ports[`${p.port}/${p.proto}`] ??= []).push({HostIp: p.hostIp, HostPort: String(p.hostPort)})
+  return {
+    Ports: ports,
+    Networks: Object.fromEntries((b?.networks ?? []).map((n) => [n.network, {NetworkID: n.networkId, IPAddress: n.address, IPPrefixLen: n.prefix, Gateway: n.gateway ?? '', Aliases: n.aliases}])),
+  }
+}
+
 export function inspectView(lc: Lifecycle, ref: string): Record<string, unknown> {
   const rec = lc.store.get(ref)
   const st = lc.state(rec)
@@ -55,12 +66,13 @@ export function inspectView(lc: Lifecycle, ref: string): Record<string, unknown>
       FinishedAt: st.finishedAt, SupervisorPid: st.supervisorPid,
     },
     RestartCount: st.restartCount,
+    NetworkSettings: networkSettings(rec),
     LogPath: join(lc.store.dir(rec.id), 'log'),
     HostConfig: {
       LogConfig: {Type: 'json-file', Config: {'max-size': formatSize(rec.logMaxBytes), 'max-file': String(logMaxFiles(rec))}},
       RestartPolicy: {Name: rec.restart.name, MaximumRetryCount: rec.restart.maximumRetryCount},
       AutoRemove: rec.autoRemove,
-      NetworkMode: rec.spec.share?.network ? `sandbox:${nameOf(lc, rec.spec.share.network)}` : rec.spec.network,
+      NetworkMode: rec.spec.share?.network ? `sandbox:${nameOf(lc, rec.spec.share.network)}` : rec.spec.bridge?.networks[0].network ?? rec.spec.network,
       IpcMode: rec.spec.share?.ipc ? (rec.spec.share.ipc === 'host' ? 'host' : `sandbox:${nameOf(lc, rec.spec.share.ipc)}`) : 'private',
       PidMode: rec.spec.share?.pid ? `sandbox:${nameOf(lc, rec.spec.share.pid)}` : 'private',
       ReadonlyRootfs: rec.spec.root.readOnly,

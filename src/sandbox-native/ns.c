@@ -2,6 +2,7 @@
  * namespace, the child's mapped identity, and hostname and loopback inside (ns.h). */
 #define _GNU_SOURCE
 #include "ns.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,5 +125,5 @@ int setup_uts_and_net(const struct plan *p) {
   if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return set_error("ioctl SIOCGIFFLAGS", "lo", errno);
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return set_error("ioctl SIOCSIFFLAGS", "lo", errno);
-  return 0;
+  return configure_veths(&p->net);
 }

@@ -13,6 +13,7 @@
 #include "detach.h"
 #include "exec.h"
 #include "join.h"
+#include "net.h"
 #include "tty.h"
 
 #define MAX_OPS 512
@@ -116,6 +117,7 @@ struct plan {
   char *cwd;
   bool init;              /* run a reaping init as PID 1 */
   bool loopback;          /* bring lo up in a new net namespace */
+  struct net_plan net;    /* veth pairs onto bridges (net.h) */
   bool new_session;
   unsigned long long timeout_ms;
   /* Each module's own plan lines (their headers list them). */

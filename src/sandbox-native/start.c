@@ -7,7 +7,8 @@
  *           -> clone(new namespaces)
  *   child   wait for "go"  (the parent first moves it into its cgroups and writes
  *           its id maps, so everything the child does is already accounted and mapped)
- *   child   cgroup ns -> setsid -> hostname, lo up -> build root, pivot -> rlimits
+ *   parent  [veth pairs onto bridges, net.c] -> "go"
+ *   child   cgroup ns -> setsid -> hostname, lo up, [veth addresses, route] -> build root, pivot -> rlimits
  *           -> drop capabilities, switch user, no_new_privs -> [fork init]
  *           -> [pty from the sandbox's devpts, see tty.c] -> cwd check -> seal fds
  *           -> reset signals -> seccomp (last) -> exec
@@ -36,6 +37,7 @@
 #include "init.h"
 #include "join.h"
 #include "mount.h"
+#include "net.h"
 #include "ns.h"
 #include "process.h"
 #include "seccomp.h"
@@ -144,7 +146,9 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   close_now(&err_w);
   close_now(&status_w);
   close_now(&tty_w);
-  if (join_cgroups(child, p) < 0 || write_id_maps(child, p) < 0 ||
+  /* The veth pairs after the maps (the peer is created in the child's namespace, owned
+   * by its user namespace) and before "go": the child configures them first thing. */
+  if (join_cgroups(child, p) < 0 || write_id_maps(child, p) < 0 || attach_veths(&p->net, child) < 0 ||
       (write(go_w, "g", 1) != 1 && set_error("write", "sync pipe", errno) < 0)) {
     start_failed(report_fd, error_event);
     kill(child, SIGKILL);

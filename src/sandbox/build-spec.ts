@@ -7,6 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {readFileSync, realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
+import {isBridged, requireBridgeNetworks, type BridgeNetworks} from './networks.js'
 import {usageError} from '../errors.js'
 import {imageRoot, type ImageRoot} from '../images/overlay.js'
 import {applyImageEnv, imageCommand} from '../images/run-config.js'
@@ -20,6 +21,7 @@ import {DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS} from './plan.js'
 import type {Mount, Rlimit, SandboxSpec} from './spec.js'
 import {parseLimits} from './limits.js'
 import type {SandboxRequest} from './request.js'
+import type {Store} from './state/store.js'
 import {parseDuration, parseSize} from './units.js'
 import {resolveUser} from './users.js'
 import {parseUsernsOption} from './userns.js'
@@ -114,7 +116,8 @@ function callerUpper(dir: string, id: string): {upper: string; work: string} {
   return {upper: real, work: join(dirname(real), `.${basename(real)}.work-${id.slice(0, 12)}`)}
 }
 
-export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} = {}): Promise<SandboxSpec> {
+/** store: the lifecycle's state, where a bridged sandbox's address is leased */
+export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; store?: Store} = {}): Promise<SandboxSpec> {
   let image: ImageRoot | undefined
   if (req.image !== undefined) {
     if (req.rootfs !== undefined) throw usageError('an image and --rootfs both name the root', 'give one of them')
@@ -197,8 +200,15 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} =
 
   // --- network
   const network = req.network ?? 'none'
-  if (network !== 'none' && network !== 'host') {
-    throw usageError(`unknown network "${network}"`, 'use --network none (the default: loopback only) or --network host')
+  const bridgeFlags = ([['ip', req.ip], ['network-alias', req.networkAliases], ['publish', req.publish], ['publish-all', req.publishAll], ['dns', req.dns], ['dns-search', req.dnsSearch], ['link', req.links]] as const).filter(([, v]) => v !== undefined && v !== false)
+  let bridged: Awaited<ReturnType<BridgeNetworks['attach']>> | undefined
+  if (isBridged(network)) {
+    const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]
+    bridged = await requireBridgeNetworks(network).attach(req, {id, hostname, exposed}, opts.store)
+  } else if (network !== 'none' && network !== 'host') {
+    throw usageError(`unknown network "${network}"`, 'use --network none (the default: loopback only), bridge, a network of `lab network create`, or host')
+  } else if (bridgeFlags.length) {
+    throw usageError(`--${bridgeFlags[0][0]} needs a bridged network`, `add --network bridge or --network NAME (this sandbox's network is ${network})`)
   }
 
   // --- security options
@@ -243,8 +253,9 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string} =
     root,
     mounts,
     userns: parseUsernsOption(req.userns),
-    network,
-    extraHosts: (req.addHost ?? []).map(parseAddHost),
+    network: bridged ? 'bridge' : (network as 'none' | 'host'),
+    ...(bridged ? {bridge: bridged.bridge} : {}),
+    extraHosts: [...(bridged?.extraHosts ?? []), ...(req.addHost ?? []).map(parseAddHost)],
     timeoutMs: req.timeout === undefined ? 0 : typeof req.timeout === 'number' ? timeoutMs(req.timeout) : parseDuration(req.timeout, '--timeout'),
     seccomp: await seccompForSandbox(seccompOpt, capabilities, {restrictSetid: writesRootOwnedVolume(mounts, req.userns)}),
     maskedPaths: DOCKER_MASKED_PATHS,

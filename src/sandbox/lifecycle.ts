@@ -32,6 +32,7 @@ import {startSupervisor} from './helper.js'
 import {DEFAULT_LIMITS} from './limits.js'
 import {parseLogOptions} from './log-options.js'
 import {assertValidName} from './names.js'
+import {bridgeNetworks, requireBridgeNetworks} from './networks.js'
 import {buildPlan, serializePlan, type PlanContext} from './plan.js'
 import type {RunRequest} from './request.js'
 import {helperErrorOf, helperFailure, resultFromEvents, signalName, type SandboxResult} from './result.js'
@@ -102,7 +103,7 @@ export class Lifecycle implements LifecycleContext {
     if (restart.name !== 'no' && req.autoRemove) throw usageError('--restart and --rm cannot be used together', 'a sandbox that is removed when it ends cannot be restarted; choose one')
     const {mounts, volumes, hostVolumes} = resolveVolumes(this.store, this.volumes, req)
     const share = resolveShare(this.store, req)
-    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network}, {stateDir: this.store.roots.data})
+    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network}, {stateDir: this.store.roots.data, store: this.store})
     if (Object.keys(share).length) spec.share = share
     checkShareUserns(this.store, spec)
     await validateSpec(spec)
@@ -173,6 +174,8 @@ export class Lifecycle implements LifecycleContext {
       rmSync(runDir, {recursive: true, force: true})
       mkdirSync(runDir, {recursive: true, mode: 0o700})
       ctx.supervise = superviseContext(this.store, rec, group, opts.caller ?? false)
+      // a bridged sandbox: its bridge, published ports and resolver are ready before it is
+      if (rec.spec.bridge) await requireBridgeNetworks(rec.spec.bridge.networks[0].network).beforeStart(this.store, id)
       const ops = buildPlan(rec.spec, ctx)
       let sup
       try {
@@ -408,6 +411,8 @@ export class Lifecycle implements LifecycleContext {
       }
       await this.groups.remove(id)
       this.store.destroy(rec)
+      // its address lease, published ports and names go with it
+      if (rec.spec.bridge) await bridgeNetworks()?.reconcile(this.store)
       const removed: string[] = []
       if (opts.volumes) {
         for (const v of rec.volumes.filter((x) => x.anonymous)) {

@@ -5,6 +5,7 @@
  * Wire format (fd 3 of lab-helper): one operation per line, tokens separated by one
  * space, every token percent-encoded (a lone "%" is the empty string), ending "end".
  *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
+ *   veth BRIDGE IFNAME ADDRESS PREFIX GATEWAY|- MTU HOSTPREFIX   a veth pair onto a host bridge (net.h)
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
  *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap or -
  *   overlay SRC DST [FLAGS]                FLAGS: nosuid,noexec; upper: the directory at DST is the upper layer
@@ -72,6 +73,7 @@ export type PlanOp =
   | ['version', 1]
   | ['ns', Ns]
   | ['loopback']
+  | ['veth', string, string, string, number, string, number, string]
   | ['idpool', Path, number, number, number]
   | ['mapper', Path, Path]
   | ['uidmap' | 'gidmap', number, number, number]
@@ -207,9 +209,22 @@ function devOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
   return ops
 }
 
+/** The host ends of a network's veths are named by it (vethPrefix + 8 random hex digits),
+ * so its firewall can tell its bridge ports (src/network/firewall.ts). */
+export function vethPrefix(networkId: string): string {
+  return 'v' + networkId.slice(-5)
+}
+
+function resolvConf(dns: {servers: string[]; search: string[]; options: string[]}): string {
+  let s = dns.servers.map((a) => `nameserver ${a}\n`).join('')
+  if (dns.search.length) s += `search ${dns.search.join(' ')}\n`
+  if (dns.options.length) s += `options ${dns.options.join(' ')}\n`
+  return s || '# no name server\n'
+}
+
 function etcOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
   const {uid, gid} = spec.process.user
-  const resolv = spec.network === 'host' ? ctx.hostResolvConf ?? '' : '# this sandbox has no network\n'
+  const resolv = spec.network === 'host' ? ctx.hostResolvConf ?? '' : spec.bridge ? resolvConf(spec.bridge.dns) : '# this sandbox has no network\n'
   return [
     ['mkdir', '/etc', '755'],
     ['file', '/etc/passwd', '644', passwdFile(sandboxUsers(uid, gid))],
@@ -228,6 +243,12 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
     if (!joined.has(ns) && !(ns === 'ipc' && ctx.ipcHost)) ops.push(['ns', ns])
   }
   if (spec.network === 'none' && !joined.has('net')) ops.push(['ns', 'net'], ['loopback'])
+  // a bridged sandbox: its own namespace with a veth pair per network (net.c); the pair
+  // dies with the namespace
+  if (spec.network === 'bridge' && spec.bridge && !joined.has('net')) {
+    ops.push(['ns', 'net'], ['loopback'])
+    spec.bridge.networks.forEach((n, i) => ops.push(['veth', n.bridge, `eth${i}`, n.address, n.prefix, n.gateway ?? '-', n.mtu, vethPrefix(n.networkId)]))
+  }
   ops.push(...usernsOps(spec, joined.has('user')))
   for (const j of ctx.joins ?? []) ops.push(['join', j.kind, j.pid, j.start])
   ops.push(['hostname', spec.hostname])

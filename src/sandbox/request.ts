@@ -9,9 +9,11 @@
  *
  * A root is the host's system directories, `rootfs`, or an image of the store (`image`:
  * an overlay of its layers, src/images/overlay.ts). A network is
- * `none`, `host` or `sandbox:NAME`; a named network attachment is one more value of
- * `network` resolved where `sandbox:NAME` is (lifecycle/create.ts).
+ * `none`, `host`, `sandbox:NAME`, or a bridged network (`bridge` or a NAME of `lab network
+ * create`, networks.ts): a bridged sandbox is always supervised, its address leased
+ * to its record.
  */
+import {isBridged} from './networks.js'
 import type {Mount} from './spec.js'
 import type {LimitsRequest} from './limits.js'
 
@@ -37,6 +39,15 @@ export interface SandboxRequest {
   /** internal: a writable root (as readOnly: false) */
   rootWritable?: boolean
   network?: string
+  /** bridged networks (src/sandbox/networks.ts): --ip, --network-alias, -p, -P, --expose, --dns, --dns-search, --link */
+  ip?: string
+  networkAliases?: string[]
+  publish?: string[]
+  publishAll?: boolean
+  expose?: string[]
+  dns?: string[]
+  dnsSearch?: string[]
+  links?: string[]
   capAdd?: string[]
   capDrop?: string[]
   init?: boolean
@@ -97,5 +108,5 @@ export function namesManagedVolume(v: string): boolean {
 export function needsSupervisor(req: RunRequest): boolean {
   return req.detach === true || req.keep === true || req.restart !== undefined || req.volumesFrom !== undefined ||
     (req.volumes ?? []).some(namesManagedVolume) || req.ipc !== undefined || req.pid !== undefined ||
-    /^(sandbox|container):/.test(req.network ?? '')
+    /^(sandbox|container):/.test(req.network ?? '') || isBridged(req.network)
 }

@@ -5,9 +5,10 @@
  * validate.ts before anything runs; plan.ts turns it into the helper's operations.
  */
 
+import type {BridgeSpec} from './networks.js'
 import {LIMITS_SCHEMA, type Limits} from './limits.js'
 
-export type NetworkMode = 'none' | 'host'
+export type NetworkMode = 'none' | 'host' | 'bridge'
 
 export interface BindMount {
   type: 'bind'
@@ -73,6 +74,8 @@ export interface SandboxSpec {
    * id; host: share the host's ids (visible opt-out) */
   userns?: 'private' | 'host'
   network: NetworkMode
+  /** network 'bridge': the attachments, published ports and resolver (networks.ts) */
+  bridge?: BridgeSpec
   /** extra /etc/hosts lines: name → address */
   extraHosts: Array<{host: string; address: string}>
   /** wall-clock limit in milliseconds; 0 means none */
@@ -95,6 +98,7 @@ const absPath = {
   pattern: '^(/|(/(?!\\.{1,2}(/|$))[^/\\u0000]+)+)$',
 } as const
 
+const IPV4 = {type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'} as const
 const size = {type: 'integer', minimum: 0, maximum: 2 ** 50} as const
 const rlimValue = {anyOf: [{type: 'integer', minimum: 0, maximum: 2 ** 53 - 1}, {const: 'unlimited'}]} as const
 
@@ -203,7 +207,59 @@ export const SANDBOX_SPEC_SCHEMA = {
       },
     },
     userns: {enum: ['private', 'host']},
-    network: {enum: ['none', 'host']},
+    network: {enum: ['none', 'host', 'bridge']},
+    bridge: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['networks', 'ports', 'dns'],
+      properties: {
+        networks: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 8,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['network', 'networkId', 'bridge', 'address', 'prefix', 'gateway', 'mtu', 'aliases'],
+            properties: {
+              network: {type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$'},
+              networkId: {type: 'string', pattern: '^[0-9a-f]{64}$'},
+              bridge: {type: 'string', pattern: '^[a-zA-Z0-9_-]{1,15}$'},
+              address: IPV4,
+              prefix: {type: 'integer', minimum: 1, maximum: 30},
+              gateway: {anyOf: [IPV4, {type: 'null'}]},
+              mtu: {type: 'integer', minimum: 576, maximum: 65535},
+              aliases: {type: 'array', maxItems: 64, items: {type: 'string', pattern: '^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,252})$'}},
+            },
+          },
+        },
+        ports: {
+          type: 'array',
+          maxItems: 4096,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['hostIp', 'hostPort', 'port', 'proto'],
+            properties: {
+              hostIp: IPV4,
+              hostPort: {type: 'integer', minimum: 1, maximum: 65535},
+              port: {type: 'integer', minimum: 1, maximum: 65535},
+              proto: {enum: ['tcp', 'udp']},
+            },
+          },
+        },
+        dns: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['servers', 'search', 'options'],
+          properties: {
+            servers: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$'}},
+            search: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-zA-Z0-9.-]{1,253}$'}},
+            options: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-z0-9_:-]{1,64}$'}},
+          },
+        },
+      },
+    },
     extraHosts: {
       type: 'array',
       maxItems: 256,

@@ -23,7 +23,7 @@ const cases = [
   [['sandbox', 'run', '-u', '99999999999', '--', 'true'], /out of range/],
   [['sandbox', 'run', '--env-file', '/nonexistent/env', '--', 'true'], /--env-file \/nonexistent\/env: cannot read it/],
   [['sandbox', 'run', '--cap-add', 'FLY', '--', 'true'], /unknown capability "FLY"/],
-  [['sandbox', 'run', '--network', 'bridge', '--', 'true'], /unknown network "bridge"/],
+  [['sandbox', 'run', '--network', 'nosuch', '--', 'true'], /no such network: nosuch/],
   [['sandbox', 'run', '--timeout', 'soon', '--', 'true'], /invalid duration "soon"/],
   [['sandbox', 'run', '--tmpfs', '/x:size=12qb', '--', 'true'], /invalid size "12qb"/],
   [['sandbox', 'run', '--ulimit', 'nofile=10:5', '--', 'true'], /soft limit above hard limit/],

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../base-command.js'
 import {parseRunArgv, requestFromArgv} from '../../sandbox/argv.js'
+import '../../network/register.js'
 import {lifecycle} from '../../sandbox/lifecycle.js'
 
 export default class SandboxCreate extends BaseCommand {

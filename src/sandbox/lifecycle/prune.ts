@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import type {LifecycleContext} from './context.js'
 import {ID_PATTERN, shortId} from '../names.js'
+import {bridgeNetworks} from '../networks.js'
 import {isAlive} from '../state/proc.js'
 
 /**
@@ -52,6 +53,10 @@ export async function prune(lc: LifecycleContext, opts: {volumes?: boolean | 'al
   }
   try {
     report.cgroups = await lc.groups.sweep()
+  } catch {}
+  // bridged networks: leases, published ports and names of sandboxes gone by any way
+  try {
+    await bridgeNetworks()?.reconcile(lc.store)
   } catch {}
   if (opts.volumes) report.volumes = lc.volumes.prune({all: opts.volumes === 'all'})
   return report

@@ -13,8 +13,16 @@ export function processStartTime(pid: number): number {
   }
 }
 
+/** A zombie is not alive: where nothing reaps it (an init that does not), a killed
+ * supervisor stays one, with its start time. */
 export function isAlive(pid: number, start: number): boolean {
-  return start > 0 && processStartTime(pid) === start
+  if (start <= 0 || processStartTime(pid) !== start) return false
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return s[s.lastIndexOf(')') + 2] !== 'Z'
+  } catch {
+    return false
+  }
 }
 
 export interface ProcInfo {

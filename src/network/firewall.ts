@@ -1,0 +1,100 @@
+/**
+ * One nftables ruleset per network, replaced whole and atomically (`nft -f`: the
+ * "table …; delete table …; table … {…}" idiom replaces it in one transaction, and a
+ * missing table is no error). Two tables per network, both named lab_<bridge>:
+ *   ip     NAT (masquerade out of a non-internal network; DNAT of published ports, also
+ *          from the host's 127.0.0.1, with a masquerade so the reply comes back) and the
+ *          forward filter (networks isolated from each other, --internal has no way
+ *          out, nothing enters a bridge from outside but replies and published ports),
+ *          and an input filter: nothing from a bridge reaches 127.0.0.0/8 (route_localnet
+ *          is on for published ports), an --internal network reaches only its name server.
+ *   bridge ICC off (enable_icc=false): frames between two ports of the bridge are dropped;
+ *          and a sandbox may not send from an address outside its network (spoofing).
+ * Lab's bridges are named lab0 and lab-…, so "lab*" names every other lab network.
+ */
+import {spawnSync} from 'node:child_process'
+
+import {LabError} from '../errors.js'
+import type {PortMapping} from '../sandbox/networks.js'
+import {vethPrefix} from '../sandbox/plan.js'
+import type {NetworkRecord} from './store.js'
+
+export interface PublishedPort extends PortMapping {
+  /** the sandbox's address on this network */
+  address: string
+}
+
+export function tableName(n: NetworkRecord): string {
+  return 'lab_' + n.bridge.replace(/[^a-zA-Z0-9]/g, '_')
+}
+
+export function ruleset(n: NetworkRecord, ports: PublishedPort[]): string {
+  const t = tableName(n)
+  const br = JSON.stringify(n.bridge)
+  const dnat = ports.map((p) => `    ${p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to ${p.address}:${p.port}`)
+  const nat = [
+    `  chain prerouting {`,
+    `    type nat hook prerouting priority dstnat; policy accept;`,
+    ...dnat,
+    `  }`,
+    `  chain output {`,
+    `    type nat hook output priority -100; policy accept;`,
+    ...dnat,
+    `  }`,
+    `  chain postrouting {`,
+    `    type nat hook postrouting priority srcnat; policy accept;`,
+    // the host's 127.0.0.1 to a published port: the sandbox answers the bridge's address
+    `    oifname ${br} ip saddr 127.0.0.0/8 masquerade`,
+    // a sandbox to a published port of its own network by a host address (hairpin)
+    `    oifname ${br} ip saddr ${n.subnet} ct status dnat masquerade`,
+    ...(n.internal ? [] : [`    ip saddr ${n.subnet} oifname != ${br} masquerade`]),
+    `  }`,
+  ]
+  const filter = [
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    `    iifname ${br} oifname "lab*" oifname != ${br} drop`,
+    ...(n.internal ? [`    iifname ${br} oifname != ${br} drop`, `    oifname ${br} iifname != ${br} drop`] : []),
+    `    oifname ${br} ct state established,related accept`,
+    `    oifname ${br} ct status dnat accept`,
+    `    oifname ${br} iifname != ${br} drop`,
+    `  }`,
+    `  chain input {`,
+    `    type filter hook input priority filter; policy accept;`,
+    // replies to the host's 127.0.0.1 (published ports) come back this way; nothing else may
+    `    iifname ${br} ip daddr 127.0.0.0/8 ct direction original drop`,
+    ...(n.internal ? [`    iifname ${br} ct state established,related accept`, `    iifname ${br} ip daddr ${n.gateway} meta l4proto { tcp, udp } th dport 53 accept`, `    iifname ${br} drop`] : []),
+    `  }`,
+  ]
+  // the network's bridge ports by name (plan.ts vethPrefix): not every kernel has meta ibrname
+  const ports_ = JSON.stringify(vethPrefix(n.id) + '*')
+  const l2 = [
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    ...(n.icc ? [] : [`    iifname ${ports_} oifname ${ports_} drop`]),
+    `  }`,
+    `  chain prerouting {`,
+    `    type filter hook prerouting priority filter; policy accept;`,
+    `    iifname ${ports_} ether type ip ip saddr != ${n.subnet} ip saddr != 0.0.0.0 drop`,
+    `  }`,
+  ]
+  return [
+    `table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, ...nat, ...filter, `}`,
+    `table bridge ${t}`, `delete table bridge ${t}`, `table bridge ${t} {`, ...l2, `}`, '',
+  ].join('\n')
+}
+
+function nft(input: string, what: string): void {
+  const r = spawnSync('nft', ['-f', '-'], {input, encoding: 'utf8'})
+  if (r.error) throw new LabError('network', `${what}: cannot run nft (${(r.error as NodeJS.ErrnoException).code})`, {hint: 'install nftables'})
+  if (r.status !== 0) throw new LabError('network', `${what}: ${(r.stderr || '').trim().split('\n')[0]}`, {hint: 'bridged networks need root and nftables; see lab doctor'})
+}
+
+export function applyRuleset(n: NetworkRecord, text: string): void {
+  nft(text, `firewall of network ${n.name}`)
+}
+
+export function removeRuleset(n: NetworkRecord): void {
+  const t = tableName(n)
+  nft(`table ip ${t}\ndelete table ip ${t}\ntable bridge ${t}\ndelete table bridge ${t}\n`, `firewall of network ${n.name}`)
+}

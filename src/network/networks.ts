@@ -1,0 +1,331 @@
+/**
+ * Bridged networks: what `lab network …` does, and the engine's BridgeNetworks
+ * (src/sandbox/networks.ts) — addresses for a new sandbox, the bridge, firewall and name
+ * server before it starts, and reconciling after sandboxes are gone by any way (rm,
+ * --rm, a killed CLI or supervisor: the next command, or `lab system prune`).
+ *
+ * The state is the records: a network's file, the sandboxes' records (their spec names
+ * the network, address, aliases and ports) and pending leases. The kernel side — bridge,
+ * nftables tables, name server — is derived from them and made to match (apply()).
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {LabError, usageError} from '../errors.js'
+import type {BridgeSpec, NetworkAttachment, PortMapping} from '../sandbox/networks.js'
+import type {SandboxRequest} from '../sandbox/request.js'
+import {writeFileAtomic} from '../sandbox/state/atomic.js'
+import {Store, type SandboxRecord} from '../sandbox/state/store.js'
+import {cidrText, intToIp, ipToInt, isHost, isIpv4, overlaps, parseCidr, size} from './cidr.js'
+import {sandboxRunning} from './alive.js'
+import {dnsPid, ensureDns, stopDns} from './dns.js'
+import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
+import {bridgeExists, ensureBridge, hostRoutes, removeBridge} from './kernel.js'
+import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './ports.js'
+import {assertNetworkName, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
+
+const ALIAS = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*$/
+const DNS_SEARCH = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/
+
+export interface CreateOptions {
+  name: string
+  driver?: string
+  subnet?: string
+  gateway?: string
+  internal?: boolean
+  /** -o KEY=VALUE: com.docker.network.bridge.enable_icc, com.docker.network.driver.mtu, com.docker.network.bridge.name */
+  opts?: string[]
+  labels?: string[]
+}
+
+export interface NetworkSandbox {
+  id: string
+  name: string
+  address: string
+  aliases: string[]
+  running: boolean
+}
+
+const running = sandboxRunning
+
+function keyValues(list: string[] | undefined, what: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const kv of list ?? []) {
+    const i = kv.indexOf('=')
+    if (i <= 0) throw usageError(`${what} "${kv}" is not KEY=VALUE`, `e.g. ${what} com.docker.network.bridge.enable_icc=false`)
+    out[kv.slice(0, i)] = kv.slice(i + 1)
+  }
+  return out
+}
+
+function hostResolvers(): {servers: string[]; search: string[]} {
+  let text = ''
+  try {
+    text = readFileSync('/etc/resolv.conf', 'utf8')
+  } catch {}
+  const servers: string[] = []
+  let search: string[] = []
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/)
+    // a loopback resolver of the host is not reachable from a sandbox's own namespace
+    if (f[0] === 'nameserver' && isIpv4(f[1] ?? '') && !f[1].startsWith('127.')) servers.push(f[1])
+    if ((f[0] === 'search' || f[0] === 'domain') && f.length > 1) search = f.slice(1).filter((d) => DNS_SEARCH.test(d))
+  }
+  return {servers: servers.slice(0, 3), search: search.slice(0, 6)}
+}
+
+/** The networks of one state directory (the engine hands its Store in: register.ts). */
+export class Networks {
+  readonly store: Store
+  readonly nets: NetworkStore
+
+  constructor(store?: Store | string) {
+    this.store = store instanceof Store ? store : new Store(store)
+    this.nets = new NetworkStore(this.store)
+  }
+
+  // ------------------------------------------------------------ lab network …
+
+  async create(o: CreateOptions): Promise<NetworkRecord> {
+    assertNetworkName(o.name)
+    if (RESERVED.has(o.name)) throw usageError(`network name "${o.name}" is reserved`, 'pick another name; bridge, host and none are built in')
+    if ((o.driver ?? 'bridge') !== 'bridge') throw usageError(`unknown network driver "${o.driver}"`, 'lab has the bridge driver only')
+    const opts = keyValues(o.opts, '--opt')
+    const labels = keyValues(o.labels, '--label')
+    let icc = true
+    let mtu = 1500
+    let bridgeName: string | undefined
+    for (const [k, v] of Object.entries(opts)) {
+      if (k === 'com.docker.network.bridge.enable_icc') {
+        if (v !== 'true' && v !== 'false') throw usageError(`--opt ${k}=${v}: give true or false`)
+        icc = v === 'true'
+      } else if (k === 'com.docker.network.driver.mtu') {
+        mtu = Number(v)
+        if (!/^\d+$/.test(v) || mtu < 576 || mtu > 65520) throw usageError(`--opt ${k}=${v}: the MTU must be 576-65520`)
+      } else if (k === 'com.docker.network.bridge.name') {
+        if (!/^lab[a-zA-Z0-9_-]{1,12}$/.test(v)) throw usageError(`--opt ${k}=${v}: a bridge name starts with "lab" and has at most 15 characters`, 'e.g. labdev0; the firewall tells lab\'s bridges by that prefix')
+        bridgeName = v
+      } else {
+        throw usageError(`unknown --opt ${k}`, 'lab knows com.docker.network.bridge.enable_icc, com.docker.network.driver.mtu and com.docker.network.bridge.name')
+      }
+    }
+    return this.nets.lock(async () => {
+      if (this.nets.load(o.name)) throw new LabError('network-exists', `network ${o.name} already exists`, {hint: `see lab network inspect ${o.name}, or remove it: lab network rm ${o.name}`})
+      const others = [this.nets.load(DEFAULT_NETWORK) ?? this.nets.ensureDefault(), ...this.nets.all().filter((n) => n.name !== DEFAULT_NETWORK)]
+      const ourBridges = new Set(others.map((n) => n.bridge))
+      const routes = hostRoutes().filter((r) => !ourBridges.has(r.dev))
+      const clash = (c: ReturnType<typeof parseCidr>) =>
+        others.find((n) => overlaps(c, parseCidr(n.subnet)))?.name ?? routes.find((r) => overlaps(c, parseCidr(r.cidr, 'route')))?.cidr
+      let subnet: ReturnType<typeof parseCidr>
+      if (o.subnet !== undefined) {
+        subnet = parseCidr(o.subnet)
+        const c = clash(subnet)
+        if (c) throw new LabError('network-overlap', `subnet ${o.subnet} overlaps ${others.some((n) => n.name === c) ? `network ${c}` : `the host's route ${c}`}`, {hint: 'pick a subnet that overlaps no other network, e.g. 10.90.0.0/24; see lab network inspect'})
+      } else {
+        let found: typeof subnet | undefined
+        for (let i = 0; i < 256 && !found; i++) {
+          const c = parseCidr(`10.89.${i}.0/24`)
+          if (!clash(c)) found = c
+        }
+        if (!found) throw new LabError('network-overlap', 'no free subnet left in 10.89.0.0/16', {hint: 'give one with --subnet'})
+        subnet = found
+      }
+      let gateway = subnet.base + 1
+      if (o.gateway !== undefined) {
+        if (!isIpv4(o.gateway) || !isHost(subnet, ipToInt(o.gateway))) throw usageError(`--gateway ${o.gateway} is not an address in ${cidrText(subnet)}`, `e.g. --gateway ${intToIp(subnet.base + 1)}`)
+        gateway = ipToInt(o.gateway)
+      }
+      const id = this.nets.newId()
+      const bridge = bridgeName ?? `lab-${id.slice(0, 11)}`
+      if (others.some((n) => n.bridge === bridge)) throw usageError(`bridge ${bridge} is another network's`, 'pick another com.docker.network.bridge.name')
+      const rec: NetworkRecord = {
+        id, name: o.name, driver: 'bridge', bridge, subnet: cidrText(subnet), gateway: intToIp(gateway), internal: o.internal ?? false,
+        icc, mtu, dns: true, labels, options: opts, created: new Date().toISOString(),
+      }
+      this.nets.save(rec)
+      try {
+        await this.apply(rec)
+      } catch (e) {
+        await this.teardown(rec).catch(() => {})
+        this.nets.remove(rec.name)
+        throw e
+      }
+      return rec
+    })
+  }
+
+  /** Reconciled first: what a killed CLI or supervisor left is gone before it is listed. */
+  async list(): Promise<Array<NetworkRecord & {sandboxes: number}>> {
+    this.nets.ensureDefault()
+    if (process.getuid?.() === 0) await this.reconcile()
+    return this.nets.all().map((n) => ({...n, sandboxes: this.sandboxesOn(n).length}))
+  }
+
+  async inspect(ref: string): Promise<NetworkRecord & {sandboxes: NetworkSandbox[]; kernel: {bridge: boolean; firewall: string; dnsPid: number}}> {
+    const n = this.nets.get(ref)
+    if (process.getuid?.() === 0) await this.reconcile()
+    return {...n, sandboxes: this.sandboxesOn(n), kernel: {bridge: bridgeExists(n.bridge), firewall: tableName(n), dnsPid: n.dns ? dnsPid(this.nets, n) : 0}}
+  }
+
+  async remove(ref: string): Promise<NetworkRecord> {
+    const n = this.nets.get(ref)
+    return this.nets.lock(async () => {
+      const users = this.sandboxesOn(n)
+      if (users.length) throw new LabError('network-in-use', `network ${n.name} is in use by ${users.length === 1 ? 'sandbox' : 'sandboxes'} ${users.map((u) => u.name).join(', ')}`, {hint: `remove ${users.length === 1 ? 'it' : 'them'} first: lab sandbox rm -f ${users.map((u) => u.name).join(' ')}`})
+      await this.teardown(n)
+      this.nets.remove(n.name)
+      return n
+    })
+  }
+
+  /** Removes every user-defined network no sandbox is on. */
+  async prune(): Promise<string[]> {
+    await this.reconcile()
+    const removed: string[] = []
+    for (const n of this.nets.all()) {
+      if (n.name === DEFAULT_NETWORK || this.sandboxesOn(n).length) continue
+      try {
+        await this.remove(n.name)
+        removed.push(n.name)
+      } catch {}
+    }
+    return removed
+  }
+
+  private async teardown(n: NetworkRecord): Promise<void> {
+    stopDns(this.nets, n)
+    removeRuleset(n)
+    removeBridge(n.bridge)
+  }
+
+  sandboxesOn(n: NetworkRecord): NetworkSandbox[] {
+    const out: NetworkSandbox[] = []
+    for (const rec of this.store.all()) {
+      const a = rec.spec.bridge?.networks.find((x) => x.networkId === n.id)
+      if (a) out.push({id: rec.id, name: rec.name, address: a.address, aliases: a.aliases, running: running(this.store, rec.id)})
+    }
+    return out
+  }
+
+  // ------------------------------------------------------------ the kernel side
+
+  /** Bridge, firewall and name server as the records say; the ruleset is applied when it
+   * changed (its last text is kept beside the record) or the bridge was made anew. */
+  async apply(n: NetworkRecord, starting?: string): Promise<void> {
+    const made = ensureBridge({bridge: n.bridge, subnet: parseCidr(n.subnet), gateway: ipToInt(n.gateway), mtu: n.mtu})
+    const ports: PublishedPort[] = []
+    for (const rec of this.store.all()) {
+      const b = rec.spec.bridge
+      if (!b || b.networks[0].networkId !== n.id || !b.ports.length) continue
+      if (rec.id !== starting && !running(this.store, rec.id)) continue
+      for (const p of b.ports) ports.push({...p, address: b.networks[0].address})
+    }
+    const text = ruleset(n, ports)
+    const cache = join(this.nets.dir, `${n.name}.nft`)
+    let last: string | null = null
+    try {
+      last = readFileSync(cache, 'utf8')
+    } catch {}
+    if (made || last !== text) {
+      applyRuleset(n, text)
+      writeFileAtomic(cache, text)
+    }
+    if (n.dns) await ensureDns(this.nets, n)
+  }
+
+  // ------------------------------------------------------------ BridgeNetworks (the engine's)
+
+  async attach(req: SandboxRequest, sb: {id: string; hostname: string; exposed: string[]}): Promise<{bridge: BridgeSpec; extraHosts: Array<{host: string; address: string}>}> {
+    if (process.getuid?.() !== 0) throw usageError('bridged networks need root for now', 'run as root, or use --network none or host')
+    const net = this.nets.get(req.network!)
+    const userDefined = net.name !== DEFAULT_NETWORK
+    const aliases = req.networkAliases ?? []
+    for (const a of aliases) if (!ALIAS.test(a)) throw usageError(`invalid --network-alias "${a}"`, 'an alias is a DNS name: letters, digits, "-" and "_", dot-separated labels of at most 63 characters')
+    if (aliases.length && !userDefined) throw usageError('--network-alias needs a user-defined network', 'the default bridge network has no name server: lab network create NAME, then --network NAME')
+    if (req.ip !== undefined && !userDefined) throw usageError('--ip needs a user-defined network', 'lab network create --subnet …, then --network NAME --ip …')
+    for (const d of req.dns ?? []) if (!isIpv4(d)) throw usageError(`invalid --dns "${d}"`, 'give the IPv4 address of a name server')
+    for (const d of req.dnsSearch ?? []) if (!DNS_SEARCH.test(d)) throw usageError(`invalid --dns-search "${d}"`, 'give a domain, e.g. example.org')
+    const extraHosts: Array<{host: string; address: string}> = []
+    for (const l of req.links ?? []) {
+      const [target, alias] = l.split(':')
+      if (!target || (alias !== undefined && !ALIAS.test(alias))) throw usageError(`invalid --link "${l}"`, 'use --link NAME or --link NAME:ALIAS')
+      let rec: SandboxRecord
+      try {
+        rec = this.store.get(target)
+      } catch {
+        throw new LabError('no-such-sandbox', `--link ${l}: no such sandbox: ${target}`, {hint: 'start it first; see lab sandbox ps'})
+      }
+      const att = rec.spec.bridge?.networks.find((x) => x.networkId === net.id)
+      if (!att) throw usageError(`--link ${l}: sandbox ${rec.name} is not on network ${net.name}`, `start it with --network ${net.name}`)
+      if (!running(this.store, rec.id)) throw usageError(`--link ${l}: sandbox ${rec.name} is not running`, `start it: lab sandbox start ${rec.name}`)
+      extraHosts.push({host: rec.name, address: att.address})
+      if (alias && alias !== rec.name) extraHosts.push({host: alias, address: att.address})
+    }
+    const portReqs: PortRequest[] = (req.publish ?? []).flatMap(parsePublish)
+    if (req.publishAll) {
+      for (const e of sb.exposed.flatMap(parseExposed)) if (!portReqs.some((p) => p.port === e.port && p.proto === e.proto)) portReqs.push(e)
+    } else {
+      sb.exposed.forEach((e) => parseExposed(e)) // checked all the same
+    }
+    const subnet = parseCidr(net.subnet)
+    const gateway = ipToInt(net.gateway)
+    return this.nets.lock(async () => {
+      this.nets.dropStaleLeases(net.name)
+      const leased = this.nets.leases(net.name)
+      let address: string | undefined
+      if (req.ip !== undefined) {
+        if (!isIpv4(req.ip) || !isHost(subnet, ipToInt(req.ip)) || ipToInt(req.ip) === gateway) throw usageError(`--ip ${req.ip} is not a free host address of network ${net.name} (${net.subnet}, gateway ${net.gateway})`, 'pick an address inside the subnet, not its gateway')
+        address = req.ip
+      } else {
+        for (let a = subnet.base + 1; a < subnet.base + size(subnet) - 1; a++) {
+          if (a !== gateway && !leased.has(intToIp(a))) {
+            address = intToIp(a)
+            break
+          }
+        }
+        if (!address) throw new LabError('network-full', `network ${net.name} has no free address left`, {hint: 'remove stopped sandboxes (lab system prune) or use a larger --subnet'})
+      }
+      const taken: PortMapping[] = []
+      for (const rec of this.store.all()) if (rec.spec.bridge?.ports.length && running(this.store, rec.id)) taken.push(...rec.spec.bridge.ports)
+      const ports = await allocatePorts(portReqs, taken)
+      this.nets.lease(net.name, address, sb.id)
+      const host = hostResolvers()
+      const dns = {
+        servers: req.dns ?? (net.dns ? [net.gateway] : host.servers),
+        search: req.dnsSearch ?? (net.dns ? [] : host.search),
+        options: net.dns && !req.dns ? ['ndots:0'] : [],
+      }
+      const attachment: NetworkAttachment = {
+        network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: subnet.prefix,
+        gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases,
+      }
+      return {bridge: {networks: [attachment], ports, dns}, extraHosts: [{host: sb.hostname, address}, ...extraHosts]}
+    })
+  }
+
+  async beforeStart(_store: Store, id: string): Promise<void> {
+    const self = this
+    const rec = this.store.load(id)
+    if (!rec?.spec.bridge) return
+    await self.nets.lock(async () => {
+      for (const a of rec.spec.bridge!.networks) {
+        const n = self.nets.get(a.network)
+        if (n.id !== a.networkId) throw new LabError('no-such-network', `network ${a.network} of sandbox ${rec.name} was removed`, {hint: `remove the sandbox and run it again: lab sandbox rm ${rec.name}`})
+        self.nets.bind(n.name, a.address, id)
+        await self.apply(n, id)
+      }
+    })
+  }
+
+  async reconcile(): Promise<void> {
+    const self = this
+    await self.nets.lock(async () => {
+      for (const n of self.nets.all()) {
+        self.nets.dropStaleLeases(n.name)
+        await self.apply(n)
+      }
+    })
+  }
+}
+
+export type {NetworkRecord} from './store.js'

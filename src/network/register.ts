@@ -1,0 +1,10 @@
+/** Makes bridged networks available to the engine (src/sandbox/networks.ts) in this process:
+ * the CLI imports this; each call works on the Store of the engine that makes it. */
+import {registerBridgeNetworks} from '../sandbox/networks.js'
+import {Networks} from './networks.js'
+
+registerBridgeNetworks({
+  attach: (req, sandbox, store) => new Networks(store).attach(req, sandbox),
+  beforeStart: (store, id) => new Networks(store).beforeStart(store, id),
+  reconcile: (store) => new Networks(store).reconcile(),
+})
