@@ -33,6 +33,7 @@ import {RESULTS_FILE, RUNNER_FILES, runGroup} from './frameworks/index.js'
 import {type CheckerCheck, type FrameworkGroup, type GradingTest, isGroup, type RunLimits, type Visibility} from './schema.js'
 import {limiter} from '../util/limiter.js'
 import {createScratch, removeScratch, type Scratch} from './scratch.js'
+import {type ServiceSession, servicesOf, startServices} from './services.js'
 
 /** The host id that owns every directory a sandbox writes to (idmapped to root inside). */
 export const GRADER_UID = 65534
@@ -235,6 +236,8 @@ interface RunRequest {
   limits: ResolvedLimits
   input?: string
   env?: string[]
+  /** a private network of the test's services (services.ts); default none */
+  network?: string
 }
 
 /** The engine's request for one grading run: typed numbers, nothing turned back into text. */
@@ -244,7 +247,7 @@ export function gradingRequest(req: RunRequest): SandboxRequest {
     workdir: req.workdir,
     mounts: req.mounts,
     env: ['HOME=/tmp', 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', ...(req.env ?? [])],
-    network: 'none',
+    network: req.network ?? 'none',
     securityOpt: [`seccomp=${SECCOMP_PROFILE}`],
     timeout: req.limits.timeMs,
     // a CPU-time allowance no run can reach within its wall-clock limit: it makes the engine
@@ -631,7 +634,24 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
   let runMs = 0
   mkdirSync(dir, {mode: 0o711})
   const inputDir = join(dir, 'input')
+  let session: ServiceSession | null = null
   try {
+    const wanted = servicesOf(spec.data.services, t)
+    if (wanted.length) {
+      session = await startServices(wanted, join(dir, 'services'), {
+        freshCopy: (d) => {
+          freshWritable(d)
+          copyBeneath(src, d, owner, COPY_LIMITS)
+        },
+        request: (command, mounts, l, timeMs) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}}),
+        graderMount,
+        testTimeMs: limits.timeMs,
+        signal,
+      })
+      // the student's server not answering is the test's verdict, not an error of the batch
+      if (session.notReady) return {runMs, result: {...base, verdict: 'service-not-ready', message: session.notReady.message, stderr: truncate(await session.logs())}}
+    }
+    const network = session?.network
     if (input !== undefined) {
       mkdirSync(inputDir, {mode: 0o755})
       writeFileSync(join(inputDir, 'stdin'), input, {mode: 0o644, flag: 'wx'})
@@ -641,10 +661,10 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
       freshWritable(work)
       copyBeneath(src, work, owner, COPY_LIMITS)
       const r = await (input === undefined
-        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, graderMount], limits}, signal)
+        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, graderMount], limits, network}, signal)
         : // standard input is a read-only file of this test alone (seen at /grader-input/stdin):
           // the same bytes on every run, no pipe to stall, and no other test's input in view
-          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true}], limits}, signal))
+          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true}], limits, network}, signal))
       runMs += r.wallMs
       return r
     }
@@ -696,6 +716,7 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
     if (cap) return {runMs, result: {...base, status: 'failed', verdict: cap.verdict, message: cap.message}}
     return {runMs, result: {...base, status: 'error', verdict: 'engine-error', message: (e as Error).message}}
   } finally {
+    await session?.close()
     rmSync(dir, {recursive: true, force: true})
   }
 }
