@@ -10,13 +10,13 @@
  *      bridge; or a command run inside it, like a health check),
  *   4. the test, on the same network (the harness runs it with `network`),
  *   5. teardown, also on failure, timeout and Ctrl-C: the services, then the network.
- * A network that outlives a killed grader is removed by `lab network prune` and
- * `lab system prune` (its label lab.grading says whose it was).
+ * A network that outlives a killed grader (its labels say it is grading's, and which
+ * process made it) is removed by the next test with services, or `lab network prune`.
  */
 import '../network/register.js'
 
 import {randomBytes} from 'node:crypto'
-import {mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {connect} from 'node:net'
 import {join} from 'node:path'
 
@@ -126,8 +126,9 @@ export async function startServices(services: GradingService[], dir: string, ctx
       }
     },
   }
+  await sweepStaleNetworks(networks)
   try {
-    await networks.create({name: network, internal: true, labels: ['lab.grading=1']})
+    await networks.create({name: network, internal: true, labels: ['lab.grading=1', `lab.grading.pid=${process.pid}`]})
     made = true
     const readyMs = Math.max(...services.map((s) => parseDuration(s.ready?.timeout ?? SERVICE_READY_TIMEOUT, 'ready.timeout')))
     for (const s of services) {
@@ -163,6 +164,16 @@ export async function startServices(services: GradingService[], dir: string, ctx
   } catch (e) {
     await session.close()
     throw e
+  }
+}
+
+/** Removes grading networks whose grader is gone and that no sandbox uses any more. */
+async function sweepStaleNetworks(networks: Networks): Promise<void> {
+  for (const n of networks.nets.all()) {
+    const pid = Number(n.labels?.['lab.grading.pid'])
+    if (n.labels?.['lab.grading'] !== '1' || !pid || existsSync(`/proc/${pid}`)) continue
+    if (networks.sandboxesOn(n).length) continue
+    await networks.remove(n.name).catch(() => {})
   }
 }
 

@@ -110,6 +110,7 @@ services:
     ready: {port: 8080, timeout: 1s}
   - name: crash
     run: echo "cannot bind" >&2; exit 3
+    ready: {port: 8080, timeout: 5s}
 tests:
   - name: slow server
     points: 1
@@ -172,13 +173,49 @@ tests:
   assert.is.not(code, 0)
 })
 
+test('a SIGKILLed grader: its services end with it, and the next grading removes its network', async () => {
+  const spec = `title: killed
+services:
+  - name: server
+    run: exec sleep 60
+tests:
+  - {name: waits, points: 1, run: sleep 30, checks: [{exitCode: 0}], limits: {time: 40s}}
+`
+  const file = join(dir, 'kill.yaml')
+  writeFileSync(file, spec)
+  const child = N.spawnLab(['grade', file, join(dir, 'good'), '--json'])
+  const closed = new Promise((r) => child.on('close', r))
+  let running = false
+  for (let i = 0; i < 150 && !running; i++) {
+    await sleep(100)
+    running = (await N.lab(['sandbox', 'ps', '-q'])).stdout.trim().split('\n').filter(Boolean).length >= 2
+  }
+  assert.ok(running, 'the service and the test were running')
+  // nsenter execs the CLI: the child is the grader itself
+  child.kill('SIGKILL')
+  await closed
+  let gone = false
+  for (let i = 0; i < 100 && !gone; i++) {
+    await sleep(100)
+    gone = (await N.lab(['sandbox', 'ps', '-aq'])).stdout.trim() === ''
+  }
+  assert.ok(gone, 'the supervisors ended and removed the service and the test')
+  const gradingNets = async () => JSON.parse((await N.lab(['network', 'ls', '--json'])).stdout).map((n) => n.name).filter((x) => x.startsWith('grading-'))
+  const stale = await gradingNets()
+  assert.is(stale.length, 1, 'the killed grader\'s network is still there')
+  // the next grading with services sweeps it
+  const report = await grade(SPEC, [join(dir, 'good')])
+  assert.is(report.submissions[0].score, 5)
+  assert.equal(await gradingNets(), [])
+})
+
 test('nothing is left behind: no sandbox, network, interface, firewall table or name server', async () => {
   const ps = await N.lab(['sandbox', 'ps', '-aq'])
   assert.is(ps.stdout.trim(), '', 'no sandbox records')
   const left = N.leftovers({bridges: ['lab0'], tables: ['ip lab_lab0', 'bridge lab_lab0']})
   assert.equal(left, {links: [], addresses: [], tables: [], dns: [], leases: []})
-  const nets = await N.lab(['network', 'ls', '-q'])
-  assert.equal(nets.stdout.split('\n').filter(Boolean), ['bridge'])
+  const nets = await N.lab(['network', 'ls', '--json'])
+  assert.equal(JSON.parse(nets.stdout).map((n) => n.name), ['bridge'])
 })
 
 t.run()
