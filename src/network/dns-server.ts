@@ -32,14 +32,23 @@ function upstreams(): string[] {
   }
 }
 
-/** name (lower case) → address, for the network's running sandboxes. */
-function names(): Map<string, string> {
+/** name (lower case) → address, as the asking sandbox sees them (Docker's embedded DNS):
+ * the running sandboxes of every network it is on, each by its address on that network. */
+function names(asker: string): Map<string, string> {
   const out = new Map<string, string>()
-  for (const rec of store.all()) {
-    const att = rec.spec.bridge?.networks.find((n) => n.networkId === net.id)
-    if (!att) continue
-    if (!sandboxRunning(store, rec.id)) continue
-    for (const n of [rec.name, rec.spec.hostname, rec.id.slice(0, 12), ...att.aliases]) out.set(n.toLowerCase(), att.address)
+  const running = store.all().filter((rec) => rec.spec.bridge && sandboxRunning(store, rec.id))
+  const me = running.find((rec) => rec.spec.bridge!.networks.some((n) => n.networkId === net.id && n.address === asker))
+  const mine = new Set((me?.spec.bridge!.networks ?? []).map((n) => n.networkId))
+  mine.add(net.id)
+  for (const rec of running) {
+    for (const att of rec.spec.bridge!.networks) {
+      if (!mine.has(att.networkId)) continue
+      // the asker's own network first: an address it reaches directly
+      if (att.networkId !== net.id && out.has(rec.name.toLowerCase())) continue
+      for (const n of [rec.name, rec.spec.hostname, rec.id.slice(0, 12), ...att.aliases]) {
+        if (att.networkId === net.id || !out.has(n.toLowerCase())) out.set(n.toLowerCase(), att.address)
+      }
+    }
   }
   return out
 }
@@ -103,7 +112,7 @@ function forward(msg: Buffer, q: Question, from: RemoteInfo): void {
 sock.on('message', (msg, from) => {
   const q = question(msg)
   if (!q) return
-  const address = names().get(q.name.replace(/\.$/, ''))
+  const address = names(from.address).get(q.name.replace(/\.$/, ''))
   if (address !== undefined) return void sock.send(q.type === 1 ? reply(msg, q, 0, address) : reply(msg, q, 0), from.port, from.address)
   // a single label is a sandbox's name or nothing: it is not asked outside
   if (!q.name.includes('.')) return void sock.send(reply(msg, q, 3), from.port, from.address)

@@ -8,7 +8,8 @@
  * the network, address, aliases and ports) and pending leases. The kernel side — bridge,
  * nftables tables, name server — is derived from them and made to match (apply()).
  */
-import {readFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {LabError, usageError} from '../errors.js'
@@ -16,13 +17,15 @@ import type {BridgeSpec, NetworkAttachment, PortMapping} from '../sandbox/networ
 import type {SandboxRequest} from '../sandbox/request.js'
 import {writeFileAtomic} from '../sandbox/state/atomic.js'
 import {Store, type SandboxRecord} from '../sandbox/state/store.js'
+import {vethPrefix} from '../sandbox/plan.js'
+import {randomBytes} from 'node:crypto'
 import {cidrText, intToIp, ipToInt, isHost, isIpv4, overlaps, parseCidr, size} from './cidr.js'
 import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
 import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
 import {bridgeExists, ensureBridge, hostRoutes, removeBridge} from './kernel.js'
 import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './ports.js'
-import {assertNetworkName, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
+import {assertNetworkName, DEFAULT_MTU, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
 
 const ALIAS = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*$/
 const DNS_SEARCH = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/
@@ -93,7 +96,7 @@ export class Networks {
     const opts = keyValues(o.opts, '--opt')
     const labels = keyValues(o.labels, '--label')
     let icc = true
-    let mtu = 1500
+    let mtu = DEFAULT_MTU
     let bridgeName: string | undefined
     for (const [k, v] of Object.entries(opts)) {
       if (k === 'com.docker.network.bridge.enable_icc') {
@@ -268,23 +271,8 @@ export class Networks {
       sb.exposed.forEach((e) => parseExposed(e)) // checked all the same
     }
     const subnet = parseCidr(net.subnet)
-    const gateway = ipToInt(net.gateway)
     return this.nets.lock(async () => {
-      this.nets.dropStaleLeases(net.name)
-      const leased = this.nets.leases(net.name)
-      let address: string | undefined
-      if (req.ip !== undefined) {
-        if (!isIpv4(req.ip) || !isHost(subnet, ipToInt(req.ip)) || ipToInt(req.ip) === gateway) throw usageError(`--ip ${req.ip} is not a free host address of network ${net.name} (${net.subnet}, gateway ${net.gateway})`, 'pick an address inside the subnet, not its gateway')
-        address = req.ip
-      } else {
-        for (let a = subnet.base + 1; a < subnet.base + size(subnet) - 1; a++) {
-          if (a !== gateway && !leased.has(intToIp(a))) {
-            address = intToIp(a)
-            break
-          }
-        }
-        if (!address) throw new LabError('network-full', `network ${net.name} has no free address left`, {hint: 'remove stopped sandboxes (lab system prune) or use a larger --subnet'})
-      }
+      const address = this.freeAddress(net, req.ip)
       const taken: PortMapping[] = []
       for (const rec of this.store.all()) if (rec.spec.bridge?.ports.length && running(this.store, rec.id)) taken.push(...rec.spec.bridge.ports)
       const ports = await allocatePorts(portReqs, taken)
@@ -300,6 +288,80 @@ export class Networks {
         gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases,
       }
       return {bridge: {networks: [attachment], ports, dns}, extraHosts: [{host: sb.hostname, address}, ...extraHosts]}
+    })
+  }
+
+  /** Under the lock: the address asked for if it is free, else the first free one. */
+  private freeAddress(net: NetworkRecord, ip?: string): string {
+    const subnet = parseCidr(net.subnet)
+    const gateway = ipToInt(net.gateway)
+    this.nets.dropStaleLeases(net.name)
+    const leased = this.nets.leases(net.name)
+    if (ip !== undefined) {
+      if (!isIpv4(ip) || !isHost(subnet, ipToInt(ip)) || ipToInt(ip) === gateway) throw usageError(`--ip ${ip} is not a free host address of network ${net.name} (${net.subnet}, gateway ${net.gateway})`, 'pick an address inside the subnet, not its gateway')
+      return ip
+    }
+    for (let a = subnet.base + 1; a < subnet.base + size(subnet) - 1; a++) if (a !== gateway && !leased.has(intToIp(a))) return intToIp(a)
+    throw new LabError('network-full', `network ${net.name} has no free address left`, {hint: 'remove stopped sandboxes (lab system prune) or use a larger --subnet'})
+  }
+
+  /**
+   * Attaches a bridged sandbox to one more network (Docker's `network connect`): recorded
+   * for its next start, and, while it runs, plugged in now (a veth made with iproute2 and
+   * configured from inside its namespace by nsenter; a restart by policy keeps the
+   * networks it was started with until it is stopped and started).
+   */
+  async connect(netRef: string, sandboxRef: string, o: {ip?: string; aliases?: string[]} = {}): Promise<{network: string; sandbox: string; address: string; interface: string}> {
+    const net = this.nets.get(netRef)
+    const id = this.store.resolve(sandboxRef)
+    return this.store.lock(id, async () => {
+      const rec = this.store.get(id)
+      const b = rec.spec.bridge
+      if (!b) throw usageError(`sandbox ${rec.name} is not on a bridged network`, 'a sandbox joins more networks once it is on one: run it with --network bridge or NAME')
+      if (b.networks.some((a) => a.networkId === net.id)) throw new LabError('already-connected', `sandbox ${rec.name} is already on network ${net.name}`, {hint: `see lab network inspect ${net.name}`})
+      if (b.networks.length >= 8) throw usageError(`sandbox ${rec.name} is on 8 networks already`, 'disconnect one first')
+      const aliases = o.aliases ?? []
+      for (const a of aliases) if (!ALIAS.test(a)) throw usageError(`invalid --alias "${a}"`, 'an alias is a DNS name: letters, digits, "-" and "_", dot-separated labels of at most 63 characters')
+      if ((aliases.length || o.ip !== undefined) && net.name === DEFAULT_NETWORK) throw usageError('--ip and --alias need a user-defined network', 'lab network create NAME first')
+      return this.nets.lock(async () => {
+        const address = this.freeAddress(net, o.ip)
+        this.nets.lease(net.name, address, id)
+        const att: NetworkAttachment = {network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: parseCidr(net.subnet).prefix, gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases}
+        const ifname = `eth${b.networks.length}`
+        const pid = running(this.store, id) ? this.store.status(id)!.pid : 0
+        await this.apply(net)
+        if (pid) {
+          hotplug(att, ifname, pid)
+          this.nets.bind(net.name, address, id)
+        }
+        b.networks.push(att)
+        this.store.save(rec)
+        return {network: net.name, sandbox: rec.name, address, interface: ifname}
+      })
+    })
+  }
+
+  /** Detaches a sandbox from a network: at once while it runs, and from its next start. */
+  async disconnect(netRef: string, sandboxRef: string): Promise<{network: string; sandbox: string}> {
+    const net = this.nets.get(netRef)
+    const id = this.store.resolve(sandboxRef)
+    return this.store.lock(id, async () => {
+      const rec = this.store.get(id)
+      const b = rec.spec.bridge
+      const i = b?.networks.findIndex((a) => a.networkId === net.id) ?? -1
+      if (!b || i < 0) throw new LabError('not-connected', `sandbox ${rec.name} is not on network ${net.name}`, {hint: `see lab sandbox inspect ${rec.name}`})
+      if (b.networks.length === 1) throw usageError(`network ${net.name} is the only network of sandbox ${rec.name}`, 'a sandbox keeps at least one network; remove the sandbox instead')
+      const pid = running(this.store, id) ? this.store.status(id)!.pid : 0
+      const gone = b.networks[i]
+      if (pid) unplug(gone.address, pid)
+      b.networks.splice(i, 1)
+      if (i === 0) b.ports = [] // published ports were the first network's
+      this.store.save(rec)
+      await this.nets.lock(async () => {
+        rmSync(join(this.nets.leaseDir, net.name, gone.address), {force: true})
+        await this.apply(net)
+      })
+      return {network: net.name, sandbox: rec.name}
     })
   }
 
@@ -329,3 +391,26 @@ export class Networks {
 }
 
 export type {NetworkRecord} from './store.js'
+
+function run(argv: string[], what: string): void {
+  const r = spawnSync(argv[0], argv.slice(1), {encoding: 'utf8'})
+  if (r.status !== 0) throw new LabError('network', `${what}: ${(r.stderr || String(r.error ?? '')).trim().split('\n')[0]}`, {hint: 'needs root, iproute2 and nsenter (util-linux)'})
+}
+
+/** A veth into a running sandbox's namespace, its end inside configured from within. */
+function hotplug(a: NetworkAttachment, ifname: string, pid: number): void {
+  const host = vethPrefix(a.networkId) + randomBytes(4).toString('hex')
+  const ns = `--net=/proc/${pid}/ns/net`
+  run(['ip', 'link', 'add', host, 'mtu', String(a.mtu), 'type', 'veth', 'peer', 'name', ifname, 'mtu', String(a.mtu), 'netns', String(pid)], 'connect')
+  run(['ip', 'link', 'set', host, 'master', a.bridge, 'up'], 'connect')
+  run(['nsenter', ns, 'ip', 'addr', 'add', `${a.address}/${a.prefix}`, 'dev', ifname], 'connect')
+  run(['nsenter', ns, 'ip', 'link', 'set', ifname, 'up'], 'connect')
+}
+
+/** Removes the running sandbox's interface that has this address (its pair goes with it). */
+function unplug(address: string, pid: number): void {
+  const ns = `--net=/proc/${pid}/ns/net`
+  const r = spawnSync('nsenter', [ns, 'ip', '-o', '-4', 'addr', 'show'], {encoding: 'utf8'})
+  const line = (r.stdout ?? '').split('\n').find((l) => l.includes(` ${address}/`))
+  if (line) run(['nsenter', ns, 'ip', 'link', 'del', line.split(/\s+/)[1]], 'disconnect')
+}

@@ -158,4 +158,22 @@ print('sent')`
   assert.equal(seen, ['10.91.0.88'], 'only the datagram with the sandbox\'s own address arrived')
 })
 
+test('network connect plugs a running sandbox into another network, disconnect takes it out', async () => {
+  const r = await N.lab(['sandbox', 'run', '-d', '--name', 'multi', '--network', 'other', '--', ...serve('multi')])
+  assert.is(r.code, 0, r.stderr)
+  const c = await N.lab(['network', 'connect', '--alias', 'mm', 'app', 'multi'])
+  assert.match(c.stdout, /^multi eth1 10\.91\.0\.\d+\n$/, c.stderr)
+  const onApp = await run(['--network', 'app'], `${get('multi')}; ${get('mm')}`)
+  assert.is(onApp.stdout, 'multi\nmulti\n', onApp.stderr)
+  // from inside, it now finds the sandboxes of both its networks by name
+  const inside = await N.lab(['sandbox', 'exec', 'multi', 'busybox', 'sh', '-c', get('web')])
+  assert.is(inside.stdout, 'web\n', inside.stderr)
+  const d = await N.lab(['network', 'disconnect', 'app', 'multi'])
+  assert.is(d.code, 0, d.stderr)
+  const gone = await run(['--network', 'app'], `${get('multi', 8080, 2)}; echo done`)
+  assert.is(gone.stdout, 'done\n', gone.stderr)
+  const links = (await N.lab(['sandbox', 'exec', 'multi', 'busybox', 'ip', '-o', 'link'])).stdout
+  assert.not.match(links, /eth1/)
+})
+
 t.run()
