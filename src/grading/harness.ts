@@ -533,7 +533,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
       kernel: release(),
       cgroups: layout.mode,
       seccompProfile: SECCOMP_PROFILE,
-      network: 'none',
+      network: spec.data.services?.length ? 'none; tests with services: an --internal network of each test' : 'none',
       userns: 'private',
       rootfs: 'the host\'s system directories, read-only',
       idmappedOwner: owner ? GRADER_UID : null,

@@ -102,7 +102,7 @@ test('a student\'s server passes and fails a client test by name; two submission
   assert.is(b.score, 3)
 })
 
-test('a service that never becomes ready, or ends, gives its test a clear verdict, not a batch error', async () => {
+test('a service that never becomes ready, or ends, gives its test a clear verdict, not a batch error; a ready command is waited for', async () => {
   const spec = `title: not ready
 services:
   - name: server
@@ -111,6 +111,9 @@ services:
   - name: crash
     run: echo "cannot bind" >&2; exit 3
     ready: {port: 8080, timeout: 5s}
+  - name: late
+    run: sleep 1.5 && mkdir -p /tmp/w && echo late > /tmp/w/index.html && exec busybox httpd -f -p 8080 -h /tmp/w
+    ready: {command: "busybox nc -w 1 127.0.0.1 8080 </dev/null", timeout: 8s}
 tests:
   - name: slow server
     points: 1
@@ -122,6 +125,11 @@ tests:
     services: [crash]
     run: sleep 1; echo never
     checks: [{stdout: {equals: never}}]
+  - name: late server, waited for by its ready command
+    points: 1
+    services: [late]
+    run: ${JSON.stringify(GET('late'))}
+    checks: [{stdout: {equals: late}}]
 `
   const sub = submission('lazy', {'x.txt': 'x\n'})
   const t0 = Date.now()
@@ -135,6 +143,7 @@ tests:
   assert.is(x['crashing server'].verdict, 'service-not-ready')
   assert.match(x['crashing server'].message, /service crash ended before it was ready \(nonzero-exit, exit code 3\)/)
   assert.match(x['crashing server'].stderr, /cannot bind/, 'what the service printed is in the report')
+  assert.is(x['late server, waited for by its ready command'].status, 'passed', x['late server, waited for by its ready command'].message)
   assert.ok(Date.now() - t0 < 30_000, 'the sleeping service was stopped, not waited for')
 })
 
