@@ -136,7 +136,7 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
   })
   data.tests.forEach((t, i) => {
     const where = `/tests/${i}`
-    if (!isGroup(t)) for (const s of t.services ?? []) if (!services.has(s)) problems.push(`${name}: ${where}/services: no service "${s}" (the top-level services are: ${[...services].join(', ') || 'none'})`)
+    for (const s of t.services ?? []) if (!services.has(s)) problems.push(`${name}: ${where}/services: no service "${s}" (the top-level services are: ${[...services].join(', ') || 'none'})`)
     if (seen.has(t.name)) problems.push(`${name}: ${where}/name: "${t.name}" is used by two tests (names must be unique)`)
     seen.add(t.name)
     checkLimits(t.limits, `${where}/limits`, problems)

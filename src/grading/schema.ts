@@ -112,6 +112,8 @@ export interface FrameworkGroup {
   scores?: FrameworkScore[]
   /** `time` is per test; memory, pids, output and fileSize hold for the whole run */
   limits?: RunLimits
+  /** the spec's services the run has beside it (default: all of them; [] for none) */
+  services?: string[]
 }
 
 export type GradingEntry = GradingTest | FrameworkGroup
@@ -298,6 +300,7 @@ const GROUP = {
       },
     },
     limits: {...LIMITS, description: 'time: each test\'s limit (default 5s); memory, pids, output and fileSize: the whole run.'},
+    services: {type: 'array', maxItems: 8, uniqueItems: true, items: {type: 'string', pattern: SERVICE_NAME}, description: 'The services (top-level `services`) the run has beside it, started once for the run (and its re-runs) on a private network of its own. Default: all of them; [] for none (no network).'},
   },
   allOf: [{if: {properties: {framework: {enum: ['tap', 'junit-xml']}}}, then: {required: ['run']}, else: {required: ['files']}}, {if: {properties: {framework: {const: 'junit-xml'}}}, then: {required: ['report']}}],
 } as const

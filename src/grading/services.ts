@@ -61,7 +61,7 @@ export interface ServiceSession {
 }
 
 /** The services a test runs beside: its own list, or all of the spec's when it names none. */
-export function servicesOf(all: GradingService[] | undefined, t: GradingTest): GradingService[] {
+export function servicesOf(all: GradingService[] | undefined, t: Pick<GradingTest, 'services'>): GradingService[] {
   if (!all?.length) return []
   if (!t.services) return all
   return all.filter((s) => t.services!.includes(s.name))

@@ -102,6 +102,31 @@ test('a student\'s server passes and fails a client test by name; two submission
   assert.is(b.score, 3)
 })
 
+test('a framework run (pytest) has its services too: each test in the file scored against the student\'s server', async () => {
+  writeFileSync(join(dir, 'test_server.py'), [
+    'import urllib.request',
+    'def test_page():',
+    '    assert urllib.request.urlopen("http://server:8080/", timeout=3).read().decode().strip() == "hello"',
+    'def test_status():',
+    '    assert urllib.request.urlopen("http://server:8080/", timeout=3).status == 200',
+    '',
+  ].join('\n'))
+  const spec = `title: pytest client
+services:
+  - {name: server, run: sh server.sh, ready: {port: 8080}}
+tests:
+  - name: client
+    framework: pytest
+    files: [test_server.py]
+    scores: [{name: test_page, points: 2}, {name: test_status, points: 1}]
+`
+  const report = await grade(spec, [join(dir, 'good'), join(dir, 'bad')])
+  const [g, b] = report.submissions
+  assert.equal(g.tests.map((x) => [x.name, x.status]), [['test_page', 'passed'], ['test_status', 'passed']], JSON.stringify(g.tests.map((x) => x.message)))
+  assert.equal(b.tests.map((x) => [x.name, x.status]), [['test_page', 'failed'], ['test_status', 'passed']])
+  assert.match(b.tests[0].message, /bye/)
+})
+
 test('a service that never becomes ready, or ends, gives its test a clear verdict, not a batch error; a ready command is waited for', async () => {
   const spec = `title: not ready
 services:
