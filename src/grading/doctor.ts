@@ -71,6 +71,10 @@ export async function gradingDoctor(given: string): Promise<GradingDoctorReport>
   const modules = new Map<string, Set<string>>()
   const add = (m: Map<string, Set<string>>, k: string, where: string) => m.set(k, (m.get(k) ?? new Set()).add(where))
   if (spec.data.build) for (const c of commandsOf(spec.data.build.run)) add(uses, c, 'build')
+  for (const sv of spec.data.services ?? []) {
+    for (const c of commandsOf(sv.run)) add(uses, c, `service ${sv.name}`)
+    if (sv.ready?.command) for (const c of commandsOf(sv.ready.command)) add(uses, c, `service ${sv.name} (ready)`)
+  }
   for (const t of spec.data.tests) {
     if (isGroup(t)) {
       const needs = frameworkNeeds(t.framework as FrameworkName)

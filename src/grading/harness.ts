@@ -29,10 +29,11 @@ import {BeneathError, copyBeneath, lstatBeneath, readBeneath} from './beneath.js
 import {type CheckResult, evaluateChecks, type RunOutputs} from './checks.js'
 import {DEFAULT_EXTRACT_LIMITS, type ExtractLimits, extractSubmission, SubmissionError, submissionId} from './extract.js'
 import type {LoadedSpec} from './load.js'
-import {RESULTS_FILE, RUNNER_FILES, runGroup} from './frameworks/index.js'
+import {type GroupOutcome, RESULTS_FILE, RUNNER_FILES, runGroup} from './frameworks/index.js'
 import {type CheckerCheck, type FrameworkGroup, type GradingTest, isGroup, type RunLimits, type Visibility} from './schema.js'
 import {limiter} from '../util/limiter.js'
 import {createScratch, removeScratch, removeScratchWithin, type Scratch, scratchWithin} from './scratch.js'
+import {type ServiceSession, servicesOf, startServices} from './services.js'
 
 /** The host id that owns every directory a sandbox writes to (idmapped to root inside). */
 export const GRADER_UID = 65534
@@ -248,6 +249,8 @@ interface RunRequest {
   limits: ResolvedLimits
   input?: string
   env?: string[]
+  /** a private network of the test's services (services.ts); default none */
+  network?: string
 }
 
 /** The engine's request for one grading run: typed numbers, nothing turned back into text. */
@@ -257,7 +260,7 @@ export function gradingRequest(req: RunRequest): SandboxRequest {
     workdir: req.workdir,
     mounts: req.mounts,
     env: ['HOME=/tmp', 'LANG=C.UTF-8', 'LC_ALL=C.UTF-8', ...(req.env ?? [])],
-    network: 'none',
+    network: req.network ?? 'none',
     securityOpt: [`seccomp=${SECCOMP_PROFILE}`],
     timeout: req.limits.timeMs,
     // a CPU-time allowance no run can reach within its wall-clock limit: it makes the engine
@@ -390,6 +393,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
           if (b.verdict !== 'ok') throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} does not build: ${VERDICT_MESSAGE[b.verdict]?.(b, buildLimits) ?? `exit code ${b.exitCode}`}: ${`${b.stderr ?? ''}${b.stdout ?? ''}`.trim().split('\n').slice(0, 4).join(' | ')}`, {hint: 'the build step runs in /work on the reference as on every submission'})
         }
         const ref = await runSlot(() => runGroupOn(spec, t, refSrc, null, join(scratch.dir, `ref${index}`), views, owner, opts.abortSignal))
+        if (ref.serviceNotReady) throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} could not be tested: ${ref.serviceNotReady}`, {hint: 'the services run on the reference as on every submission: check their run and ready'})
         if (ref.loadError) throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} could not be tested: ${ref.loadError.split('\n').slice(0, 6).join(' | ')}`, {hint: 'run the framework on the reference yourself; `lab doctor --grading SPEC` lists what the sandbox lacks'})
         const bad = [...ref.tests.values()].filter((x) => x.status !== 'passed')
         if (bad.length) throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} does not pass ${bad.map((x) => `"${x.name}" (${(x.message ?? x.status).split('\n')[0].slice(0, 200)})`).join(', ')}`, {hint: 'fix the reference or the tests: every test must pass on it'})
@@ -544,7 +548,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
       kernel: release(),
       cgroups: layout.mode,
       seccompProfile: SECCOMP_PROFILE,
-      network: 'none',
+      network: spec.data.services?.length ? 'none; tests with services: an --internal network of each test' : 'none',
       userns: 'private',
       rootfs: 'the host\'s system directories, read-only',
       idmappedOwner: owner ? GRADER_UID : null,
@@ -569,13 +573,33 @@ function copyCapVerdict(e: unknown): {verdict: string; message: string} | null {
 }
 
 /** A framework group on one copy of a submission (or of the reference): its attempts, one sandbox each. */
-async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expected: string[] | null, dir: string, views: GraderViews, owner: {uid: number; gid: number} | null, signal?: AbortSignal) {
+async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expected: string[] | null, dir: string, views: GraderViews, owner: {uid: number; gid: number} | null, signal?: AbortSignal): Promise<GroupOutcome & {serviceNotReady?: string}> {
   const {perTestMs, limits} = groupLimits(spec, g)
   const files = (g.files ?? []).map((f) => basename(f))
   mkdirSync(dir, {mode: 0o711})
   const work = join(dir, 'work')
   const resultsDir = join(dir, 'results')
+  let session: ServiceSession | null = null
   try {
+    const wanted = servicesOf(spec.data.services, g)
+    if (wanted.length) {
+      // once for the run and its re-runs: long enough for every test of it, twice
+      const runMs = perTestMs * Math.max(1, expected?.length ?? 32) + 3_000
+      session = await startServices(wanted, join(dir, 'services'), {
+        freshCopy: (d) => {
+          freshWritable(d)
+          copyBeneath(src, d, owner, COPY_LIMITS)
+        },
+        request: (command, mounts, l, timeMs) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}}),
+        graderMount: views.common,
+        testTimeMs: runMs,
+        signal,
+      })
+      if (session.notReady) {
+        return {tests: new Map(), loadError: null, attempts: 0, wallMs: 0, cpuMs: 0, peakMemoryBytes: 0, lastOutput: await session.logs(), serviceNotReady: session.notReady.message}
+      }
+    }
+    const network = session?.network
     return await runGroup(
       g,
       files,
@@ -591,7 +615,7 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
         copyBeneath(src, work, owner, COPY_LIMITS)
         copySpecFiles(spec, g.files ?? [], work, true)
         const result = await sandboxed(
-          {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false, hide: HIDE_RW}], limits: {...limits, timeMs: wallMs}},
+          {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false, hide: HIDE_RW}], limits: {...limits, timeMs: wallMs}, network},
           signal,
         )
         // read once every process of the run is gone, never through a link it planted
@@ -608,6 +632,7 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
       (r) => VERDICT_MESSAGE[r.verdict]?.(r, {...limits, timeMs: perTestMs}) ?? r.verdict,
     )
   } finally {
+    await session?.close()
     rmSync(dir, {recursive: true, force: true})
   }
 }
@@ -625,6 +650,7 @@ function groupResults(spec: LoadedSpec, g: FrameworkGroup, planned: PlannedTest[
   const split = o.attempts > 1 ? {reason: `the run was started ${o.attempts} times: after a test was stopped, the tests left ran again`} : null
   return planned.map((p) => {
     const base: TestResult = {name: p.name, visibility: p.visibility, status: 'failed', score: 0, maxScore: p.points, message: '', verdict: 'ok', exitCode: null, wallMs: 0, cpuMs: 0, peakMemoryBytes: o.peakMemoryBytes, limits, checks: [], stdout: '', stderr: '', group: g.name, ...(p.task !== undefined ? {task: p.task} : {})}
+    if (o.serviceNotReady) return {...base, verdict: 'service-not-ready', message: o.serviceNotReady, stderr: truncate(o.lastOutput)}
     if (o.loadError) return {...base, status: 'error', verdict: 'load-error', message: `not run: the tests could not load the submission (${errorLine(o.loadError)})`}
     const r = o.tests.get(p.name)
     if (!r) return {...base, verdict: 'not-run', message: `not run: the framework did not report this test${split ? ` (${split.reason})` : ''}`}
@@ -645,7 +671,24 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
   let runMs = 0
   mkdirSync(dir, {mode: 0o711})
   const inputDir = join(dir, 'input')
+  let session: ServiceSession | null = null
   try {
+    const wanted = servicesOf(spec.data.services, t)
+    if (wanted.length) {
+      session = await startServices(wanted, join(dir, 'services'), {
+        freshCopy: (d) => {
+          freshWritable(d)
+          copyBeneath(src, d, owner, COPY_LIMITS)
+        },
+        request: (command, mounts, l, timeMs) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}}),
+        graderMount,
+        testTimeMs: limits.timeMs,
+        signal,
+      })
+      // the student's server not answering is the test's verdict, not an error of the batch
+      if (session.notReady) return {runMs, result: {...base, verdict: 'service-not-ready', message: session.notReady.message, stderr: truncate(await session.logs())}}
+    }
+    const network = session?.network
     if (input !== undefined) {
       mkdirSync(inputDir, {mode: 0o755})
       writeFileSync(join(inputDir, 'stdin'), input, {mode: 0o644, flag: 'wx'})
@@ -655,10 +698,10 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
       freshWritable(work)
       copyBeneath(src, work, owner, COPY_LIMITS)
       const r = await (input === undefined
-        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount], limits}, signal)
+        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount], limits, network}, signal)
         : // standard input is a read-only file of this test alone (seen at /grader-input/stdin):
           // the same bytes on every run, no pipe to stall, and no other test's input in view
-          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true, hide: true}], limits}, signal))
+          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true, hide: true}], limits, network}, signal))
       runMs += r.wallMs
       return r
     }
@@ -710,6 +753,7 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
     if (cap) return {runMs, result: {...base, status: 'failed', verdict: cap.verdict, message: cap.message}}
     return {runMs, result: {...base, status: 'error', verdict: 'engine-error', message: (e as Error).message}}
   } finally {
+    await session?.close()
     rmSync(dir, {recursive: true, force: true})
   }
 }

@@ -127,8 +127,16 @@ export async function loadGradingSpec(given: string): Promise<LoadedSpec> {
     }
     if (t.equalsFile !== undefined) readSpecFile(t.equalsFile, `${where}.equalsFile`)
   }
+  const services = new Set<string>()
+  ;(data.services ?? []).forEach((x, i) => {
+    if (services.has(x.name)) problems.push(`${name}: /services/${i}/name: "${x.name}" is used by two services (names must be unique)`)
+    services.add(x.name)
+    checkLimits(x.limits, `/services/${i}/limits`, problems)
+    if (x.ready?.timeout) checkLimits({time: x.ready.timeout}, `/services/${i}/ready`, problems)
+  })
   data.tests.forEach((t, i) => {
     const where = `/tests/${i}`
+    for (const s of t.services ?? []) if (!services.has(s)) problems.push(`${name}: ${where}/services: no service "${s}" (the top-level services are: ${[...services].join(', ') || 'none'})`)
     if (seen.has(t.name)) problems.push(`${name}: ${where}/name: "${t.name}" is used by two tests (names must be unique)`)
     seen.add(t.name)
     checkLimits(t.limits, `${where}/limits`, problems)

@@ -70,6 +70,19 @@ export interface GradingTest {
   files?: string[]
   /** the Exercism task this test belongs to */
   task?: number
+  /** the spec's services this test runs beside (default: all of them; [] for none) */
+  services?: string[]
+}
+
+/** A helper sandbox beside a test on a private network (services.ts): a student's server, a grader's client. */
+export interface GradingService {
+  /** its name on the network (a DNS label): the test reaches it as NAME */
+  name: string
+  /** the command, run with `sh -c` in a fresh copy of the built submission (/work) */
+  run: string
+  /** when it is ready: a TCP port that accepts, or a command run inside it that exits 0 */
+  ready?: {port?: number; command?: string; timeout?: string}
+  limits?: RunLimits
 }
 
 /** How the tests of a framework group are scored: by exact name or by pattern, first match wins. */
@@ -99,6 +112,8 @@ export interface FrameworkGroup {
   scores?: FrameworkScore[]
   /** `time` is per test; memory, pids, output and fileSize hold for the whole run */
   limits?: RunLimits
+  /** the spec's services the run has beside it (default: all of them; [] for none) */
+  services?: string[]
 }
 
 export type GradingEntry = GradingTest | FrameworkGroup
@@ -113,10 +128,14 @@ export interface GradingSpec {
   build?: {run: string; limits?: RunLimits}
   /** limits of every test unless the test sets its own */
   limits?: RunLimits
+  /** helper sandboxes started beside each test on a private network of its own */
+  services?: GradingService[]
   tests: GradingEntry[]
 }
 
 const relPath = RELATIVE_PATH
+/** a service's name: one DNS label, so it is its host name on the network */
+const SERVICE_NAME = '^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$'
 
 const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'A duration: 500ms, 2s, 1.5m.'} as const
 const size = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[bkmgBKMG]?$', description: 'A size: 512k, 64m, 1g (bytes without a unit).'} as const
@@ -215,8 +234,32 @@ const TEST = {
     checks: {type: 'array', minItems: 1, maxItems: 64, items: CHECK},
     files: {type: 'array', maxItems: 256, uniqueItems: true, items: relPath, description: 'Files of the spec this test alone sees under /grader (besides the top-level files), e.g. a hidden input. Other tests never see them.'},
     task: {type: 'integer', minimum: 1, maximum: 1000, description: 'The Exercism task this test belongs to (task_id).'},
+    services: {type: 'array', maxItems: 8, uniqueItems: true, items: {type: 'string', pattern: SERVICE_NAME}, description: 'The services (top-level `services`) this test runs beside, on a private network of its own. Default: all of them; [] for none (no network).'},
   },
   not: {required: ['stdin', 'stdinFile']},
+} as const
+
+const SERVICE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'run'],
+  description: 'A helper sandbox (a student\'s server, a grader\'s fake) started for each test that uses it, on an --internal network of that test alone, as GitHub Actions\' job services or a compose file\'s services. Same hardening as a test (strict seccomp profile, remapped ids, limits); stopped and removed with its network when the test ends.',
+  properties: {
+    name: {type: 'string', pattern: SERVICE_NAME, description: 'Its host name on the network (a DNS label: a-z, 0-9, "-"); the test reaches it as NAME, e.g. http://server:8080.'},
+    run: {type: 'string', minLength: 1, maxLength: 8192, description: 'The command, with `sh -c` in /work: a fresh copy of the built submission (and /grader, the spec\'s files, read-only).'},
+    ready: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      description: 'When the test may start. Without it the test starts as soon as the service runs.',
+      properties: {
+        port: {type: 'integer', minimum: 1, maximum: 65535, description: 'A TCP port of the service that accepts a connection.'},
+        command: {type: 'string', minLength: 1, maxLength: 4096, description: 'A command run inside the service (`sh -c`) until it exits 0, like a health check.'},
+        timeout: {...duration, description: 'How long to wait; default 10s. A service not ready by then fails the test with the verdict service-not-ready.'},
+      },
+    },
+    limits: {...LIMITS, description: 'Memory, pids, output and fileSize of the service (defaults: 256m, 64, 1m, 16m); time: the most it may run (default: long enough for the test and its re-run).'},
+  },
 } as const
 
 const VISIBILITY = {
@@ -257,6 +300,7 @@ const GROUP = {
       },
     },
     limits: {...LIMITS, description: 'time: each test\'s limit (default 5s); memory, pids, output and fileSize: the whole run.'},
+    services: {type: 'array', maxItems: 8, uniqueItems: true, items: {type: 'string', pattern: SERVICE_NAME}, description: 'The services (top-level `services`) the run has beside it, started once for the run (and its re-runs) on a private network of its own. Default: all of them; [] for none (no network).'},
   },
   allOf: [{if: {properties: {framework: {enum: ['tap', 'junit-xml']}}}, then: {required: ['run']}, else: {required: ['files']}}, {if: {properties: {framework: {const: 'junit-xml'}}}, then: {required: ['report']}}],
 } as const
@@ -287,6 +331,7 @@ export const GRADING_SCHEMA = {
       properties: {run: {type: 'string', minLength: 1, maxLength: 8192, description: 'run with `sh -c` in /work'}, limits: LIMITS},
     },
     limits: LIMITS,
+    services: {type: 'array', minItems: 1, maxItems: 8, items: SERVICE, description: 'Helper sandboxes started beside each test on a private network (see docs/grading.md).'},
     tests: {type: 'array', minItems: 1, maxItems: 500, items: {oneOf: [TEST, GROUP]}},
   },
 } as const

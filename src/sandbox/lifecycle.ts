@@ -103,7 +103,8 @@ export class Lifecycle implements LifecycleContext {
     if (restart.name !== 'no' && req.autoRemove) throw usageError('--restart and --rm cannot be used together', 'a sandbox that is removed when it ends cannot be restarted; choose one')
     const {mounts, volumes, hostVolumes} = resolveVolumes(this.store, this.volumes, req)
     const share = resolveShare(this.store, req)
-    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts, network: share.network ? 'none' : req.network}, {stateDir: this.store.roots.data, store: this.store})
+    // the caller's own resolved mounts (grading, labs) come first, then the volumes'
+    const spec = await buildSpec({...req, name: req.name ?? 'pending', volumes: hostVolumes, mounts: [...(req.mounts ?? []), ...mounts], network: share.network ? 'none' : req.network}, {stateDir: this.store.roots.data, store: this.store})
     if (Object.keys(share).length) spec.share = share
     checkShareUserns(this.store, spec)
     await validateSpec(spec)

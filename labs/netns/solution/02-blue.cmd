@@ -1,0 +1,1 @@
+lab sandbox run --cap-add NET_ADMIN --cap-add SYS_ADMIN --security-opt seccomp=lab-netns --tmpfs /run/netns -- sh -c 'ip netns add blue && ip link add veth-host type veth peer name veth-blue netns blue && nsenter --net=/run/netns/blue ip addr add 10.0.1.2/24 dev veth-blue && nsenter --net=/run/netns/blue ip link set veth-blue up && nsenter --net=/run/netns/blue ip -br addr'
