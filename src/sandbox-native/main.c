@@ -6,6 +6,7 @@
  *   detach.c       a supervisor that outlives the caller (logs.c, attach.c; restarts)
  *   exec.c, copy.c exec and cp into a running sandbox;  join.c  other sandboxes' namespaces
  *   ns.c, userns.c, cgroup.c, mount.c, caps.c, process.c, init.c, tty.c, seccomp_load.c
+ *   net.c          veth pairs onto bridges over rtnetlink (bridged networks)
  *                  the kernel concerns of the start, one each
  *   image.c        an image's layers and upper as the root (overlay, idmapped layers)
  *   layer_marks.c  `layer-marks`, `overlay-scan`: overlayfs markers of the image store's layers

@@ -1,4 +1,6 @@
 /** `lab doctor`: what this host supports, each missing piece with its fix. */
+import {spawnSync} from 'node:child_process'
+
 import {assertHelperBuilt, HELPER_PATH} from './helper.js'
 import {buildSpec} from './build-spec.js'
 import {cgroupInfo, findLibseccomp, kernelAtLeast, kernelVersion, namespacesSupported, overlaySupported, seccompSupport, userNamespaceRestrictions} from './host.js'
@@ -67,6 +69,12 @@ export async function runDoctor(): Promise<DoctorReport> {
   add(lib ? {name: 'libseccomp', status: 'ok', detail: lib} : {name: 'libseccomp', status: 'fail', detail: 'libseccomp.so.2 not found', fix: 'install it: apt-get install libseccomp2 · dnf install libseccomp · apk add libseccomp'})
 
   add(overlaySupported() ? {name: 'overlayfs', status: 'ok', detail: 'available (writable roots with --read-only=false)'} : {name: 'overlayfs', status: 'warn', detail: 'not available: --read-only=false will fail', fix: 'modprobe overlay'})
+
+  // bridged networks (src/network/): bridges by iproute2, firewall rules by nftables, as root
+  const netTools = [['ip', '-V'], ['nft', '--version']].filter(([c, a]) => spawnSync(c, [a]).status !== 0).map(([c]) => c)
+  add(netTools.length === 0 && root
+    ? {name: 'bridged networks', status: 'ok', detail: 'ip and nft found (--network bridge|NAME, -p)'}
+    : {name: 'bridged networks', status: 'warn', detail: root ? `missing: ${netTools.join(', ')}` : 'need root for now', fix: root ? 'apt-get install iproute2 nftables' : 'run as root, or keep to --network none|host|sandbox:NAME'})
 
   add(
     kernelAtLeast(5, 12)
