@@ -53,6 +53,7 @@ import {limiter} from '../util/limiter.js'
 import {sweepStaleTemp} from '../util/stale-temp.js'
 import type {ContainerFile, EnvMap} from './schema.js'
 import type {Refusal, TrustPolicy} from './policy.js'
+import {isBuildAction, runBuildAction} from './build-action.js'
 import {profileProblems} from '../seccomp/load.js'
 
 /** Owner of a job's private workspace copy as root: idmapped to the sandbox's root inside. */
@@ -451,7 +452,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             const coe = j.continueOnError
             const mayFail = typeof coe === 'string' ? truthy(compile(unwrap(coe), `/jobs/${id}/continue-on-error`)(ctx)) : coe
-            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets: jobSecrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}, artifacts: uploaded})
+            r.result = await runJobInstance(p, r, ctx, {tmp, record, masker, secrets: jobSecrets, say, onLine: opts.onLine, abort: abort.signal, failFast, cache, warnings, actionDirs: opts.actionDirs ?? {}, artifacts: uploaded, trust: opts.policy?.trust ?? 'local'})
             if (mayFail) r.result.continueOnError = true
             if (r.result.status === 'failure' && !mayFail && runs[id].length > 1 && j.failFast) failFast.abort()
           })),
@@ -576,6 +577,8 @@ interface JobEnv {
   actionDirs: Record<string, string>
   /** artifacts uploaded in this run, by name */
   artifacts: Map<string, string>
+  /** who runs the pipeline (policy.ts): an untrusted run's builds write no tags */
+  trust: 'local' | 'trusted' | 'untrusted'
 }
 
 async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEnv): Promise<JobResult> {
@@ -885,6 +888,14 @@ async function runStep(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<
         return sr
       }
       const kind = usesKind(s.uses, x.e.actionDirs)
+      if (isBuildAction(s.uses)) {
+        const inputs: Record<string, string> = {}
+        for (const [k, v] of Object.entries(s.with ?? {})) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
+        const trust = x.e.trust
+        const outputs = await runBuildAction(inputs, {ws: x.ws, mayTag: trust !== 'untrusted', mayUseHostNetwork: x.container.network === 'host', abortSignal: x.abort, note: (l) => x.e.say(prefix, l)})
+        sr.outputs = x.e.masker.maskDeep(outputs)
+        return sr
+      }
       const builtin = builtinAction(s.uses)
       if (builtin) {
         const inputs: Record<string, string> = {}

@@ -109,4 +109,72 @@ t('GitHub service options and ports: --health-cmd in its quoted forms, the conta
   assert.is(firstPort(undefined), undefined)
 })
 
+rootTest(t, 'docker/build-push-action builds the workspace into lab\'s store and a later job runs in it with container:; an untrusted run builds without tags; push and paths out are refused', async () => {
+  const ws = join(img.work, 'repo-build')
+  mkdirSync(join(ws, '.github', 'workflows'), {recursive: true})
+  mkdirSync(join(ws, 'app'), {recursive: true})
+  writeFileSync(join(ws, 'app', 'hello.txt'), 'hello from the workspace\n')
+  writeFileSync(join(ws, 'app', 'Dockerfile'), 'FROM run:sh\nARG WHO=nobody\nCOPY hello.txt /hello.txt\nRUN echo "built for $WHO" > /built\nENV IN_IMAGE=yes\n')
+  const f = join(ws, '.github/workflows/b.yml')
+  writeFileSync(f, `
+on: push
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    outputs:
+      id: \${{ steps.b.outputs.imageid }}
+    steps:
+      - uses: actions/checkout@v4
+      - id: b
+        uses: docker/build-push-action@v6
+        with:
+          context: app
+          tags: ci-built:1
+          build-args: |
+            WHO=ci
+  test:
+    needs: image
+    runs-on: ubuntu-latest
+    container: ci-built:1
+    steps:
+      - run: cat /hello.txt /built; test "$IN_IMAGE" = yes
+`)
+  const r = await lab(['ci', f, '--json', '--quiet'], {env: {...img.env, GITHUB_ACTIONS: ''}, timeout: 120_000})
+  const json = JSON.parse(r.stdout)
+  const job = (k) => json.jobs.find((j) => j.key === k)
+  assert.is(job('image').status, 'success', JSON.stringify(job('image'), null, 1) + r.stderr)
+  assert.match(job('image').outputs.id, /^sha256:[0-9a-f]{64}$/)
+  assert.is(job('test').status, 'success', JSON.stringify(job('test'), null, 1))
+  const testLog = readFileSync(job('test').steps[0].log, 'utf8')
+  assert.match(testLog, /hello from the workspace\n[^]*built for ci/, testLog)
+  const ls = await lab(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], {env: img.env})
+  assert.match(ls.stdout, /ci-built:1/)
+
+  // untrusted: the build runs, the tag is not written (a trusted run's container: could pick it up)
+  writeFileSync(f, readFileSync(f, 'utf8').replace('tags: ci-built:1', 'tags: ci-untrusted:1').replace(/\n  test:[\s\S]*$/, '\n'))
+  const u = await lab(['ci', f, '--json', '--quiet', '--untrusted'], {env: {...img.env, GITHUB_ACTIONS: ''}, timeout: 120_000})
+  const uj = JSON.parse(u.stdout)
+  assert.is(uj.jobs[0].status, 'success', JSON.stringify(uj.jobs[0], null, 1))
+  assert.match(uj.jobs[0].outputs.id, /^sha256:/)
+  assert.not.match((await lab(['image', 'ls'], {env: img.env})).stdout, /ci-untrusted/)
+
+  // push, and a context outside the workspace, fail the step with the reason
+  for (const [withLines, re] of [['context: app\n          push: true', /push: true would send the image off this machine/], ['context: ../..', /not in the workspace/]]) {
+    writeFileSync(f, `
+on: push
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          ${withLines}
+`)
+    const b = await lab(['ci', f, '--json', '--quiet'], {env: {...img.env, GITHUB_ACTIONS: ''}, timeout: 60_000})
+    const bj = JSON.parse(b.stdout)
+    assert.is(bj.jobs[0].status, 'failure')
+    assert.match(JSON.stringify(bj.jobs[0].steps), re)
+  }
+})
+
 t.run()
