@@ -45,11 +45,16 @@ export interface NetworkSandbox {
   id: string
   name: string
   address: string
+  /** 02:42 and the address's four bytes, as the helper sets it (Docker's MacAddress) */
+  mac: string
   aliases: string[]
   running: boolean
 }
 
 const running = sandboxRunning
+
+/** The MAC the helper gives a sandbox with this address (src/sandbox-native/net.c). */
+export const macOf = (address: string): string => ['02', '42', ...address.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':')
 
 function keyValues(list: string[] | undefined, what: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -205,7 +210,7 @@ export class Networks {
     const out: NetworkSandbox[] = []
     for (const rec of this.store.all()) {
       const a = rec.spec.bridge?.networks.find((x) => x.networkId === n.id)
-      if (a) out.push({id: rec.id, name: rec.name, address: a.address, aliases: a.aliases, running: running(this.store, rec.id)})
+      if (a) out.push({id: rec.id, name: rec.name, address: a.address, mac: macOf(a.address), aliases: a.aliases, running: running(this.store, rec.id)})
     }
     return out
   }
@@ -402,7 +407,7 @@ function run(argv: string[], what: string): void {
 function hotplug(a: NetworkAttachment, ifname: string, pid: number): void {
   const host = vethPrefix(a.networkId) + randomBytes(4).toString('hex')
   const ns = `--net=/proc/${pid}/ns/net`
-  run(['ip', 'link', 'add', host, 'mtu', String(a.mtu), 'type', 'veth', 'peer', 'name', ifname, 'mtu', String(a.mtu), 'netns', String(pid)], 'connect')
+  run(['ip', 'link', 'add', host, 'mtu', String(a.mtu), 'type', 'veth', 'peer', 'name', ifname, 'address', macOf(a.address), 'mtu', String(a.mtu), 'netns', String(pid)], 'connect')
   run(['ip', 'link', 'set', host, 'master', a.bridge, 'up'], 'connect')
   run(['nsenter', ns, 'ip', 'addr', 'add', `${a.address}/${a.prefix}`, 'dev', ifname], 'connect')
   run(['nsenter', ns, 'ip', 'link', 'set', ifname, 'up'], 'connect')

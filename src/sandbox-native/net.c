@@ -140,8 +140,12 @@ static int attach_veth(int fd, const struct veth_op *o, pid_t child) {
   struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
   memcpy(tail_of(&m.h), &pifi, sizeof pifi);
   m.h.nlmsg_len += NLMSG_ALIGN(sizeof pifi);
+  /* the sandbox's MAC follows from its address (02:42 and the four bytes, as Docker does): an
+   * address handed out again keeps its MAC, so the bridge host's neighbour cache is never stale */
+  unsigned char mac[6] = {0x02, 0x42};
+  memcpy(mac + 2, &o->addr.s_addr, 4);
   if (add_attr(&m.h, IFLA_IFNAME, o->ifname, strlen(o->ifname) + 1) < 0 || add_attr(&m.h, IFLA_MTU, &mtu, sizeof mtu) < 0 ||
-      add_attr(&m.h, IFLA_NET_NS_PID, &pid, sizeof pid) < 0)
+      add_attr(&m.h, IFLA_ADDRESS, mac, sizeof mac) < 0 || add_attr(&m.h, IFLA_NET_NS_PID, &pid, sizeof pid) < 0)
     return -1;
   nest_end(&m.h, peer);
   nest_end(&m.h, data);

@@ -115,6 +115,10 @@ test('-P publishes the --expose\'d ports on free host ports', async () => {
   const port = (await N.lab(['sandbox', 'port', 'exp', '8080'])).stdout.trim()
   assert.match(port, /^0\.0\.0\.0:\d+$/)
   assert.is(hostGet(`http://127.0.0.1:${port.split(':')[1]}/`).stdout, 'exposed\n')
+  // inspect names the MAC the sandbox has
+  const entry = JSON.parse((await N.lab(['network', 'inspect', 'app'])).stdout)[0].sandboxes.find((s) => s.name === 'exp')
+  const mac = await N.lab(['sandbox', 'exec', 'exp', '--', 'busybox', 'cat', '/sys/class/net/eth0/address'])
+  assert.is(mac.stdout.trim(), entry.mac, mac.stderr)
 })
 
 test('--link NAME:ALIAS on the default bridge: /etc/hosts names the linked sandbox', async () => {
@@ -122,9 +126,10 @@ test('--link NAME:ALIAS on the default bridge: /etc/hosts names the linked sandb
   assert.is(r.stdout, 'lnk\nlnk\n', r.stderr)
 })
 
-test('--ip gives the address asked for; --dns and --dns-search make resolv.conf', async () => {
-  const r = await run(['--network', 'app', '--ip', '10.91.0.77', '--dns', '10.91.0.1', '--dns-search', 'example.test'], 'busybox ip -4 -o addr show eth0 | busybox awk \'{print $4}\'; busybox cat /etc/resolv.conf')
-  assert.is(r.stdout, '10.91.0.77/24\nnameserver 10.91.0.1\nsearch example.test\n', r.stderr)
+test('--ip gives the address asked for, and the MAC that follows from it; --dns and --dns-search make resolv.conf', async () => {
+  // the MAC is 02:42 and the address (Docker's rule): an address used again never meets a stale neighbour entry
+  const r = await run(['--network', 'app', '--ip', '10.91.0.77', '--dns', '10.91.0.1', '--dns-search', 'example.test'], 'busybox ip -4 -o addr show eth0 | busybox awk \'{print $4}\'; busybox cat /sys/class/net/eth0/address; busybox cat /etc/resolv.conf')
+  assert.is(r.stdout, '10.91.0.77/24\n02:42:0a:5b:00:4d\nnameserver 10.91.0.1\nsearch example.test\n', r.stderr)
 })
 
 test('NET_RAW on a bridge pings a neighbour, but a spoofed source is dropped at the bridge port', async () => {
