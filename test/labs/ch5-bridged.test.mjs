@@ -43,8 +43,13 @@ function processesIn(N) {
 }
 
 /** Everything a lab run may leave in the namespace: it must be nothing at all (lab0 included). */
-function assertNothingLeft(N, what) {
-  const left = N.leftovers()
+async function assertNothingLeft(N, what) {
+  // a veth goes with its sandbox's namespace, which the kernel frees a moment after the sandbox ends
+  let left = N.leftovers()
+  for (let i = 0; i < 40 && left.links.length; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    left = N.leftovers()
+  }
   assert.equal({links: left.links, addresses: left.addresses, tables: left.tables}, {links: [], addresses: [], tables: []}, `${what}: no bridge, veth, address or nftables table is left`)
   assert.equal(processesIn(N), [], `${what}: no sandbox, supervisor or name server is left in the namespace`)
 }
@@ -63,7 +68,7 @@ netTest('the bridged walkthrough passes in a namespace of the test\'s own and le
       const o = JSON.parse(r.stdout)
       assert.is(o.steps[0].status, 'passed', summary(o))
       assert.is(r.code, 0, r.stderr)
-      assertNothingLeft(N, `after step ${step}`)
+      await assertNothingLeft(N, `after step ${step}`)
     }
     assert.equal(readdirSync('/sys/class/net').sort(), hostLinks, 'the host\'s own interfaces are unchanged')
   } finally {
@@ -86,7 +91,7 @@ netTest('wrong answers fail with their hints, in the namespace, and leave nothin
       assert.is(c.passed, false, `${w.file}: ${summary(o)}`)
       assert.ok(c.hint.includes(w.hint), c.hint)
     }
-    assertNothingLeft(N, 'after the wrong answers')
+    await assertNothingLeft(N, 'after the wrong answers')
   } finally {
     rmSync(dir, {recursive: true, force: true})
     await N.cleanup()
@@ -110,7 +115,7 @@ netTest('a lab run SIGKILLed with its network, server and name server up leaves 
     // the next lab run sweeps what a killed one left: its sandboxes, then its networks
     const r = await N.lab(['run', 'ch5-network', '--step', 'hostname', '--json'], {timeout: 60_000})
     assert.is(r.code, 0, r.stdout + r.stderr)
-    assertNothingLeft(N, 'after the sweep')
+    await assertNothingLeft(N, 'after the sweep')
   } finally {
     await N.cleanup()
   }
