@@ -74,6 +74,12 @@ export function labName(lab: Lab, short: string): string {
   return short.startsWith(prefix) ? short : prefix + short
 }
 
+/** Networks of a lab are named for it too; the built-in ones keep their names. */
+export function labNetworkName(lab: Lab, short: string): string {
+  return BUILTIN_NETWORKS.has(short) ? short : labName(lab, short)
+}
+const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default'])
+
 /** A result of the same shape for outcomes that are not runs (logs, wait, rm…). */
 function synthetic(name: string, f: {exitCode?: number; verdict?: Verdict; stdout?: string; stderr?: string; wallMs?: number; signal?: string | null}): SandboxResult {
   const exitCode = f.exitCode ?? 0
@@ -113,6 +119,9 @@ function nameReferences(parsed: ParsedRun, lab: Lab): void {
     const v = f[k]
     if (typeof v === 'string' && /^(sandbox|container):./.test(v)) f[k] = ref(v)
   }
+  // --network NAME (a network the lab created), --link NAME[:ALIAS] (its sandbox; the alias is the lab's word)
+  if (typeof f.network === 'string' && !/^(sandbox|container):/.test(f.network)) f.network = labNetworkName(lab, f.network)
+  if (Array.isArray(f.link)) f.link = f.link.map((l) => (typeof l === 'string' ? ref(l) : l))
   if (Array.isArray(f.volume)) {
     // a named volume (NAME:/dest); host paths and anonymous volumes (/dest) start with "/"
     f.volume = f.volume.map((v) => (Volumes.isManaged(v) && !v.startsWith('/') ? ref(v) : v))
@@ -185,7 +194,7 @@ async function runVerb(words: string[], ctx: ActionContext, where: string, out: 
     out.metrics = runMetrics(r.result)
     return
   }
-  const confined = await confineVerbArgs(verb, args, {work: ctx.work, where, writable: ctx.lab.data.writable ?? [], sandboxName: (n) => labName(ctx.lab, n)})
+  const confined = await confineVerbArgs(verb, args, {work: ctx.work, where, writable: ctx.lab.data.writable ?? [], sandboxName: (n) => labName(ctx.lab, n), networkName: (n) => labNetworkName(ctx.lab, n)})
   out.command = `lab ${verb} ${quoteArgs(args)}`.trimEnd()
   const stateDir = ctx.engine().store.roots.data
   const env: NodeJS.ProcessEnv = {...process.env, LAB_STATE_DIR: stateDir, NO_COLOR: '1'}

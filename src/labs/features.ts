@@ -3,6 +3,7 @@
  * modules), so a lab step lights up the day its feature lands and is shown as
  * unavailable, with the reason, until then — never faked.
  */
+import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {fileURLToPath} from 'node:url'
@@ -41,6 +42,15 @@ function ioLimitsHostReason(): string | null {
   return null
 }
 
+/** Why this host cannot make bridged networks (root, iproute2 and nftables, as lab doctor says), or null. */
+function bridgedHostReason(): string | null {
+  if (process.getuid?.() !== 0) return 'bridged networks need root for now (lab doctor)'
+  const missing = [['ip', '-V'], ['nft', '--version']].filter(([c, a]) => spawnSync(c, [a], {stdio: 'ignore', timeout: 5000}).status !== 0).map(([c]) => c)
+  return missing.length ? `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not installed: apt-get install iproute2 nftables` : null
+}
+
+const engineHasBridges = () => hasFlag('network-alias') && hasFlag('link') && hasModule('../network/networks.js')
+
 interface FeatureProbe {
   what: string
   probe: () => boolean
@@ -59,6 +69,7 @@ const PROBES: Record<Feature, FeatureProbe> = {
   // what the host has, not the engine: the image labs make their images from it
   'static-busybox': {what: 'a statically linked busybox to build images from', probe: () => staticBusybox() !== null, host: () => (staticBusybox() ? null : 'there is no static /bin/busybox: install it with `apt-get install busybox-static`')},
   registry: {what: 'a local registry to push to and pull from', probe: hasRegistryBinary, host: () => (hasRegistryBinary() ? null : 'docker-registry is not installed: install it with `apt-get install docker-registry`')},
+  'bridged-networks': {what: 'bridged networks (--network bridge|NAME, -p, lab network …)', probe: () => engineHasBridges() && bridgedHostReason() === null, host: () => (engineHasBridges() ? bridgedHostReason() : null)},
   'joined-namespaces': {what: 'joining another sandbox\'s namespaces (--network container:NAME, --ipc)', probe: () => RUNNER_DRIVES_LIFECYCLE && hasFlag('ipc')},
 }
 
@@ -82,6 +93,10 @@ export const FLAG_FEATURES: Record<string, Feature> = {
   pid: 'joined-namespaces',
   'device-read-iops': 'io-limits',
   'device-write-iops': 'io-limits',
+  'network-alias': 'bridged-networks',
+  link: 'bridged-networks',
+  publish: 'bridged-networks',
+  p: 'bridged-networks',
 }
 
 const cache = new Map<Feature, boolean>()

@@ -108,7 +108,7 @@ function oneOfSentence(path: string): string {
 }
 
 /** Names a template may use: {{work}}, {{lab.id}}, {{step.title}}, {{results.NAME.stdout}}, {{name "x"}}. */
-const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'port', 'digest', 'lastGood', 'if', 'unless', 'each', 'with', 'this'])
+const TEMPLATE_ROOTS = new Set(['work', 'lab', 'step', 'results', 'host', 'name', 'port', 'digest', 'lastGood', 'hostPort', 'if', 'unless', 'each', 'with', 'this'])
 
 /**
  * Checks a handlebars template; returns the result names it reads. A result exists only
@@ -176,10 +176,13 @@ export function templateProblems(src: string, resultsSoFar: Set<string>, shownBe
 
 /** A dummy context for checking run arguments at load time. */
 function dummyRender(src: string, labId: string): string {
-  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`, port: () => '5000', digest: () => `sha256:${'0'.repeat(64)}`, lastGood: () => '0'.repeat(12)}})
+  return Handlebars.compile(src, {noEscape: true})({work: '/work-dir', lab: {id: labId}, step: {}, results: {}}, {helpers: {name: (n: unknown) => `${labId}-${String(n)}`, port: () => '5000', digest: () => `sha256:${'0'.repeat(64)}`, lastGood: () => '0'.repeat(12), hostPort: () => '32768'}})
 }
 
 const RESULT_KINDS = new Set<string>(RESULT_ACTIONS)
+
+/** Verbs of networks (and published ports): they need bridged networks, not images. */
+const isNetworkVerb = (verb: string) => verb.startsWith('network ') || verb === 'sandbox port'
 
 /** The sandboxes a run names (--name) and the ones it refers to (--volumes-from, --network sandbox:…). */
 function sandboxNames(argv: string[], labId: string): {named: string | null; refs: string[]} {
@@ -197,6 +200,7 @@ function sandboxNames(argv: string[], labId: string): {named: string | null; ref
     const m = /^(?:sandbox|container):([^:]+)$/.exec((f[k] as string | undefined) ?? '')
     if (m) refs.push(prefixed(m[1]))
   }
+  for (const l of (f.link as string[] | undefined) ?? []) refs.push(prefixed(l.split(':')[0]))
   return {named: typeof f.name === 'string' ? prefixed(f.name) : null, refs}
 }
 
@@ -381,13 +385,13 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
           if (verb === 'sandbox run') {
             for (const f of checkRunArgs(a.command.replace(/^\s*sandbox\s+run\s+/, ''), [...aat, 'command'], data.id, problems, sandboxes)) needs.add(f)
           } else {
-            needs.add('images')
+            needs.add(isNetworkVerb(verb) ? 'bridged-networks' : 'images')
             // the verb's own checks (options, files, registries, --state-dir), files not
             // looked at yet; a sandbox it names must be one an earlier action starts
             await confineVerbArgs(verb, args, {work: '/work-dir', where: 'command', writable: data.writable ?? [], statFiles: false, sandboxName: (n) => {
               checkSandboxRef(n, [...aat, 'command'])
               return n
-            }})
+            }, networkName: (n) => n})
           }
         } catch (e) {
           problems.add([...aat, 'command'], (e as LabError).message.replace(/^command: /, ''))
@@ -395,8 +399,8 @@ export async function loadLab(idOrPath: string): Promise<Lab> {
       }
       if (a.archive?.busybox) needs.add('static-busybox')
       if (a.commandFile !== undefined) {
-        needs.add('images')
         const sol = solutionTexts.get(a.commandFile)
+        needs.add(sol !== undefined && /^\s*lab\s+(network\s|sandbox\s+port\s)/.test(sol) ? 'bridged-networks' : 'images')
         if (sol !== undefined) {
           try {
             const words = splitCommand(sol, {where: a.commandFile, vars: {PWD: '/work', WORK: '/work', REGISTRY: '127.0.0.1:5000'}})

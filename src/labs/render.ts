@@ -76,6 +76,13 @@ export function resultView(r: SandboxResult, command: string): ResultView {
   return {exitCode: r.exitCode, verdict: r.verdict, stdout: r.stdout ?? '', stderr: r.stderr ?? '', wallMs: Math.round(r.wallMs), peakMemoryBytes: r.peakMemoryBytes, command}
 }
 
+/** {{hostPort TEXT}}: the host port of `lab sandbox port NAME PORT`'s line (IP:PORT), e.g. 32768. */
+export function hostPortIn(text: unknown): string {
+  const m = /^\S*:(\d{1,5})$/m.exec(String(text ?? '').trim())
+  if (!m) throw new Error('no host port in the text given to {{hostPort}} (give it the output of lab sandbox port NAME PORT)')
+  return m[1]
+}
+
 /** {{lastGood TEXT}}: the image a failed `lab build` names as its last good step (its stderr). */
 export function lastGoodIn(text: unknown): string {
   const m = /run the last good image to debug: lab sandbox run ([0-9a-f]{12})\b/.exec(String(text ?? ''))
@@ -110,7 +117,7 @@ export function renderTemplate(src: string, ctx: RenderContext, where = 'templat
       if (p === undefined) throw new Error(`no service "${String(n)}" runs for this step (a step that uses {{port "registry"}} requires: [registry])`)
       return String(p)
     }
-    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port, digest: digestIn, lastGood: lastGoodIn}})
+    return t({...ctx, host}, {helpers: {name: (n: unknown) => `${ctx.lab.id}-${String(n)}`, port, digest: digestIn, lastGood: lastGoodIn, hostPort: hostPortIn}})
   } catch (e) {
     throw new LabError('lab-template', `${where}: ${(e as Error).message.split('\n')[0]}`, {hint: 'run `lab validate` on the lab'})
   }

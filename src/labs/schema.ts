@@ -80,7 +80,7 @@ export interface LabFile {
 }
 
 /** The engine features a step can need; features.ts probes whether the engine has them. */
-export const FEATURES = ['lifecycle', 'named-volumes', 'limits', 'seccomp-profiles', 'userns', 'joined-namespaces', 'io-limits', 'images', 'static-busybox', 'registry'] as const
+export const FEATURES = ['lifecycle', 'named-volumes', 'limits', 'seccomp-profiles', 'userns', 'joined-namespaces', 'io-limits', 'images', 'static-busybox', 'registry', 'bridged-networks'] as const
 export type Feature = (typeof FEATURES)[number]
 
 export const CHECK_KINDS = ['exitCode', 'verdict', 'stdout', 'stderr', 'fails', 'file', 'peakMemory', 'wallRatio', 'state', 'volume', 'error', 'measure', 'userns'] as const
@@ -332,9 +332,9 @@ const ACTION_SCHEMA = {
       type: 'string',
       minLength: 1,
       maxLength: 8192,
-      pattern: '^\\s*(image|sandbox|build)\\s',
+      pattern: '^\\s*(image|sandbox|build|network)\\s',
       description:
-        'A `lab` verb as typed after `lab` (a handlebars template; {{port "registry"}} is the port of the lab\'s registry): `sandbox run …`, or one of the image verbs `image pull|push|ls|inspect|history|tag|rm|prune|save|load|import|export` and `sandbox commit|diff|export`, and `build [flags] CONTEXT`. It runs on the lab\'s private state directory (never the user\'s images); files it reads or writes are confined to the work directory. The result has its exit code and output.',
+        'A `lab` verb as typed after `lab` (a handlebars template; {{port "registry"}} is the port of the lab\'s registry): `sandbox run …`, or one of the image verbs `image pull|push|ls|inspect|history|tag|rm|prune|save|load|import|export` and `sandbox commit|diff|export`, `build [flags] CONTEXT`, and the network verbs `network create|ls|inspect|rm|prune|connect|disconnect` and `sandbox port` (network names are the lab\'s, prefixed as sandbox names are). It runs on the lab\'s private state directory (never the user\'s images); files it reads or writes are confined to the work directory. The result has its exit code and output.',
     },
     commandFile: {
       ...relPath,

@@ -19,6 +19,10 @@ export interface VerbRule {
   inputArgs?: number[]
   /** positional arguments that name a sandbox of the lab */
   sandboxArgs?: number[]
+  /** positional arguments that name a network of the lab (prefixed as sandboxes are; "all": every one) */
+  networkArgs?: number[] | 'all'
+  /** flag values a lab may not give when they start with one of these, and why */
+  refusedPrefixes?: Record<string, {prefixes: string[]; why: string; hint: string}>
   /** positional arguments that name an image in a registry: the registry must be on loopback */
   registryArgs?: number[]
   /** the verb writes binary data to stdout unless given an output flag: require one */
@@ -53,6 +57,21 @@ export const LAB_VERBS: Record<string, VerbRule> = {
   'sandbox commit': {load: cmd('sandbox/commit'), sandboxArgs: [0]},
   'sandbox diff': {load: cmd('sandbox/diff'), sandboxArgs: [0]},
   'sandbox export': {load: cmd('sandbox/export'), outputs: ['output'], sandboxArgs: [0], needsOutput: true},
+  // networks live in the lab's private state directory and go with it at the end of the
+  // lab (workdir.ts); their names are the lab's, as its sandboxes' are
+  'network create': {
+    load: cmd('network/create'),
+    networkArgs: [0],
+    // a bridge name is the host's, not the lab's: two labs (or the user) could pick the same
+    refusedPrefixes: {opt: {prefixes: ['com.docker.network.bridge.name'], why: 'a bridge name is shared by the whole host', hint: 'leave it out: lab names the network\'s bridge itself'}},
+  },
+  'network ls': {load: cmd('network/ls')},
+  'network inspect': {load: cmd('network/inspect'), networkArgs: 'all'},
+  'network rm': {load: cmd('network/rm'), networkArgs: 'all'},
+  'network prune': {load: cmd('network/prune')},
+  'network connect': {load: cmd('network/connect'), networkArgs: [0], sandboxArgs: [1]},
+  'network disconnect': {load: cmd('network/disconnect'), networkArgs: [0], sandboxArgs: [1]},
+  'sandbox port': {load: cmd('sandbox/port'), sandboxArgs: [0]},
   // `lab build [flags] CONTEXT`: the context, the Dockerfile and the id file are the work
   // directory's; what COPY reads is then kept inside the context by the build itself
   build: {
@@ -108,6 +127,8 @@ export interface VerbContext {
   /** directories sandboxes write to (a file there could be swapped for a link): never an output */
   writable: string[]
   sandboxName: (short: string) => string
+  /** a network's name as the lab's (the built-in bridge, host and none stay as they are) */
+  networkName?: (short: string) => string
   /** false when checking a lab at load time: the files do not exist yet */
   statFiles?: boolean
 }
@@ -166,6 +187,8 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
     given.add(name)
     const refusal = rule.refusedValues?.[name]
     if (refusal?.values.includes(value)) throw usageError(`${ctx.where}: --${name} ${value} is not available in labs: ${refusal.why}`, refusal.hint)
+    const byPrefix = rule.refusedPrefixes?.[name]
+    if (byPrefix?.prefixes.some((p) => value.trim().startsWith(p))) throw usageError(`${ctx.where}: --${name} ${value} is not available in labs: ${byPrefix.why}`, byPrefix.hint)
     if (rule.inputs?.includes(name)) return confinedFile(value, 'input', ctx, rule.stableInputs?.includes(name))
     if (rule.outputs?.includes(name)) {
       sawOutput = true
@@ -203,6 +226,7 @@ export async function confineVerbArgs(verb: string, args: string[], ctx: VerbCon
       dirs.set(positional, dir)
       out.push(dir)
     } else if (rule.sandboxArgs?.includes(positional)) out.push(ctx.sandboxName(a))
+    else if (rule.networkArgs === 'all' || rule.networkArgs?.includes(positional)) out.push((ctx.networkName ?? ctx.sandboxName)(a))
     else {
       if (rule.registryArgs?.includes(positional) && !isLoopbackRegistry(registryOf(a))) {
         throw usageError(`${ctx.where}: ${a} is on ${registryOf(a)}, and a lab reaches no registry off this machine`, 'labs work offline: use the lab\'s registry, $REGISTRY/NAME:TAG (127.0.0.1:PORT)')

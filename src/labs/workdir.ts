@@ -149,7 +149,7 @@ export function makeStateDir(): string {
   return dir
 }
 
-/** Removes every sandbox (running ones too) and volume of a lab run, then its state directory. */
+/** Removes every sandbox (running ones too), volume and network of a lab run, then its state directory. */
 export async function removeStateDir(dir: string): Promise<void> {
   if (existsSync(join(dir, 'sandboxes'))) {
     const {lifecycle} = await import('../sandbox/lifecycle.js')
@@ -158,6 +158,9 @@ export async function removeStateDir(dir: string): Promise<void> {
     // supervisors of half-created or crashed sandboxes, runtime leftovers, cgroups
     await lc.prune({volumes: 'all'}).catch(() => {})
   }
+  // the lab's networks: bridges, firewall tables and name servers are the host's
+  const {removeLabNetworks} = await import('./networks.js')
+  await removeLabNetworks(dir).catch(() => [])
   rmSync(dir, {recursive: true, force: true})
 }
 
