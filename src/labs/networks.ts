@@ -11,7 +11,8 @@ import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-/** Removes the networks recorded in a lab run's state directory; its sandboxes must be gone. */
+/** Removes the networks recorded in a lab run's state directory, which goes next: after
+ * its sandboxes, and even if one of their records would not go (it goes with the directory). */
 export async function removeLabNetworks(stateDir: string): Promise<string[]> {
   if (!existsSync(join(stateDir, 'networks')) || process.getuid?.() !== 0) return []
   const [{Networks}, {DEFAULT_NETWORK}, {removeRuleset}, {removeBridge, bridgeExists}, {stopDns}] = await Promise.all([
@@ -26,7 +27,7 @@ export async function removeLabNetworks(stateDir: string): Promise<string[]> {
   for (const n of nets.nets.all()) {
     try {
       if (n.name !== DEFAULT_NETWORK) {
-        await nets.remove(n.name)
+        await nets.remove(n.name, {evenInUse: true})
         removed.push(n.name)
         continue
       }
@@ -39,7 +40,7 @@ export async function removeLabNetworks(stateDir: string): Promise<string[]> {
       removeBridge(n.bridge)
       removed.push(n.name)
     } catch {
-      /* a network still in use (a sandbox that would not go) stays for lab network prune */
+      /* the kernel refused (a bridge still busy): the other networks go all the same */
     }
   }
   return removed

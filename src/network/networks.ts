@@ -23,6 +23,7 @@ import {cidrText, intToIp, ipToInt, isHost, isIpv4, overlaps, parseCidr, size} f
 import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
 import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
+import {hostNet, type HostPortEntry} from './host-wide.js'
 import {bridgeExists, ensureBridge, hostRoutes, removeBridge} from './kernel.js'
 import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './ports.js'
 import {assertNetworkName, DEFAULT_MTU, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
@@ -175,10 +176,12 @@ export class Networks {
     return {...n, sandboxes: this.sandboxesOn(n), kernel: {bridge: bridgeExists(n.bridge), firewall: tableName(n), dnsPid: n.dns ? dnsPid(this.nets, n) : 0}}
   }
 
-  async remove(ref: string): Promise<NetworkRecord> {
+  /** `evenInUse`: a lab run's state directory that goes as a whole (its sandboxes' records
+   * with it), so its networks go even if a record would not. */
+  async remove(ref: string, o: {evenInUse?: boolean} = {}): Promise<NetworkRecord> {
     const n = this.nets.get(ref)
     return this.nets.lock(async () => {
-      const users = this.sandboxesOn(n)
+      const users = o.evenInUse ? [] : this.sandboxesOn(n)
       if (users.length) throw new LabError('network-in-use', `network ${n.name} is in use by ${users.length === 1 ? 'sandbox' : 'sandboxes'} ${users.map((u) => u.name).join(', ')}`, {hint: `remove ${users.length === 1 ? 'it' : 'them'} first: lab sandbox rm -f ${users.map((u) => u.name).join(' ')}`})
       await this.teardown(n)
       this.nets.remove(n.name)
@@ -221,15 +224,13 @@ export class Networks {
    * changed (its last text is kept beside the record) or the bridge was made anew. */
   async apply(n: NetworkRecord, starting?: string): Promise<void> {
     const made = ensureBridge({bridge: n.bridge, subnet: parseCidr(n.subnet), gateway: ipToInt(n.gateway), mtu: n.mtu})
-    const ports: PublishedPort[] = []
-    for (const rec of this.store.all()) {
-      const b = rec.spec.bridge
-      if (!b || b.networks[0].networkId !== n.id || !b.ports.length) continue
-      if (rec.id !== starting && !running(this.store, rec.id)) continue
-      for (const p of b.ports) ports.push({...p, address: b.networks[0].address})
-    }
+    const mine = this.publishedPorts(starting)
+    // lab0 is every state directory's: its ruleset holds their published ports too
+    const shared = n.name === DEFAULT_NETWORK
+    const entries = shared ? [...mine, ...hostNet().others(this.store.dirs.sandboxes)] : mine
+    const ports: PublishedPort[] = entries.filter((e) => e.networkId === n.id).flatMap((e) => e.ports.map((p) => ({...p, address: e.address})))
     const text = ruleset(n, ports)
-    const cache = join(this.nets.dir, `${n.name}.nft`)
+    const cache = shared ? hostNet().rulesetCache : join(this.nets.dir, `${n.name}.nft`)
     let last: string | null = null
     try {
       last = readFileSync(cache, 'utf8')
@@ -239,6 +240,20 @@ export class Networks {
       writeFileAtomic(cache, text)
     }
     if (n.dns) await ensureDns(this.nets, n)
+  }
+
+  /** Under the lock: this state directory's published ports (its running sandboxes' and
+   * the one starting), told to the host for the others' port choices and lab0's ruleset. */
+  private publishedPorts(starting?: string): HostPortEntry[] {
+    const out: HostPortEntry[] = []
+    for (const rec of this.store.all()) {
+      const b = rec.spec.bridge
+      if (!b || !b.ports.length) continue
+      if (rec.id !== starting && !running(this.store, rec.id)) continue
+      out.push({id: rec.id, networkId: b.networks[0].networkId, address: b.networks[0].address, ports: b.ports, status: join(this.store.runDir(rec.id), 'status.json'), starting: rec.id === starting})
+    }
+    hostNet().publish(this.store.dirs.sandboxes, out)
+    return out
   }
 
   // ------------------------------------------------------------ BridgeNetworks (the engine's)
@@ -278,8 +293,10 @@ export class Networks {
     const subnet = parseCidr(net.subnet)
     return this.nets.lock(async () => {
       const address = this.freeAddress(net, req.ip)
+      // ports are the host's: those of every state directory's running sandboxes are taken
       const taken: PortMapping[] = []
       for (const rec of this.store.all()) if (rec.spec.bridge?.ports.length && running(this.store, rec.id)) taken.push(...rec.spec.bridge.ports)
+      for (const e of hostNet().others(this.store.dirs.sandboxes)) taken.push(...e.ports)
       const ports = await allocatePorts(portReqs, taken)
       this.nets.lease(net.name, address, sb.id)
       const host = hostResolvers()
@@ -363,7 +380,7 @@ export class Networks {
       if (i === 0) b.ports = [] // published ports were the first network's
       this.store.save(rec)
       await this.nets.lock(async () => {
-        rmSync(join(this.nets.leaseDir, net.name, gone.address), {force: true})
+        this.nets.release(net.name, gone.address)
         await this.apply(net)
       })
       return {network: net.name, sandbox: rec.name}

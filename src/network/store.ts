@@ -6,13 +6,14 @@
  * (10.88.0.0/16 on lab0) is made on first use, as Docker's docker0 is there from the start.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {LabError, usageError} from '../errors.js'
 import {readJson, writeJsonAtomic} from '../sandbox/state/atomic.js'
 import {withLock} from '../sandbox/state/lock.js'
 import type {Store} from '../sandbox/state/store.js'
+import {hostNet} from './host-wide.js'
 
 export interface NetworkRecord {
   id: string
@@ -59,9 +60,16 @@ export class NetworkStore {
     mkdirSync(this.leaseDir, {recursive: true, mode: 0o700})
   }
 
-  /** One lock for every change of networks, leases and ports: they are few and quick. */
+  /** One lock for every change of networks, leases and ports: they are few and quick. As
+   * root, the host's lock too (host-wide.ts), always after this one. */
   lock<T>(fn: () => Promise<T>): Promise<T> {
-    return withLock(join(this.dir, '.lock'), 'the network configuration', fn)
+    const inner = process.getuid?.() === 0 ? () => hostNet().lock(fn) : fn
+    return withLock(join(this.dir, '.lock'), 'the network configuration', inner)
+  }
+
+  /** The default network's leases are the host's: every state directory shares lab0. */
+  private leasesOf(network: string): string {
+    return network === DEFAULT_NETWORK && process.getuid?.() === 0 ? hostNet().leaseDir : join(this.leaseDir, network)
   }
 
   private file(name: string): string {
@@ -119,7 +127,7 @@ export class NetworkStore {
 
   /** Addresses leased on a network: address → "ID" or "ID bound". */
   leases(network: string): Map<string, string> {
-    const dir = join(this.leaseDir, network)
+    const dir = this.leasesOf(network)
     const out = new Map<string, string>()
     let names: string[] = []
     try {
@@ -134,10 +142,10 @@ export class NetworkStore {
   }
 
   lease(network: string, address: string, id: string): void {
-    const dir = join(this.leaseDir, network)
+    const dir = this.leasesOf(network)
     mkdirSync(dir, {recursive: true, mode: 0o700})
     try {
-      writeFileSync(join(dir, address), id + '\n', {flag: 'wx', mode: 0o600})
+      writeFileSync(join(dir, address), `${id} pending ${this.sandboxes.dirs.sandboxes}\n`, {flag: 'wx', mode: 0o600})
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw usageError(`address ${address} is already in use on network ${network}`, 'leave out --ip for a free address, or pick another')
       throw e
@@ -146,10 +154,15 @@ export class NetworkStore {
 
   /** A started sandbox's lease is bound: once its record is gone, so is the lease. */
   bind(network: string, address: string, id: string): void {
-    const path = join(this.leaseDir, network, address)
+    const path = join(this.leasesOf(network), address)
     try {
-      if (readFileSync(path, 'utf8').split(/\s/)[0] === id) writeFileSync(path, `${id} bound\n`)
+      if (readFileSync(path, 'utf8').split(/\s/)[0] === id) writeFileSync(path, `${id} bound ${this.sandboxes.dirs.sandboxes}\n`)
     } catch {}
+  }
+
+  /** Gives an address back (a sandbox disconnected from the network). */
+  release(network: string, address: string): void {
+    rmSync(join(this.leasesOf(network), address), {force: true})
   }
 
   /** Drops the leases whose sandbox is gone: its record removed after a start, or a
@@ -158,9 +171,11 @@ export class NetworkStore {
     const dropped: string[] = []
     const now = Date.now()
     for (const [address, text] of this.leases(network)) {
-      const [id, state] = text.split(/\s+/)
-      if (this.sandboxes.load(id)) continue
-      const path = join(this.leaseDir, network, address)
+      // "ID STATE SANDBOXES-DIR": the record may be another state directory's (lab0's leases)
+      const [id, state, dir] = text.split(/\s+/)
+      const own = !dir || dir === this.sandboxes.dirs.sandboxes
+      if (own ? this.sandboxes.load(id) : /^[0-9a-f]{64}$/.test(id) && existsSync(join(dir, id, 'config.json'))) continue
+      const path = join(this.leasesOf(network), address)
       try {
         if (state !== 'bound' && now - statSync(path).mtimeMs < 60_000) continue // being created
       } catch {}

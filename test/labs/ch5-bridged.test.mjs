@@ -104,7 +104,7 @@ netTest('a lab run SIGKILLed with its network, server and name server up leaves 
     const child = N.spawnLab(['run', 'ch5-network', '--step', 'names', '--json'])
     // killed once the network's name server is up and the server's veth is on its bridge
     // (the sandbox itself is in a namespace of its own; its supervisor is in this one)
-    const end = Date.now() + 30_000
+    const end = Date.now() + 60_000 // two lab runs' worth on a loaded machine
     while (!processesIn(N).some((p) => p.includes('dns-server')) || N.leftovers().links.length < 2) {
       assert.ok(Date.now() < end, `the lab did not get that far: ${processesIn(N).join('; ')}`)
       await new Promise((r) => setTimeout(r, 50))

@@ -4,7 +4,7 @@
 // but to a second namespace a test may make as "the outside" (192.0.2.0/24, TEST-NET-1).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -24,6 +24,8 @@ export class TestNetns {
     this.env = {...process.env, LAB_STATE_DIR: this.state}
     execFileSync('ip', ['netns', 'add', this.name])
     this.ns('ip', ['link', 'set', 'lo', 'up'])
+    // what lab keeps for the namespace's host, shared by its state directories (src/network/host-wide.ts)
+    this.hostDir = `/run/lab/net-${statSync(`/run/netns/${this.name}`).ino}`
     this.extra = []
     this.servers = []
   }
@@ -44,7 +46,7 @@ export class TestNetns {
   lab(args, opts = {}) {
     return new Promise((resolve) => {
       const [c, a] = this.nsArgv(process.execPath, ['--', LAB, ...args])
-      const child = spawn(c, a, {env: this.env, stdio: ['ignore', 'pipe', 'pipe']})
+      const child = spawn(c, a, {env: opts.env ?? this.env, stdio: ['ignore', 'pipe', 'pipe']})
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (d) => (stdout += d))
@@ -96,7 +98,7 @@ export class TestNetns {
       addresses: addrs.filter((a) => !a.startsWith('lo ') && !a.startsWith('up0 ') && !bridges.some((b) => a.startsWith(b + ' '))),
       tables: tbls.filter((t) => !tables.includes(t)),
       dns: dnsServers(this.state),
-      leases: leaseFiles(this.state),
+      leases: [...leaseFiles(this.state), ...hostLeases(this.hostDir)],
     }
   }
 
@@ -112,6 +114,15 @@ export class TestNetns {
     }
     for (const n of [...this.extra, this.name]) spawnSync('ip', ['netns', 'del', n])
     rmSync(this.state, {recursive: true, force: true})
+    rmSync(this.hostDir, {recursive: true, force: true})
+  }
+}
+
+function hostLeases(dir) {
+  try {
+    return readdirSync(join(dir, 'lab0-leases')).map((a) => `bridge/${a}`)
+  } catch {
+    return []
   }
 }
 
