@@ -180,6 +180,7 @@ export class Networks {
    * with it), so its networks go even if a record would not. */
   async remove(ref: string, o: {evenInUse?: boolean} = {}): Promise<NetworkRecord> {
     const n = this.nets.get(ref)
+    if (n.name === DEFAULT_NETWORK) throw usageError('the default network bridge cannot be removed', 'it is the host\'s default bridge (lab0), shared by every state directory; remove user-defined networks only')
     return this.nets.lock(async () => {
       const users = o.evenInUse ? [] : this.sandboxesOn(n)
       if (users.length) throw new LabError('network-in-use', `network ${n.name} is in use by ${users.length === 1 ? 'sandbox' : 'sandboxes'} ${users.map((u) => u.name).join(', ')}`, {hint: `remove ${users.length === 1 ? 'it' : 'them'} first: lab sandbox rm -f ${users.map((u) => u.name).join(' ')}`})
