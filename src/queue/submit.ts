@@ -25,6 +25,8 @@ import {DEFAULT_PAYLOAD_CAP, packTree, PayloadError, uploadBlobs, type PackedTre
 
 export interface SubmitOptions {
   addr: QueueAddress
+  /** connections kept for many runs (a long-lived submitter); else opened for this one */
+  client?: QueueClient
   require?: Record<string, string>
   /** bytes per job's payload (the spec's files count once per run) */
   cap?: number
@@ -42,15 +44,61 @@ export interface QueueProgress {
   item?: {index: number; id: string; ok: boolean; worker: string; line: string}
 }
 
-/** Adds jobs in bulk (1,000 per round trip); BullMQ keeps job ids unique. */
-async function addJobs(redis: Redis, qname: string, jobs: Array<{name: string; data: unknown; opts: {jobId: string}}>): Promise<void> {
-  const queue = new Queue(qname, bullOptions(redis))
-  try {
-    for (let i = 0; i < jobs.length; i += 1000) {
-      await queue.addBulk(jobs.slice(i, i + 1000).map((j) => ({name: j.name, data: j.data, opts: {...j.opts, attempts: 1, removeOnComplete: true, removeOnFail: {age: KEEP_SECONDS}}})))
+/**
+ * The submitting side's connections to one queue: a client, a subscriber for the runs'
+ * events, and BullMQ's queues (each has a connection of its own with its scripts loaded).
+ * The CLI opens one per command; a long-lived submitter (a service in front of lab, the
+ * benchmark) keeps one, and each run then costs round trips, not handshakes.
+ */
+export class QueueClient {
+  private readonly queues = new Map<string, Queue>()
+  private sub: Redis | null = null
+
+  private constructor(readonly addr: QueueAddress, readonly redis: Redis) {
+    redis.on('error', () => {})
+  }
+
+  static async open(addr: QueueAddress): Promise<QueueClient> {
+    return new QueueClient(addr, await connect(addr, {retry: false, name: 'lab-submit'}))
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name)
+    if (!q) this.queues.set(name, (q = new Queue(name, bullOptions(this.redis))))
+    return q
+  }
+
+  subscriber(): Redis {
+    if (!this.sub) {
+      this.sub = this.redis.duplicate()
+      this.sub.on('error', () => {})
     }
+    return this.sub
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.queues.values()) await q.close().catch(() => {})
+    this.queues.clear()
+    this.sub?.disconnect()
+    this.redis.disconnect()
+  }
+}
+
+/** Runs fn with the given client, or with one opened for it and closed after. */
+async function withClient<T>(o: {addr: QueueAddress; client?: QueueClient}, fn: (c: QueueClient) => Promise<T>): Promise<T> {
+  if (o.client) return fn(o.client)
+  const c = await QueueClient.open(o.addr)
+  try {
+    return await fn(c)
   } finally {
-    await queue.close()
+    await c.close()
+  }
+}
+
+/** Adds jobs in bulk (1,000 per round trip); BullMQ keeps job ids unique. */
+async function addJobs(queue: Queue, jobs: Array<{name: string; data: unknown; opts: {jobId: string}}>): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 1000) {
+    await queue.addBulk(jobs.slice(i, i + 1000).map((j) => ({name: j.name, data: j.data, opts: {...j.opts, attempts: 1, removeOnComplete: true, removeOnFail: {age: KEEP_SECONDS}}})))
   }
 }
 
@@ -65,8 +113,8 @@ async function recordLocal(redis: Redis, run: string, rec: ItemRecord): Promise<
 
 /** Sends a grading run: the spec's directory once, each submission as its own job. */
 export async function submitGrade(spec: LoadedSpec, paths: string[], opts: SubmitOptions): Promise<RunMeta> {
-  const redis = await connect(opts.addr, {retry: false, name: 'lab-submit'})
-  try {
+  return withClient(opts, async (client) => {
+    const redis = client.redis
     const run = newQueueRunId()
     const require = opts.require ?? {}
     const qname = queueFor(require)
@@ -105,17 +153,15 @@ export async function submitGrade(spec: LoadedSpec, paths: string[], opts: Submi
     const meta: RunMeta = {id: run, kind: 'grade', created: new Date().toISOString(), queue: qname, require, items, grade: rs, payload: {files, uploaded: up.uploaded, uploadedBytes: up.bytes, reused: up.reused}}
     await registerRun(redis, meta)
     for (const r of refused) await recordLocal(redis, run, r)
-    await addJobs(redis, qname, jobs)
+    await addJobs(client.queue(qname), jobs)
     return meta
-  } finally {
-    redis.disconnect()
-  }
+  })
 }
 
 /** Sends a CI run: the workspace as one payload, the pipeline as one job. */
 export async function submitCi(p: Pipeline, opts: SubmitOptions): Promise<RunMeta> {
-  const redis = await connect(opts.addr, {retry: false, name: 'lab-submit'})
-  try {
+  return withClient(opts, async (client) => {
+    const redis = client.redis
     const run = newQueueRunId()
     const require = opts.require ?? {}
     const qname = queueFor(require)
@@ -127,11 +173,9 @@ export async function submitCi(p: Pipeline, opts: SubmitOptions): Promise<RunMet
     const meta: RunMeta = {id: run, kind: 'ci', created: new Date().toISOString(), queue: qname, require, items: [{index: 0, id: p.name, path: p.file, jobId}], ci: {file: p.file, workspace: p.workspace}, payload: {files: tree.manifest.entries.length, uploaded: up.uploaded, uploadedBytes: up.bytes, reused: up.reused}}
     await registerRun(redis, meta)
     const data: CiJobData = {v: 1, kind: 'ci', run, index: 0, workspace: tree.manifestSha, file, strict: false}
-    await addJobs(redis, qname, [{name: 'ci', data, opts: {jobId}}])
+    await addJobs(client.queue(qname), [{name: 'ci', data, opts: {jobId}}])
     return meta
-  } finally {
-    redis.disconnect()
-  }
+  })
 }
 
 export async function loadRun(redis: Redis, run: string): Promise<RunMeta> {
@@ -146,11 +190,15 @@ export async function loadRun(redis: Redis, run: string): Promise<RunMeta> {
  * Progress comes from the workers' events; a poll catches what was published while
  * nobody listened (a detached run, a CLI that died) and jobs that failed without a record.
  */
-export async function collect(addr: QueueAddress, run: string, opts: {onProgress?: (p: QueueProgress) => void; signal?: AbortSignal; pollMs?: number} = {}): Promise<{meta: RunMeta; records: ItemRecord[]}> {
-  const redis = await connect(addr, {retry: false, name: 'lab-collect'})
-  redis.on('error', () => {})
-  const sub = redis.duplicate()
-  sub.on('error', () => {})
+export async function collect(addr: QueueAddress, run: string, opts: {onProgress?: (p: QueueProgress) => void; signal?: AbortSignal; pollMs?: number; client?: QueueClient} = {}): Promise<{meta: RunMeta; records: ItemRecord[]}> {
+  return withClient({addr, client: opts.client}, (client) => collectWith(client, run, opts))
+}
+
+async function collectWith(client: QueueClient, run: string, opts: {onProgress?: (p: QueueProgress) => void; signal?: AbortSignal; pollMs?: number}): Promise<{meta: RunMeta; records: ItemRecord[]}> {
+  const redis = client.redis
+  const sub = client.subscriber()
+  const channel = eventsChannel(run)
+  let onMessage: ((ch: string, msg: string) => void) | null = null
   try {
     const meta = await loadRun(redis, run)
     const total = meta.items.length
@@ -186,8 +234,9 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
     }
     let wake: (() => void) | null = null
     const poke = () => wake?.()
-    await sub.subscribe(eventsChannel(run))
-    sub.on('message', (_ch, msg) => {
+    await sub.subscribe(channel)
+    sub.on('message', (onMessage = (ch, msg) => {
+      if (ch !== channel) return
       try {
         const e = JSON.parse(msg) as {type: string; index: number; worker: string}
         if (e.type === 'running' && !records.has(e.index) && running.get(e.index) !== e.worker) {
@@ -200,8 +249,7 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
       } catch {
         /* not ours */
       }
-    })
-    let queue: Queue | null = null
+    }))
     const onAbort = () => wake?.()
     opts.signal?.addEventListener('abort', onAbort)
     try {
@@ -221,8 +269,7 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
           // jobs BullMQ failed without any worker recording why (lost with workers too often):
           // the failed set is small, so it is read instead of asking for every pending job
           const byJob = new Map(meta.items.filter((it) => it.jobId && !records.has(it.index)).map((it) => [it.jobId!, it]))
-          queue ??= new Queue(meta.queue, bullOptions(redis))
-          for (const job of await queue.getJobs(['failed'], 0, 9999)) {
+          for (const job of await client.queue(meta.queue).getJobs(['failed'], 0, 9999)) {
             const it = job?.id ? byJob.get(job.id) : undefined
             if (!it) continue
             const stalled = /stalled more than allowable limit/.test(job.failedReason ?? '')
@@ -242,12 +289,11 @@ export async function collect(addr: QueueAddress, run: string, opts: {onProgress
       }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort)
-      await queue?.close().catch(() => {})
     }
     return {meta, records: meta.items.map((it) => records.get(it.index)!)}
   } finally {
-    sub.disconnect()
-    redis.disconnect()
+    if (onMessage) sub.off('message', onMessage)
+    await sub.unsubscribe(channel).catch(() => {})
   }
 }
 
