@@ -21,7 +21,7 @@ function load() {
   let src
   try {
     if (fs.statSync(BUNDLE).mtimeMs < fs.statSync(path.join(dist, 'cli', 'sandbox-run.js')).mtimeMs) return null
-    src = fs.readFileSync(BUNDLE, 'utf8')
+    src = fs.readFileSync(BUNDLE, 'latin1') // ASCII only (scripts/build.mjs): no decoding
   } catch {
     return null
   }

@@ -97,6 +97,11 @@ await esbuild.build({
   target: 'node20',
   external: ['@oclif/core'],
   define: {'import.meta.url': '__lab_bundle_url'},
+  // ASCII only, so fast-start.cjs reads it as latin1 (no UTF-8 decoding); no comments or
+  // indentation to read (names stay, for stack traces)
+  charset: 'ascii',
+  legalComments: 'none',
+  minifyWhitespace: true,
   banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_bundled_validators = {}; const __lab_validator = (name) => __lab_bundled_validators[name] ?? require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
   logLevel: 'error',
 })
