@@ -10,10 +10,9 @@ import {LabError} from '../errors.js'
 import type {GradeReport} from '../grading/harness.js'
 import type {LoadedSpec} from '../grading/load.js'
 import {parseSize} from '../sandbox/units.js'
-import {parseQueueUrl} from './connection.js'
+import {parseQueueUrl} from './address.js'
 import {parseLabels} from './keys.js'
 import {queueProgress} from './progress.js'
-import {ciResultOf, collect, gradeReportOf, submitCi, submitGrade} from './submit.js'
 import type {CiResult} from '../ci/report.js'
 import type {PipelineJobResult} from './adapters.js'
 
@@ -65,6 +64,7 @@ export async function gradeThroughQueue(flags: QueueFlagValues, load: () => Prom
   let run = flags.attach
   if (!run) {
     const spec = await load()
+    const {submitGrade} = await import('./submit.js')
     const meta = await submitGrade(spec, submissions, opts)
     if (flags.detach) return {detached: meta.id}
     if (!quiet) process.stderr.write(`queued ${meta.id}: ${meta.items.length} submission${meta.items.length === 1 ? '' : 's'} (collect again with --attach ${meta.id})\n`)
@@ -73,6 +73,7 @@ export async function gradeThroughQueue(flags: QueueFlagValues, load: () => Prom
   const progress = queueProgress({tty: tty(), quiet, verb: 'graded'})
   const s = signals()
   try {
+    const {collect, gradeReportOf} = await import('./submit.js')
     const {meta, records} = await collect(opts.addr, run, {onProgress: progress.onProgress, signal: s.signal})
     if (meta.kind !== 'grade') throw new LabError('queue-usage', `${run} is a CI run`, {hint: `use lab ci logs ${run} --queue URL`})
     return {report: gradeReportOf(meta, records)}
@@ -85,6 +86,7 @@ export async function gradeThroughQueue(flags: QueueFlagValues, load: () => Prom
 export async function ciThroughQueue(flags: QueueFlagValues, pipeline: Pipeline, quiet: boolean, secrets: number): Promise<{result: CiResult; junit: string | null; logs: PipelineJobResult['logs']} | {detached: string}> {
   if (secrets) throw new LabError('usage', 'secrets are not sent through the queue', {hint: 'run a pipeline that needs secrets locally, or give them to the workers\' hosts'})
   const opts = submitOptions(flags)
+  const {submitCi} = await import('./submit.js')
   const meta = await submitCi(pipeline, opts)
   if (flags.detach) return {detached: meta.id}
   if (!quiet) process.stderr.write(`queued ${meta.id}: pipeline ${pipeline.name} (its logs: lab ci logs ${meta.id} --queue URL)\n`)
@@ -96,6 +98,7 @@ export async function ciCollect(flags: QueueFlagValues, run: string, quiet: bool
   const progress = queueProgress({tty: tty(), quiet, verb: 'ran'})
   const s = signals()
   try {
+    const {collect, ciResultOf} = await import('./submit.js')
     const {meta, records} = await collect(opts.addr, run, {onProgress: progress.onProgress, signal: s.signal})
     if (meta.kind !== 'ci') throw new LabError('queue-usage', `${run} is a grading run`, {hint: `use lab grade --attach ${run} --queue URL`})
     return ciResultOf(meta, records)

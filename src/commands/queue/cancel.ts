@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {cancelRun} from '../../queue/admin.js'
-import {parseQueueUrl} from '../../queue/connection.js'
+import {parseQueueUrl} from '../../queue/address.js'
 
 export default class QueueCancel extends BaseCommand {
   static override summary = 'Cancel a run: jobs that have not started are removed and reported as cancelled; running ones finish'

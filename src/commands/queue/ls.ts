@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {listRuns, type RunSummary} from '../../queue/admin.js'
-import {parseQueueUrl} from '../../queue/connection.js'
+import {parseQueueUrl} from '../../queue/address.js'
 
 export default class QueueLs extends BaseCommand {
   static override summary = 'The runs sent to the queue, newest first, with how far each has got'

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {retryRun} from '../../queue/admin.js'
-import {parseQueueUrl} from '../../queue/connection.js'
+import {parseQueueUrl} from '../../queue/address.js'
 
 export default class QueueRetry extends BaseCommand {
   static override summary = 'Run the failed jobs of a run again (refused, tampered, or lost with their workers too often)'

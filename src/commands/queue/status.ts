@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {queueStatus, type QueueStatus} from '../../queue/admin.js'
-import {parseQueueUrl} from '../../queue/connection.js'
+import {parseQueueUrl} from '../../queue/address.js'
 
 export default class QueueStatusCommand extends BaseCommand {
   static override summary = 'The workers that are alive (by their heartbeats) and the jobs in each queue'
