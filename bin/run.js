@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --
 // lab's entry point. ("node --": node 20 would otherwise take our --env-file flag as its own.)
-// `lab sandbox run` is the hot path (every lab step, CI step and
-// grading test starts a sandbox), so it skips loading oclif; every other command and
-// all help go through oclif.
+// `lab sandbox run` is the hot path (every lab step, CI step and grading test starts a
+// sandbox), so it skips loading oclif, as do `lab build` and `lab image pull` (src/cli/
+// fast-argv.ts reads their argv); every other command, all help and any argv a fast path
+// does not know go through oclif.
 const argv = process.argv.slice(2)
 
 if (argv[0] === 'sandbox' && argv[1] === 'run') {
@@ -16,16 +17,28 @@ if (argv[0] === 'sandbox' && argv[1] === 'run') {
     const {execute} = await import('@oclif/core')
     await execute({dir: import.meta.url, args: ['sandbox', 'run', '--help']})
   }
-} else if (argv[0] === 'build' && !argv.includes('--help') && !argv.includes('-h')) {
+} else if (argv[0] === 'build' && !helpAsked(argv)) {
   // a fully cached rebuild is mostly start-up: oclif is loaded only for what it explains
-  const {buildFast} = await import('../dist/cli/build.js')
-  const code = await buildFast(argv.slice(1))
-  if (code !== 'oclif') process.exitCode = code
-  else {
-    const {execute} = await import('@oclif/core')
-    await execute({dir: import.meta.url})
-  }
+  await fastOrOclif(async () => (await import('../dist/cli/build.js')).buildFast(argv.slice(1)))
+} else if (argv[0] === 'image' && argv[1] === 'pull' && !helpAsked(argv)) {
+  // start-up was a third of a pull of a small image
+  await fastOrOclif(async () => (await import('../dist/cli/image-pull.js')).pullFast(argv.slice(2)))
 } else {
+  await oclif()
+}
+
+function helpAsked(args) {
+  return args.includes('--help') || args.includes('-h')
+}
+
+async function oclif() {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
+}
+
+// a fast path reads the argv it knows and returns the exit code, or 'oclif' for the rest
+async function fastOrOclif(run) {
+  const code = await run()
+  if (code !== 'oclif') process.exitCode = code
+  else await oclif()
 }

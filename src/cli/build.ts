@@ -9,6 +9,7 @@ import {writeFileSync} from 'node:fs'
 import {buildImage, type BuildResult} from '../build/index.js'
 import {BuildPrinter, type ProgressMode} from '../build/output.js'
 import {LabError, usageError} from '../errors.js'
+import {parseFastArgv, type FastArgvSpec} from './fast-argv.js'
 import {printError, printJson} from './output.js'
 
 export interface BuildFlags {
@@ -79,43 +80,19 @@ export async function buildCommand(context: string, flags: BuildFlags, json: boo
   }
 }
 
-const STRING: Record<string, keyof BuildFlags> = {'-t': 'tag', '--tag': 'tag', '-f': 'file', '--file': 'file', '--build-arg': 'build-arg', '--target': 'target', '--platform': 'platform', '--network': 'network', '-m': 'memory', '--memory': 'memory', '--cpus': 'cpus', '--pids-limit': 'pids-limit', '--timeout': 'timeout', '--label': 'label', '--iidfile': 'iidfile', '--progress': 'progress', '--state-dir': 'state-dir'}
-const MULTIPLE = new Set<keyof BuildFlags>(['tag', 'build-arg', 'label'])
-const BOOLEAN: Record<string, keyof BuildFlags | 'json'> = {'--no-cache': 'no-cache', '-q': 'quiet', '--quiet': 'quiet', '--json': 'json'}
+const BUILD_ARGV: FastArgvSpec<BuildFlags> = {
+  strings: {'-t': 'tag', '--tag': 'tag', '-f': 'file', '--file': 'file', '--build-arg': 'build-arg', '--target': 'target', '--platform': 'platform', '--network': 'network', '-m': 'memory', '--memory': 'memory', '--cpus': 'cpus', '--pids-limit': 'pids-limit', '--timeout': 'timeout', '--label': 'label', '--iidfile': 'iidfile', '--progress': 'progress', '--state-dir': 'state-dir'},
+  multiple: new Set<keyof BuildFlags>(['tag', 'build-arg', 'label']),
+  booleans: {'--no-cache': 'no-cache', '-q': 'quiet', '--quiet': 'quiet', '--json': 'json'},
+  positionals: 1,
+}
 
 /** The argv after `build`, as the oclif command reads it; null: leave it to oclif. */
 export function parseBuildArgv(argv: string[]): {context: string; flags: BuildFlags; json: boolean} | null {
-  const flags: Record<string, unknown> = {}
-  let json = false
-  const positional: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '--') {
-      positional.push(...argv.slice(i + 1))
-      break
-    }
-    if (!a.startsWith('-') || a === '-') {
-      positional.push(a)
-      continue
-    }
-    const eq = a.indexOf('=')
-    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a
-    if (BOOLEAN[name] && eq < 0) {
-      if (BOOLEAN[name] === 'json') json = true
-      else flags[BOOLEAN[name]] = true
-      continue
-    }
-    const key = STRING[name]
-    if (!key) return null
-    const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : argv[++i]
-    if (value === undefined) return null
-    if (MULTIPLE.has(key)) flags[key] = [...((flags[key] as string[]) ?? []), value]
-    else if (flags[key] !== undefined) return null
-    else flags[key] = value
-  }
-  if (positional.length !== 1) return null
-  if (flags.progress !== undefined && !['auto', 'plain', 'tty'].includes(flags.progress as string)) return null
-  return {context: positional[0], flags: flags as BuildFlags, json}
+  const p = parseFastArgv(argv, BUILD_ARGV)
+  if (!p) return null
+  if (p.flags.progress !== undefined && !['auto', 'plain', 'tty'].includes(p.flags.progress)) return null
+  return {context: p.positionals[0], flags: p.flags, json: p.json}
 }
 
 /** The fast path: the exit code, or 'oclif' when oclif should take the argv. */

@@ -151,7 +151,7 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
             for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) {
               got += c.length
               if (got > d.size) throw refused(`the blob ${d.digest.slice(0, 19)} is longer than the ${d.size} bytes its manifest states`)
-              const b = Buffer.from(c)
+              const b = Buffer.from(c.buffer, c.byteOffset, c.byteLength) // a view, not a copy
               let off = 0
               while (off < b.length) off += writeSync(fd, b, off)
               h.update(b)

@@ -2,10 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {stateDirFlag} from '../../cli/lifecycle-flags.js'
-import {Progress} from '../../images/progress.js'
-import {parsePlatform, pullImage} from '../../images/pull.js'
-import {familiarTagged} from '../../images/reference.js'
-import {ImageStore} from '../../images/store.js'
+import {pullCommand} from '../../cli/image-pull.js'
 
 export const registryFlags = {
   'insecure-registry': Flags.string({multiple: true, multipleNonGreedy: true, description: 'allow plain HTTP to this registry (host[:port]); loopback registries are allowed without it (env LAB_INSECURE_REGISTRIES, comma-separated)', helpValue: 'HOST'}),
@@ -29,22 +26,6 @@ export default class ImagePull extends BaseCommand {
 
   async run() {
     const {args, flags} = await this.parse(ImagePull)
-    const store = new ImageStore(flags['state-dir'])
-    const quiet = this.jsonEnabled() || flags.quiet
-    const progress = new Progress(quiet ? null : process.stdout)
-    const out = await pullImage(store, args.image, {
-      stateDir: flags['state-dir'],
-      platform: flags.platform ? parsePlatform(flags.platform) : undefined,
-      insecure: flags['insecure-registry'],
-      mirror: flags['registry-mirror'],
-      progress,
-    })
-    const shown = out.reference.includes('@') ? out.reference : familiarTagged(out.reference)
-    if (!quiet) {
-      this.log(`Digest: ${out.digest}`)
-      this.log(out.layers.every((l) => l.status === 'exists') ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}`)
-    }
-    if (!this.jsonEnabled()) this.log(shown)
-    return out
+    return pullCommand(args.image, flags, this.jsonEnabled(), (l) => this.log(l))
   }
 }
