@@ -50,12 +50,13 @@ export function parsePlatform(s: string): Platform {
 async function readCapped(r: Resp, cap: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = []
   let n = 0
-  if (r.body) {
-    for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) {
-      n += c.length
-      if (n > cap) throw refused(`${what} is larger than ${cap} bytes`)
-      chunks.push(Buffer.from(c))
+  for await (const c of r.body as AsyncIterable<Buffer>) {
+    n += c.length
+    if (n > cap) {
+      r.body.destroy()
+      throw refused(`${what} is larger than ${cap} bytes`)
     }
+    chunks.push(c)
   }
   return Buffer.concat(chunks)
 }
@@ -148,10 +149,9 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
           let got = have
           progress.set(label, have ? 'Resuming' : 'Downloading', got, d.size)
           try {
-            for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) {
-              got += c.length
+            for await (const b of r.body as AsyncIterable<Buffer>) {
+              got += b.length
               if (got > d.size) throw refused(`the blob ${d.digest.slice(0, 19)} is longer than the ${d.size} bytes its manifest states`)
-              const b = Buffer.from(c.buffer, c.byteOffset, c.byteLength) // a view, not a copy
               let off = 0
               while (off < b.length) off += writeSync(fd, b, off)
               h.update(b)

@@ -3,7 +3,6 @@
  * has them (HEAD), each in one monolithic upload (POST, then PUT ?digest=), then its
  * manifest under the tag. What is sent is what is stored, so the digest stays the same.
  */
-import {Readable} from 'node:stream'
 
 import {LabError} from '../errors.js'
 import {hexOf} from './digest.js'
@@ -48,7 +47,7 @@ export async function pushImage(store: ImageStore, ref: string, o: {stateDir?: s
     const url = `${base}${base.includes('?') ? '&' : '?'}digest=${encodeURIComponent(b.digest)}`
     const put = await client.request('PUT', url, scope, {
       headers: {'content-type': 'application/octet-stream', 'content-length': String(b.size)},
-      body: () => Readable.toWeb(store.blobStream(b.digest)) as ReadableStream<Uint8Array>,
+      body: () => store.blobStream(b.digest),
     })
     if (put.status !== 201) throw imageError('registry', `${client.host} refused the blob ${b.digest.slice(0, 19)}: ${await errorText(put)}`)
     await put.body?.cancel()
