@@ -12,23 +12,14 @@ import * as assert from 'uvu/assert'
 import {confineVerbArgs, splitVerb} from '../../dist/labs/verbs.js'
 import {loadLab} from '../../dist/labs/load.js'
 import {runLab} from '../../dist/labs/runner.js'
+import {refusedWith} from './verb-refusal.mjs'
 import {lab, rootTest} from '../helpers.mjs'
 
 const t = suite('security: image verbs in labs')
 let work
 let outside
 const ctx = () => ({work, where: 'answer.cmd', writable: ['shared'], sandboxName: (n) => `lab1-${n}`})
-const refused = async (verb, args, re) => {
-  let err
-  try {
-    await confineVerbArgs(verb, args, ctx())
-  } catch (e) {
-    err = e
-  }
-  assert.ok(err, `lab ${verb} ${args.join(' ')} was not refused`)
-  assert.match(err.message, re)
-  assert.ok(err.hint || err.message, 'says what to do')
-}
+const refused = refusedWith(ctx)
 
 t.before(() => {
   work = mkdtempSync(join(tmpdir(), 'labsec-'))
