@@ -16,7 +16,8 @@ import {join} from 'node:path'
 import type {PortMapping} from '../sandbox/networks.js'
 import {readJson, writeJsonAtomic} from '../sandbox/state/atomic.js'
 import {withLock} from '../sandbox/state/lock.js'
-import {isAlive} from '../sandbox/state/proc.js'
+import type {SupervisorStatus} from '../sandbox/state/store.js'
+import {statusRunning} from './alive.js'
 
 export interface HostPortEntry {
   id: string
@@ -91,9 +92,8 @@ export class HostNet {
 }
 
 function live(e: HostPortEntry, fileAge: number): boolean {
-  const s = readJson<{state?: string; supervisorPid?: number; supervisorStart?: number}>(e.status)
-  if (s && s.supervisorPid) return (s.state === 'running' || s.state === 'restarting') && isAlive(s.supervisorPid, s.supervisorStart as never)
-  return !!e.starting && fileAge < STARTING_MS
+  const s = readJson<SupervisorStatus>(e.status)
+  return s ? statusRunning(s) : !!e.starting && fileAge < STARTING_MS
 }
 
 let shared: HostNet | undefined
