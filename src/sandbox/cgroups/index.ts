@@ -7,8 +7,9 @@
  * process; it is removed after the group. A group whose record is missing or names a
  * process that no longer runs (same pid, other start time = reused pid) is stale.
  */
-import {readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
-import {mkdir, readdir, readFile, unlink, writeFile} from 'node:fs/promises'
+// Synchronous file calls throughout: these are small files of pseudo file systems, and the
+// first asynchronous one of a run would start libuv's thread pool only to wait for it.
+import {mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {LabError} from '../../errors.js'
@@ -73,7 +74,7 @@ async function ownerAlive(record: string | null): Promise<boolean> {
   const [pid, start] = (record ?? '').trim().split(' ')
   if (!/^\d+$/.test(pid ?? '')) return false
   try {
-    return startTime(await readFile(`/proc/${pid}/stat`, 'utf8')) === start
+    return startTime(readFileSync(`/proc/${pid}/stat`, 'utf8')) === start
   } catch {
     return false
   }
@@ -81,7 +82,7 @@ async function ownerAlive(record: string | null): Promise<boolean> {
 
 async function readRecord(ownerDir: string, id: string): Promise<string | null> {
   try {
-    return await readFile(join(ownerDir, id), 'utf8')
+    return readFileSync(join(ownerDir, id), 'utf8')
   } catch {
     return null
   }
@@ -96,6 +97,14 @@ export function writeOwnerRecord(ownerDir: string, id: string, line: string): vo
   const tmp = join(ownerDir, `.${id}.${process.pid}.tmp`)
   writeFileSync(tmp, line)
   renameSync(tmp, join(ownerDir, id))
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch {
+    /* already gone */
+  }
 }
 
 const swept = new Set<string>()
@@ -115,7 +124,7 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
     await sweepStaleCgroups(opts).catch(() => {})
   }
   if (!ownerDirsMade.has(ownerDir)) {
-    await mkdir(ownerDir, {recursive: true, mode: 0o700})
+    mkdirSync(ownerDir, {recursive: true, mode: 0o700})
     ownerDirsMade.add(ownerDir)
   }
   const record = join(ownerDir, id)
@@ -124,7 +133,7 @@ export async function createSandboxCgroup(id: string, limits: Limits, opts: Cgro
   try {
     group = await driver.create(id, limits, {lean: opts.lean})
   } catch (e) {
-    await unlink(record).catch(() => {})
+    unlinkQuietly(record)
     throw e
   }
   group.ownerRecord = record
@@ -160,12 +169,12 @@ export async function sweepStaleCgroups(opts: CgroupOptions = {}): Promise<Sweep
   const ids = new Set(await driver.list())
   let records: string[] = []
   try {
-    const names = await readdir(ownerDir)
+    const names = readdirSync(ownerDir)
     records = names.filter((n) => GROUP_ID.test(n))
     // a record being written by a process that died before renaming it
     for (const n of names) {
       const m = /^\.[0-9a-f]{64}\.(\d+)\.tmp$/.exec(n)
-      if (m && !pidAlive(Number(m[1]))) await unlink(join(ownerDir, n)).catch(() => {})
+      if (m && !pidAlive(Number(m[1]))) unlinkQuietly(join(ownerDir, n))
     }
   } catch {
     /* no records yet */
@@ -187,7 +196,7 @@ export async function sweepStaleCgroups(opts: CgroupOptions = {}): Promise<Sweep
         continue
       }
     }
-    await unlink(join(ownerDir, id)).catch(() => {})
+    unlinkQuietly(join(ownerDir, id))
   }
   driver.removeParentIfUnused()
   return report

@@ -4,9 +4,7 @@
  * Killing is freeze-and-kill: a frozen group cannot fork while its pids are read and
  * killed, so nothing slips out between the read and the kill.
  */
-import {existsSync} from 'node:fs'
-import {mkdirSync} from 'node:fs'
-import {mkdir, readdir} from 'node:fs/promises'
+import {existsSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {usageError} from '../../errors.js'
@@ -74,7 +72,7 @@ export class CgroupV1Driver implements CgroupDriver {
       p = (async () => {
         const dir = this.parentDir(controller)
         try {
-          await mkdir(dir, {recursive: true})
+          mkdirSync(dir, {recursive: true})
         } catch (e) {
           throw cgroupError('mkdir', dir, e)
         }
@@ -175,7 +173,7 @@ export class CgroupV1Driver implements CgroupDriver {
     const ids = new Set<string>()
     for (const c of new Set(Object.keys(this.hierarchies))) {
       try {
-        for (const n of await readdir(this.parentDir(c))) if (GROUP_ID.test(n)) ids.add(n)
+        for (const n of readdirSync(this.parentDir(c))) if (GROUP_ID.test(n)) ids.add(n)
       } catch {
         /* no parent group in this hierarchy yet */
       }

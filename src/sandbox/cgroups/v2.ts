@@ -4,8 +4,7 @@
  * cgroup.subtree_control ("no internal processes": lab/ itself never holds a task).
  * Killing uses cgroup.kill (5.14+), else freeze (cgroup.freeze), kill, thaw.
  */
-import {existsSync, mkdirSync} from 'node:fs'
-import {mkdir, readdir} from 'node:fs/promises'
+import {existsSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {usageError} from '../../errors.js'
@@ -64,7 +63,7 @@ export class CgroupV2Driver implements CgroupDriver {
       const want = [...this.controllers]
       await this.enable(this.root, want)
       try {
-        await mkdir(this.parent, {recursive: true})
+        mkdirSync(this.parent, {recursive: true})
       } catch (e) {
         throw cgroupError('mkdir', this.parent, e)
       }
@@ -145,7 +144,7 @@ export class CgroupV2Driver implements CgroupDriver {
 
   async list(): Promise<string[]> {
     try {
-      return (await readdir(this.parent)).filter((n) => GROUP_ID.test(n))
+      return readdirSync(this.parent).filter((n) => GROUP_ID.test(n))
     } catch {
       return []
     }
