@@ -10,7 +10,7 @@ export default class Doctor extends BaseCommand {
   static override description = 'Checks the kernel, namespaces (and any sysctl or AppArmor restriction on user namespaces), cgroup mode (v1, v2 or hybrid), seccomp and libseccomp, overlayfs and idmapped mounts, then runs one fully hardened sandbox end to end. Exits 1 when something lab needs is missing.'
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json', '<%= config.bin %> doctor --grading examples/grading/grading.yaml']
   static override flags = {
-    grading: Flags.string({description: 'instead: list the commands (and Python modules) a grading spec runs that are missing inside the sandbox, which sees the host\'s system directories only'}),
+    grading: Flags.string({description: 'instead: list the commands (and Python modules) a grading spec runs that are missing inside the sandbox, which sees the host\'s system directories only (or the image the spec names)'}),
   }
 
   async run(): Promise<DoctorReport | GradingDoctorReport> {
@@ -33,10 +33,13 @@ export default class Doctor extends BaseCommand {
     if (!this.jsonEnabled()) {
       for (const c of report.checks) {
         const what = c.kind === 'python-module' ? `python module ${c.name}` : c.name
-        const line = c.inSandbox ? `ok    ${what.padEnd(22)} ${c.inSandbox}` : `FAIL  ${what.padEnd(22)} missing inside the sandbox (used by ${c.usedBy.join(', ')})`
+        const inside = c.image ? `on the image ${c.image}` : 'inside the sandbox'
+        const line = c.inSandbox ? `ok    ${what.padEnd(22)} ${c.inSandbox}${c.image ? ` (${c.image})` : ''}` : `FAIL  ${what.padEnd(22)} missing ${inside} (used by ${c.usedBy.join(', ')})`
         this.log(escapeTerminal(line))
         if (!c.inSandbox) {
-          const fix = c.onHost
+          const fix = c.image
+            ? `add it to the image ${c.image} (a Dockerfile RUN, then lab build), or name another image`
+            : c.onHost
             ? `found on the host at ${c.onHost}, outside the system directories the sandbox sees: install it system-wide (e.g. apt-get install)`
             : c.kind === 'python-module'
               ? `install it system-wide: apt-get install python3-${c.name}`

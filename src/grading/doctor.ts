@@ -3,12 +3,15 @@
  * the sandbox. A sandbox sees the host's system directories only (/usr, /bin, /lib…,
  * read-only), not a user's own environments: a tool installed with pyenv, a venv, nvm or
  * under $HOME is found on the host and still missing in the sandbox, and this says so.
+ * A spec on images (its `image:`, a test's or a service's) is probed in each image its
+ * commands run on.
  */
 import {accessSync, constants} from 'node:fs'
 import {join} from 'node:path'
 
 import {frameworkNeeds, type FrameworkName} from './frameworks/index.js'
 import {gradingSandbox} from './harness.js'
+import {pinImages} from './images.js'
 import {loadGradingSpec} from './load.js'
 import {isGroup} from './schema.js'
 
@@ -19,8 +22,10 @@ export interface GradingCommandCheck {
   usedBy: string[]
   /** its path inside the sandbox, or null when missing there */
   inSandbox: string | null
-  /** its path on the host (on the caller's PATH), when the sandbox lacks it */
+  /** its path on the host (on the caller's PATH), when the sandbox lacks it on the host's root */
   onHost: string | null
+  /** the image (as the spec names it) it was looked for in; absent: the host's system directories */
+  image?: string
 }
 
 export interface GradingDoctorReport {
@@ -67,45 +72,57 @@ function onHostPath(cmd: string): string | null {
 
 export async function gradingDoctor(given: string): Promise<GradingDoctorReport> {
   const spec = await loadGradingSpec(given)
-  const uses = new Map<string, Set<string>>()
-  const modules = new Map<string, Set<string>>()
+  const pins = pinImages(spec.data)
+  // per root (an image as the spec names it, or '' for the host's): name → where it is used
+  const roots = new Map<string, {uses: Map<string, Set<string>>; modules: Map<string, Set<string>>}>()
+  const on = (image: string | undefined) => {
+    const key = image ?? ''
+    if (!roots.has(key)) roots.set(key, {uses: new Map(), modules: new Map()})
+    return roots.get(key)!
+  }
   const add = (m: Map<string, Set<string>>, k: string, where: string) => m.set(k, (m.get(k) ?? new Set()).add(where))
-  if (spec.data.build) for (const c of commandsOf(spec.data.build.run)) add(uses, c, 'build')
+  const top = spec.data.image
+  if (spec.data.build) for (const c of commandsOf(spec.data.build.run)) add(on(top).uses, c, 'build')
   for (const sv of spec.data.services ?? []) {
-    for (const c of commandsOf(sv.run)) add(uses, c, `service ${sv.name}`)
-    if (sv.ready?.command) for (const c of commandsOf(sv.ready.command)) add(uses, c, `service ${sv.name} (ready)`)
+    const r = on(sv.image ?? top)
+    for (const c of commandsOf(sv.run)) add(r.uses, c, `service ${sv.name}`)
+    if (sv.ready?.command) for (const c of commandsOf(sv.ready.command)) add(r.uses, c, `service ${sv.name} (ready)`)
   }
   for (const t of spec.data.tests) {
+    const r = on(t.image ?? top)
     if (isGroup(t)) {
       const needs = frameworkNeeds(t.framework as FrameworkName)
-      for (const c of t.run ? commandsOf(t.run) : needs.commands) add(uses, c, t.name)
-      if (!t.run) for (const m of needs.pythonModules) add(modules, m, t.name)
+      for (const c of t.run ? commandsOf(t.run) : needs.commands) add(r.uses, c, t.name)
+      if (!t.run) for (const m of needs.pythonModules) add(r.modules, m, t.name)
       continue
     }
-    for (const c of commandsOf(t.run)) add(uses, c, t.name)
-    for (const ch of t.checks) if (ch.checker && !ch.checker.command[0].startsWith('/grader')) add(uses, ch.checker.command[0], `${t.name} (checker)`)
+    for (const c of commandsOf(t.run)) add(r.uses, c, t.name)
+    for (const ch of t.checks) if (ch.checker && !ch.checker.command[0].startsWith('/grader')) add(r.uses, ch.checker.command[0], `${t.name} (checker)`)
   }
-  const cmds = [...uses.keys()]
-  const mods = [...modules.keys()]
-  // one sandbox answers for every name: "c <name> <path>" or "c <name>" (missing), "m <module> 1|0"
-  const script = 'for c in "$@"; do case "$c" in m:*) m=${c#m:}; if python3 -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)" "$m" 2>/dev/null; then echo "m $m 1"; else echo "m $m 0"; fi;; *) p=$(command -v -- "$c" 2>/dev/null); echo "c $c $p";; esac; done'
-  const r = await gradingSandbox(['sh', '-c', script, 'sh', ...cmds, ...mods.map((m) => `m:${m}`)])
-  if (r.verdict !== 'ok') throw new Error(`the probe sandbox did not run (${r.verdict}${r.error?.message ? `: ${r.error.message}` : ''}); run \`lab doctor\``)
-  const seen = new Map<string, string>()
-  for (const line of (r.stdout ?? '').split('\n')) {
-    const [k, name, ...rest] = line.split(' ')
-    if (k === 'c' && name) seen.set(`c:${name}`, rest.join(' '))
-    if (k === 'm' && name) seen.set(`m:${name}`, rest[0] === '1' ? `python3 -c "import ${name}"` : '')
-  }
-  const checks: GradingCommandCheck[] = [
-    ...cmds.map((c) => {
+  const checks: GradingCommandCheck[] = []
+  for (const [image, {uses, modules}] of roots) {
+    const cmds = [...uses.keys()]
+    const mods = [...modules.keys()]
+    if (!cmds.length && !mods.length) continue
+    // one sandbox per root answers for every name: "c <name> <path>" or "c <name>" (missing), "m <module> 1|0"
+    const script = 'for c in "$@"; do case "$c" in m:*) m=${c#m:}; if python3 -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)" "$m" 2>/dev/null; then echo "m $m 1"; else echo "m $m 0"; fi;; *) p=$(command -v -- "$c" 2>/dev/null); echo "c $c $p";; esac; done'
+    const r = await gradingSandbox(['sh', '-c', script, 'sh', ...cmds, ...mods.map((m) => `m:${m}`)], image ? pins.get(image) : undefined)
+    if (r.verdict !== 'ok') throw new Error(`the probe sandbox${image ? ` on ${image}` : ''} did not run (${r.verdict}${r.error?.message ? `: ${r.error.message}` : ''}); run \`lab doctor\``)
+    const seen = new Map<string, string>()
+    for (const line of (r.stdout ?? '').split('\n')) {
+      const [k, name, ...rest] = line.split(' ')
+      if (k === 'c' && name) seen.set(`c:${name}`, rest.join(' '))
+      if (k === 'm' && name) seen.set(`m:${name}`, rest[0] === '1' ? `python3 -c "import ${name}"` : '')
+    }
+    const where = image ? {image} : {}
+    for (const c of cmds) {
       const at = seen.get(`c:${c}`) || null
-      return {name: c, kind: 'command' as const, usedBy: [...uses.get(c)!], inSandbox: at, onHost: at ? null : onHostPath(c)}
-    }),
-    ...mods.map((m) => {
+      checks.push({name: c, kind: 'command', usedBy: [...uses.get(c)!], inSandbox: at, onHost: at || image ? null : onHostPath(c), ...where})
+    }
+    for (const m of mods) {
       const at = seen.get(`m:${m}`) || null
-      return {name: m, kind: 'python-module' as const, usedBy: [...modules.get(m)!], inSandbox: at, onHost: null}
-    }),
-  ]
+      checks.push({name: m, kind: 'python-module', usedBy: [...modules.get(m)!], inSandbox: at, onHost: null, ...where})
+    }
+  }
   return {spec: spec.file, ok: checks.every((c) => c.inSandbox), checks}
 }

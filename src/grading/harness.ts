@@ -34,6 +34,7 @@ import {type CheckerCheck, type FrameworkGroup, type GradingTest, isGroup, type 
 import {limiter} from '../util/limiter.js'
 import {createScratch, removeScratch, removeScratchWithin, type Scratch, scratchWithin} from './scratch.js'
 import {type ServiceSession, servicesOf, startServices} from './services.js'
+import {type ImagePins, pinImages, pinned} from './images.js'
 
 /** The host id that owns every directory a sandbox writes to (idmapped to root inside). */
 export const GRADER_UID = 65534
@@ -218,9 +219,11 @@ interface GraderViews {
   perTest: Map<number, Mount>
   checker: Mount
   runners: Mount
+  /** the images of the spec, pinned when the batch started */
+  images: ImagePins
 }
 
-function stageGraderViews(spec: LoadedSpec, root: string): GraderViews {
+function stageGraderViews(spec: LoadedSpec, root: string, images: ImagePins): GraderViews {
   const top = spec.data.files ?? []
   const mount = (source: string, destination = '/grader'): Mount => ({type: 'bind', source, destination, readOnly: true, hide: true})
   copySpecFiles(spec, top, join(root, 'grader'))
@@ -239,7 +242,7 @@ function stageGraderViews(spec: LoadedSpec, root: string): GraderViews {
   const runners = join(root, 'lab-grading')
   mkdirSync(runners, {mode: 0o755})
   for (const [name, text] of Object.entries(RUNNER_FILES)) writeFileSync(join(runners, name), text, {mode: 0o644})
-  return {common: mount(join(root, 'grader')), perTest, checker: mount(join(root, 'grader-checker')), runners: mount(runners, '/lab-grading')}
+  return {common: mount(join(root, 'grader')), perTest, checker: mount(join(root, 'grader-checker')), runners: mount(runners, '/lab-grading'), images}
 }
 
 interface RunRequest {
@@ -251,6 +254,8 @@ interface RunRequest {
   env?: string[]
   /** a private network of the test's services (services.ts); default none */
   network?: string
+  /** the image id it runs on (images.ts); default the host's system directories */
+  image?: string
 }
 
 /** The engine's request for one grading run: typed numbers, nothing turned back into text. */
@@ -267,6 +272,9 @@ export function gradingRequest(req: RunRequest): SandboxRequest {
     // count CPU in the sandbox's cgroup, so a run that is killed reports what it really used
     limits: {memory: req.limits.memoryBytes, memorySwap: req.limits.memoryBytes, pidsLimit: req.limits.pids, outputLimit: req.limits.outputBytes, cpuTime: req.limits.timeMs * (availableParallelism() + 1) + 1000},
     ulimit: [`fsize=${req.limits.fileSizeBytes}`],
+    // on an image: the command as written (no Entrypoint before it), as root of the
+    // sandbox whatever its USER says (/work is owned by that root, as in the host's case)
+    ...(req.image ? {image: req.image, entrypoint: '', user: '0:0'} : {}),
   }
 }
 
@@ -274,9 +282,9 @@ function sandboxed(req: RunRequest, signal?: AbortSignal): Promise<SandboxResult
   return runRequest(gradingRequest(req), {stdio: 'pipe', input: req.input, outputLimit: req.limits.outputBytes, abortSignal: signal})
 }
 
-/** One sandbox as a test gets it (strict profile, no network, test limits), for `lab doctor --grading`. */
-export function gradingSandbox(command: string[]): Promise<SandboxResult> {
-  return sandboxed({command, workdir: '/', mounts: [], limits: resolveLimits(TEST_DEFAULTS, {time: '20s'})})
+/** One sandbox as a test gets it (strict profile, no network, test limits; an image id), for `lab doctor --grading`. */
+export function gradingSandbox(command: string[], image?: string): Promise<SandboxResult> {
+  return sandboxed({command, workdir: '/', mounts: [], limits: resolveLimits(TEST_DEFAULTS, {time: '20s'}), image})
 }
 
 const VERDICT_MESSAGE: Record<string, (r: SandboxResult, l: ResolvedLimits) => string> = {
@@ -364,6 +372,8 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
       return r
     })
 
+  // before anything is made: a spec naming an image the store lacks grades nothing
+  const images = pinImages(spec.data)
   const scratchBytes = opts.scratchBytes ?? Math.min(8 * 1024 ** 3, Math.floor(totalmem() / 4))
   const scratch: Scratch = opts.scratch ? scratchWithin(opts.scratch) : createScratch(scratchBytes)
   const owner = process.getuid?.() === 0 ? {uid: GRADER_UID, gid: GRADER_UID} : null
@@ -372,7 +382,8 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
   let planned: PlannedTest[] = []
   let maxScore = 0
   try {
-    const views = stageGraderViews(spec, scratch.dir)
+    const views = stageGraderViews(spec, scratch.dir, images)
+    const specImage = pinned(images, spec.data.image)
     const buildLimits = spec.data.build ? resolveLimits(BUILD_DEFAULTS, spec.data.build.limits) : null
 
     // --- the scored tests: spec tests as written, framework tests from the reference's run (or the spec's names)
@@ -389,7 +400,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
         freshWritable(refSrc)
         copyBeneath(join(spec.dir, t.reference), refSrc, owner, COPY_LIMITS)
         if (spec.data.build && buildLimits) {
-          const b = await runSlot(() => sandboxed({command: ['sh', '-c', spec.data.build!.run], workdir: '/work', mounts: [{type: 'bind', source: refSrc, destination: '/work', readOnly: false}, views.common], limits: buildLimits}, opts.abortSignal))
+          const b = await runSlot(() => sandboxed({command: ['sh', '-c', spec.data.build!.run], workdir: '/work', mounts: [{type: 'bind', source: refSrc, destination: '/work', readOnly: false}, views.common], limits: buildLimits, image: specImage}, opts.abortSignal))
           if (b.verdict !== 'ok') throw new LabError('grading-invalid', `${t.name}: the reference solution ${t.reference} does not build: ${VERDICT_MESSAGE[b.verdict]?.(b, buildLimits) ?? `exit code ${b.exitCode}`}: ${`${b.stderr ?? ''}${b.stdout ?? ''}`.trim().split('\n').slice(0, 4).join(' | ')}`, {hint: 'the build step runs in /work on the reference as on every submission'})
         }
         const ref = await runSlot(() => runGroupOn(spec, t, refSrc, null, join(scratch.dir, `ref${index}`), views, owner, opts.abortSignal))
@@ -463,7 +474,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
 
         // --- build: once, in its own sandbox and with its own limits
         if (spec.data.build && buildLimits) {
-          const r = await runSlot(() => sandboxed({command: ['sh', '-c', spec.data.build!.run], workdir: '/work', mounts: [{type: 'bind', source: src, destination: '/work', readOnly: false}, views.common], limits: buildLimits}, opts.abortSignal))
+          const r = await runSlot(() => sandboxed({command: ['sh', '-c', spec.data.build!.run], workdir: '/work', mounts: [{type: 'bind', source: src, destination: '/work', readOnly: false}, views.common], limits: buildLimits, image: specImage}, opts.abortSignal))
           ranOne(id, 'build')
           res.runMs += r.wallMs
           res.build = {verdict: r.verdict, exitCode: r.exitCode, wallMs: Math.round(r.wallMs), stdout: truncate(r.stdout ?? ''), stderr: truncate(r.stderr ?? '')}
@@ -483,7 +494,7 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
           units.map(async (u) => {
             if (u.kind === 'test') {
               const view = views.perTest.get(u.index) ?? views.common
-              const tr = await runSlot(() => runTest(spec, u.test, src, join(subDir, `t${u.index}`), view, views.checker, owner, opts.abortSignal))
+              const tr = await runSlot(() => runTest(spec, u.test, src, join(subDir, `t${u.index}`), view, views.checker, views.images, owner, opts.abortSignal))
               ranOne(id, u.test.name)
               res.runMs += tr.runMs
               return [tr.result]
@@ -550,7 +561,8 @@ export async function gradeBatch(spec: LoadedSpec, paths: string[], opts: GradeO
       seccompProfile: SECCOMP_PROFILE,
       network: spec.data.services?.length ? 'none; tests with services: an --internal network of each test' : 'none',
       userns: 'private',
-      rootfs: 'the host\'s system directories, read-only',
+      rootfs: images.size ? 'images of lab\'s store (images), read-only; the host\'s system directories where none is named' : 'the host\'s system directories, read-only',
+      ...(images.size ? {images: Object.fromEntries(images)} : {}),
       idmappedOwner: owner ? GRADER_UID : null,
       jobs,
       scratch: scratch.tmpfs ? `tmpfs of ${scratch.sizeBytes} bytes` : 'temporary directory',
@@ -590,7 +602,7 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
           freshWritable(d)
           copyBeneath(src, d, owner, COPY_LIMITS)
         },
-        request: (command, mounts, l, timeMs) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}}),
+        request: (command, mounts, l, timeMs, image) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}, image: pinned(views.images, image, spec.data.image)}),
         graderMount: views.common,
         testTimeMs: runMs,
         signal,
@@ -615,7 +627,7 @@ async function runGroupOn(spec: LoadedSpec, g: FrameworkGroup, src: string, expe
         copyBeneath(src, work, owner, COPY_LIMITS)
         copySpecFiles(spec, g.files ?? [], work, true)
         const result = await sandboxed(
-          {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false, hide: HIDE_RW}], limits: {...limits, timeMs: wallMs}, network},
+          {command, env, workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, views.common, views.runners, {type: 'bind', source: resultsDir, destination: '/lab-results', readOnly: false, hide: HIDE_RW}], limits: {...limits, timeMs: wallMs}, network, image: pinned(views.images, g.image, spec.data.image)},
           signal,
         )
         // read once every process of the run is gone, never through a link it planted
@@ -663,8 +675,9 @@ function groupResults(spec: LoadedSpec, g: FrameworkGroup, planned: PlannedTest[
 }
 
 /** One test: a fresh copy, the run (once more if it came within 10% of its time limit), then the checks. */
-async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: string, graderMount: Mount, checkerMount: Mount, owner: {uid: number; gid: number} | null, signal?: AbortSignal): Promise<{result: TestResult; runMs: number}> {
+async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: string, graderMount: Mount, checkerMount: Mount, images: ImagePins, owner: {uid: number; gid: number} | null, signal?: AbortSignal): Promise<{result: TestResult; runMs: number}> {
   const limits = resolveLimits(TEST_DEFAULTS, spec.data.limits, t.limits)
+  const image = pinned(images, t.image, spec.data.image)
   const input = t.stdinFile ? spec.texts.get(t.stdinFile) : t.stdin
   const work = join(dir, 'work')
   const base: TestResult = {name: t.name, visibility: t.visibility ?? 'visible', status: 'failed', score: 0, maxScore: t.points, message: '', verdict: 'not-run', exitCode: null, wallMs: 0, cpuMs: 0, peakMemoryBytes: 0, limits, checks: [], stdout: '', stderr: '', ...(t.task !== undefined ? {task: t.task} : {})}
@@ -680,7 +693,7 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
           freshWritable(d)
           copyBeneath(src, d, owner, COPY_LIMITS)
         },
-        request: (command, mounts, l, timeMs) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}}),
+        request: (command, mounts, l, timeMs, image) => gradingRequest({command, workdir: '/work', mounts, limits: {...resolveLimits(TEST_DEFAULTS, l), timeMs}, image: pinned(images, image, spec.data.image)}),
         graderMount,
         testTimeMs: limits.timeMs,
         signal,
@@ -698,10 +711,10 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
       freshWritable(work)
       copyBeneath(src, work, owner, COPY_LIMITS)
       const r = await (input === undefined
-        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount], limits, network}, signal)
+        ? sandboxed({command: ['sh', '-c', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount], limits, network, image}, signal)
         : // standard input is a read-only file of this test alone (seen at /grader-input/stdin):
           // the same bytes on every run, no pipe to stall, and no other test's input in view
-          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true, hide: true}], limits, network}, signal))
+          sandboxed({command: ['sh', '-c', 'exec sh -c "$1" < /grader-input/stdin', 'sh', t.run], workdir: '/work', mounts: [{type: 'bind', source: work, destination: '/work', readOnly: false, hide: HIDE_RW}, graderMount, {type: 'bind', source: inputDir, destination: '/grader-input', readOnly: true, hide: true}], limits, network, image}, signal))
       runMs += r.wallMs
       return r
     }
@@ -732,7 +745,7 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
     let checks: CheckResult[]
     try {
       checks = await evaluateChecks(t.checks, outputs, spec.texts, async (c, o) => {
-        const x = await runChecker(c, o, dir, checkerMount, signal)
+        const x = await runChecker(c, o, dir, checkerMount, image, signal)
         runMs += x.runMs
         return x.result
       })
@@ -764,7 +777,7 @@ async function runTest(spec: LoadedSpec, t: GradingTest, src: string, dir: strin
  * read-only at /check/work; exit 0 passes, a line "fraction=F" awards a share. It sees
  * every file of the spec at /grader: the grader's side, which no test's program sees.
  */
-async function runChecker(c: CheckerCheck, o: RunOutputs, dir: string, graderMount: Mount, signal?: AbortSignal): Promise<{result: CheckResult; runMs: number}> {
+async function runChecker(c: CheckerCheck, o: RunOutputs, dir: string, graderMount: Mount, image: string | undefined, signal?: AbortSignal): Promise<{result: CheckResult; runMs: number}> {
   const checkDir = join(dir, `check-${createHash('sha256').update(c.command.join('\0')).digest('hex').slice(0, 8)}-${Date.now()}`)
   mkdirSync(checkDir, {mode: 0o755})
   writeFileSync(join(checkDir, 'stdout'), o.stdout, {mode: 0o644})
@@ -780,6 +793,8 @@ async function runChecker(c: CheckerCheck, o: RunOutputs, dir: string, graderMou
       workdir: '/check',
       mounts: [{type: 'bind', source: checkDir, destination: '/check', readOnly: true, hide: true}, graderMount],
       limits,
+      // the test's toolchain: a checker written for it finds its interpreter there
+      image,
     },
     signal,
   )

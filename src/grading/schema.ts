@@ -72,6 +72,8 @@ export interface GradingTest {
   task?: number
   /** the spec's services this test runs beside (default: all of them; [] for none) */
   services?: string[]
+  /** the image of lab's store this test (and its checkers) runs on, instead of the spec's */
+  image?: string
 }
 
 /** A helper sandbox beside a test on a private network (services.ts): a student's server, a grader's client. */
@@ -83,6 +85,8 @@ export interface GradingService {
   /** when it is ready: a TCP port that accepts, or a command run inside it that exits 0 */
   ready?: {port?: number; command?: string; timeout?: string}
   limits?: RunLimits
+  /** the image it runs on, instead of the spec's */
+  image?: string
 }
 
 /** How the tests of a framework group are scored: by exact name or by pattern, first match wins. */
@@ -114,6 +118,8 @@ export interface FrameworkGroup {
   limits?: RunLimits
   /** the spec's services the run has beside it (default: all of them; [] for none) */
   services?: string[]
+  /** the image the group runs on, instead of the spec's */
+  image?: string
 }
 
 export type GradingEntry = GradingTest | FrameworkGroup
@@ -130,12 +136,17 @@ export interface GradingSpec {
   limits?: RunLimits
   /** helper sandboxes started beside each test on a private network of its own */
   services?: GradingService[]
+  /** the image of lab's store every sandbox runs on (build, tests, checkers, services) unless one names its own; default: the host's system directories */
+  image?: string
   tests: GradingEntry[]
 }
 
 const relPath = RELATIVE_PATH
 /** a service's name: one DNS label, so it is its host name on the network */
 const SERVICE_NAME = '^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$'
+
+/** An image of lab's store, as `lab sandbox run IMAGE` takes it (NAME[:TAG], NAME@sha256:…, an id). */
+const IMAGE = {type: 'string', minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$', description: 'An image of lab\'s store (lab image pull/load/import/build put it there; lab grade never pulls): NAME[:TAG], NAME@sha256:DIGEST or an image id. Resolved once when the batch starts, so every submission runs on the same image even if the tag moves.'} as const
 
 const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'A duration: 500ms, 2s, 1.5m.'} as const
 const size = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[bkmgBKMG]?$', description: 'A size: 512k, 64m, 1g (bytes without a unit).'} as const
@@ -235,6 +246,7 @@ const TEST = {
     files: {type: 'array', maxItems: 256, uniqueItems: true, items: relPath, description: 'Files of the spec this test alone sees under /grader (besides the top-level files), e.g. a hidden input. Other tests never see them.'},
     task: {type: 'integer', minimum: 1, maximum: 1000, description: 'The Exercism task this test belongs to (task_id).'},
     services: {type: 'array', maxItems: 8, uniqueItems: true, items: {type: 'string', pattern: SERVICE_NAME}, description: 'The services (top-level `services`) this test runs beside, on a private network of its own. Default: all of them; [] for none (no network).'},
+    image: {...IMAGE, description: 'The image this test and its checkers run on, instead of the spec\'s `image`. ' + IMAGE.description},
   },
   not: {required: ['stdin', 'stdinFile']},
 } as const
@@ -259,6 +271,7 @@ const SERVICE = {
       },
     },
     limits: {...LIMITS, description: 'Memory, pids, output and fileSize of the service (defaults: 256m, 64, 1m, 16m); time: the most it may run (default: long enough for the test and its re-run).'},
+    image: {...IMAGE, description: 'The image the service runs on, instead of the spec\'s `image`. ' + IMAGE.description},
   },
 } as const
 
@@ -301,6 +314,7 @@ const GROUP = {
     },
     limits: {...LIMITS, description: 'time: each test\'s limit (default 5s); memory, pids, output and fileSize: the whole run.'},
     services: {type: 'array', maxItems: 8, uniqueItems: true, items: {type: 'string', pattern: SERVICE_NAME}, description: 'The services (top-level `services`) the run has beside it, started once for the run (and its re-runs) on a private network of its own. Default: all of them; [] for none (no network).'},
+    image: {...IMAGE, description: 'The image the group runs on (its framework\'s interpreter comes from it), instead of the spec\'s `image`. ' + IMAGE.description},
   },
   allOf: [{if: {properties: {framework: {enum: ['tap', 'junit-xml']}}}, then: {required: ['run']}, else: {required: ['files']}}, {if: {properties: {framework: {const: 'junit-xml'}}}, then: {required: ['report']}}],
 } as const
@@ -332,6 +346,7 @@ export const GRADING_SCHEMA = {
     },
     limits: LIMITS,
     services: {type: 'array', minItems: 1, maxItems: 8, items: SERVICE, description: 'Helper sandboxes started beside each test on a private network (see docs/grading.md).'},
+    image: {...IMAGE, description: 'The toolchain image every sandbox of the spec runs on (build, tests, checkers, services) unless one names its own, as Gradescope\'s and Exercism\'s per-assignment images. Default: the host\'s system directories, read-only. ' + IMAGE.description},
     tests: {type: 'array', minItems: 1, maxItems: 500, items: {oneOf: [TEST, GROUP]}},
   },
 } as const

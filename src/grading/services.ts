@@ -36,7 +36,7 @@ export interface ServiceContext {
   /** makes dir a fresh writable copy of the built submission */
   freshCopy(dir: string): void
   /** the hardened request of one grading run (as a test's), with its limits */
-  request(command: string[], mounts: Mount[], limits: GradingService['limits'], timeMs: number): SandboxRequest
+  request(command: string[], mounts: Mount[], limits: GradingService['limits'], timeMs: number, image: string | undefined): SandboxRequest
   graderMount: Mount
   /** the test's own wall-clock limit: a service may run for the test, its re-run and the wait */
   testTimeMs: number
@@ -138,7 +138,7 @@ export async function startServices(services: GradingService[], dir: string, ctx
       // long enough for the wait, the test and its one re-run; the test's end removes it sooner
       const timeMs = readyMs + 2 * ctx.testTimeMs + 5_000
       const req: SandboxRequest = {
-        ...ctx.request(['sh', '-c', s.run], [{type: 'bind', source: work, destination: '/work', readOnly: false}, ctx.graderMount], s.limits, timeMs),
+        ...ctx.request(['sh', '-c', s.run], [{type: 'bind', source: work, destination: '/work', readOnly: false}, ctx.graderMount], s.limits, timeMs, s.image),
         name: `${network}-${s.name}`,
         hostname: s.name,
         network,
