@@ -102,7 +102,8 @@ export interface CommitSandboxOptions {
 /**
  * `docker commit`: the upper layer as a new layer on the sandbox's image; the new
  * image's config is the sandbox's own (its entrypoint and command, environment, working
- * directory, the image's user) with --change applied, as Docker writes it.
+ * directory, the user: -u at run time or the image's) with --change applied, as Docker
+ * writes it.
  */
 export async function commitSandbox(lc: Lifecycle, ref: string, o: CommitSandboxOptions): Promise<{id: string; tag?: string}> {
   const {rec, upper} = imageSandbox(lc, ref, 'commit')
@@ -124,6 +125,8 @@ export async function commitSandbox(lc: Lifecycle, ref: string, o: CommitSandbox
     Entrypoint: entrypoint.length ? entrypoint : null,
     Cmd: cmd.length ? cmd : null,
     WorkingDir: rec.spec.process.cwd === '/' ? base.WorkingDir ?? '' : rec.spec.process.cwd,
+    // a -u given at run time is the container's User, as Docker commits it
+    ...(root.image!.user !== undefined ? {User: root.image!.user} : {}),
   }
   config = applyChanges(config, o.changes ?? [])
   const st = lc.state(rec)

@@ -161,7 +161,7 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
     if (real === '/') throw usageError('--rootfs / would expose the whole host', 'leave --rootfs out to use the host\'s system directories read-only')
     root = {type: 'dir', path: real, readOnly, sizeBytes: rootSize}
   } else if (image) {
-    root = {type: 'image', layers: image.layers, readOnly, sizeBytes: rootSize, image: {id: image.id, ref: image.ref, entrypoint: run!.entrypoint}}
+    root = {type: 'image', layers: image.layers, readOnly, sizeBytes: rootSize, image: {id: image.id, ref: image.ref, entrypoint: run!.entrypoint, ...(req.user !== undefined ? {user: req.user} : {})}}
     if (req.rootUpper !== undefined) Object.assign(root, callerUpper(req.rootUpper, id))
   } else {
     root = {type: 'host', readOnly, sizeBytes: rootSize}
@@ -245,7 +245,7 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
       args: command,
       env,
       cwd: cleanDestination(req.workdir ?? (imageConfig?.WorkingDir || '/'), 'working directory (-w)'),
-      user: {uid: user.uid, gid: user.gid, groups: []},
+      user: {uid: user.uid, gid: user.gid, groups: user.groups},
       capabilities,
       rlimits,
       init: req.init ?? false,

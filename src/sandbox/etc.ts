@@ -15,6 +15,8 @@ export interface PasswdEntry {
 export interface GroupEntry {
   name: string
   gid: number
+  /** user names listed as members (the fourth field) */
+  members?: string[]
 }
 
 export const BASE_USERS: PasswdEntry[] = [
@@ -94,7 +96,8 @@ export function parseGroup(text: string): GroupEntry[] {
     const f = line.split(':')
     if (f.length < 3 || line.startsWith('#')) continue
     const gid = Number(f[2])
-    if (Number.isInteger(gid)) out.push({name: f[0], gid})
+    const members = (f[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)
+    if (Number.isInteger(gid)) out.push({name: f[0], gid, ...(members.length ? {members} : {})})
   }
   return out
 }

@@ -70,8 +70,9 @@ export interface SandboxSpec {
     upper?: string
     work?: string
     /** image: what it was started from (id: the config's digest) and the entrypoint the
-     * command begins with (what commit keeps apart from Cmd) */
-    image?: {id: string; ref: string; entrypoint: string[]}
+     * command begins with (what commit keeps apart from Cmd); user: a -u given at run time
+     * (Docker's Config.User of the container, which commit keeps) */
+    image?: {id: string; ref: string; entrypoint: string[]; user?: string}
   }
   mounts: Mount[]
   /** private (default): own user namespace, root inside is a distinct unprivileged host
@@ -179,6 +180,7 @@ export const SANDBOX_SPEC_SCHEMA = {
             id: {type: 'string', pattern: '^sha256:[0-9a-f]{64}$'},
             ref: {type: 'string', minLength: 1, maxLength: 512},
             entrypoint: {type: 'array', maxItems: 4096, items: {type: 'string', maxLength: 131072}},
+            user: {type: 'string', minLength: 1, maxLength: 512},
           },
         },
       },

@@ -10,18 +10,29 @@ function parseId(s: string): number | null {
   return n <= MAX_ID ? n : null
 }
 
-export function resolveUser(spec: string, users: PasswdEntry[], groups: GroupEntry[]): {uid: number; gid: number; home: string} {
+/** The spec's limit on supplementary groups (what one sandbox process carries). */
+const MAX_GROUPS = 64
+
+/**
+ * -u USER[:GROUP] → ids, home and supplementary groups. As runc resolves it for Docker:
+ * a user found in the sandbox's passwd (by name or uid) without a group given gets the
+ * groups of the sandbox's /etc/group that list it as a member; an explicit group (the
+ * "USER:GROUP" form) means that group and no others.
+ */
+export function resolveUser(spec: string, users: PasswdEntry[], groups: GroupEntry[]): {uid: number; gid: number; home: string; groups: number[]} {
   if (spec === '' || spec.split(':').length > 2) throw usageError(`invalid user "${spec}"`, 'use -u UID[:GID] or -u NAME[:GROUP]')
   const [u, g] = spec.split(':')
   let uid: number
   let gid: number
   let home = '/'
+  let name: string | undefined
   const byId = parseId(u)
   if (byId !== null) {
     uid = byId
     const entry = users.find((x) => x.uid === uid)
     gid = entry?.gid ?? uid
     home = entry?.home ?? '/tmp'
+    name = entry?.name
   } else {
     if (/^\d/.test(u)) throw usageError(`invalid user "${u}": uid out of range`, `use a uid from 0 to ${MAX_ID}`)
     const entry = users.find((x) => x.name === u)
@@ -31,6 +42,7 @@ export function resolveUser(spec: string, users: PasswdEntry[], groups: GroupEnt
     uid = entry.uid
     gid = entry.gid
     home = entry.home
+    name = entry.name
   }
   if (g !== undefined) {
     const gById = parseId(g)
@@ -42,5 +54,6 @@ export function resolveUser(spec: string, users: PasswdEntry[], groups: GroupEnt
       gid = entry.gid
     }
   }
-  return {uid, gid, home}
+  const extra = g === undefined && name !== undefined ? [...new Set(groups.filter((x) => x.members?.includes(name)).map((x) => x.gid))].slice(0, MAX_GROUPS) : []
+  return {uid, gid, home, groups: extra}
 }

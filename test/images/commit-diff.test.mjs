@@ -53,6 +53,21 @@ rootTest(t, 'commit makes an image a new sandbox runs with the change; --change,
   assert.ok(inspect.RootFS.Layers.length === 3, 'two layers of the image and the committed one')
 })
 
+rootTest(t, 'commit keeps a -u given at run time as the image\'s User (Docker\'s Config.User); without -u the image\'s stays', async () => {
+  const r = await L(['sandbox', 'run', '--name', 'asuser', '-u', 'www-data', 'run:user', '--', 'true'])
+  assert.is(r.code, 0, r.stderr)
+  const c = await L(['sandbox', 'commit', 'asuser', 'course/asuser:v1'])
+  assert.is(c.code, 0, c.stderr)
+  const cfg = JSON.parse((await L(['image', 'inspect', 'course/asuser:v1'])).stdout)[0].Config
+  assert.is(cfg.User, 'www-data')
+  assert.is((await L(['sandbox', 'run', '--rm', 'course/asuser:v1', '--', 'id', '-un'])).stdout, 'www-data\n')
+  const p = await L(['sandbox', 'run', '--name', 'asimage', 'run:user', '--', 'true'])
+  assert.is(p.code, 0, p.stderr)
+  assert.is((await L(['sandbox', 'commit', 'asimage', 'course/asimage:v1'])).code, 0)
+  assert.is(JSON.parse((await L(['image', 'inspect', 'course/asimage:v1'])).stdout)[0].Config.User, 'app')
+  await L(['sandbox', 'rm', '-f', 'asuser', 'asimage'])
+})
+
 rootTest(t, 'export writes the merged root as a flat tar: changes in, deletions out', async () => {
   const out = join(fx.work, 'work.tar')
   const r = await L(['sandbox', 'export', '-o', out, 'work'])

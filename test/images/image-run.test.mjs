@@ -61,9 +61,12 @@ rootTest(t, 'the image\'s config applies as Docker applies it: Entrypoint + Cmd,
   assert.match(r.stderr, /no command/)
 })
 
-rootTest(t, 'USER resolves against the image\'s own /etc/passwd, not the host\'s', async () => {
-  assert.is(await ok(['run:user', '--']), 'uid=1000(app) gid=1000(app)\n')
-  assert.is(await ok(['-u', 'www-data', 'run:user', '--', 'id']), 'uid=33(www-data) gid=33(www-data)\n')
+rootTest(t, 'USER resolves against the image\'s own /etc/passwd and /etc/group (supplementary groups as runc gives them), not the host\'s', async () => {
+  assert.is(await ok(['run:user', '--']), 'uid=1000(app) gid=1000(app) groups=50(staff),60(web)\n')
+  assert.is(await ok(['-u', 'www-data', 'run:user', '--', 'id']), 'uid=33(www-data) gid=33(www-data) groups=60(web)\n')
+  assert.is(await ok(['-u', '1000', 'run:user', '--', 'id']), 'uid=1000(app) gid=1000(app) groups=50(staff),60(web)\n', 'a uid found in passwd gets its groups too')
+  assert.is(await ok(['-u', 'app:app', 'run:user', '--', 'id']), 'uid=1000(app) gid=1000(app)\n', 'an explicit group means that group alone')
+  assert.is(await ok(['-u', '4242', 'run:user', '--', 'id']), 'uid=4242 gid=4242\n', 'a uid without a passwd entry has no groups')
   assert.is(await ok(['run:user', '--', 'sh', '-c', 'echo $HOME']), '/home/app\n')
   const r = await run(['-u', 'daemon', 'run:user', '--', 'id'])
   assert.is.not(r.code, 0, 'daemon is a host user, not one of the image\'s')

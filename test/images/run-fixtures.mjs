@@ -1,5 +1,6 @@
 // Images for the image-root tests, made here from the host's static busybox: a base
-// layer with the image's own users (app 1000, www-data 33), a home owned by app, a
+// layer with the image's own users (app 1000, www-data 33; app also in staff 50 and web 60,
+// www-data in web), a home owned by app, a
 // set-uid-root copy of busybox, and a top layer that deletes etc/remove-me, makes data/
 // opaque and changes etc/motd. Loaded into a fresh state directory per test file.
 import {execFileSync} from 'node:child_process'
@@ -19,7 +20,7 @@ export async function makeRunImages() {
   const base = busyboxRoot(join(work, 'base'))
   for (const a of APPLETS) symlinkSync('busybox', join(base, 'bin', a))
   writeFileSync(join(base, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n')
-  writeFileSync(join(base, 'etc', 'group'), 'root:x:0:\nwww-data:x:33:\napp:x:1000:\n')
+  writeFileSync(join(base, 'etc', 'group'), 'root:x:0:\nwww-data:x:33:\napp:x:1000:\nstaff:x:50:app\nweb:x:60:www-data,app\n')
   writeFileSync(join(base, 'etc', 'remove-me'), 'x\n')
   mkdirSync(join(base, 'home', 'app'), {recursive: true})
   chownSync(join(base, 'home', 'app'), 1000, 1000)
