@@ -4,7 +4,7 @@
  * applying every default in one place. Bad input is a LabError naming the flag.
  */
 import {randomBytes} from 'node:crypto'
-import {readFileSync, realpathSync, statSync} from 'node:fs'
+import {realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
 import {isBridged, requireBridgeNetworks, type BridgeNetworks} from './networks.js'
@@ -15,7 +15,6 @@ import {seccompForSandbox} from '../seccomp/index.js'
 import {readKeyValueFile} from '../util/keyvalue-file.js'
 import {writesRootOwnedVolume} from './root-volumes.js'
 import {resolveCapabilities} from './capabilities.js'
-import {BASE_GROUPS, BASE_USERS, parseGroup, parsePasswd} from './etc.js'
 import {cleanDestination} from './paths.js'
 import {DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS} from './plan.js'
 import type {Mount, Rlimit, SandboxSpec} from './spec.js'
@@ -23,7 +22,7 @@ import {parseLimits} from './limits.js'
 import type {SandboxRequest} from './request.js'
 import type {Store} from './state/store.js'
 import {parseDuration, parseSize} from './units.js'
-import {resolveUser} from './users.js'
+import {resolveUser, userDatabase} from './users.js'
 import {parseUsernsOption} from './userns.js'
 import {parseBindVolume, parseTmpfs} from './volumes.js'
 
@@ -168,20 +167,8 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
   }
 
   // --- user
-  let users = BASE_USERS
-  let groups = BASE_GROUPS
-  if (image) {
-    // the image's own user database, as Docker resolves USER (none: numeric ids only)
-    users = image.passwd ? parsePasswd(image.passwd) : []
-    groups = image.group ? parseGroup(image.group) : []
-  } else if (root.type === 'dir') {
-    try {
-      users = parsePasswd(readFileSync(`${root.path}/etc/passwd`, {encoding: 'utf8', flag: 'r'}))
-      groups = parseGroup(readFileSync(`${root.path}/etc/group`, {encoding: 'utf8', flag: 'r'}))
-    } catch {
-      /* a root without a user database: numeric ids still work */
-    }
-  }
+  // the image's own user database, as Docker resolves USER
+  const {users, groups} = userDatabase(root, image)
   const imageConfig = image?.config.config
   const user = resolveUser(req.user ?? (imageConfig?.User || '0:0'), users, groups)
 

@@ -386,10 +386,10 @@ export interface Target {
  * exec: a program inside a running sandbox, with the sandbox's own hardening (its
  * rlimits, capabilities, seccomp filter), in its groups.
  */
-export function buildExecPlan(spec: SandboxSpec, target: Target, x: {command: string[]; uid: number; gid: number; env: Record<string, string>; cwd: string; cgroupProcs: string[]; tty?: {rows: number; cols: number; stdin: boolean}; background?: boolean}): PlanOp[] {
+export function buildExecPlan(spec: SandboxSpec, target: Target, x: {command: string[]; uid: number; gid: number; groups?: number[]; env: Record<string, string>; cwd: string; cgroupProcs: string[]; tty?: {rows: number; cols: number; stdin: boolean}; background?: boolean}): PlanOp[] {
   const ops: PlanOp[] = [['version', 1]]
   for (const p of x.cgroupProcs) ops.push(['cgroup', p])
-  ops.push(...processOps(spec, {uid: x.uid, gid: x.gid, groups: [], env: x.env, cwd: x.cwd}))
+  ops.push(...processOps(spec, {uid: x.uid, gid: x.gid, groups: x.groups ?? [], env: x.env, cwd: x.cwd}))
   ops.push(['target', target.pid, target.start])
   if (x.background) ops.push(['background'])
   if (x.tty) ops.push(ttyOp(x.tty))

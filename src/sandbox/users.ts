@@ -1,6 +1,25 @@
 /** -u USER[:GROUP] resolved against the sandbox's own user database. */
+import {readFileSync} from 'node:fs'
+
 import {usageError} from '../errors.js'
-import type {GroupEntry, PasswdEntry} from './etc.js'
+import {BASE_GROUPS, BASE_USERS, type GroupEntry, parseGroup, parsePasswd, type PasswdEntry} from './etc.js'
+
+/**
+ * The user database -u resolves against: an image's own /etc/passwd and /etc/group (the
+ * topmost layer that has them; none: numeric ids only), a --rootfs directory's, or the
+ * synthesized one of the host's root.
+ */
+export function userDatabase(root: {type: string; path?: string}, image?: {passwd?: string; group?: string}): {users: PasswdEntry[]; groups: GroupEntry[]} {
+  if (image) return {users: image.passwd ? parsePasswd(image.passwd) : [], groups: image.group ? parseGroup(image.group) : []}
+  if (root.type === 'dir' && root.path) {
+    try {
+      return {users: parsePasswd(readFileSync(`${root.path}/etc/passwd`, {encoding: 'utf8', flag: 'r'})), groups: parseGroup(readFileSync(`${root.path}/etc/group`, {encoding: 'utf8', flag: 'r'}))}
+    } catch {
+      /* a root without a user database: numeric ids still work */
+    }
+  }
+  return {users: BASE_USERS, groups: BASE_GROUPS}
+}
 
 const MAX_ID = 4294967294
 

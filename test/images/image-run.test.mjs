@@ -73,6 +73,22 @@ rootTest(t, 'USER resolves against the image\'s own /etc/passwd and /etc/group (
   assert.match(r.stderr, /unknown user "daemon"/)
 })
 
+rootTest(t, 'exec -u resolves in the image\'s user database too; exec without -u runs as the sandbox\'s user with its groups', async () => {
+  const L = (args) => lab(args, {env: fx.env})
+  const d = await run(['-d', '--name', 'exec1', 'run:user', '--', 'sleep', '30'])
+  assert.is(d.code, 0, d.stderr)
+  try {
+    const asWww = await L(['sandbox', 'exec', '-u', 'www-data', 'exec1', 'id'])
+    assert.is(asWww.stdout, 'uid=33(www-data) gid=33(www-data) groups=60(web)\n', asWww.stderr)
+    assert.is((await L(['sandbox', 'exec', 'exec1', 'id'])).stdout, 'uid=1000(app) gid=1000(app) groups=50(staff),60(web)\n')
+    const host = await L(['sandbox', 'exec', '-u', 'daemon', 'exec1', 'id'])
+    assert.is.not(host.code, 0, 'daemon is a user of the host\'s synthesized database, not of the image')
+    assert.match(host.stderr, /unknown user "daemon"/)
+  } finally {
+    await L(['sandbox', 'rm', '-f', 'exec1'])
+  }
+})
+
 rootTest(t, 'writes go to the sandbox\'s upper layer: the shared layer directories stay as they were', async () => {
   const before = layerDirs(fx.state).map(treeDigest)
   const ro = await run(['run:sh', '--', 'touch', '/etc/x'])

@@ -221,9 +221,11 @@ rootTest(t, 'crash safety: kill -9 of the supervisor ends the sandbox, the next 
   // kill -9 of the CLI while it starts a detached sandbox: whatever it left is pruned
   const {spawnLab} = await import('../helpers.mjs')
   const cli = spawnLab(['sandbox', 'run', '-d', '--name', 'lc-cli-killed', '--', 'sleep', '300'], {env})
-  await sleep(150)
+  // listened for at once: a fast start can finish before the kill
+  const closed = new Promise((r) => cli.on('close', r))
+  await sleep(80)
   cli.kill('SIGKILL')
-  await new Promise((r) => cli.on('close', r))
+  await closed
   // killed before or after its supervisor started: either no record or a running sandbox
   await sleep(1000)
   await S(['rm', '-f', 'lc-cli-killed'])

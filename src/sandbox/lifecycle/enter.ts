@@ -7,15 +7,15 @@ import {existsSync} from 'node:fs'
 import type {Readable, Writable} from 'node:stream'
 
 import {LabError, usageError} from '../../errors.js'
+import {imageRoot} from '../../images/overlay.js'
 import {parseCopyArg, placeReceived, receiveHost, removeStaging, runCopyHelper, sandboxPath, sendHost, stagingFor, streamToTar, tarToStream, type CopyResult} from '../copy.js'
-import {BASE_GROUPS, BASE_USERS} from '../etc.js'
 import {runHelper} from '../helper.js'
 import type {LifecycleContext} from './context.js'
 import {buildCopyPlan, buildExecPlan, serializePlan, type PlanOp} from '../plan.js'
 import {failureSentence, helperFailure, resultFromEvents, type SandboxResult} from '../result.js'
 import {processStartTime} from '../state/proc.js'
 import type {SandboxRecord} from '../state/store.js'
-import {resolveUser} from '../users.js'
+import {resolveUser, userDatabase} from '../users.js'
 import {terminalSize} from './create.js'
 
 /** A running sandbox to enter (exec, cp): its record and its PID 1 with start time. */
@@ -65,8 +65,14 @@ function execPlan(lc: LifecycleContext, ref: string, command: string[], opts: {u
   if (command.length === 0) throw usageError('no command given', 'put the command after the sandbox name, e.g. lab sandbox exec web ls /')
   const {rec, pid, start} = enterable(lc, ref, 'exec in')
   const spec = rec.spec
-  let {uid, gid} = spec.process.user
-  if (opts.user !== undefined) ({uid, gid} = resolveUser(opts.user, BASE_USERS, BASE_GROUPS))
+  // Docker resolves exec -u in the container's user database: here the image's (as run
+  // resolved USER), a --rootfs directory's, or the host root's synthesized one
+  let {uid, gid, groups} = spec.process.user
+  if (opts.user !== undefined) {
+    const image = spec.root.type === 'image' && spec.root.image ? imageRoot(spec.root.image.id, lc.store.roots.data) : undefined
+    const db = userDatabase(spec.root, image)
+    ;({uid, gid, groups} = resolveUser(opts.user, db.users, db.groups))
+  }
   const env = {...spec.process.env}
   for (const e of opts.env ?? []) {
     const eq = e.indexOf('=')
@@ -76,7 +82,7 @@ function execPlan(lc: LifecycleContext, ref: string, command: string[], opts: {u
   const cwd = opts.workdir ?? spec.process.cwd
   if (!cwd.startsWith('/') || cwd.split('/').includes('..')) throw usageError(`invalid working directory "${cwd}"`, 'use an absolute path without ".."')
   const cgroupProcs = (lc.groups.open(rec.id)?.procsFiles ?? []).filter((f) => existsSync(f))
-  const ops = buildExecPlan(spec, {pid, start}, {command, uid, gid, env, cwd, cgroupProcs, tty: opts.tty, background: opts.background})
+  const ops = buildExecPlan(spec, {pid, start}, {command, uid, gid, groups, env, cwd, cgroupProcs, tty: opts.tty, background: opts.background})
   return {rec, ops}
 }
 
