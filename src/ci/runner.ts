@@ -35,6 +35,7 @@ import {CacheStore, fullKey, restoreCopy, type CacheOutcome} from './cache.js'
 import {hashFilesGlob} from './hashfiles.js'
 import {builtinAction, runBuiltin} from './builtin-actions.js'
 import {ancestorsOf, topoOrder} from './dag.js'
+import {expandLegs, matrixCallOutputs} from './call-legs.js'
 import {buildEvent, triggers} from './events.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
 import {compile, evalCondition, interpolate, replaceExpressions, toStr, truthy, type ExprContext, type Value} from './expr.js'
@@ -128,7 +129,7 @@ function evalMatrix(j: JobDef, ctx: ExprContext): Array<Record<string, Value>> {
 }
 
 /** The result of a job that called a reusable workflow: its called jobs' result and the workflow's outputs. */
-function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outcome: (id: string) => {result: string; outputs: Record<string, string>}, ctx: ExprContext, masker: Masker): JobRun {
+function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outcome: (id: string) => {result: string; outputs: Record<string, string>; finished: number}, ctx: ExprContext, masker: Masker): JobRun {
   const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
   const c = j.callee!
   if (c.unsupported) {
@@ -141,7 +142,7 @@ function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outc
     const st: JobResult['status'] = rs.some((x) => x.result === 'failure') ? 'failure' : rs.some((x) => x.result === 'cancelled') ? 'cancelled' : rs.every((x) => x.result === 'skipped') ? 'skipped' : 'success'
     r.result = emptyJob(r, st, st === 'failure' ? `a leg of the matrix call failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
     if (!r.result.error) delete r.result.error
-    r.result.outputs = masker.maskDeep(Object.assign({}, ...rs.filter((x) => x.result === 'success').map((x) => x.outputs)))
+    r.result.outputs = masker.maskDeep(matrixCallOutputs(rs))
     return r
   }
   const results = c.jobs.map((id) => outcome(id).result)
@@ -336,8 +337,14 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const warnings = [...p.warnings]
   const uploaded = new Map<string, string>()
 
+  // the legs of matrix calls join the pipeline while it runs (call-legs.ts): the caller's object stays as it was
+  p = {...p, jobs: {...p.jobs}}
   const needs: Record<string, string[]> = Object.fromEntries(Object.entries(p.jobs).map(([id, j]) => [id, j.needs]))
   const order = topoOrder(needs)
+  /** the order jobs finished in: a matrix call's outputs are the last leg's to finish */
+  const finished = new Map<string, number>()
+  /** the called jobs of a matrix call's legs: fail-fast cancels them together */
+  const legGroup = new Map<string, AbortSignal>()
   const runs: Record<string, JobRun[]> = {}
   for (const id of order) {
     const j = p.jobs[id]
@@ -379,8 +386,15 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       const notOk = ancestorResults.filter((x) => x.result !== 'success')
       const status = {success: notOk.length === 0 && !abort.signal.aborted, failure: ancestorResults.some((x) => x.result === 'failure'), cancelled: abort.signal.aborted}
       const failFast = new AbortController()
+      const group = legGroup.get(id)
+      if (group?.aborted) failFast.abort()
+      else group?.addEventListener('abort', () => failFast.abort(), {once: true})
+      if (j.callee?.template) {
+        await runMatrixCall(j, needCtx, status)
+        return
+      }
       if (j.callee) {
-        runs[id] = [finishCall(p, j, runs, (n) => jobOutcome(n), baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, needCtx, secrets, status, ghBase, extra), masker)]
+        runs[id] = [finishCall(p, j, runs, (n) => ({...jobOutcome(n), finished: finished.get(n) ?? 0}), baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, needCtx, secrets, status, ghBase, extra), masker)]
         say(j.id, j.callee.unsupported ? `skipped: ${j.callee.unsupported}` : `called workflow ${runs[id][0].result!.status}`)
         return
       }
@@ -434,7 +448,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             if (!runIt || failFast.signal.aborted) {
               const why = abort.signal.aborted || failFast.signal.aborted ? 'cancelled' : 'skipped'
-              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${notOk.map((x) => `${x.id}: ${x.result}`).join(', ')})`)
+              r.result = emptyJob(r, why, why === 'cancelled' ? (abort.signal.aborted ? 'the run was cancelled' : 'cancelled by fail-fast: another leg of the matrix failed') : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${notOk.map((x) => `${x.id}: ${x.result}`).join(', ')})`)
               say(r.key, `${why}: ${r.result.error}`)
               return
             }
@@ -458,9 +472,64 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
           })),
         ),
       )
-    })()
+    })().finally(() => finished.set(id, finished.size + 1))
     done.set(id, pr)
     return pr
+  }
+
+  /**
+   * A job calling a reusable workflow with strategy.matrix: its legs are made now that
+   * what it needs is done (the matrix may be computed from their outputs) and run like a
+   * matrix job's legs: at most max-parallel at once, and with fail-fast the legs not yet
+   * finished are cancelled once one fails.
+   */
+  const runMatrixCall = async (j: JobDef, needCtx: Record<string, Value>, status: ExprContext['status']): Promise<void> => {
+    const id = j.id
+    const r: JobRun = {job: j, key: id, matrix: null, index: 0, total: 1}
+    const ctx = baseContext(p, r, needCtx, secrets, status, ghBase, extra)
+    let combos: Array<Record<string, Value>>
+    try {
+      if (abort.signal.aborted || !evalCondition(j.if, ctx, `/jobs/${id}/if`)) {
+        const why = abort.signal.aborted ? 'cancelled' : 'skipped'
+        r.result = emptyJob(r, why, why === 'cancelled' ? (abort.signal.aborted ? 'the run was cancelled' : 'cancelled by fail-fast: another leg of the matrix failed') : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${j.needs.filter((n) => jobOutcome(n).result !== 'success').map((n) => `${n}: ${jobOutcome(n).result}`).join(', ')})`)
+        runs[id] = [r]
+        say(id, `${why}: ${r.result.error}`)
+        return
+      }
+      combos = j.matrixSource !== undefined ? evalMatrix(j, ctx) : (j.matrix ?? [])
+    } catch (e) {
+      r.result = emptyJob(r, 'failure', masker.mask((e as Error).message))
+      runs[id] = [r]
+      say(id, `job error: ${r.result.error}`)
+      return
+    }
+    const made = expandLegs(j, combos)
+    const cancel = new AbortController()
+    for (const x of [...made.called, ...made.legs]) {
+      p.jobs[x.id] = x
+      needs[x.id] = x.needs
+      runs[x.id] = x.matrixSource === undefined && !x.callee ? legsOf(x, x.matrix ?? [null]) : []
+      legGroup.set(x.id, cancel.signal)
+    }
+    // listed before the caller, each leg after its called jobs
+    const mine = new Set([...made.called, ...made.legs].map((x) => x.id))
+    order.splice(order.indexOf(id), 0, ...topoOrder(Object.fromEntries([...made.called, ...made.legs].map((x) => [x.id, x.needs.filter((n) => mine.has(n))]))))
+    const lim = limiter(j.maxParallel ?? Number.MAX_SAFE_INTEGER)
+    await Promise.all(
+      made.legs.map((leg) =>
+        lim(async () => {
+          await runJob(leg.id)
+          if (j.failFast && jobOutcome(leg.id).result === 'failure' && !cancel.signal.aborted) {
+            say(id, `fail-fast: ${leg.id} failed; the other legs are cancelled`)
+            cancel.abort()
+          }
+        }),
+      ),
+    )
+    const caller: JobDef = {...j, callee: {...j.callee!, jobs: made.legs.map((l) => l.id), template: undefined}}
+    p.jobs[id] = caller
+    runs[id] = [finishCall(p, caller, runs, (n) => ({...jobOutcome(n), finished: finished.get(n) ?? 0}), ctx, masker)]
+    say(id, `called workflow ${runs[id][0].result!.status}`)
   }
 
   let result: CiResult
@@ -760,7 +829,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       if (info && end) info.verdict = end.verdict
     }
   }
-  if (e.abort.aborted) res.status = 'cancelled'
+  // a leg stopped by fail-fast was cancelled, as GitHub reports it
+  if (e.abort.aborted || (e.failFast.signal.aborted && failed)) res.status = 'cancelled'
   else res.status = failed ? 'failure' : 'success'
   // every step that never ran because of an early job error is listed as skipped
   for (const s of j.steps.slice(res.steps.length)) res.steps.push({index: s.index, id: s.id, name: s.name, status: e.abort.aborted ? 'cancelled' : 'skipped', continueOnError: false, wallMs: 0, reason: res.error ?? 'not reached'})
