@@ -674,6 +674,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   let failed = false
   let notCopied = new Set<string>()
   const posts: PostStep[] = []
+  let pres = 0
   try {
     // 1. the job's own copy of the checkout
     const owner = statSync(p.workspace).uid
@@ -792,8 +793,20 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     const fileEnv: Record<string, string> = {}
     const extraPath: string[] = []
     const seq = {n: 0}
+    const stepEnv: StepEnv = {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts, dir, preState: new Map()}
+    // pre: scripts of the steps' JavaScript actions, in step order, before the first step (GitHub's "Pre" steps)
     for (const s of j.steps) {
-      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts})
+      const ps = await runPre(p, r, s, {...stepEnv, ctx, failed})
+      if (!ps) continue
+      res.steps.push(ps)
+      pres++
+      if (ps.status === 'failure') {
+        failed = true
+        ctx.contexts.job = {status: 'failure'}
+      }
+    }
+    for (const s of j.steps) {
+      const sr = await runStep(p, r, s, {...stepEnv, ctx, failed})
       res.steps.push(sr)
       const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
       const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
@@ -833,7 +846,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   if (e.abort.aborted || (e.failFast.signal.aborted && failed)) res.status = 'cancelled'
   else res.status = failed ? 'failure' : 'success'
   // every step that never ran because of an early job error is listed as skipped
-  for (const s of j.steps.slice(res.steps.length)) res.steps.push({index: s.index, id: s.id, name: s.name, status: e.abort.aborted ? 'cancelled' : 'skipped', continueOnError: false, wallMs: 0, reason: res.error ?? 'not reached'})
+  for (const s of j.steps.slice(res.steps.length - pres)) res.steps.push({index: s.index, id: s.id, name: s.name, status: e.abort.aborted ? 'cancelled' : 'skipped', continueOnError: false, wallMs: 0, reason: res.error ?? 'not reached'})
 
   if (existsSync(ws)) {
     for (const [i, a] of j.artifacts.entries()) {
@@ -906,6 +919,10 @@ interface StepEnv {
   posts: PostStep[]
   /** artifacts uploaded by its steps */
   artifacts: ArtifactResult[]
+  /** the job's private directory on the host (its copies of --action-dir actions live there) */
+  dir: string
+  /** what each step's action saved in its pre: script (step index → state), for its main and post */
+  preState: Map<number, Record<string, string>>
 }
 
 /**
@@ -1148,7 +1165,7 @@ interface ActionMeta {
   name?: string
   inputs?: Record<string, {default?: unknown; required?: boolean} | null>
   outputs?: Record<string, {value?: string} | null>
-  runs?: {using?: string; main?: string; post?: string; 'post-if'?: string; steps?: Array<Record<string, unknown>>}
+  runs?: {using?: string; main?: string; pre?: string; 'pre-if'?: string; post?: string; 'post-if'?: string; steps?: Array<Record<string, unknown>>}
 }
 
 /** Where an action's files are on the host (to read action.yml) and in the sandbox. */
@@ -1160,9 +1177,96 @@ function locateAction(uses: string, x: StepEnv): {host: string; inside: string; 
     if (!found || !found.st.isDirectory()) throw new LabError('ci-action', `uses: ${uses}: no such directory in the workspace (or it is reached through a link)`, {hint: 'local actions are directories of the repository holding action.yml'})
     return {host: found.path, inside: rel === '.' ? WORKSPACE_DIR : `${WORKSPACE_DIR}/${rel}`}
   }
-  const dir = x.e.actionDirs[uses]
-  const inside = `${ACTIONS_DIR}/${slug(uses).replace(/[^A-Za-z0-9._-]/g, '-')}`
-  return {host: dir, inside, mount: {type: 'bind', source: dir, destination: inside, readOnly: true}}
+  const name = slug(uses).replace(/[^A-Za-z0-9._-]/g, '-')
+  const inside = `${ACTIONS_DIR}/${name}`
+  // the job's own copy, readable by the sandbox's unprivileged root (the directory given may
+  // sit where only the host's root can reach it) and frozen for the job's pre, main and post
+  const copy = join(x.dir, 'actions', name)
+  if (!existsSync(copy)) {
+    mkdirSync(join(x.dir, 'actions'), {recursive: true, mode: 0o711})
+    const src = x.e.actionDirs[uses]
+    copyTree(src, copy, {keepSymlinks: true, hardLinkOwner: statSync(src).uid})
+    openTree(copy)
+  }
+  return {host: copy, inside, mount: {type: 'bind', source: copy, destination: inside, readOnly: true}}
+}
+
+/** Directories 0755 and files readable by all (executables kept executable): a read-only copy the sandbox reads. */
+function openTree(path: string): void {
+  const st = lstatSync(path)
+  if (st.isSymbolicLink()) return
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755)
+    for (const n of readdirSync(path)) openTree(join(path, n))
+  } else chmodSync(path, (st.mode & 0o777) | 0o444 | (st.mode & 0o100 ? 0o111 : 0))
+}
+
+/** An action's inputs: its defaults, then the step's with:, evaluated. */
+function actionInputs(meta: ActionMeta, given: Record<string, unknown>, ctx: ExprContext, where: string): Record<string, string> {
+  const inputs: Record<string, string> = {}
+  for (const [k, d] of Object.entries(meta.inputs ?? {})) if (d?.default !== undefined) inputs[k] = interpolate(String(d.default), ctx, `${where}/with/${k}`)
+  for (const [k, v] of Object.entries(given)) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
+  return inputs
+}
+
+/**
+ * The pre: script of a step's JavaScript action, run when the job starts as GitHub's
+ * runner does: under pre-if (default always(), the job's status), with the step's
+ * inputs and env; what it saves in $GITHUB_STATE reaches the action's main and post.
+ * GitHub runs pre: only for actions of a repository (OWNER/REPO@REF, here given with
+ * --action-dir): a local ./ action's pre: is skipped with the runner's warning.
+ */
+async function runPre(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<StepResult | null> {
+  if (s.uses === undefined) return null
+  const kind = usesKind(s.uses, x.e.actionDirs)
+  if (kind !== 'local' && kind !== 'action-dir') return null
+  const where = `/jobs/${r.job.id}/steps/${s.index}`
+  let at: ReturnType<typeof locateAction>
+  let meta: ActionMeta
+  try {
+    at = locateAction(s.uses, x)
+    meta = readAction(at.host, s.uses)
+  } catch {
+    // the step itself reports what is wrong with its action
+    return null
+  }
+  const pre = meta.runs?.pre
+  if (!pre || !/^node\d+$/.test(String(meta.runs?.using ?? ''))) return null
+  if (kind === 'local') {
+    const w = `\`pre\` execution is not supported for local action from '${s.uses}'`
+    x.e.say(r.key, `warning: ${w}`)
+    if (!x.e.warnings.includes(w)) x.e.warnings.push(w)
+    return null
+  }
+  const t0 = Date.now()
+  const ps: StepResult = {index: s.index, name: `Pre ${s.name}`, status: 'success', continueOnError: false, wallMs: 0}
+  const status = {success: !x.failed && !x.abort.aborted, failure: x.failed, cancelled: x.abort.aborted}
+  const gh = {...(x.ctx.contexts.github as Record<string, Value>), action_path: at.inside, action: slug(s.uses)}
+  const ctx: ExprContext = {...x.ctx, contexts: {...x.ctx.contexts, github: gh}, status}
+  const prefix = `${r.key} › ${ps.name}`
+  try {
+    ps.name = `Pre ${x.e.masker.mask(interpolate(s.name, ctx, `${where}/name`))}`
+    if (!evalCondition(String(meta.runs?.['pre-if'] ?? 'always()'), ctx, `${where}/uses(${s.uses})/runs/pre-if`)) {
+      ps.status = 'skipped'
+      ps.reason = `pre-if: ${String(meta.runs?.['pre-if'])} was false`
+      return ps
+    }
+    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
+    ctx.contexts = {...ctx.contexts, env}
+    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
+    for (const [k, v] of Object.entries(actionInputs(meta, s.with ?? {}, ctx, where))) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    Object.assign(env, {GITHUB_ACTION_PATH: at.inside, GITHUB_ACTION: slug(s.uses)})
+    await runScript(p, r, ps, {...x, mounts: [...x.mounts, at.mount!]}, {ctx, env, argv: [process.execPath, posix.join(at.inside, pre)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix, where: `${where}/pre`})
+    if (ps.state) x.preState.set(s.index, ps.state)
+  } catch (err) {
+    ps.status = 'failure'
+    ps.verdict = 'engine-error'
+    ps.reason = x.e.masker.mask((err as Error).message)
+    x.e.say(prefix, `step error: ${ps.reason}`)
+  } finally {
+    ps.wallMs = Date.now() - t0
+  }
+  return ps
 }
 
 function readAction(host: string, uses: string): ActionMeta {
@@ -1189,9 +1293,7 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
   const meta = readAction(at.host, o.uses)
   const gh = {...(o.ctx.contexts.github as Record<string, Value>), action_path: at.inside, action: slug(o.uses)}
   const outer: ExprContext = {...o.ctx, contexts: {...o.ctx.contexts, github: gh}}
-  const inputs: Record<string, string> = {}
-  for (const [k, d] of Object.entries(meta.inputs ?? {})) if (d?.default !== undefined) inputs[k] = interpolate(String(d.default), outer, `${o.where}/with/${k}`)
-  for (const [k, v] of Object.entries(o.with)) inputs[k] = typeof v === 'string' ? interpolate(v, outer, `${o.where}/with/${k}`) : String(v)
+  const inputs = actionInputs(meta, o.with, outer, o.where)
   const missing = Object.entries(meta.inputs ?? {}).filter(([k, d]) => d?.required && !(k in inputs)).map(([k]) => k)
   if (missing.length) x.e.say(o.prefix, `warning: input ${missing.join(', ')} of ${o.uses} is required and not given`)
   const sub: StepEnv = at.mount ? {...x, mounts: [...x.mounts, at.mount]} : x
@@ -1201,6 +1303,9 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     if (!meta.runs?.main) throw new LabError('ci-action', `uses: ${o.uses}: runs.main is missing`, {hint: 'a JavaScript action names its entry file in runs.main'})
     // GitHub passes inputs as INPUT_NAME (upper case, spaces as _)
     for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    // what the action's pre: saved (a step's own action only, not one nested in a composite)
+    const preState = o.depth === 0 ? x.preState.get(sr.index) : undefined
+    for (const [k, v] of Object.entries(preState ?? {})) env[`STATE_${k}`] = v
     await runScript(p, r, sr, sub, {ctx: outer, env, argv: [process.execPath, posix.join(at.inside, meta.runs.main)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: o.prefix, where: o.where})
     const post = meta.runs.post
     if (post) {
@@ -1214,7 +1319,7 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
           return ps
         }
         const penv = {...env, ...x.fileEnv}
-        for (const [k, v] of Object.entries(sr.state ?? {})) penv[`STATE_${k}`] = v
+        for (const [k, v] of Object.entries({...preState, ...sr.state})) penv[`STATE_${k}`] = v
         try {
           await runScript(p, r, ps, sub, {ctx: {...outer, status}, env: penv, argv: [process.execPath, posix.join(at.inside, post)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: `${r.key} › Post ${sr.name}`, where: `${o.where}/post`})
         } finally {
