@@ -11,6 +11,7 @@ import {LabError} from '../errors.js'
 import {relComponents} from '../labs/fsafe.js'
 import {parseYaml, problemLine, schemaProblems, summarizeProblems} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
+import {availabilityProblems} from './availability.js'
 import {dagProblems} from './dag.js'
 import {checkTemplate, hasExpression} from './expr.js'
 import {expressionStrings, hasExpressions} from './workflow.js'
@@ -86,6 +87,8 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const needs: Record<string, string[]> = {}
   for (const [id, j] of Object.entries(data.jobs)) needs[id] = j.needs === undefined ? [] : Array.isArray(j.needs) ? j.needs : [j.needs]
   for (const p of dagProblems(needs)) add(p.path, p.message)
+  // GitHub's per-key context availability: a job's if: cannot read matrix, a step's if: cannot read secrets…
+  if (kind === 'github') for (const [path, message] of availabilityProblems(data as unknown as Record<string, unknown>)) add(path, message)
 
   const checkExpr = (value: unknown, path: string) => {
     if (typeof value !== 'string') return
