@@ -46,6 +46,7 @@ import {parse as parseYaml} from 'yaml'
 import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
 import {COMMAND_FILES, EVENT_PATH, githubContext, githubEnv, parseCommandFile, type EventInfo, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
 import {newRunId, RunRecord, slug} from './logs.js'
+import {newId} from '../sandbox/names.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
 import {MaskedLines, Masker} from './secrets.js'
@@ -675,6 +676,8 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   let notCopied = new Set<string>()
   const posts: PostStep[] = []
   let pres = 0
+  const containerId = newId()
+  const networkId = newId()
   try {
     // 1. the job's own copy of the checkout
     const owner = statSync(p.workspace).uid
@@ -723,6 +726,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       chownTree(temp, CI_UID, CI_UID)
     }
     const container = await containerRequest(j.container, ws, dir, ctx)
+    // a job in a container: its steps' sandboxes are that container, named by one id (their
+    // host name is its short form, as Docker names a container's host)
+    if (container.image !== undefined || j.container.rootfs !== undefined) container.hostname = containerId.slice(0, 12)
     // GitHub: the container's env is the job's environment's base
     if (j.container.env) for (const [k, v] of Object.entries(envStrings(j.container.env, ctx, `/jobs/${j.id}/container/env`))) if (!(k in jobEnv)) jobEnv[k] = v
     // hidden binds: the steps' /proc/self/mountinfo shows no host path of the run's scratch
@@ -768,6 +774,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const lines = {stdout: new MaskedLines(e.masker, (l) => log.line('stdout', l)), stderr: new MaskedLines(e.masker, (l) => log.line('stderr', l))}
       const svc = await startService(name, svcReq, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
       services.push(svc)
+      info.id = svc.id
       join_ ??= svc.join
       const readyCmd = s.ready?.run ?? healthCmd(s.options)
       const readyPort = s.ready?.port ?? firstPort(s.ports)
@@ -787,6 +794,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       e.say(r.key, `service ${name} is ready`)
     }
 
+    // the job context's container and services, as GitHub documents them
+    Object.assign(ctx.contexts.job as Record<string, Value>, jobContainerContext(j, services, res.services, containerId, networkId))
+
     // 4. steps
     const stepsCtx: Record<string, Value> = {}
     ctx.contexts.steps = stepsCtx
@@ -802,7 +812,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       pres++
       if (ps.status === 'failure') {
         failed = true
-        ctx.contexts.job = {status: 'failure'}
+        ctx.contexts.job = {...(ctx.contexts.job as Record<string, Value>), status: 'failure'}
       }
     }
     for (const s of j.steps) {
@@ -813,7 +823,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       if (s.id) stepsCtx[s.id] = {outputs: sr.outputs ?? {}, outcome, conclusion}
       if (sr.status === 'failure' && !sr.continueOnError) {
         failed = true
-        ctx.contexts.job = {status: 'failure'}
+        ctx.contexts.job = {...(ctx.contexts.job as Record<string, Value>), status: 'failure'}
       }
     }
     // post steps (actions/cache saves, JavaScript actions' post:), the last registered
@@ -892,6 +902,33 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   res.wallMs = Date.now() - t0
   e.say(r.key, `job ${res.status} in ${(res.wallMs / 1000).toFixed(1)} s`)
   return res
+}
+
+/**
+ * job.container and job.services (GitHub's job context): the job container's id and
+ * network when the job has `container:`, each service's sandbox id, network and ports.
+ * The network is the one the services and steps share (empty without services: each
+ * step then has a loopback network of its own). A service's ports map the container
+ * port of each `ports:` entry to where the steps reach it: the same port, on localhost
+ * or the service's name, since they share its network (no host port is published).
+ */
+export function jobContainerContext(j: JobDef, running: RunningService[], info: Array<{name: string; id?: string}>, containerId: string, networkId: string): Record<string, Value> {
+  const out: Record<string, Value> = {}
+  const network = running.length ? networkId : ''
+  if (j.container.image !== undefined || j.container.rootfs !== undefined) out.container = {id: containerId, network}
+  if (info.length) {
+    const services: Record<string, Value> = {}
+    for (const s of info) {
+      const ports: Record<string, string> = {}
+      for (const p of j.services[s.name]?.ports ?? []) {
+        const m = /^(\d+)(\/(tcp|udp))?$/.exec(String(p).split(':').pop() ?? '')
+        if (m) ports[m[3] === 'udp' ? `${m[1]}/udp` : m[1]] = m[1]
+      }
+      services[s.name] = {id: s.id ?? '', network, ports}
+    }
+    out.services = services
+  }
+  return out
 }
 
 /** What runs when the job ends, given whether it succeeded; a step result to report, if any. */
@@ -1088,7 +1125,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       mounts: x.mounts,
       network: x.join ? 'none' : x.container.network,
       timeout: `${timeoutMs}ms`,
-      hostname: 'lab-ci',
+      hostname: x.container.hostname ?? 'lab-ci',
       addHost: [...(x.container.addHost ?? []), ...(x.join ? (x.hosts ?? []) : [])],
       joins: x.join ? [x.join] : undefined,
     }
