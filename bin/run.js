@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --
 // lab's entry point. ("node --": node 20 would otherwise take our --env-file flag as its own.)
 // `lab sandbox run` is the hot path (every lab step, CI step and grading test starts a
-// sandbox), so it skips loading oclif, as do `lab build` and `lab image pull` (src/cli/
+// sandbox), so it skips loading oclif, as do `lab build`, `lab image pull` and `lab ci` (src/cli/
 // fast-argv.ts reads their argv); every other command, all help and any argv a fast path
 // does not know go through oclif.
 const argv = process.argv.slice(2)
@@ -20,6 +20,9 @@ if (argv[0] === 'sandbox' && argv[1] === 'run') {
 } else if (argv[0] === 'build' && !helpAsked(argv)) {
   // a fully cached rebuild is mostly start-up: oclif is loaded only for what it explains
   await fastOrOclif(async () => (await import('../dist/cli/build.js')).buildFast(argv.slice(1)))
+} else if (argv[0] === 'ci' && !helpAsked(argv)) {
+  // a pipeline's fixed cost was a third oclif's: its steps are what it is for
+  await fastOrOclif(async () => (await import('../dist/cli/ci.js')).ciFast(argv.slice(1)))
 } else if (argv[0] === 'image' && argv[1] === 'pull' && !helpAsked(argv)) {
   // start-up was a third of a pull of a small image
   await fastOrOclif(async () => (await import('../dist/cli/image-pull.js')).pullFast(argv.slice(2)))

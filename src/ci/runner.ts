@@ -18,7 +18,8 @@
  * carries the owner's pid). Services run in the foreground of this process, so their
  * helpers end them when it dies.
  */
-import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import {availableParallelism, tmpdir} from 'node:os'
 import {createHash} from 'node:crypto'
 import {join, posix} from 'node:path'
@@ -676,6 +677,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   let notCopied = new Set<string>()
   const posts: PostStep[] = []
   let pres = 0
+  const removing: Array<Promise<unknown>> = []
   const containerId = newId()
   const networkId = newId()
   try {
@@ -803,7 +805,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     const fileEnv: Record<string, string> = {}
     const extraPath: string[] = []
     const seq = {n: 0}
-    const stepEnv: StepEnv = {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts, dir, preState: new Map()}
+    const stepEnv: StepEnv = {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts, dir, preState: new Map(), removing}
     // pre: scripts of the steps' JavaScript actions, in step order, before the first step (GitHub's "Pre" steps)
     for (const s of j.steps) {
       const ps = await runPre(p, r, s, {...stepEnv, ctx, failed})
@@ -898,6 +900,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     const outCtx = {...ctx, status: {success: !failed, failure: failed, cancelled: e.abort.aborted}}
     for (const [k, v] of Object.entries(j.outputs)) res.outputs[k] = interpolate(v, outCtx, `/jobs/${j.id}/outputs/${k}`)
   } catch {}
+  await Promise.all(removing)
   rmSync(dir, {recursive: true, force: true})
   res.wallMs = Date.now() - t0
   e.say(r.key, `job ${res.status} in ${(res.wallMs / 1000).toFixed(1)} s`)
@@ -959,7 +962,8 @@ interface StepEnv {
   /** the job's private directory on the host (its copies of --action-dir actions live there) */
   dir: string
   /** what each step's action saved in its pre: script (step index → state), for its main and post */
-  preState: Map<number, Record<string, string>>
+  preState: Map<number, Record<string, string>>  /** removals of finished steps' directories still running: awaited before the job's directory goes */
+  removing: Array<Promise<unknown>>
 }
 
 /**
@@ -1190,7 +1194,15 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     const summary = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_STEP_SUMMARY)
     if (summary && summary.st.isFile() && summary.st.size > 0 && summary.st.size < COMMAND_FILE_MAX) sr.summary = x.e.masker.mask(readFileSync(summary.path, 'utf8'))
   } finally {
-    rmSync(hostStepDir, {recursive: true, force: true})
+    // out of the sandboxes' sight at once (one rename: no later step can read this step's
+    // script or files), then removed while the next step runs
+    const gone = join(x.dir, `.done-${stepDir.slice(stepDir.lastIndexOf('/') + 1)}`)
+    try {
+      renameSync(hostStepDir, gone)
+      x.removing.push(rm(gone, {recursive: true, force: true}).catch(() => {}))
+    } catch {
+      rmSync(hostStepDir, {recursive: true, force: true})
+    }
   }
 }
 
