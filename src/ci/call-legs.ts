@@ -89,3 +89,18 @@ export function matrixCallOutputs(legs: Array<{result: string; outputs: Record<s
   }
   return out
 }
+
+/**
+ * Every job of a pipeline, the called jobs of matrix calls' templates included (their
+ * legs are cloned from them while the pipeline runs): what policy caps and the linter
+ * reads must see them before any leg exists.
+ */
+export function allJobs(jobs: Record<string, JobDef>): JobDef[] {
+  const out: JobDef[] = []
+  const visit = (j: JobDef) => {
+    out.push(j)
+    for (const t of j.callee?.template ?? []) visit(t)
+  }
+  for (const j of Object.values(jobs)) visit(j)
+  return out
+}
