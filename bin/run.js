@@ -3,7 +3,7 @@
 // CommonJS (bin/package.json), because node loads an ES module entry through its module
 // loader, which costs a run about as much again as loading the whole run path below.
 // `lab sandbox run` is the hot path (every lab step, CI step and grading test starts a
-// sandbox), so it skips loading oclif, as do `lab build` and `lab image pull` (src/cli/
+// sandbox), so it skips loading oclif, as do `lab build`, `lab image pull` and `lab ci` (src/cli/
 // fast-argv.ts reads their argv); every other command, all help and any argv a fast path
 // does not know go through oclif.
 'use strict'
@@ -25,6 +25,9 @@ async function main() {
   } else if (argv[0] === 'build' && !helpAsked(argv)) {
     // a fully cached rebuild is mostly start-up: oclif is loaded only for what it explains
     await fastOrOclif(async () => (await import('../dist/cli/build.js')).buildFast(argv.slice(1)))
+  } else if (argv[0] === 'ci' && !helpAsked(argv)) {
+    // a pipeline's fixed cost was a third oclif's: its steps are what it is for
+    await fastOrOclif(async () => (await import('../dist/cli/ci.js')).ciFast(argv.slice(1)))
   } else if (argv[0] === 'image' && argv[1] === 'pull' && !helpAsked(argv)) {
     // start-up was a third of a pull of a small image
     await fastOrOclif(async () => (await import('../dist/cli/image-pull.js')).pullFast(argv.slice(2)))

@@ -313,6 +313,27 @@ function format(fmt: string, args: Value[]): string {
 
 export const ALL_CONTEXTS = ['matrix', 'env', 'secrets', 'needs', 'job', 'jobs', 'steps', 'github', 'runner', 'inputs', 'vars', 'strategy']
 
+/** The contexts and functions (lower case) an expression names: what context availability is checked against. */
+export function references(src: string, where: string): {contexts: Set<string>; functions: Set<string>} {
+  const out = {contexts: new Set<string>(), functions: new Set<string>()}
+  const walk = (n: Node): void => {
+    if (n.k === 'ctx') out.contexts.add(n.name)
+    else if (n.k === 'prop') {
+      walk(n.obj)
+      if (n.key !== '*') walk(n.key)
+    } else if (n.k === 'not') walk(n.e)
+    else if (n.k === 'bin') {
+      walk(n.a)
+      walk(n.b)
+    } else if (n.k === 'call') {
+      out.functions.add(n.fn)
+      n.args.forEach(walk)
+    }
+  }
+  walk(parse(src, where, new Set(ALL_CONTEXTS)))
+  return out
+}
+
 /** Parses once (errors name `where`); the result evaluates against a context. */
 export function compile(src: string, where: string, contexts: string[] = ALL_CONTEXTS): (ctx: ExprContext) => Value {
   const node = parse(src, where, new Set(contexts))

@@ -9,6 +9,7 @@ import {readFileSync} from 'node:fs'
 
 import {LineCounter, parseDocument} from 'yaml'
 
+import {allJobs} from './call-legs.js'
 import {templateExpressions} from './expr.js'
 import {topoOrder} from './dag.js'
 import {resolveInside} from './files.js'
@@ -106,8 +107,10 @@ export function lintPipeline(p: Pipeline, absFile: string): LintFinding[] {
   taintEnv(p.env)
   const check = (text: string | undefined, yamlPath: Array<string | number>) => findings.push(...injections(text, p.file, yamlPath, locate, tainted))
   const actionsSeen = new Set<string>()
-  for (const id of topoOrder(Object.fromEntries(Object.entries(p.jobs).map(([k, j]) => [k, j.needs])))) {
-    const j = p.jobs[id]
+  // the called jobs of matrix calls (cloned per leg while running) are read from their template
+  const jobs = Object.fromEntries(allJobs(p.jobs).map((j) => [j.id, j]))
+  for (const id of topoOrder(Object.fromEntries(Object.values(jobs).map((j) => [j.id, j.needs.filter((n) => n in jobs)])))) {
+    const j = jobs[id]
     const before = tainted.length
     taintEnv(j.env)
     for (const s of j.steps) {

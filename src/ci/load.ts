@@ -11,6 +11,7 @@ import {LabError} from '../errors.js'
 import {relComponents} from '../labs/fsafe.js'
 import {parseYaml, problemLine, schemaProblems, summarizeProblems} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
+import {availabilityProblems} from './availability.js'
 import {dagProblems} from './dag.js'
 import {checkTemplate, hasExpression} from './expr.js'
 import {expressionStrings, hasExpressions} from './workflow.js'
@@ -86,6 +87,8 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const needs: Record<string, string[]> = {}
   for (const [id, j] of Object.entries(data.jobs)) needs[id] = j.needs === undefined ? [] : Array.isArray(j.needs) ? j.needs : [j.needs]
   for (const p of dagProblems(needs)) add(p.path, p.message)
+  // GitHub's per-key context availability: a job's if: cannot read matrix, a step's if: cannot read secrets…
+  if (kind === 'github') for (const [path, message] of availabilityProblems(data as unknown as Record<string, unknown>)) add(path, message)
 
   const checkExpr = (value: unknown, path: string) => {
     if (typeof value !== 'string') return
@@ -133,7 +136,6 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     const base = `/jobs/${id}`
     if (j.uses !== undefined) {
       if (j.steps !== undefined) add(base, 'a job either calls a reusable workflow (uses:) or has steps:, not both')
-      if (j.strategy?.matrix !== undefined && (typeof j.strategy.matrix === 'string' || hasExpressions(j.strategy.matrix))) add(`${base}/strategy/matrix`, 'lab does not run a computed matrix of a reusable workflow call yet: give the matrix literally, or call it once per combination')
       for (const [path, v] of expressionStrings(j.with ?? {}, `${base}/with`)) checkExpr(v, path)
       for (const [path, v] of expressionStrings(typeof j.secrets === 'object' ? j.secrets : {}, `${base}/secrets`)) checkExpr(v, path)
       j.steps = []
@@ -265,20 +267,17 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   const calls: Array<[string, JobFile]> = []
   for (const [id, jf] of Object.entries(data.jobs)) {
     if (jf.uses === undefined) continue
-    const legsOf = jobs[id].matrix
-    if (!legsOf) {
+    if (!jobs[id].matrix && jobs[id].matrixSource === undefined) {
       calls.push([id, jf])
       continue
     }
-    // a matrix call: each combination calls the workflow (a leg, ID (k=v…)); the job itself waits for them all
-    const legIds: string[] = []
-    for (const combo of legsOf) {
-      const legId = `${id} (${Object.entries(combo).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ')})`
-      jobs[legId] = {...jobs[id], id: legId, name: jf.name ? `${jf.name} (${legId.slice(id.length + 2, -1)})` : legId, matrix: null, callMatrix: combo}
-      legIds.push(legId)
-      calls.push([legId, jf])
-    }
-    jobs[id] = {...jobs[id], matrix: null, needs: [...jobs[id].needs, ...legIds], callee: {jobs: legIds, prefix: id, outputs: {}, legs: true}}
+    // a matrix call (literal or computed): the called workflow's jobs are loaded once as a
+    // template; each combination becomes a call of its own when the job starts (call-legs.ts)
+    const {matrixSource: _m, ...plain} = jobs[id]
+    const t: Record<string, JobDef> = {[id]: {...plain, matrix: null}}
+    await expandCalls(t, [[id, jf]], {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
+    const callee = t[id].callee
+    jobs[id] = {...jobs[id], callee: callee?.unsupported ? callee : {jobs: [], prefix: id, outputs: callee?.outputs ?? {}, legs: true, template: Object.values(t).filter((x) => x.id !== id)}}
   }
   if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
   if (problems.length) throw new PipelineError(problems)

@@ -20,6 +20,7 @@ import {isAbsolute, relative, resolve} from 'node:path'
 
 import {createHash} from 'node:crypto'
 
+import {allJobs} from './call-legs.js'
 import {LabError, usageError} from '../errors.js'
 import {parseYaml, schemaProblems, summarizeProblems} from '../util/yaml-load.js'
 import {check as schemaCheck} from '../validators.js'
@@ -149,7 +150,8 @@ function capContainer(c: ContainerFile, refused: Set<Privilege>): ContainerFile 
 export function applyPolicy(p: Pipeline, policy: TrustPolicy, trustedJobs: Set<string> = new Set()): Refusal[] {
   const allowed = new Set(policy.allow)
   const refusals: Refusal[] = []
-  for (const j of Object.values(p.jobs)) {
+  // the jobs a matrix call will clone for its legs too (call-legs.ts): the clones inherit the caps
+  for (const j of allJobs(p.jobs)) {
     if (trustedJobs.has(j.id)) continue
     const refuse = (privilege: Privilege, asked: string, where: Set<Privilege>) => {
       if (allowed.has(privilege)) return

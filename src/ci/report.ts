@@ -45,7 +45,7 @@ export interface JobResult {
   status: JobStatus
   wallMs: number
   steps: StepResult[]
-  services: Array<{name: string; ready: boolean; log: string; verdict?: string; error?: string}>
+  services: Array<{name: string; id?: string; ready: boolean; log: string; verdict?: string; error?: string}>
   artifacts: ArtifactResult[]
   caches: CacheOutcome[]
   outputs: Record<string, string>

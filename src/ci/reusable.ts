@@ -12,6 +12,7 @@
  * The called file is read from the workspace only: a relative path without "..",
  * through no link, a regular file; nesting stops at GitHub's limit of 4 levels.
  */
+import {renameJob} from './call-legs.js'
 import {resolveInside} from './files.js'
 import {triggers} from './events.js'
 import type {JobDef, Pipeline} from './model.js'
@@ -44,6 +45,9 @@ export interface CalleeInfo {
   /** the calling job of a matrix call: `jobs` are its legs, each a call of its own; the
    * outputs are the last leg's that set them (GitHub: the last successful one to finish) */
   legs?: boolean
+  /** a matrix call before its legs are made (call-legs.ts): the called workflow's jobs as
+   * CALLER/JOB, cloned for each combination once the matrix is known */
+  template?: JobDef[]
 }
 
 export async function expandCalls(
@@ -97,7 +101,7 @@ export async function expandCalls(
         env: {...called.env, ...cj.env},
         needs: cj.needs.length ? cj.needs.map(rename) : [...caller.needs],
         call,
-        ...(cj.callee ? {callee: {...cj.callee, jobs: cj.callee.jobs.map(rename), prefix: rename(cj.callee.prefix)}} : {}),
+        ...(cj.callee ? {callee: renameJob(cj, rename).callee} : {}),
       }
     }
     const outputs: Record<string, string> = {}

@@ -18,7 +18,8 @@
  * carries the owner's pid). Services run in the foreground of this process, so their
  * helpers end them when it dies.
  */
-import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Stats} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import {availableParallelism, tmpdir} from 'node:os'
 import {createHash} from 'node:crypto'
 import {join, posix} from 'node:path'
@@ -35,6 +36,7 @@ import {CacheStore, fullKey, restoreCopy, type CacheOutcome} from './cache.js'
 import {hashFilesGlob} from './hashfiles.js'
 import {builtinAction, runBuiltin} from './builtin-actions.js'
 import {ancestorsOf, topoOrder} from './dag.js'
+import {expandLegs, matrixCallOutputs} from './call-legs.js'
 import {buildEvent, triggers} from './events.js'
 import {expandMatrix, matrixProblems} from './matrix.js'
 import {compile, evalCondition, interpolate, replaceExpressions, toStr, truthy, type ExprContext, type Value} from './expr.js'
@@ -45,6 +47,7 @@ import {parse as parseYaml} from 'yaml'
 import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
 import {COMMAND_FILES, EVENT_PATH, githubContext, githubEnv, parseCommandFile, type EventInfo, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
 import {newRunId, RunRecord, slug} from './logs.js'
+import {newId} from '../sandbox/names.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
 import {MaskedLines, Masker} from './secrets.js'
@@ -128,7 +131,7 @@ function evalMatrix(j: JobDef, ctx: ExprContext): Array<Record<string, Value>> {
 }
 
 /** The result of a job that called a reusable workflow: its called jobs' result and the workflow's outputs. */
-function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outcome: (id: string) => {result: string; outputs: Record<string, string>}, ctx: ExprContext, masker: Masker): JobRun {
+function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outcome: (id: string) => {result: string; outputs: Record<string, string>; finished: number}, ctx: ExprContext, masker: Masker): JobRun {
   const r: JobRun = {job: j, key: j.id, matrix: null, index: 0, total: 1}
   const c = j.callee!
   if (c.unsupported) {
@@ -141,7 +144,7 @@ function finishCall(p: Pipeline, j: JobDef, runs: Record<string, JobRun[]>, outc
     const st: JobResult['status'] = rs.some((x) => x.result === 'failure') ? 'failure' : rs.some((x) => x.result === 'cancelled') ? 'cancelled' : rs.every((x) => x.result === 'skipped') ? 'skipped' : 'success'
     r.result = emptyJob(r, st, st === 'failure' ? `a leg of the matrix call failed (${c.jobs.filter((id) => outcome(id).result === 'failure').join(', ')})` : '')
     if (!r.result.error) delete r.result.error
-    r.result.outputs = masker.maskDeep(Object.assign({}, ...rs.filter((x) => x.result === 'success').map((x) => x.outputs)))
+    r.result.outputs = masker.maskDeep(matrixCallOutputs(rs))
     return r
   }
   const results = c.jobs.map((id) => outcome(id).result)
@@ -336,8 +339,14 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
   const warnings = [...p.warnings]
   const uploaded = new Map<string, string>()
 
+  // the legs of matrix calls join the pipeline while it runs (call-legs.ts): the caller's object stays as it was
+  p = {...p, jobs: {...p.jobs}}
   const needs: Record<string, string[]> = Object.fromEntries(Object.entries(p.jobs).map(([id, j]) => [id, j.needs]))
   const order = topoOrder(needs)
+  /** the order jobs finished in: a matrix call's outputs are the last leg's to finish */
+  const finished = new Map<string, number>()
+  /** the called jobs of a matrix call's legs: fail-fast cancels them together */
+  const legGroup = new Map<string, AbortSignal>()
   const runs: Record<string, JobRun[]> = {}
   for (const id of order) {
     const j = p.jobs[id]
@@ -379,8 +388,15 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       const notOk = ancestorResults.filter((x) => x.result !== 'success')
       const status = {success: notOk.length === 0 && !abort.signal.aborted, failure: ancestorResults.some((x) => x.result === 'failure'), cancelled: abort.signal.aborted}
       const failFast = new AbortController()
+      const group = legGroup.get(id)
+      if (group?.aborted) failFast.abort()
+      else group?.addEventListener('abort', () => failFast.abort(), {once: true})
+      if (j.callee?.template) {
+        await runMatrixCall(j, needCtx, status)
+        return
+      }
       if (j.callee) {
-        runs[id] = [finishCall(p, j, runs, (n) => jobOutcome(n), baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, needCtx, secrets, status, ghBase, extra), masker)]
+        runs[id] = [finishCall(p, j, runs, (n) => ({...jobOutcome(n), finished: finished.get(n) ?? 0}), baseContext(p, {job: j, key: j.id, matrix: null, index: 0, total: 1}, needCtx, secrets, status, ghBase, extra), masker)]
         say(j.id, j.callee.unsupported ? `skipped: ${j.callee.unsupported}` : `called workflow ${runs[id][0].result!.status}`)
         return
       }
@@ -434,7 +450,7 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
             }
             if (!runIt || failFast.signal.aborted) {
               const why = abort.signal.aborted || failFast.signal.aborted ? 'cancelled' : 'skipped'
-              r.result = emptyJob(r, why, why === 'cancelled' ? 'the run was cancelled' : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${notOk.map((x) => `${x.id}: ${x.result}`).join(', ')})`)
+              r.result = emptyJob(r, why, why === 'cancelled' ? (abort.signal.aborted ? 'the run was cancelled' : 'cancelled by fail-fast: another leg of the matrix failed') : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${notOk.map((x) => `${x.id}: ${x.result}`).join(', ')})`)
               say(r.key, `${why}: ${r.result.error}`)
               return
             }
@@ -458,9 +474,64 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
           })),
         ),
       )
-    })()
+    })().finally(() => finished.set(id, finished.size + 1))
     done.set(id, pr)
     return pr
+  }
+
+  /**
+   * A job calling a reusable workflow with strategy.matrix: its legs are made now that
+   * what it needs is done (the matrix may be computed from their outputs) and run like a
+   * matrix job's legs: at most max-parallel at once, and with fail-fast the legs not yet
+   * finished are cancelled once one fails.
+   */
+  const runMatrixCall = async (j: JobDef, needCtx: Record<string, Value>, status: ExprContext['status']): Promise<void> => {
+    const id = j.id
+    const r: JobRun = {job: j, key: id, matrix: null, index: 0, total: 1}
+    const ctx = baseContext(p, r, needCtx, secrets, status, ghBase, extra)
+    let combos: Array<Record<string, Value>>
+    try {
+      if (abort.signal.aborted || !evalCondition(j.if, ctx, `/jobs/${id}/if`)) {
+        const why = abort.signal.aborted ? 'cancelled' : 'skipped'
+        r.result = emptyJob(r, why, why === 'cancelled' ? (abort.signal.aborted ? 'the run was cancelled' : 'cancelled by fail-fast: another leg of the matrix failed') : j.if !== undefined ? `if: ${String(j.if)} was false` : `a job it needs did not succeed (${j.needs.filter((n) => jobOutcome(n).result !== 'success').map((n) => `${n}: ${jobOutcome(n).result}`).join(', ')})`)
+        runs[id] = [r]
+        say(id, `${why}: ${r.result.error}`)
+        return
+      }
+      combos = j.matrixSource !== undefined ? evalMatrix(j, ctx) : (j.matrix ?? [])
+    } catch (e) {
+      r.result = emptyJob(r, 'failure', masker.mask((e as Error).message))
+      runs[id] = [r]
+      say(id, `job error: ${r.result.error}`)
+      return
+    }
+    const made = expandLegs(j, combos)
+    const cancel = new AbortController()
+    for (const x of [...made.called, ...made.legs]) {
+      p.jobs[x.id] = x
+      needs[x.id] = x.needs
+      runs[x.id] = x.matrixSource === undefined && !x.callee ? legsOf(x, x.matrix ?? [null]) : []
+      legGroup.set(x.id, cancel.signal)
+    }
+    // listed before the caller, each leg after its called jobs
+    const mine = new Set([...made.called, ...made.legs].map((x) => x.id))
+    order.splice(order.indexOf(id), 0, ...topoOrder(Object.fromEntries([...made.called, ...made.legs].map((x) => [x.id, x.needs.filter((n) => mine.has(n))]))))
+    const lim = limiter(j.maxParallel ?? Number.MAX_SAFE_INTEGER)
+    await Promise.all(
+      made.legs.map((leg) =>
+        lim(async () => {
+          await runJob(leg.id)
+          if (j.failFast && jobOutcome(leg.id).result === 'failure' && !cancel.signal.aborted) {
+            say(id, `fail-fast: ${leg.id} failed; the other legs are cancelled`)
+            cancel.abort()
+          }
+        }),
+      ),
+    )
+    const caller: JobDef = {...j, callee: {...j.callee!, jobs: made.legs.map((l) => l.id), template: undefined}}
+    p.jobs[id] = caller
+    runs[id] = [finishCall(p, caller, runs, (n) => ({...jobOutcome(n), finished: finished.get(n) ?? 0}), ctx, masker)]
+    say(id, `called workflow ${runs[id][0].result!.status}`)
   }
 
   let result: CiResult
@@ -605,6 +676,10 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
   let failed = false
   let notCopied = new Set<string>()
   const posts: PostStep[] = []
+  let pres = 0
+  const removing: Array<Promise<unknown>> = []
+  const containerId = newId()
+  const networkId = newId()
   try {
     // 1. the job's own copy of the checkout
     const owner = statSync(p.workspace).uid
@@ -653,6 +728,9 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       chownTree(temp, CI_UID, CI_UID)
     }
     const container = await containerRequest(j.container, ws, dir, ctx)
+    // a job in a container: its steps' sandboxes are that container, named by one id (their
+    // host name is its short form, as Docker names a container's host)
+    if (container.image !== undefined || j.container.rootfs !== undefined) container.hostname = containerId.slice(0, 12)
     // GitHub: the container's env is the job's environment's base
     if (j.container.env) for (const [k, v] of Object.entries(envStrings(j.container.env, ctx, `/jobs/${j.id}/container/env`))) if (!(k in jobEnv)) jobEnv[k] = v
     // hidden binds: the steps' /proc/self/mountinfo shows no host path of the run's scratch
@@ -698,6 +776,7 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       const lines = {stdout: new MaskedLines(e.masker, (l) => log.line('stdout', l)), stderr: new MaskedLines(e.masker, (l) => log.line('stderr', l))}
       const svc = await startService(name, svcReq, {join: join_, onOutput: (stream, c) => lines[stream].write(c)})
       services.push(svc)
+      info.id = svc.id
       join_ ??= svc.join
       const readyCmd = s.ready?.run ?? healthCmd(s.options)
       const readyPort = s.ready?.port ?? firstPort(s.ports)
@@ -717,21 +796,36 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       e.say(r.key, `service ${name} is ready`)
     }
 
+    // the job context's container and services, as GitHub documents them
+    Object.assign(ctx.contexts.job as Record<string, Value>, jobContainerContext(j, services, res.services, containerId, networkId))
+
     // 4. steps
     const stepsCtx: Record<string, Value> = {}
     ctx.contexts.steps = stepsCtx
     const fileEnv: Record<string, string> = {}
     const extraPath: string[] = []
     const seq = {n: 0}
+    const stepEnv: StepEnv = {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts, dir, preState: new Map(), removing}
+    // pre: scripts of the steps' JavaScript actions, in step order, before the first step (GitHub's "Pre" steps)
     for (const s of j.steps) {
-      const sr = await runStep(p, r, s, {ctx, failed, e, ws, temp, mounts, container, join: join_, hosts: serviceHosts, jobEnv, fileEnv, extraPath, deadline, abort: abortJob.signal, seq, posts, artifacts: res.artifacts})
+      const ps = await runPre(p, r, s, {...stepEnv, ctx, failed})
+      if (!ps) continue
+      res.steps.push(ps)
+      pres++
+      if (ps.status === 'failure') {
+        failed = true
+        ctx.contexts.job = {...(ctx.contexts.job as Record<string, Value>), status: 'failure'}
+      }
+    }
+    for (const s of j.steps) {
+      const sr = await runStep(p, r, s, {...stepEnv, ctx, failed})
       res.steps.push(sr)
       const outcome = sr.status === 'unsupported' ? 'skipped' : sr.status
       const conclusion = sr.status === 'failure' && sr.continueOnError ? 'success' : outcome
       if (s.id) stepsCtx[s.id] = {outputs: sr.outputs ?? {}, outcome, conclusion}
       if (sr.status === 'failure' && !sr.continueOnError) {
         failed = true
-        ctx.contexts.job = {status: 'failure'}
+        ctx.contexts.job = {...(ctx.contexts.job as Record<string, Value>), status: 'failure'}
       }
     }
     // post steps (actions/cache saves, JavaScript actions' post:), the last registered
@@ -760,10 +854,11 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
       if (info && end) info.verdict = end.verdict
     }
   }
-  if (e.abort.aborted) res.status = 'cancelled'
+  // a leg stopped by fail-fast was cancelled, as GitHub reports it
+  if (e.abort.aborted || (e.failFast.signal.aborted && failed)) res.status = 'cancelled'
   else res.status = failed ? 'failure' : 'success'
   // every step that never ran because of an early job error is listed as skipped
-  for (const s of j.steps.slice(res.steps.length)) res.steps.push({index: s.index, id: s.id, name: s.name, status: e.abort.aborted ? 'cancelled' : 'skipped', continueOnError: false, wallMs: 0, reason: res.error ?? 'not reached'})
+  for (const s of j.steps.slice(res.steps.length - pres)) res.steps.push({index: s.index, id: s.id, name: s.name, status: e.abort.aborted ? 'cancelled' : 'skipped', continueOnError: false, wallMs: 0, reason: res.error ?? 'not reached'})
 
   if (existsSync(ws)) {
     for (const [i, a] of j.artifacts.entries()) {
@@ -805,10 +900,38 @@ async function runJobInstance(p: Pipeline, r: JobRun, ctx: ExprContext, e: JobEn
     const outCtx = {...ctx, status: {success: !failed, failure: failed, cancelled: e.abort.aborted}}
     for (const [k, v] of Object.entries(j.outputs)) res.outputs[k] = interpolate(v, outCtx, `/jobs/${j.id}/outputs/${k}`)
   } catch {}
+  await Promise.all(removing)
   rmSync(dir, {recursive: true, force: true})
   res.wallMs = Date.now() - t0
   e.say(r.key, `job ${res.status} in ${(res.wallMs / 1000).toFixed(1)} s`)
   return res
+}
+
+/**
+ * job.container and job.services (GitHub's job context): the job container's id and
+ * network when the job has `container:`, each service's sandbox id, network and ports.
+ * The network is the one the services and steps share (empty without services: each
+ * step then has a loopback network of its own). A service's ports map the container
+ * port of each `ports:` entry to where the steps reach it: the same port, on localhost
+ * or the service's name, since they share its network (no host port is published).
+ */
+export function jobContainerContext(j: JobDef, running: RunningService[], info: Array<{name: string; id?: string}>, containerId: string, networkId: string): Record<string, Value> {
+  const out: Record<string, Value> = {}
+  const network = running.length ? networkId : ''
+  if (j.container.image !== undefined || j.container.rootfs !== undefined) out.container = {id: containerId, network}
+  if (info.length) {
+    const services: Record<string, Value> = {}
+    for (const s of info) {
+      const ports: Record<string, string> = {}
+      for (const p of j.services[s.name]?.ports ?? []) {
+        const m = /^(\d+)(\/(tcp|udp))?$/.exec(String(p).split(':').pop() ?? '')
+        if (m) ports[m[3] === 'udp' ? `${m[1]}/udp` : m[1]] = m[1]
+      }
+      services[s.name] = {id: s.id ?? '', network, ports}
+    }
+    out.services = services
+  }
+  return out
 }
 
 /** What runs when the job ends, given whether it succeeded; a step result to report, if any. */
@@ -836,6 +959,11 @@ interface StepEnv {
   posts: PostStep[]
   /** artifacts uploaded by its steps */
   artifacts: ArtifactResult[]
+  /** the job's private directory on the host (its copies of --action-dir actions live there) */
+  dir: string
+  /** what each step's action saved in its pre: script (step index → state), for its main and post */
+  preState: Map<number, Record<string, string>>  /** removals of finished steps' directories still running: awaited before the job's directory goes */
+  removing: Array<Promise<unknown>>
 }
 
 /**
@@ -1001,7 +1129,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       mounts: x.mounts,
       network: x.join ? 'none' : x.container.network,
       timeout: `${timeoutMs}ms`,
-      hostname: 'lab-ci',
+      hostname: x.container.hostname ?? 'lab-ci',
       addHost: [...(x.container.addHost ?? []), ...(x.join ? (x.hosts ?? []) : [])],
       joins: x.join ? [x.join] : undefined,
     }
@@ -1066,7 +1194,15 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     const summary = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_STEP_SUMMARY)
     if (summary && summary.st.isFile() && summary.st.size > 0 && summary.st.size < COMMAND_FILE_MAX) sr.summary = x.e.masker.mask(readFileSync(summary.path, 'utf8'))
   } finally {
-    rmSync(hostStepDir, {recursive: true, force: true})
+    // out of the sandboxes' sight at once (one rename: no later step can read this step's
+    // script or files), then removed while the next step runs
+    const gone = join(x.dir, `.done-${stepDir.slice(stepDir.lastIndexOf('/') + 1)}`)
+    try {
+      renameSync(hostStepDir, gone)
+      x.removing.push(rm(gone, {recursive: true, force: true}).catch(() => {}))
+    } catch {
+      rmSync(hostStepDir, {recursive: true, force: true})
+    }
   }
 }
 
@@ -1078,7 +1214,7 @@ interface ActionMeta {
   name?: string
   inputs?: Record<string, {default?: unknown; required?: boolean} | null>
   outputs?: Record<string, {value?: string} | null>
-  runs?: {using?: string; main?: string; post?: string; 'post-if'?: string; steps?: Array<Record<string, unknown>>}
+  runs?: {using?: string; main?: string; pre?: string; 'pre-if'?: string; post?: string; 'post-if'?: string; steps?: Array<Record<string, unknown>>}
 }
 
 /** Where an action's files are on the host (to read action.yml) and in the sandbox. */
@@ -1090,9 +1226,96 @@ function locateAction(uses: string, x: StepEnv): {host: string; inside: string; 
     if (!found || !found.st.isDirectory()) throw new LabError('ci-action', `uses: ${uses}: no such directory in the workspace (or it is reached through a link)`, {hint: 'local actions are directories of the repository holding action.yml'})
     return {host: found.path, inside: rel === '.' ? WORKSPACE_DIR : `${WORKSPACE_DIR}/${rel}`}
   }
-  const dir = x.e.actionDirs[uses]
-  const inside = `${ACTIONS_DIR}/${slug(uses).replace(/[^A-Za-z0-9._-]/g, '-')}`
-  return {host: dir, inside, mount: {type: 'bind', source: dir, destination: inside, readOnly: true}}
+  const name = slug(uses).replace(/[^A-Za-z0-9._-]/g, '-')
+  const inside = `${ACTIONS_DIR}/${name}`
+  // the job's own copy, readable by the sandbox's unprivileged root (the directory given may
+  // sit where only the host's root can reach it) and frozen for the job's pre, main and post
+  const copy = join(x.dir, 'actions', name)
+  if (!existsSync(copy)) {
+    mkdirSync(join(x.dir, 'actions'), {recursive: true, mode: 0o711})
+    const src = x.e.actionDirs[uses]
+    copyTree(src, copy, {keepSymlinks: true, hardLinkOwner: statSync(src).uid})
+    openTree(copy)
+  }
+  return {host: copy, inside, mount: {type: 'bind', source: copy, destination: inside, readOnly: true}}
+}
+
+/** Directories 0755 and files readable by all (executables kept executable): a read-only copy the sandbox reads. */
+function openTree(path: string): void {
+  const st = lstatSync(path)
+  if (st.isSymbolicLink()) return
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755)
+    for (const n of readdirSync(path)) openTree(join(path, n))
+  } else chmodSync(path, (st.mode & 0o777) | 0o444 | (st.mode & 0o100 ? 0o111 : 0))
+}
+
+/** An action's inputs: its defaults, then the step's with:, evaluated. */
+function actionInputs(meta: ActionMeta, given: Record<string, unknown>, ctx: ExprContext, where: string): Record<string, string> {
+  const inputs: Record<string, string> = {}
+  for (const [k, d] of Object.entries(meta.inputs ?? {})) if (d?.default !== undefined) inputs[k] = interpolate(String(d.default), ctx, `${where}/with/${k}`)
+  for (const [k, v] of Object.entries(given)) inputs[k] = typeof v === 'string' ? interpolate(v, ctx, `${where}/with/${k}`) : String(v)
+  return inputs
+}
+
+/**
+ * The pre: script of a step's JavaScript action, run when the job starts as GitHub's
+ * runner does: under pre-if (default always(), the job's status), with the step's
+ * inputs and env; what it saves in $GITHUB_STATE reaches the action's main and post.
+ * GitHub runs pre: only for actions of a repository (OWNER/REPO@REF, here given with
+ * --action-dir): a local ./ action's pre: is skipped with the runner's warning.
+ */
+async function runPre(p: Pipeline, r: JobRun, s: StepDef, x: StepEnv): Promise<StepResult | null> {
+  if (s.uses === undefined) return null
+  const kind = usesKind(s.uses, x.e.actionDirs)
+  if (kind !== 'local' && kind !== 'action-dir') return null
+  const where = `/jobs/${r.job.id}/steps/${s.index}`
+  let at: ReturnType<typeof locateAction>
+  let meta: ActionMeta
+  try {
+    at = locateAction(s.uses, x)
+    meta = readAction(at.host, s.uses)
+  } catch {
+    // the step itself reports what is wrong with its action
+    return null
+  }
+  const pre = meta.runs?.pre
+  if (!pre || !/^node\d+$/.test(String(meta.runs?.using ?? ''))) return null
+  if (kind === 'local') {
+    const w = `\`pre\` execution is not supported for local action from '${s.uses}'`
+    x.e.say(r.key, `warning: ${w}`)
+    if (!x.e.warnings.includes(w)) x.e.warnings.push(w)
+    return null
+  }
+  const t0 = Date.now()
+  const ps: StepResult = {index: s.index, name: `Pre ${s.name}`, status: 'success', continueOnError: false, wallMs: 0}
+  const status = {success: !x.failed && !x.abort.aborted, failure: x.failed, cancelled: x.abort.aborted}
+  const gh = {...(x.ctx.contexts.github as Record<string, Value>), action_path: at.inside, action: slug(s.uses)}
+  const ctx: ExprContext = {...x.ctx, contexts: {...x.ctx.contexts, github: gh}, status}
+  const prefix = `${r.key} › ${ps.name}`
+  try {
+    ps.name = `Pre ${x.e.masker.mask(interpolate(s.name, ctx, `${where}/name`))}`
+    if (!evalCondition(String(meta.runs?.['pre-if'] ?? 'always()'), ctx, `${where}/uses(${s.uses})/runs/pre-if`)) {
+      ps.status = 'skipped'
+      ps.reason = `pre-if: ${String(meta.runs?.['pre-if'])} was false`
+      return ps
+    }
+    const env: Record<string, string> = {...x.jobEnv, ...x.fileEnv}
+    ctx.contexts = {...ctx.contexts, env}
+    Object.assign(env, envStrings(s.env, ctx, `${where}/env`))
+    for (const [k, v] of Object.entries(actionInputs(meta, s.with ?? {}, ctx, where))) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    Object.assign(env, {GITHUB_ACTION_PATH: at.inside, GITHUB_ACTION: slug(s.uses)})
+    await runScript(p, r, ps, {...x, mounts: [...x.mounts, at.mount!]}, {ctx, env, argv: [process.execPath, posix.join(at.inside, pre)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix, where: `${where}/pre`})
+    if (ps.state) x.preState.set(s.index, ps.state)
+  } catch (err) {
+    ps.status = 'failure'
+    ps.verdict = 'engine-error'
+    ps.reason = x.e.masker.mask((err as Error).message)
+    x.e.say(prefix, `step error: ${ps.reason}`)
+  } finally {
+    ps.wallMs = Date.now() - t0
+  }
+  return ps
 }
 
 function readAction(host: string, uses: string): ActionMeta {
@@ -1119,9 +1342,7 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
   const meta = readAction(at.host, o.uses)
   const gh = {...(o.ctx.contexts.github as Record<string, Value>), action_path: at.inside, action: slug(o.uses)}
   const outer: ExprContext = {...o.ctx, contexts: {...o.ctx.contexts, github: gh}}
-  const inputs: Record<string, string> = {}
-  for (const [k, d] of Object.entries(meta.inputs ?? {})) if (d?.default !== undefined) inputs[k] = interpolate(String(d.default), outer, `${o.where}/with/${k}`)
-  for (const [k, v] of Object.entries(o.with)) inputs[k] = typeof v === 'string' ? interpolate(v, outer, `${o.where}/with/${k}`) : String(v)
+  const inputs = actionInputs(meta, o.with, outer, o.where)
   const missing = Object.entries(meta.inputs ?? {}).filter(([k, d]) => d?.required && !(k in inputs)).map(([k]) => k)
   if (missing.length) x.e.say(o.prefix, `warning: input ${missing.join(', ')} of ${o.uses} is required and not given`)
   const sub: StepEnv = at.mount ? {...x, mounts: [...x.mounts, at.mount]} : x
@@ -1131,6 +1352,9 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     if (!meta.runs?.main) throw new LabError('ci-action', `uses: ${o.uses}: runs.main is missing`, {hint: 'a JavaScript action names its entry file in runs.main'})
     // GitHub passes inputs as INPUT_NAME (upper case, spaces as _)
     for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v
+    // what the action's pre: saved (a step's own action only, not one nested in a composite)
+    const preState = o.depth === 0 ? x.preState.get(sr.index) : undefined
+    for (const [k, v] of Object.entries(preState ?? {})) env[`STATE_${k}`] = v
     await runScript(p, r, sr, sub, {ctx: outer, env, argv: [process.execPath, posix.join(at.inside, meta.runs.main)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: o.prefix, where: o.where})
     const post = meta.runs.post
     if (post) {
@@ -1144,7 +1368,7 @@ async function runAction(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
           return ps
         }
         const penv = {...env, ...x.fileEnv}
-        for (const [k, v] of Object.entries(sr.state ?? {})) penv[`STATE_${k}`] = v
+        for (const [k, v] of Object.entries({...preState, ...sr.state})) penv[`STATE_${k}`] = v
         try {
           await runScript(p, r, ps, sub, {ctx: {...outer, status}, env: penv, argv: [process.execPath, posix.join(at.inside, post)], workdir: {path: WORKSPACE_DIR, checked: true}, prefix: `${r.key} › Post ${sr.name}`, where: `${o.where}/post`})
         } finally {

@@ -21,6 +21,8 @@ export type NetJoin = NonNullable<SandboxRequest['joins']>[number]
 
 export interface RunningService {
   name: string
+  /** the service sandbox's id (the engine's, as lab sandbox ls shows it) */
+  id: string
   pid: number
   join: NetJoin
   done: Promise<SandboxResult>
@@ -43,6 +45,9 @@ export function startService(name: string, req: SandboxRequest, opts: {join?: Ne
       onStdout: (c) => opts.onOutput('stdout', c),
       onStderr: (c) => opts.onOutput('stderr', c),
       abortSignal: abort.signal,
+      onCreated: (s) => {
+        svc.id = s.id
+      },
       onStarted: (pid) => {
         started = true
         const start = processStartTime(pid)

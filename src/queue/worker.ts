@@ -22,6 +22,7 @@ import {join} from 'node:path'
 
 import {UnrecoverableError, Worker, type Job} from 'bullmq'
 
+import {allJobs} from '../ci/call-legs.js'
 import {LabError} from '../errors.js'
 import type {LoadedSpec} from '../grading/load.js'
 import {loadGradingSpec} from '../grading/load.js'
@@ -213,7 +214,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
         const m = await cache.manifest(redis, (d as CiJobData).workspace)
         await materialize(redis, cache, m, ws)
         const p = await loadPipelineJob(join(ws, d.file), ws, d.strict)
-        const host = Object.values(p.jobs).filter((j) => j.container.network === 'host').map((j) => j.id)
+        const host = allJobs(p.jobs).filter((j) => j.container.network === 'host').map((j) => j.id)
         if (host.length) throw new LabError('queue-refused', `job${host.length > 1 ? 's' : ''} ${host.join(', ')} ask${host.length > 1 ? '' : 's'} for the host's network, which would reach the queue`, {hint: 'queue workers run pipelines with network: none only; run this one locally'})
         const r = await runPipelineJob(p, {jobs: 1})
         r.result.file = d.file

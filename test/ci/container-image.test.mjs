@@ -98,6 +98,55 @@ jobs:
   assert.ok(json.warnings.some((w) => w.includes('--health-interval')), JSON.stringify(json.warnings))
 })
 
+rootTest(t, 'job.container and job.services: the ids of the job container and of each service sandbox, the job network they share, the ports where the steps reach a service', async () => {
+  const f = join(repo, '.github/workflows/jc.yml')
+  writeFileSync(f, `
+on: push
+jobs:
+  ctx:
+    runs-on: ubuntu-latest
+    container: run:sh
+    services:
+      web:
+        image: run:sh
+        run: exec busybox httpd -f -p 8080 -h /etc
+        ports: ['18080:8080', '9090/tcp']
+    outputs:
+      container: \${{ job.container.id }}
+      network: \${{ job.container.network }}
+      web: \${{ job.services.web.id }}
+      webnet: \${{ job.services.web.network }}
+      ports: \${{ toJSON(job.services.web.ports) }}
+    steps:
+      - run: |
+          # as with Docker, the job container's host name is its short id
+          h=$(cat /proc/sys/kernel/hostname)
+          test \${#h} -eq 12
+          case '\${{ job.container.id }}' in "$h"*) ;; *) exit 1 ;; esac
+          busybox wget -q -O /dev/null "http://127.0.0.1:\${{ job.services.web.ports['8080'] }}/motd"
+  plain:
+    runs-on: ubuntu-latest
+    outputs:
+      job: \${{ toJSON(job) }}
+    steps:
+      - run: test "$(cat /proc/sys/kernel/hostname)" = lab-ci
+`)
+  const r = await lab(['ci', f, '--json', '--quiet'], {env: {...img.env, GITHUB_ACTIONS: ''}, timeout: 90_000})
+  const json = JSON.parse(r.stdout)
+  const job = (k) => json.jobs.find((j) => j.key === k)
+  const c = job('ctx')
+  assert.is(c.status, 'success', JSON.stringify(c, null, 1) + r.stderr)
+  assert.match(c.outputs.container, /^[0-9a-f]{64}$/)
+  assert.match(c.outputs.network, /^[0-9a-f]{64}$/)
+  assert.is(c.outputs.webnet, c.outputs.network)
+  assert.is(c.outputs.web, c.services[0].id)
+  assert.match(c.outputs.web, /^[0-9a-f]{64}$/)
+  assert.not.equal(c.outputs.web, c.outputs.container)
+  assert.equal(JSON.parse(c.outputs.ports), {8080: '8080', 9090: '9090'})
+  // a job without container: or services: has only its status
+  assert.equal(JSON.parse(job('plain').outputs.job), {status: 'success'})
+})
+
 t('GitHub service options and ports: --health-cmd in its quoted forms, the container side of a port mapping', () => {
   assert.is(healthCmd('--health-cmd "pg_isready -U \\"me\\"" --health-interval 10s'), 'pg_isready -U "me"')
   assert.is(healthCmd("--health-retries 5 --health-cmd='redis-cli ping'"), 'redis-cli ping')

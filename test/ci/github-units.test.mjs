@@ -3,6 +3,8 @@
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
+import {availabilityAt, availabilityProblems} from '../../dist/ci/availability.js'
+import {expandLegs, legId, matrixCallOutputs} from '../../dist/ci/call-legs.js'
 import {WorkflowCommands} from '../../dist/ci/commands.js'
 import {buildEvent, decide, fromFork, inputsContext, matchesPatterns} from '../../dist/ci/events.js'
 import {interpolate} from '../../dist/ci/expr.js'
@@ -134,6 +136,44 @@ t('lint: untrusted event values found in any spelling', () => {
 t('secrets the pipeline never names', () => {
   assert.equal(unreferencedSecrets('env:\n  A: ${{ secrets.API_TOKEN }}', ['API_TOKEN', 'OTHER']), ['OTHER'])
   assert.equal(unreferencedSecrets('secrets: inherit', ['X']), [])
+})
+
+t('context availability: the key of a JSON path, its contexts and special functions, as GitHub\'s table says', () => {
+  assert.equal(availabilityAt('/jobs/build/if'), {key: 'jobs.<job_id>.if', contexts: ['github', 'needs', 'vars', 'inputs'], functions: ['always', 'cancelled', 'success', 'failure']})
+  assert.is(availabilityAt('/jobs/build/container/env/A').key, 'jobs.<job_id>.container.env.<env_id>')
+  assert.is(availabilityAt('/jobs/build/container/image').key, 'jobs.<job_id>.container')
+  assert.is(availabilityAt('/jobs/build/steps/3/with/script').key, 'jobs.<job_id>.steps.with')
+  assert.is(availabilityAt('/jobs/build/runs-on/labels/0').key, 'jobs.<job_id>.runs-on')
+  assert.is(availabilityAt('/jobs/build/steps/0/shell'), null)
+  const problems = availabilityProblems({on: {workflow_call: {outputs: {o: {value: '${{ steps.x.outputs.y }}'}}}}, env: {A: '${{ env.B }}'}, jobs: {
+    ok: {'runs-on': '${{ matrix.os }}', if: "needs.a.result == 'success' && always()", steps: [{if: "env.X == '1' && hashFiles('x') != ''", run: '${{ secrets.T }}'}]},
+    bad: {strategy: {matrix: {os: '${{ fromJSON(steps.a.outputs.m) }}'}}, steps: [{if: "secrets.T != ''", run: 'true'}]},
+  }})
+  assert.equal(problems.map(([path]) => path).sort(), ['/env/A', '/jobs/bad/steps/0/if', '/jobs/bad/strategy/matrix/os', '/on/workflow_call/outputs/o/value'])
+})
+
+t('matrix calls: each leg a call of its own, the outputs of the last successful leg to finish that set them', () => {
+  assert.is(legId('call', {target: 'amd64', n: 1}), 'call (target=amd64, n=1)')
+  const caller = {id: 'call', needs: ['setup'], env: {}, matrix: null, matrixSource: '${{ fromJSON(needs.setup.outputs.m) }}', failFast: true, container: {}, workspace: 'copy', services: {}, steps: [], artifacts: [], caches: [], continueOnError: false, defaults: {}, outputs: {},
+    callee: {jobs: [], prefix: 'call', outputs: {a: '${{ jobs.b.outputs.a }}'}, legs: true, template: [
+      {id: 'call/b', name: 'call / b', needs: ['setup'], call: {caller: 'call', with: {}, inputs: {}, callerNeeds: ['setup']}, env: {}, matrix: null, steps: []},
+      {id: 'call/c', needs: ['call/b'], call: {caller: 'call', with: {}, inputs: {}, callerNeeds: ['setup']}, env: {}, matrix: null, steps: []},
+    ]}}
+  const made = expandLegs(caller, [{t: 'x'}, {t: 'y'}])
+  assert.equal(made.legs.map((l) => [l.id, l.needs, l.callee.jobs, l.callMatrix]), [
+    ['call (t=x)', ['setup', 'call (t=x)/b', 'call (t=x)/c'], ['call (t=x)/b', 'call (t=x)/c'], {t: 'x'}],
+    ['call (t=y)', ['setup', 'call (t=y)/b', 'call (t=y)/c'], ['call (t=y)/b', 'call (t=y)/c'], {t: 'y'}],
+  ])
+  const c = made.called.find((j) => j.id === 'call (t=y)/c')
+  assert.equal([c.needs, c.call.caller, c.call.matrix], [['call (t=y)/b'], 'call (t=y)', {t: 'y'}])
+  assert.is(made.called[0].name, 'call (t=x) / b')
+  // finished 3rd, 1st, 2nd: the last to finish wins; an empty value or a failed leg does not count
+  assert.equal(matrixCallOutputs([
+    {result: 'success', outputs: {a: '3', b: ''}, finished: 3},
+    {result: 'success', outputs: {a: '1', b: '1'}, finished: 1},
+    {result: 'failure', outputs: {a: '9', b: '9'}, finished: 4},
+    {result: 'success', outputs: {a: '2', b: '2'}, finished: 2},
+  ]), {a: '3', b: '2'})
 })
 
 t.run()

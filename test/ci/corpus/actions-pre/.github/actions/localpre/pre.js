@@ -1,0 +1,1 @@
+require('node:fs').appendFileSync(process.env.GITHUB_WORKSPACE + '/order.txt', 'pre-local\n')
