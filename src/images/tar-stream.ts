@@ -31,7 +31,8 @@ class ByteReader {
     while (this.buf.length < n && !this.done) {
       const r = await this.it.next()
       if (r.done) this.done = true
-      else this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : Buffer.from(r.value)
+      // a stream's chunks are its to give away: held as they are, not copied (a whole layer's bytes)
+      else this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value
     }
   }
 
