@@ -249,7 +249,8 @@ class Appender {
 async function writevAll(fd: number, bufs: Buffer[]): Promise<void> {
   while (bufs.length) {
     let n = (await writevAsync(fd, bufs)).bytesWritten
-    // a short write: what is left of the batch
+    if (n === 0 && bufs.some((b) => b.length)) throw new Error('the disk took none of a write')
+    // a short write (or more buffers than one call takes): what is left of the batch
     while (bufs.length && n >= bufs[0].length) n -= bufs.shift()!.length
     if (n) bufs[0] = bufs[0].subarray(n)
   }
