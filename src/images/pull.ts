@@ -6,7 +6,8 @@
  * Layers the store already has are not fetched again. A mirror, when set, is asked first
  * for docker.io images, as Docker's registry-mirrors are.
  */
-import {closeSync, createReadStream, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, ftruncateSync} from 'node:fs'
+import {closeSync, createReadStream, mkdirSync, openSync, renameSync, rmSync, statSync, writev, ftruncateSync} from 'node:fs'
+import {promisify} from 'node:util'
 import {join} from 'node:path'
 
 import type {Hash} from 'node:crypto'
@@ -20,6 +21,8 @@ import {Progress} from './progress.js'
 import {parseReference, repositoryOf, taggedName, type Reference} from './reference.js'
 import {errorText, insecureFromEnv, RegistryClient, type Resp} from './registry/client.js'
 import type {ImageRecord, ImageStore, LayerRef} from './store.js'
+
+const writevAsync = promisify(writev)
 
 export const ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ')
 const MAX_MANIFEST = 4 << 20
@@ -135,6 +138,7 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
           throw imageError('registry', `${src.client.host} answered ${r.status} for the blob ${d.digest.slice(0, 19)}: ${await errorText(r)}`)
         }
         const fd = openSync(partial, 'a', 0o600)
+        const out = new Appender(fd)
         try {
           if (r.status === 200 && have) {
             ftruncateSync(fd, 0) // no range support: start over
@@ -152,21 +156,26 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
             for await (const b of r.body as AsyncIterable<Buffer>) {
               got += b.length
               if (got > d.size) throw refused(`the blob ${d.digest.slice(0, 19)} is longer than the ${d.size} bytes its manifest states`)
-              let off = 0
-              while (off < b.length) off += writeSync(fd, b, off)
+              await out.add(b)
               h.update(b)
               hashed += b.length
               progress.set(label, 'Downloading', got, d.size)
             }
+            await out.drain()
           } catch (e) {
             if ((e as {code?: string}).code?.startsWith?.('image-')) throw e
             lastError = e as Error // a connection cut: resume from what arrived
             continue
           }
         } catch (e) {
-          if ((e as {code?: string}).code?.startsWith?.('image-')) rmSync(partial, {force: true})
+          if ((e as {code?: string}).code?.startsWith?.('image-')) {
+            await out.drain().catch(() => {})
+            rmSync(partial, {force: true})
+          }
           throw e
         } finally {
+          // what arrived is in the partial file before it is closed (and resumed from)
+          await out.drain().catch(() => {})
           closeSync(fd)
         }
       }
@@ -191,6 +200,60 @@ async function fetchBlob(store: ImageStore, src: Source, d: Descriptor, progress
     rmSync(partial, {force: true})
     throw refused(`the blob ${d.digest.slice(0, 19)} from ${src.client.host} stays shorter than the ${d.size} bytes its manifest states (${lastError?.message ?? 'truncated'})`, 'the registry serves a truncated blob; nothing of it was stored')
   })
+}
+
+const APPEND_BATCH = 1 << 20
+
+/**
+ * Appends a download to its partial file off the event loop: the socket's chunks,
+ * gathered to 1 MiB, go to the thread pool in one writev while the next arrive and are
+ * hashed (synchronous writes were a tenth of a pull's time on the one JavaScript thread).
+ * One write is in flight at a time, so the file grows in order; add() waits when the disk
+ * is behind.
+ */
+class Appender {
+  private batch: Buffer[] = []
+  private held = 0
+  private inFlight: Promise<void> | null = null
+  private failure: Error | null = null
+
+  constructor(private readonly fd: number) {}
+
+  async add(b: Buffer): Promise<void> {
+    this.batch.push(b)
+    this.held += b.length
+    if (this.held >= APPEND_BATCH) await this.flush()
+  }
+
+  /** Everything added is in the file (or the write's error is thrown). */
+  async drain(): Promise<void> {
+    await this.flush()
+    await this.inFlight
+    this.inFlight = null
+    if (this.failure) throw this.failure
+  }
+
+  private async flush(): Promise<void> {
+    await this.inFlight
+    if (this.failure) throw this.failure
+    if (!this.held) return
+    const bufs = this.batch
+    this.batch = []
+    this.held = 0
+    this.inFlight = writevAll(this.fd, bufs).catch((e: Error) => {
+      this.failure = e
+    })
+  }
+}
+
+async function writevAll(fd: number, bufs: Buffer[]): Promise<void> {
+  while (bufs.length) {
+    let n = (await writevAsync(fd, bufs)).bytesWritten
+    if (n === 0 && bufs.some((b) => b.length)) throw new Error('the disk took none of a write')
+    // a short write (or more buffers than one call takes): what is left of the batch
+    while (bufs.length && n >= bufs[0].length) n -= bufs.shift()!.length
+    if (n) bufs[0] = bufs[0].subarray(n)
+  }
 }
 
 async function inParallel<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {

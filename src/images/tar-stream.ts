@@ -21,34 +21,55 @@ export interface TarMember {
 
 const MAX_META = 1 << 20
 
-/** Reads exact byte counts from an async byte source. */
+/**
+ * Reads exact byte counts from an async byte source. The source's chunks are held as
+ * they come, not copied: a stream's chunks are its to give away (files, gunzip, stdin
+ * hand over fresh buffers), and only what a take() needs from two chunks is joined.
+ */
 class ByteReader {
   private buf: Buffer = Buffer.alloc(0)
   private done = false
   constructor(private it: AsyncIterator<Buffer>) {}
 
-  private async fill(n: number): Promise<void> {
-    while (this.buf.length < n && !this.done) {
-      const r = await this.it.next()
-      if (r.done) this.done = true
-      else this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : Buffer.from(r.value)
-    }
+  /** The next chunk, or null at the end. */
+  private async chunk(): Promise<Buffer | null> {
+    if (this.done) return null
+    const r = await this.it.next()
+    if (r.done) this.done = true
+    return r.done ? null : r.value
   }
 
   /** n bytes, or fewer when the stream ended. */
   async take(n: number): Promise<Buffer> {
-    await this.fill(n)
-    const out = this.buf.subarray(0, n)
-    this.buf = this.buf.subarray(out.length)
-    return out
+    if (this.buf.length >= n) {
+      const out = this.buf.subarray(0, n)
+      this.buf = this.buf.subarray(n)
+      return out
+    }
+    // a header or padding split between chunks: join the part of each it needs
+    const parts = [this.buf]
+    let have = this.buf.length
+    this.buf = Buffer.alloc(0)
+    while (have < n) {
+      const c = await this.chunk()
+      if (!c) break
+      const part = c.subarray(0, n - have)
+      parts.push(part)
+      have += part.length
+      this.buf = c.subarray(part.length)
+    }
+    return Buffer.concat(parts, have)
   }
 
   /** Passes n bytes on in chunks as they come; false when the stream ended first. */
   async pass(n: number, sink: (b: Buffer) => void | Promise<void>): Promise<boolean> {
     let left = n
     while (left > 0) {
-      if (!this.buf.length) await this.fill(1)
-      if (!this.buf.length) return false
+      while (!this.buf.length) {
+        const c = await this.chunk()
+        if (!c) return false
+        this.buf = c
+      }
       const part = this.buf.subarray(0, Math.min(left, this.buf.length))
       this.buf = this.buf.subarray(part.length)
       left -= part.length

@@ -215,5 +215,61 @@ suite('a download cut off is resumed from its partial file (a wrong partial is c
   }
 })
 
+suite('a connection cut in the middle of a blob is resumed with a Range request in the same pull', async () => {
+  const reg = await startRegistry()
+  // a proxy on loopback in front of the registry: the first answer for each blob is cut
+  // off a little past its middle (the connection closed), later ones pass whole
+  const {createServer, request} = await import('node:http')
+  const [regHost, regPort] = reg.host.split(':')
+  const asked = []
+  const proxy = createServer((req, res) => {
+    const blob = /\/blobs\/sha256:/.test(req.url)
+    const seen = {url: req.url, range: req.headers.range ?? null}
+    if (blob) asked.push(seen)
+    const first = blob && asked.filter((a) => a.url === req.url).length === 1
+    const up = request({host: regHost, port: Number(regPort), method: req.method, path: req.url, headers: {...req.headers, host: reg.host}}, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers)
+      if (!first) return void ur.pipe(res)
+      const cutAt = Math.floor(Number(ur.headers['content-length']) / 2) + 123
+      seen.cutAt = cutAt
+      let sent = 0
+      ur.on('data', (c) => {
+        if (sent >= cutAt) return
+        const part = c.subarray(0, cutAt - sent)
+        sent += part.length
+        res.write(part)
+        if (sent >= cutAt) {
+          ur.destroy()
+          setTimeout(() => res.socket?.destroy(), 50)
+        }
+      })
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  const port = await new Promise((r) => proxy.listen(0, '127.0.0.1', () => r(proxy.address().port)))
+  try {
+    // 3 MiB that does not compress: the cut lands after whole 1 MiB writes and inside one
+    const data = (await import('node:crypto')).randomBytes(3 << 20)
+    const img = ociLayout(join(work, 'cut'), [tarOf([{name: 'data', data}])])
+    await skopeoPush(`oci:${join(work, 'cut')}:v1`, `${reg.host}/course/cut:v1`)
+    const layerDigest = (await skopeoInspect(`${reg.host}/course/cut:v1`, undefined, ['--raw'])).layers[0].digest
+    const s = state()
+    const pulled = await json(['image', 'pull', `127.0.0.1:${port}/course/cut:v1`], s.env)
+    assert.is(pulled.id, img.config)
+    const layerBlob = asked.find((a) => a.range === null && a.url.endsWith(layerDigest))
+    assert.ok(layerBlob, `the layer was asked for: ${JSON.stringify(asked)}`)
+    const resumed = asked.filter((a) => a.url === layerBlob.url && a.range)
+    assert.is(resumed.length, 1, `one resumed request: ${JSON.stringify(asked)}`)
+    assert.match(resumed[0].range, /^bytes=\d+-$/)
+    assert.is(resumed[0].range, `bytes=${layerBlob.cutAt}-`, 'resumed from all that had arrived: none of it lost on the way to the file')
+    assert.ok(readFileSync(join(s.dir, 'images', 'layers', img.diffIds[0].slice(7), 'root', 'data')).equals(data), 'the layer holds the bytes pushed')
+    assert.equal(storeFiles(s.dir), {layers: 1, blobs: 3, partial: 0})
+  } finally {
+    await new Promise((r) => proxy.close(r))
+    await reg.stop()
+  }
+})
+
 test.after(() => rmSync(work, {recursive: true, force: true}))
 test.run()
