@@ -116,8 +116,6 @@ function ip6Rules(n: NetworkRecord, ports: PublishedPort[]): string[] {
     `  }`,
     `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,
-    // the host's ::1 to a published port: the sandbox answers the bridge's v6 address
-    `    oifname ${br} ip6 saddr ::1 masquerade`,
     `    oifname ${br} ip6 saddr ${n.subnet6} ct status dnat masquerade`,
     ...(n.internal ? [] : [`    ip6 saddr ${n.subnet6} oifname != ${br} masquerade`]),
     `  }`,

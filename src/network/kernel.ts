@@ -12,7 +12,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 
 import {LabError} from '../errors.js'
 import {cidrText, intToIp, type Cidr} from './cidr.js'
-import {cidr6Text, ipv6Text, type Cidr6} from './cidr6.js'
+import {ipv6Text, type Cidr6} from './cidr6.js'
 
 export interface BridgeConfig {
   bridge: string
@@ -64,7 +64,7 @@ function ensureBridge6(bridge: string, subnet: Cidr6, gateway: bigint, made: boo
   sysctl('/proc/sys/net/ipv6/conf/all/forwarding', '1')
   const address = `${ipv6Text(gateway)}/${subnet.prefix}`
   if (made || !spawnSync('ip', ['-6', '-o', 'addr', 'show', 'dev', bridge], {encoding: 'utf8'}).stdout.includes(` ${address} `)) {
-    ip(`-6 addr replace ${address} dev ${bridge} nodad\n`, `bridge ${bridge}`)
+    ip(`addr replace ${address} dev ${bridge} nodad\n`, `bridge ${bridge}`)
   }
 }
 
@@ -101,17 +101,14 @@ export function hostRoutes(): Array<{dev: string; cidr: string}> {
 
 /** The host's IPv6 routes (other than lab's bridges and link-local, multicast and default
  * ones): a new v6 subnet must not overlap them. */
-export function hostRoutes6(): Array<{dev: string; cidr: string}> {
+export function hostRoutes6(): Array<{dev: string; cidr: Cidr6}> {
   try {
     return readFileSync('/proc/net/ipv6_route', 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f.length >= 10 && f[1] !== '00' && f[9] !== 'lo' && !/^fe[89ab]/.test(f[0]) && !f[0].startsWith('ff'))
-      .map((f) => {
-        const prefix = Number.parseInt(f[1], 16)
-        return {dev: f[9], cidr: cidr6Text({base: BigInt('0x' + f[0]), prefix})}
-      })
+      .map((f) => ({dev: f[9], cidr: {base: BigInt('0x' + f[0]), prefix: Number.parseInt(f[1], 16)}}))
   } catch {
     return []
   }

@@ -447,7 +447,7 @@ function ipv6Of(o: CreateOptions, others: NetworkRecord[]): Pick<NetworkRecord, 
   const mine = new Set(others.map((n) => n.bridge))
   const theirs = [
     ...others.filter((n) => n.subnet6).map((n) => ({what: `network ${n.name}`, cidr: parseCidr6(n.subnet6!)})),
-    ...hostRoutes6().filter((r) => !mine.has(r.dev)).map((r) => ({what: `the host's route ${r.cidr}`, cidr: parseCidr6(r.cidr, 'route')})),
+    ...hostRoutes6().filter((r) => !mine.has(r.dev)).map((r) => ({what: `the host's route ${cidr6Text(r.cidr)}`, cidr: r.cidr})),
   ]
   let subnet: Cidr6
   if (o.subnet6 !== undefined) {
@@ -496,7 +496,7 @@ function dualStack(net: NetworkRecord, ports: PortMapping[], taken: PortMapping[
     out.push(p)
     if (p.hostIp !== '0.0.0.0') continue
     const v6 = {...p, hostIp: '::'}
-    if ([...taken, ...out].some((t) => t.proto === v6.proto && t.hostPort === v6.hostPort && (t.hostIp === '::' || t.hostIp === '::1'))) {
+    if ([...taken, ...out].some((t) => t.proto === v6.proto && t.hostPort === v6.hostPort && t.hostIp.includes(':'))) {
       throw new LabError('port-in-use', `host port [::]:${p.hostPort}/${p.proto} is already published by another sandbox`, {hint: 'pick another host port, or leave it out (-p PORT) for a free one'})
     }
     out.push(v6)

@@ -51,6 +51,9 @@ export function parsePublish(spec: string): PortRequest[] {
   if (bracket) {
     const a = parseIpv6(bracket[1])
     if (a === null) throw usageError(`invalid host address "[${bracket[1]}]" in -p ${spec}`, 'give an IPv6 address of this host in brackets, e.g. -p [::1]:8080:80')
+    // the kernel never routes a packet from ::1 off the loopback interface (IPv6 has no
+    // route_localnet), so a DNAT from it cannot reach a sandbox: refused, not left dead
+    if (a === 1n) throw usageError(`-p ${spec}: a port cannot be published on the host's ::1`, 'publish on 127.0.0.1 for the host only (-p 127.0.0.1:…), or on [::] for the host\'s IPv6 addresses')
     v6 = ipv6Text(a)
     body = `v6:${bracket[2]}`
   }
