@@ -36,7 +36,13 @@ export function tableName(n: NetworkRecord): string {
   return 'lab_' + n.bridge.replace(/[^a-zA-Z0-9]/g, '_')
 }
 
-export function ruleset(n: NetworkRecord, ports: PublishedPort[]): string {
+/** A sandbox's v6 address on an IPv6 network and its MAC there (networks.ts macOf). */
+export interface Bound6 {
+  address6: string
+  mac: string
+}
+
+export function ruleset(n: NetworkRecord, ports: PublishedPort[], bound6: Bound6[] = []): string {
   const t = tableName(n)
   const br = JSON.stringify(n.bridge)
   const v4 = ports.filter((p) => !p.hostIp.includes(':'))
@@ -87,6 +93,14 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[]): string {
     `    iifname ${ports_} ether type ip ip saddr != ${n.subnet} ip saddr != 0.0.0.0 drop`,
     // v6: the network's subnet, link-local (neighbour discovery) or :: (duplicate address detection)
     `    iifname ${ports_} ether type ip6 ip6 saddr != { ${[n.subnet6, 'fe80::/10', '::'].filter(Boolean).join(', ')} } drop`,
+    // and in the subnet, only a sandbox's own address from its own MAC: a raw socket (NET_RAW)
+    // chooses the source address, but not the frame's MAC (packet sockets are refused by the
+    // default seccomp filter), so a neighbour's address is not usable either
+    ...(n.subnet6
+      ? [bound6.length
+        ? `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} ip6 saddr . ether saddr != { ${bound6.map((b) => `${b.address6} . ${b.mac}`).join(', ')} } drop`
+        : `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} drop`]
+      : []),
     `    iifname ${ports_} ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop`,
     `  }`,
   ]
@@ -103,7 +117,8 @@ function ip6Rules(n: NetworkRecord, ports: PublishedPort[]): string[] {
   const br = JSON.stringify(n.bridge)
   const dnat = ports
     .filter((p) => p.address6 && p.hostIp.includes(':'))
-    .map((p) => `    ${p.hostIp === '::' ? '' : `ip6 daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to [${p.address6}]:${p.port}`)
+    // not the host's ::1: a packet from it never leaves loopback (ports.ts), so it is refused there rather than lost
+    .map((p) => `    ${p.hostIp === '::' ? 'ip6 daddr != ::1 ' : `ip6 daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to [${p.address6}]:${p.port}`)
   const nd = 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit }'
   return [
     `  chain prerouting {`,

@@ -239,7 +239,8 @@ export class Networks {
     const shared = n.name === DEFAULT_NETWORK
     const entries = shared ? [...mine, ...hostNet().others(this.store.dirs.sandboxes)] : mine
     const ports: PublishedPort[] = entries.filter((e) => e.networkId === n.id).flatMap((e) => e.ports.map((p) => ({...p, address: e.address, address6: e.address6})))
-    const text = ruleset(n, ports)
+    const bound6 = n.subnet6 ? this.sandboxesOn(n).filter((x) => x.address6).map((x) => ({address6: x.address6!, mac: x.mac})) : []
+    const text = ruleset(n, ports, bound6)
     const cache = shared ? hostNet().rulesetCache : join(this.nets.dir, `${n.name}.nft`)
     let last: string | null = null
     try {
@@ -375,6 +376,7 @@ export class Networks {
         }
         b.networks.push(att)
         this.store.save(rec)
+        if (address6) await this.apply(net) // its v6 address is bound to its MAC at the bridge port
         return {network: net.name, sandbox: rec.name, address, ...(address6 ? {address6} : {}), interface: ifname}
       })
     })
