@@ -86,7 +86,7 @@ async function probe(hostIp: string, port: number, proto: 'tcp' | 'udp'): Promis
     throw e
   }
   if (proto === 'udp') {
-    const s = createSocket({type: hostIp.includes(':') ? 'udp6' : 'udp4', ipv6Only: true})
+    const s = hostIp.includes(':') ? createSocket({type: 'udp6', ipv6Only: true}) : createSocket('udp4')
     return new Promise((resolve, reject) => {
       s.once('error', (e) => {
         s.close()
