@@ -24,7 +24,7 @@ import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
 import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
 import {hostNet, type HostPortEntry} from './host-wide.js'
-import {cidr6Text, freeUla64, ipv6Text, isHost6, isIpv6, overlaps6, parseCidr6, parseIpv6, size6, type Cidr6} from './cidr6.js'
+import {cidr6Text, freeUla64, ipv6Text, isHost6, overlaps6, parseCidr6, parseIpv6, size6, type Cidr6} from './cidr6.js'
 import {bridgeExists, ensureBridge, haveIpv6, hostRoutes, hostRoutes6, removeBridge} from './kernel.js'
 import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './ports.js'
 import {assertNetworkName, DEFAULT_MTU, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
@@ -302,6 +302,7 @@ export class Networks {
     } else {
       sb.exposed.forEach((e) => parseExposed(e)) // checked all the same
     }
+    if (!net.subnet6) for (const p of portReqs) if (p.hostIp.includes(':')) throw usageError(`-p [${p.hostIp}]:…: network ${net.name} has no IPv6`, 'publish on an IPv4 address, or use a network made with --ipv6')
     const subnet = parseCidr(net.subnet)
     return this.nets.lock(async () => {
       const address = this.freeAddress(net, req.ip)
@@ -310,9 +311,8 @@ export class Networks {
       for (const rec of this.store.all()) if (rec.spec.bridge?.ports.length && running(this.store, rec.id)) taken.push(...rec.spec.bridge.ports)
       for (const e of hostNet().others(this.store.dirs.sandboxes)) taken.push(...e.ports)
       const ports = dualStack(net, await allocatePorts(portReqs, taken), taken)
-      this.nets.lease(net.name, address, sb.id)
       const address6 = net.subnet6 ? freeAddress6(this.nets, net, req.ip6) : undefined
-      if (address6) this.nets.lease(net.name, address6, sb.id)
+      this.leaseBoth(net, address, address6, sb.id)
       const host = hostResolvers()
       const dns = {
         servers: req.dns ?? (net.dns ? [net.gateway] : host.servers),
@@ -325,6 +325,18 @@ export class Networks {
       }
       return {bridge: {networks: [attachment], ports, dns}, extraHosts: [{host: sb.hostname, address}, ...(address6 ? [{host: sb.hostname, address: address6}] : []), ...extraHosts]}
     })
+  }
+
+  /** Under the lock: the v4 lease and, on an IPv6 network, the v6 one; both or neither. */
+  private leaseBoth(net: NetworkRecord, address: string, address6: string | undefined, id: string): void {
+    this.nets.lease(net.name, address, id)
+    if (!address6) return
+    try {
+      this.nets.lease(net.name, address6, id)
+    } catch (e) {
+      this.nets.release(net.name, address)
+      throw e
+    }
   }
 
   /** Under the lock: the address asked for if it is free, else the first free one. */
@@ -362,9 +374,8 @@ export class Networks {
       if (o.ip6 !== undefined && !net.subnet6) throw usageError(`--ip6 needs a network with IPv6; ${net.name} has none`, 'lab network create --ipv6 NAME first')
       return this.nets.lock(async () => {
         const address = this.freeAddress(net, o.ip)
-        this.nets.lease(net.name, address, id)
         const address6 = net.subnet6 ? freeAddress6(this.nets, net, o.ip6) : undefined
-        if (address6) this.nets.lease(net.name, address6, id)
+        this.leaseBoth(net, address, address6, id)
         const att: NetworkAttachment = {network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: parseCidr(net.subnet).prefix, gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases, ...v6Attachment(net, address6)}
         const ifname = `eth${b.networks.length}`
         const pid = running(this.store, id) ? this.store.status(id)!.pid : 0
@@ -492,7 +503,7 @@ function v6Attachment(net: NetworkRecord, address6: string | undefined): Partial
  * sandbox on an IPv6 network answers on the host's v6 addresses too (hostIp "::"), on the
  * same host port. */
 function dualStack(net: NetworkRecord, ports: PortMapping[], taken: PortMapping[]): PortMapping[] {
-  if (!net.subnet6) return ports.filter((p) => !isIpv6(p.hostIp) || usageError6(p))
+  if (!net.subnet6) return ports
   const out: PortMapping[] = []
   for (const p of ports) {
     out.push(p)
@@ -504,10 +515,6 @@ function dualStack(net: NetworkRecord, ports: PortMapping[], taken: PortMapping[
     out.push(v6)
   }
   return out
-}
-
-function usageError6(p: PortMapping): never {
-  throw usageError(`-p [${p.hostIp}]:${p.hostPort}:${p.port}: the network has no IPv6`, 'publish on an IPv4 address, or use a network made with --ipv6')
 }
 
 /** Under the lock: the v6 address asked for (--ip6) if it is free, else the first free one

@@ -3,6 +3,8 @@
 // TCP by v6 address and by name (AAAA), isolation between networks, ICC off, --internal
 // without a way out, NAT66 to an "outside" namespace, a published port answering on the
 // host's v6 addresses, Docker's inspect fields, and no ip6 table left behind.
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
@@ -94,13 +96,18 @@ test('overlapping or malformed v6 subnets, and v6 flags without IPv6, are refuse
     [['sandbox', 'run', '--network', 'six', '--ip6', 'fd00:91::1', '--', 'true'], /^lab: --ip6 fd00:91::1 is not a free host address/],
     [['sandbox', 'run', '--network', 'bridge', '--ip6', 'fd00:91::5', '--', 'true'], /^lab: --ip6 needs a network with IPv6; bridge has none/],
     [['sandbox', 'run', '--network', 'six', '-p', '[::1]:9000:80', '--', 'true'], /^lab: -p \[::1\]:9000:80: a port cannot be published on the host's ::1/],
+    [['sandbox', 'run', '--network', 'bridge', '-p', '[::]:9001:80', '--', 'true'], /^lab: -p \[::\]:…: network bridge has no IPv6/],
+    [['sandbox', 'run', '--network', 'six', '--ip6', 'fd00:91:0:0::80', '--', 'true'], /^lab: address fd00:91::80 is already in use on network six/],
   ]
+  const leases = () => readdirSync(join(N.state, 'networks', 'leases', 'six')).sort()
+  const before = leases()
   for (const [args, want] of cases) {
     const r = await N.lab(args)
     assert.is.not(r.code, 0, args.join(' '))
     assert.match(r.stderr, want)
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr)
   }
+  assert.equal(leases(), before, 'a refused sandbox leaves no lease, of either family')
   const names = (await N.lab(['network', 'ls', '-q'])).stdout.split('\n')
   assert.ok(names.includes('six'), names.join(' '))
   assert.not.ok(names.some((n) => /^x\d$/.test(n)), 'no refused network was kept')
