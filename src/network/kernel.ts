@@ -62,9 +62,21 @@ function ensureBridge6(bridge: string, subnet: Cidr6, gateway: bigint, made: boo
   sysctl(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '0')
   sysctl(`/proc/sys/net/ipv6/conf/${bridge}/accept_ra`, '0')
   sysctl('/proc/sys/net/ipv6/conf/all/forwarding', '1')
-  const address = `${ipv6Text(gateway)}/${subnet.prefix}`
-  if (made || !spawnSync('ip', ['-6', '-o', 'addr', 'show', 'dev', bridge], {encoding: 'utf8'}).stdout.includes(` ${address} `)) {
-    ip(`addr replace ${address} dev ${bridge} nodad\n`, `bridge ${bridge}`)
+  if (made || !hasAddress6(bridge, gateway, subnet.prefix)) ip(`addr replace ${ipv6Text(gateway)}/${subnet.prefix} dev ${bridge} nodad\n`, `bridge ${bridge}`)
+}
+
+/** Whether the interface has this v6 address and prefix: /proc/net/if_inet6 (this namespace's),
+ * read rather than asking `ip`, since this runs before every start on the network. */
+function hasAddress6(dev: string, address: bigint, prefix: number): boolean {
+  const hex = address.toString(16).padStart(32, '0')
+  const want = `${prefix.toString(16).padStart(2, '0')}`
+  try {
+    return readFileSync('/proc/net/if_inet6', 'utf8').split('\n').some((l) => {
+      const f = l.trim().split(/\s+/)
+      return f[0] === hex && f[2] === want && f[5] === dev
+    })
+  } catch {
+    return false
   }
 }
 

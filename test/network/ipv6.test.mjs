@@ -83,6 +83,10 @@ test('network create --ipv6: a free /64 of fd4c:6162::/48, or the subnet given; 
   assert.is(br.IPAM.Config.length, 1)
   // the bridge has its v6 gateway, usable at once
   assert.match(N.ns('ip', ['-6', '-o', 'addr', 'show', 'dev', six.bridge]).stdout, /inet6 fd00:91::1\/64 scope global nodad/)
+  // a bridge that lost its v6 address gets it back with the next command that reconciles
+  N.ns('ip', ['addr', 'del', 'fd00:91::1/64', 'dev', six.bridge])
+  assert.is((await N.lab(['network', 'ls', '-q'])).code, 0)
+  assert.match(N.ns('ip', ['-6', '-o', 'addr', 'show', 'dev', six.bridge]).stdout, /inet6 fd00:91::1\/64 scope global nodad/)
 })
 
 test('overlapping or malformed v6 subnets, and v6 flags without IPv6, are refused with one line', async () => {
