@@ -118,8 +118,9 @@ test('overlapping or malformed v6 subnets, and v6 flags without IPv6, are refuse
 })
 
 test('a sandbox has its v6 address at once (not tentative), the v6 default route via the gateway, and /etc/hosts names it', async () => {
-  const r = await run(['--network', 'six', '--ip6', 'fd00:91::77'], 'busybox ip -6 -o addr show dev eth0 scope global; busybox ip -6 route show default; busybox grep fd00 /etc/hosts')
-  const [addr, route, hosts] = r.stdout.trim().split('\n')
+  const r = await run(['--network', 'six', '--ip6', 'fd00:91::77'], 'busybox ip -6 -o addr show dev eth0 scope global; busybox ip -6 route show default; busybox grep fd00 /etc/hosts; busybox cat /proc/sys/net/ipv6/conf/eth0/accept_ra /proc/sys/net/ipv6/conf/eth0/accept_dad')
+  const [addr, route, hosts, acceptRa, acceptDad] = r.stdout.trim().split('\n')
+  assert.equal([acceptRa, acceptDad], ['0', '0'], 'no router advertisement taken, no DAD on eth0')
   assert.match(addr, /inet6 fd00:91::77\/64 scope global/, r.stderr)
   assert.not.match(addr, /tentative/)
   assert.match(route, /^default via fd00:91::1 dev eth0/)
