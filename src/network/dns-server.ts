@@ -1,10 +1,11 @@
 /**
  * The name server of one user-defined network (Docker's embedded DNS, as a small process
  * of its own): it listens on the network's gateway address, port 53/udp, and answers A
- * queries (and AAAA ones, with the v6 address on an IPv6 network) for the names of the network's running sandboxes: name, hostname, short id and
- * --network-alias. Other names go to the host's name servers on a network with a way out
- * (never on an --internal one). It reads the records on each query, so an entry exists
- * exactly as long as its sandbox runs; it ends by itself when its network is removed.
+ * queries (and AAAA ones, with the v6 address, on an IPv6 network) for the names of the
+ * network's running sandboxes: name, hostname, short id and --network-alias. Other names
+ * go to the host's name servers on a network with a way out (never on an --internal one).
+ * It reads the records on each query, so an entry exists exactly as long as its sandbox
+ * runs; it ends by itself when its network is removed.
  *
  *   LAB_STATE_DIR=… node dns-server.js NETWORK
  */

@@ -37,7 +37,7 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'ip', kind: 'string', helpValue: 'ADDRESS', description: 'the sandbox\'s IPv4 address on a user-defined network'},
   {name: 'ip6', kind: 'string', helpValue: 'ADDRESS', description: 'the sandbox\'s IPv6 address on a network made with --ipv6'},
   {name: 'network-alias', kind: 'multiple', aliases: ['net-alias'], helpValue: 'NAME', description: 'another name the network\'s resolver answers for this sandbox (user-defined networks)'},
-  {name: 'publish', char: 'p', kind: 'multiple', helpValue: '[IP:][HOSTPORT:]PORT[/udp]', description: 'publish a port on the host (bridged networks); no HOSTPORT: a free one'},
+  {name: 'publish', char: 'p', kind: 'multiple', helpValue: '[IP:][HOSTPORT:]PORT[/udp]', description: 'publish a port on the host (bridged networks; also on its IPv6 addresses on a network made with --ipv6, or only there with [IPV6]:…); no HOSTPORT: a free one'},
   {name: 'publish-all', char: 'P', kind: 'boolean', default: false, description: 'publish every exposed port (--expose, the image\'s ExposedPorts) on a free host port'},
   {name: 'expose', kind: 'multiple', helpValue: 'PORT[/udp]', description: 'declare a port the sandbox serves (published by -P)'},
   {name: 'dns', kind: 'multiple', helpValue: 'ADDRESS', description: 'a name server for /etc/resolv.conf (bridged networks)'},
