@@ -45,7 +45,12 @@ function networkSettings(rec: SandboxRecord): Record<string, unknown> {
   for (const p of b?.ports ?? []) (ports[`${p.port}/${p.proto}`] ??= []).push({HostIp: p.hostIp, HostPort: String(p.hostPort)})
   return {
     Ports: ports,
-    Networks: Object.fromEntries((b?.networks ?? []).map((n) => [n.network, {NetworkID: n.networkId, IPAddress: n.address, IPPrefixLen: n.prefix, Gateway: n.gateway ?? '', Aliases: n.aliases}])),
+    Networks: Object.fromEntries((b?.networks ?? []).map((n) => [n.network, {
+      NetworkID: n.networkId, IPAddress: n.address, IPPrefixLen: n.prefix, Gateway: n.gateway ?? '',
+      // Docker's empty values on an IPv4-only network
+      GlobalIPv6Address: n.address6 ?? '', GlobalIPv6PrefixLen: n.address6 ? n.prefix6 ?? 0 : 0, IPv6Gateway: n.gateway6 ?? '',
+      Aliases: n.aliases,
+    }])),
   }
 }
 

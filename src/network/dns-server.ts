@@ -1,10 +1,11 @@
 /**
  * The name server of one user-defined network (Docker's embedded DNS, as a small process
  * of its own): it listens on the network's gateway address, port 53/udp, and answers A
- * queries for the names of the network's running sandboxes: name, hostname, short id and
- * --network-alias. Other names go to the host's name servers on a network with a way out
- * (never on an --internal one). It reads the records on each query, so an entry exists
- * exactly as long as its sandbox runs; it ends by itself when its network is removed.
+ * queries (and AAAA ones, with the v6 address, on an IPv6 network) for the names of the
+ * network's running sandboxes: name, hostname, short id and --network-alias. Other names
+ * go to the host's name servers on a network with a way out (never on an --internal one).
+ * It reads the records on each query, so an entry exists exactly as long as its sandbox
+ * runs; it ends by itself when its network is removed.
  *
  *   LAB_STATE_DIR=… node dns-server.js NETWORK
  */
@@ -32,12 +33,18 @@ function upstreams(): string[] {
   }
 }
 
-/** name (lower case) → address, as the asking sandbox sees them (Docker's embedded DNS):
- * the running sandboxes of every network it is on, each by its address on that network. */
-function names(asker: string): Map<string, string> {
-  const out = new Map<string, string>()
+interface Addresses {
+  a: string
+  /** on an IPv6 network */
+  aaaa?: string
+}
+
+/** name (lower case) → addresses, as the asking sandbox sees them (Docker's embedded DNS):
+ * the running sandboxes of every network it is on, each by its addresses on that network. */
+function names(asker: string): Map<string, Addresses> {
+  const out = new Map<string, Addresses>()
   const running = store.all().filter((rec) => rec.spec.bridge && sandboxRunning(store, rec.id))
-  const me = running.find((rec) => rec.spec.bridge!.networks.some((n) => n.networkId === net.id && n.address === asker))
+  const me = running.find((rec) => rec.spec.bridge!.networks.some((n) => n.networkId === net.id && (n.address === asker || n.address6 === asker)))
   const mine = new Set((me?.spec.bridge!.networks ?? []).map((n) => n.networkId))
   mine.add(net.id)
   for (const rec of running) {
@@ -46,7 +53,7 @@ function names(asker: string): Map<string, string> {
       // the asker's own network first: an address it reaches directly
       if (att.networkId !== net.id && out.has(rec.name.toLowerCase())) continue
       for (const n of [rec.name, rec.spec.hostname, rec.id.slice(0, 12), ...att.aliases]) {
-        if (att.networkId === net.id || !out.has(n.toLowerCase())) out.set(n.toLowerCase(), att.address)
+        if (att.networkId === net.id || !out.has(n.toLowerCase())) out.set(n.toLowerCase(), {a: att.address, ...(att.address6 ? {aaaa: att.address6} : {})})
       }
     }
   }
@@ -74,6 +81,18 @@ function question(msg: Buffer): Question | null {
   return {name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(i + 1), end: i + 5}
 }
 
+/** An IPv6 address's 16 bytes (the records hold the canonical text). */
+function v6Bytes(address: string): Buffer {
+  const halves = address.split('::')
+  const groups = (t: string) => (t ? t.split(':') : [])
+  const head = groups(halves[0])
+  const tail = halves.length === 2 ? groups(halves[1]) : []
+  const all = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail]
+  const b = Buffer.alloc(16)
+  all.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16), 2 * i))
+  return b
+}
+
 function reply(msg: Buffer, q: Question, rcode: number, address?: string): Buffer {
   const head = Buffer.from(msg.subarray(0, q.end))
   // QR, the query's opcode and RD, RA, rcode
@@ -82,14 +101,14 @@ function reply(msg: Buffer, q: Question, rcode: number, address?: string): Buffe
   head.writeUInt16BE(address ? 1 : 0, 6)
   head.writeUInt32BE(0, 8)
   if (!address) return head
-  const rr = Buffer.alloc(16)
+  const data = address.includes(':') ? v6Bytes(address) : Buffer.from(address.split('.').map(Number))
+  const rr = Buffer.alloc(12)
   rr.writeUInt16BE(0xc00c, 0) // the question's name
-  rr.writeUInt16BE(1, 2) // A
+  rr.writeUInt16BE(data.length === 16 ? 28 : 1, 2) // AAAA or A
   rr.writeUInt16BE(1, 4) // IN
   rr.writeUInt32BE(0, 6) // no caching: a sandbox's address may change with its next start
-  rr.writeUInt16BE(4, 10)
-  address.split('.').forEach((o, k) => rr.writeUInt8(Number(o), 12 + k))
-  return Buffer.concat([head, rr])
+  rr.writeUInt16BE(data.length, 10)
+  return Buffer.concat([head, rr, data])
 }
 
 const sock = createSocket('udp4')
@@ -113,7 +132,8 @@ sock.on('message', (msg, from) => {
   const q = question(msg)
   if (!q) return
   const address = names(from.address).get(q.name.replace(/\.$/, ''))
-  if (address !== undefined) return void sock.send(q.type === 1 ? reply(msg, q, 0, address) : reply(msg, q, 0), from.port, from.address)
+  // a known name without a record of the type asked: NOERROR with no answer (NODATA)
+  if (address !== undefined) return void sock.send(reply(msg, q, 0, q.type === 1 ? address.a : q.type === 28 ? address.aaaa : undefined), from.port, from.address)
   // a single label is a sandbox's name or nothing: it is not asked outside
   if (!q.name.includes('.')) return void sock.send(reply(msg, q, 3), from.port, from.address)
   forward(msg, q, from)

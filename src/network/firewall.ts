@@ -8,8 +8,14 @@
  *          out, nothing enters a bridge from outside but replies and published ports),
  *          and an input filter: nothing from a bridge reaches 127.0.0.0/8 (route_localnet
  *          is on for published ports), an --internal network reaches only its name server.
+ *   ip6    the same for an IPv6 network (--ipv6): NAT66 masquerade out, DNAT of ports
+ *          published on the host's v6 addresses, the same isolation, nothing from a
+ *          bridge to the host's ::1, an --internal one reaches only its gateway's name
+ *          server and neighbour discovery. An IPv4-only network has no ip6 table, so its
+ *          sandboxes (which have no v6 address but link-local) are not forwarded either.
  *   bridge ICC off (enable_icc=false): frames between two ports of the bridge are dropped;
- *          and a sandbox may not send from an address outside its network (spoofing).
+ *          a sandbox may not send from an address outside its network (spoofing, v4 and
+ *          v6), and never a router advertisement or redirect (it is no router).
  * Lab's bridges are named lab0 and lab-…, so "lab*" names every other lab network.
  */
 import {spawnSync} from 'node:child_process'
@@ -22,16 +28,25 @@ import type {NetworkRecord} from './store.js'
 export interface PublishedPort extends PortMapping {
   /** the sandbox's address on this network */
   address: string
+  /** its v6 address there (IPv6 networks): where ports published on a v6 host address go */
+  address6?: string
 }
 
 export function tableName(n: NetworkRecord): string {
   return 'lab_' + n.bridge.replace(/[^a-zA-Z0-9]/g, '_')
 }
 
-export function ruleset(n: NetworkRecord, ports: PublishedPort[]): string {
+/** A sandbox's v6 address on an IPv6 network and its MAC there (networks.ts macOf). */
+export interface Bound6 {
+  address6: string
+  mac: string
+}
+
+export function ruleset(n: NetworkRecord, ports: PublishedPort[], bound6: Bound6[] = []): string {
   const t = tableName(n)
   const br = JSON.stringify(n.bridge)
-  const dnat = ports.map((p) => `    ${p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to ${p.address}:${p.port}`)
+  const v4 = ports.filter((p) => !p.hostIp.includes(':'))
+  const dnat = v4.map((p) => `    ${p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to ${p.address}:${p.port}`)
   const nat = [
     `  chain prerouting {`,
     `    type nat hook prerouting priority dstnat; policy accept;`,
@@ -76,12 +91,63 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[]): string {
     `  chain prerouting {`,
     `    type filter hook prerouting priority filter; policy accept;`,
     `    iifname ${ports_} ether type ip ip saddr != ${n.subnet} ip saddr != 0.0.0.0 drop`,
+    // v6: the network's subnet, link-local (neighbour discovery) or :: (duplicate address detection)
+    `    iifname ${ports_} ether type ip6 ip6 saddr != { ${[n.subnet6, 'fe80::/10', '::'].filter(Boolean).join(', ')} } drop`,
+    // and in the subnet, only a sandbox's own address from its own MAC: a raw socket (NET_RAW)
+    // chooses the source address, but not the frame's MAC (packet sockets are refused by the
+    // default seccomp filter), so a neighbour's address is not usable either
+    ...(n.subnet6
+      ? [bound6.length
+        ? `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} ip6 saddr . ether saddr != { ${bound6.map((b) => `${b.address6} . ${b.mac}`).join(', ')} } drop`
+        : `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} drop`]
+      : []),
+    `    iifname ${ports_} ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop`,
     `  }`,
   ]
   return [
     `table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, ...nat, ...filter, `}`,
+    `table ip6 ${t}`, `delete table ip6 ${t}`, ...(n.subnet6 ? [`table ip6 ${t} {`, ...ip6Rules(n, ports), `}`] : []),
     `table bridge ${t}`, `delete table bridge ${t}`, `table bridge ${t} {`, ...l2, `}`, '',
   ].join('\n')
+}
+
+/** An IPv6 network's ip6 table: the ip table's rules for v6, and neighbour discovery kept
+ * working on an --internal network (without it nothing reaches even the gateway). */
+function ip6Rules(n: NetworkRecord, ports: PublishedPort[]): string[] {
+  const br = JSON.stringify(n.bridge)
+  const dnat = ports
+    .filter((p) => p.address6 && p.hostIp.includes(':'))
+    // not the host's ::1: a packet from it never leaves loopback (ports.ts), so it is refused there rather than lost
+    .map((p) => `    ${p.hostIp === '::' ? 'ip6 daddr != ::1 ' : `ip6 daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to [${p.address6}]:${p.port}`)
+  const nd = 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit }'
+  return [
+    `  chain prerouting {`,
+    `    type nat hook prerouting priority dstnat; policy accept;`,
+    ...dnat,
+    `  }`,
+    `  chain output {`,
+    `    type nat hook output priority -100; policy accept;`,
+    ...dnat,
+    `  }`,
+    `  chain postrouting {`,
+    `    type nat hook postrouting priority srcnat; policy accept;`,
+    `    oifname ${br} ip6 saddr ${n.subnet6} ct status dnat masquerade`,
+    ...(n.internal ? [] : [`    ip6 saddr ${n.subnet6} oifname != ${br} masquerade`]),
+    `  }`,
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    `    iifname ${br} oifname "lab*" oifname != ${br} drop`,
+    ...(n.internal ? [`    iifname ${br} oifname != ${br} drop`, `    oifname ${br} iifname != ${br} drop`] : []),
+    `    oifname ${br} ct state established,related accept`,
+    `    oifname ${br} ct status dnat accept`,
+    `    oifname ${br} iifname != ${br} drop`,
+    `  }`,
+    `  chain input {`,
+    `    type filter hook input priority filter; policy accept;`,
+    `    iifname ${br} ip6 daddr ::1 ct direction original drop`,
+    ...(n.internal ? [`    iifname ${br} ct state established,related accept`, `    iifname ${br} ${nd} accept`, `    iifname ${br} ip6 daddr ${n.gateway6} meta l4proto { tcp, udp } th dport 53 accept`, `    iifname ${br} drop`] : []),
+    `  }`,
+  ]
 }
 
 function nft(input: string, what: string): void {
@@ -96,5 +162,5 @@ export function applyRuleset(n: NetworkRecord, text: string): void {
 
 export function removeRuleset(n: NetworkRecord): void {
   const t = tableName(n)
-  nft(`table ip ${t}\ndelete table ip ${t}\ntable bridge ${t}\ndelete table bridge ${t}\n`, `firewall of network ${n.name}`)
+  nft(`table ip ${t}\ndelete table ip ${t}\ntable ip6 ${t}\ndelete table ip6 ${t}\ntable bridge ${t}\ndelete table bridge ${t}\n`, `firewall of network ${n.name}`)
 }

@@ -24,6 +24,8 @@ export interface HostPortEntry {
   networkId: string
   /** the sandbox's address on that network */
   address: string
+  /** its v6 address there, on an IPv6 network */
+  address6?: string
   ports: PortMapping[]
   /** its supervisor's status.json */
   status: string

@@ -24,7 +24,8 @@ import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
 import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
 import {hostNet, type HostPortEntry} from './host-wide.js'
-import {bridgeExists, ensureBridge, hostRoutes, removeBridge} from './kernel.js'
+import {cidr6Text, freeUla64, ipv6Text, isHost6, overlaps6, parseCidr6, parseIpv6, size6, type Cidr6} from './cidr6.js'
+import {bridgeExists, ensureBridge, haveIpv6, hostRoutes, hostRoutes6, removeBridge} from './kernel.js'
 import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './ports.js'
 import {assertNetworkName, DEFAULT_MTU, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
 
@@ -37,6 +38,10 @@ export interface CreateOptions {
   subnet?: string
   gateway?: string
   internal?: boolean
+  /** --ipv6, and the v6 --subnet/--gateway (the command sorts the repeated flags by family) */
+  ipv6?: boolean
+  subnet6?: string
+  gateway6?: string
   /** -o KEY=VALUE: com.docker.network.bridge.enable_icc, com.docker.network.driver.mtu, com.docker.network.bridge.name */
   opts?: string[]
   labels?: string[]
@@ -46,6 +51,8 @@ export interface NetworkSandbox {
   id: string
   name: string
   address: string
+  /** on an IPv6 network */
+  address6?: string
   /** 02:42 and the address's four bytes, as the helper sets it (Docker's MacAddress) */
   mac: string
   aliases: string[]
@@ -144,11 +151,12 @@ export class Networks {
         if (!isIpv4(o.gateway) || !isHost(subnet, ipToInt(o.gateway))) throw usageError(`--gateway ${o.gateway} is not an address in ${cidrText(subnet)}`, `e.g. --gateway ${intToIp(subnet.base + 1)}`)
         gateway = ipToInt(o.gateway)
       }
+      const v6 = ipv6Of(o, others)
       const id = this.nets.newId()
       const bridge = bridgeName ?? `lab-${id.slice(0, 11)}`
       if (others.some((n) => n.bridge === bridge)) throw usageError(`bridge ${bridge} is another network's`, 'pick another com.docker.network.bridge.name')
       const rec: NetworkRecord = {
-        id, name: o.name, driver: 'bridge', bridge, subnet: cidrText(subnet), gateway: intToIp(gateway), internal: o.internal ?? false,
+        id, name: o.name, driver: 'bridge', bridge, subnet: cidrText(subnet), gateway: intToIp(gateway), ...v6, internal: o.internal ?? false,
         icc, mtu, dns: true, labels, options: opts, created: new Date().toISOString(),
       }
       this.nets.save(rec)
@@ -170,10 +178,10 @@ export class Networks {
     return this.nets.all().map((n) => ({...n, sandboxes: this.sandboxesOn(n).length}))
   }
 
-  async inspect(ref: string): Promise<NetworkRecord & {sandboxes: NetworkSandbox[]; kernel: {bridge: boolean; firewall: string; dnsPid: number}}> {
+  async inspect(ref: string): Promise<NetworkRecord & {EnableIPv6: boolean; IPAM: Ipam; sandboxes: NetworkSandbox[]; kernel: {bridge: boolean; firewall: string; dnsPid: number}}> {
     const n = this.nets.get(ref)
     if (process.getuid?.() === 0) await this.reconcile()
-    return {...n, sandboxes: this.sandboxesOn(n), kernel: {bridge: bridgeExists(n.bridge), firewall: tableName(n), dnsPid: n.dns ? dnsPid(this.nets, n) : 0}}
+    return {...n, ...ipamOf(n), sandboxes: this.sandboxesOn(n), kernel: {bridge: bridgeExists(n.bridge), firewall: tableName(n), dnsPid: n.dns ? dnsPid(this.nets, n) : 0}}
   }
 
   /** `evenInUse`: a lab run's state directory that goes as a whole (its sandboxes' records
@@ -214,7 +222,7 @@ export class Networks {
     const out: NetworkSandbox[] = []
     for (const rec of this.store.all()) {
       const a = rec.spec.bridge?.networks.find((x) => x.networkId === n.id)
-      if (a) out.push({id: rec.id, name: rec.name, address: a.address, mac: macOf(a.address), aliases: a.aliases, running: running(this.store, rec.id)})
+      if (a) out.push({id: rec.id, name: rec.name, address: a.address, ...(a.address6 ? {address6: a.address6} : {}), mac: macOf(a.address), aliases: a.aliases, running: running(this.store, rec.id)})
     }
     return out
   }
@@ -224,13 +232,15 @@ export class Networks {
   /** Bridge, firewall and name server as the records say; the ruleset is applied when it
    * changed (its last text is kept beside the record) or the bridge was made anew. */
   async apply(n: NetworkRecord, starting?: string): Promise<void> {
-    const made = ensureBridge({bridge: n.bridge, subnet: parseCidr(n.subnet), gateway: ipToInt(n.gateway), mtu: n.mtu})
+    const v6 = n.subnet6 && n.gateway6 ? {subnet6: parseCidr6(n.subnet6), gateway6: parseIpv6(n.gateway6)!} : {}
+    const made = ensureBridge({bridge: n.bridge, subnet: parseCidr(n.subnet), gateway: ipToInt(n.gateway), mtu: n.mtu, ...v6})
     const mine = this.publishedPorts(starting)
     // lab0 is every state directory's: its ruleset holds their published ports too
     const shared = n.name === DEFAULT_NETWORK
     const entries = shared ? [...mine, ...hostNet().others(this.store.dirs.sandboxes)] : mine
-    const ports: PublishedPort[] = entries.filter((e) => e.networkId === n.id).flatMap((e) => e.ports.map((p) => ({...p, address: e.address})))
-    const text = ruleset(n, ports)
+    const ports: PublishedPort[] = entries.filter((e) => e.networkId === n.id).flatMap((e) => e.ports.map((p) => ({...p, address: e.address, address6: e.address6})))
+    const bound6 = n.subnet6 ? this.sandboxesOn(n).filter((x) => x.address6).map((x) => ({address6: x.address6!, mac: x.mac})) : []
+    const text = ruleset(n, ports, bound6)
     const cache = shared ? hostNet().rulesetCache : join(this.nets.dir, `${n.name}.nft`)
     let last: string | null = null
     try {
@@ -251,7 +261,7 @@ export class Networks {
       const b = rec.spec.bridge
       if (!b || !b.ports.length) continue
       if (rec.id !== starting && !running(this.store, rec.id)) continue
-      out.push({id: rec.id, networkId: b.networks[0].networkId, address: b.networks[0].address, ports: b.ports, status: join(this.store.runDir(rec.id), 'status.json'), starting: rec.id === starting})
+      out.push({id: rec.id, networkId: b.networks[0].networkId, address: b.networks[0].address, address6: b.networks[0].address6, ports: b.ports, status: join(this.store.runDir(rec.id), 'status.json'), starting: rec.id === starting})
     }
     hostNet().publish(this.store.dirs.sandboxes, out)
     return out
@@ -267,6 +277,7 @@ export class Networks {
     for (const a of aliases) if (!ALIAS.test(a)) throw usageError(`invalid --network-alias "${a}"`, 'an alias is a DNS name: letters, digits, "-" and "_", dot-separated labels of at most 63 characters')
     if (aliases.length && !userDefined) throw usageError('--network-alias needs a user-defined network', 'the default bridge network has no name server: lab network create NAME, then --network NAME')
     if (req.ip !== undefined && !userDefined) throw usageError('--ip needs a user-defined network', 'lab network create --subnet …, then --network NAME --ip …')
+    if (req.ip6 !== undefined && !net.subnet6) throw usageError(`--ip6 needs a network with IPv6; ${net.name} has none`, 'lab network create --ipv6 NAME, then --network NAME --ip6 …')
     for (const d of req.dns ?? []) if (!isIpv4(d)) throw usageError(`invalid --dns "${d}"`, 'give the IPv4 address of a name server')
     for (const d of req.dnsSearch ?? []) if (!DNS_SEARCH.test(d)) throw usageError(`invalid --dns-search "${d}"`, 'give a domain, e.g. example.org')
     const extraHosts: Array<{host: string; address: string}> = []
@@ -291,6 +302,7 @@ export class Networks {
     } else {
       sb.exposed.forEach((e) => parseExposed(e)) // checked all the same
     }
+    if (!net.subnet6) for (const p of portReqs) if (p.hostIp.includes(':')) throw usageError(`-p [${p.hostIp}]:…: network ${net.name} has no IPv6`, 'publish on an IPv4 address, or use a network made with --ipv6')
     const subnet = parseCidr(net.subnet)
     return this.nets.lock(async () => {
       const address = this.freeAddress(net, req.ip)
@@ -298,8 +310,9 @@ export class Networks {
       const taken: PortMapping[] = []
       for (const rec of this.store.all()) if (rec.spec.bridge?.ports.length && running(this.store, rec.id)) taken.push(...rec.spec.bridge.ports)
       for (const e of hostNet().others(this.store.dirs.sandboxes)) taken.push(...e.ports)
-      const ports = await allocatePorts(portReqs, taken)
-      this.nets.lease(net.name, address, sb.id)
+      const ports = dualStack(net, await allocatePorts(portReqs, taken), taken)
+      const address6 = net.subnet6 ? freeAddress6(this.nets, net, req.ip6) : undefined
+      this.leaseBoth(net, address, address6, sb.id)
       const host = hostResolvers()
       const dns = {
         servers: req.dns ?? (net.dns ? [net.gateway] : host.servers),
@@ -308,10 +321,22 @@ export class Networks {
       }
       const attachment: NetworkAttachment = {
         network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: subnet.prefix,
-        gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases,
+        gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases, ...v6Attachment(net, address6),
       }
-      return {bridge: {networks: [attachment], ports, dns}, extraHosts: [{host: sb.hostname, address}, ...extraHosts]}
+      return {bridge: {networks: [attachment], ports, dns}, extraHosts: [{host: sb.hostname, address}, ...(address6 ? [{host: sb.hostname, address: address6}] : []), ...extraHosts]}
     })
+  }
+
+  /** Under the lock: the v4 lease and, on an IPv6 network, the v6 one; both or neither. */
+  private leaseBoth(net: NetworkRecord, address: string, address6: string | undefined, id: string): void {
+    this.nets.lease(net.name, address, id)
+    if (!address6) return
+    try {
+      this.nets.lease(net.name, address6, id)
+    } catch (e) {
+      this.nets.release(net.name, address)
+      throw e
+    }
   }
 
   /** Under the lock: the address asked for if it is free, else the first free one. */
@@ -334,7 +359,7 @@ export class Networks {
    * configured from inside its namespace by nsenter; a restart by policy keeps the
    * networks it was started with until it is stopped and started).
    */
-  async connect(netRef: string, sandboxRef: string, o: {ip?: string; aliases?: string[]} = {}): Promise<{network: string; sandbox: string; address: string; interface: string}> {
+  async connect(netRef: string, sandboxRef: string, o: {ip?: string; ip6?: string; aliases?: string[]} = {}): Promise<{network: string; sandbox: string; address: string; address6?: string; interface: string}> {
     const net = this.nets.get(netRef)
     const id = this.store.resolve(sandboxRef)
     return this.store.lock(id, async () => {
@@ -346,20 +371,24 @@ export class Networks {
       const aliases = o.aliases ?? []
       for (const a of aliases) if (!ALIAS.test(a)) throw usageError(`invalid --alias "${a}"`, 'an alias is a DNS name: letters, digits, "-" and "_", dot-separated labels of at most 63 characters')
       if ((aliases.length || o.ip !== undefined) && net.name === DEFAULT_NETWORK) throw usageError('--ip and --alias need a user-defined network', 'lab network create NAME first')
+      if (o.ip6 !== undefined && !net.subnet6) throw usageError(`--ip6 needs a network with IPv6; ${net.name} has none`, 'lab network create --ipv6 NAME first')
       return this.nets.lock(async () => {
         const address = this.freeAddress(net, o.ip)
-        this.nets.lease(net.name, address, id)
-        const att: NetworkAttachment = {network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: parseCidr(net.subnet).prefix, gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases}
+        const address6 = net.subnet6 ? freeAddress6(this.nets, net, o.ip6) : undefined
+        this.leaseBoth(net, address, address6, id)
+        const att: NetworkAttachment = {network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: parseCidr(net.subnet).prefix, gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases, ...v6Attachment(net, address6)}
         const ifname = `eth${b.networks.length}`
         const pid = running(this.store, id) ? this.store.status(id)!.pid : 0
         await this.apply(net)
         if (pid) {
           hotplug(att, ifname, pid)
           this.nets.bind(net.name, address, id)
+          if (address6) this.nets.bind(net.name, address6, id)
         }
         b.networks.push(att)
         this.store.save(rec)
-        return {network: net.name, sandbox: rec.name, address, interface: ifname}
+        if (address6) await this.apply(net) // its v6 address is bound to its MAC at the bridge port
+        return {network: net.name, sandbox: rec.name, address, ...(address6 ? {address6} : {}), interface: ifname}
       })
     })
   }
@@ -382,6 +411,7 @@ export class Networks {
       this.store.save(rec)
       await this.nets.lock(async () => {
         this.nets.release(net.name, gone.address)
+        if (gone.address6) this.nets.release(net.name, gone.address6)
         await this.apply(net)
       })
       return {network: net.name, sandbox: rec.name}
@@ -398,6 +428,7 @@ export class Networks {
         const n = this.nets.get(a.network)
         if (n.id !== a.networkId) throw new LabError('no-such-network', `network ${a.network} of sandbox ${rec.name} was removed`, {hint: `remove the sandbox and run it again: lab sandbox rm ${rec.name}`})
         this.nets.bind(n.name, a.address, id)
+        if (a.address6) this.nets.bind(n.name, a.address6, id)
         await this.apply(n, id)
       }
     })
@@ -416,6 +447,92 @@ export class Networks {
 
 export type {NetworkRecord} from './store.js'
 
+// ------------------------------------------------------------ IPv6 (docs/network.md "IPv6")
+
+/** The v6 part of a new network's record: the subnet given, or a free /64 of lab's ULA
+ * prefix; the gateway given, or the subnet's first host address. */
+function ipv6Of(o: CreateOptions, others: NetworkRecord[]): Pick<NetworkRecord, 'ipv6' | 'subnet6' | 'gateway6'> {
+  if (!o.ipv6) {
+    if (o.subnet6 !== undefined || o.gateway6 !== undefined) throw usageError(`an IPv6 ${o.subnet6 !== undefined ? '--subnet' : '--gateway'} needs --ipv6`, 'add --ipv6 to make the network dual-stack')
+    return {}
+  }
+  if (!haveIpv6()) throw new LabError('network', 'this host has IPv6 turned off', {hint: 'boot without ipv6.disable=1, or leave out --ipv6'})
+  const mine = new Set(others.map((n) => n.bridge))
+  const theirs = [
+    ...others.filter((n) => n.subnet6).map((n) => ({what: `network ${n.name}`, cidr: parseCidr6(n.subnet6!)})),
+    ...hostRoutes6().filter((r) => !mine.has(r.dev)).map((r) => ({what: `the host's route ${cidr6Text(r.cidr)}`, cidr: r.cidr})),
+  ]
+  let subnet: Cidr6
+  if (o.subnet6 !== undefined) {
+    subnet = parseCidr6(o.subnet6)
+    const c = theirs.find((t) => overlaps6(subnet, t.cidr))
+    if (c) throw new LabError('network-overlap', `subnet ${o.subnet6} overlaps ${c.what}`, {hint: 'pick a v6 subnet that overlaps no other network, or leave it out for a free /64 of fd4c:6162::/48'})
+  } else {
+    const free = freeUla64(theirs.map((t) => t.cidr))
+    if (!free) throw new LabError('network-overlap', 'no free /64 left in fd4c:6162::/48', {hint: 'give an IPv6 --subnet'})
+    subnet = free
+  }
+  let gateway = subnet.base + 1n
+  if (o.gateway6 !== undefined) {
+    const g = parseIpv6(o.gateway6)
+    if (g === null || !isHost6(subnet, g)) throw usageError(`--gateway ${o.gateway6} is not an address in ${cidr6Text(subnet)}`, `e.g. --gateway ${ipv6Text(subnet.base + 1n)}`)
+    gateway = g
+  }
+  return {ipv6: true, subnet6: cidr6Text(subnet), gateway6: ipv6Text(gateway)}
+}
+
+interface Ipam {
+  Driver: 'default'
+  Config: Array<{Subnet: string; Gateway: string}>
+}
+
+/** Docker's EnableIPv6 and IPAM of `network inspect`: a subnet and gateway per family. */
+function ipamOf(n: NetworkRecord): {EnableIPv6: boolean; IPAM: Ipam} {
+  const config = [{Subnet: n.subnet, Gateway: n.gateway}]
+  if (n.subnet6 && n.gateway6) config.push({Subnet: n.subnet6, Gateway: n.gateway6})
+  return {EnableIPv6: !!n.ipv6, IPAM: {Driver: 'default', Config: config}}
+}
+
+/** An attachment's v6 fields (none on an IPv4-only network). */
+function v6Attachment(net: NetworkRecord, address6: string | undefined): Partial<NetworkAttachment> {
+  if (!address6 || !net.subnet6) return {}
+  return {address6, prefix6: parseCidr6(net.subnet6).prefix, gateway6: net.internal ? null : net.gateway6!}
+}
+
+/** Docker's dual-stack publishing: a port published on every address (0.0.0.0) of a
+ * sandbox on an IPv6 network answers on the host's v6 addresses too (hostIp "::"), on the
+ * same host port. */
+function dualStack(net: NetworkRecord, ports: PortMapping[], taken: PortMapping[]): PortMapping[] {
+  if (!net.subnet6) return ports
+  const out: PortMapping[] = []
+  for (const p of ports) {
+    out.push(p)
+    if (p.hostIp !== '0.0.0.0') continue
+    const v6 = {...p, hostIp: '::'}
+    if ([...taken, ...out].some((t) => t.proto === v6.proto && t.hostPort === v6.hostPort && t.hostIp.includes(':'))) {
+      throw new LabError('port-in-use', `host port [::]:${p.hostPort}/${p.proto} is already published by another sandbox`, {hint: 'pick another host port, or leave it out (-p PORT) for a free one'})
+    }
+    out.push(v6)
+  }
+  return out
+}
+
+/** Under the lock: the v6 address asked for (--ip6) if it is free, else the first free one
+ * (leased beside the v4 one, in the same lease directory). */
+function freeAddress6(nets: NetworkStore, net: NetworkRecord, ip6?: string): string {
+  const subnet = parseCidr6(net.subnet6!)
+  const gateway = parseIpv6(net.gateway6!)!
+  const leased = nets.leases(net.name)
+  if (ip6 !== undefined) {
+    const a = parseIpv6(ip6)
+    if (a === null || !isHost6(subnet, a) || a === gateway) throw usageError(`--ip6 ${ip6} is not a free host address of network ${net.name} (${net.subnet6}, gateway ${net.gateway6})`, 'pick an address inside the v6 subnet, not its gateway')
+    return ipv6Text(a)
+  }
+  const last = subnet.base + size6(subnet) - 1n
+  for (let a = subnet.base + 1n; a <= last && a < subnet.base + 65536n; a++) if (a !== gateway && !leased.has(ipv6Text(a))) return ipv6Text(a)
+  throw new LabError('network-full', `network ${net.name} has no free IPv6 address left`, {hint: 'remove stopped sandboxes (lab system prune) or use a larger v6 --subnet'})
+}
+
 function run(argv: string[], what: string): void {
   const r = spawnSync(argv[0], argv.slice(1), {encoding: 'utf8'})
   if (r.status !== 0) throw new LabError('network', `${what}: ${(r.stderr || String(r.error ?? '')).trim().split('\n')[0]}`, {hint: 'needs root, iproute2 and nsenter (util-linux)'})
@@ -428,6 +545,10 @@ function hotplug(a: NetworkAttachment, ifname: string, pid: number): void {
   run(['ip', 'link', 'add', host, 'mtu', String(a.mtu), 'type', 'veth', 'peer', 'name', ifname, 'address', macOf(a.address), 'mtu', String(a.mtu), 'netns', String(pid)], 'connect')
   run(['ip', 'link', 'set', host, 'master', a.bridge, 'up'], 'connect')
   run(['nsenter', ns, 'ip', 'addr', 'add', `${a.address}/${a.prefix}`, 'dev', ifname], 'connect')
+  if (a.address6) {
+    // usable at once: no duplicate address detection (the lease makes it unique)
+    run(['nsenter', ns, 'ip', '-6', 'addr', 'add', `${a.address6}/${a.prefix6}`, 'dev', ifname, 'nodad'], 'connect')
+  }
   run(['nsenter', ns, 'ip', 'link', 'set', ifname, 'up'], 'connect')
 }
 

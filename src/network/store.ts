@@ -22,6 +22,11 @@ export interface NetworkRecord {
   bridge: string
   subnet: string
   gateway: string
+  /** IPv6 (--ipv6): a v6 subnet and the bridge's v6 address beside the v4 ones; absent
+   * on records made before IPv6 and on the default bridge (IPv4 only, as Docker's) */
+  ipv6?: boolean
+  subnet6?: string
+  gateway6?: string
   internal: boolean
   /** inter-sandbox communication (com.docker.network.bridge.enable_icc) */
   icc: boolean

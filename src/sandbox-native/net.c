@@ -91,7 +91,7 @@ static int parse_ip(const char *s, struct in_addr *out) { return inet_pton(AF_IN
 int parse_veth_op(struct net_plan *np, int line, char **t, int n) {
   char where[32];
   snprintf(where, sizeof where, "line %d", line);
-  if (n != 8) return set_error_msg("plan", where, "veth needs a bridge, a name, an address, a prefix, a gateway, an MTU and a host prefix");
+  if (n != 8 && n != 11) return set_error_msg("plan", where, "veth needs a bridge, a name, an address, a prefix, a gateway, an MTU and a host prefix (and a v6 address, prefix and gateway)");
   if (np->n >= MAX_VETHS) return set_error_msg("plan", where, "too many networks");
   struct veth_op *o = &np->ops[np->n];
   unsigned long long prefix, mtu;
@@ -102,6 +102,15 @@ int parse_veth_op(struct net_plan *np, int line, char **t, int n) {
   o->has_gateway = strcmp(t[5], "-") != 0;
   if (o->has_gateway && parse_ip(t[5], &o->gateway) < 0) return set_error_msg("plan", where, "bad gateway");
   if (parse_u64(t[6], &mtu) < 0 || mtu < 576 || mtu > 65535) return set_error_msg("plan", where, "bad MTU");
+  o->has_v6 = n == 11;
+  if (o->has_v6) {
+    unsigned long long prefix6;
+    if (inet_pton(AF_INET6, t[8], &o->addr6) != 1) return set_error_msg("plan", where, "bad v6 address");
+    if (parse_u64(t[9], &prefix6) < 0 || prefix6 < 48 || prefix6 > 120) return set_error_msg("plan", where, "bad v6 prefix");
+    o->prefix6 = (unsigned)prefix6;
+    o->has_gateway6 = strcmp(t[10], "-") != 0;
+    if (o->has_gateway6 && inet_pton(AF_INET6, t[10], &o->gateway6) != 1) return set_error_msg("plan", where, "bad v6 gateway");
+  }
   o->bridge = t[1];
   o->ifname = t[2];
   o->host_prefix = t[7];
@@ -189,6 +198,58 @@ static int add_address(int fd, unsigned index, const struct veth_op *o) {
   return nl_talk(fd, &m.h, "RTM_NEWADDR", o->ifname);
 }
 
+/* The v6 address: IFA_F_NODAD, so it is not "tentative" for a second or more and a
+ * sandbox can bind and send from it as soon as it starts (Docker turns DAD off too). */
+static int add_address6(int fd, unsigned index, const struct veth_op *o) {
+  struct nlmsg m;
+  start_msg(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifaddrmsg));
+  struct ifaddrmsg *ifa = NLMSG_DATA(&m.h);
+  ifa->ifa_family = AF_INET6;
+  ifa->ifa_prefixlen = (unsigned char)o->prefix6;
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = index;
+  ifa->ifa_flags = IFA_F_NODAD;
+  unsigned flags = IFA_F_NODAD;
+  if (add_attr(&m.h, IFA_LOCAL, &o->addr6, 16) < 0 || add_attr(&m.h, IFA_ADDRESS, &o->addr6, 16) < 0 ||
+      add_attr(&m.h, IFA_FLAGS, &flags, sizeof flags) < 0)
+    return -1;
+  return nl_talk(fd, &m.h, "RTM_NEWADDR v6", o->ifname);
+}
+
+static int add_default_route6(int fd, unsigned index, const struct veth_op *o) {
+  struct nlmsg m;
+  start_msg(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
+  struct rtmsg *rt = NLMSG_DATA(&m.h);
+  rt->rtm_family = AF_INET6;
+  rt->rtm_table = RT_TABLE_MAIN;
+  rt->rtm_protocol = RTPROT_BOOT;
+  rt->rtm_scope = RT_SCOPE_UNIVERSE;
+  rt->rtm_type = RTN_UNICAST;
+  if (add_attr(&m.h, RTA_GATEWAY, &o->gateway6, 16) < 0 || add_attr(&m.h, RTA_OIF, &index, sizeof index) < 0) return -1;
+  return nl_talk(fd, &m.h, "RTM_NEWROUTE v6 default", o->ifname);
+}
+
+/* Inside the sandbox's own namespace: its interface takes no router advertisement (the
+ * routes are the plan's) and does no DAD on its link-local address either. /proc/sys/net
+ * is the writing task's network namespace's, so these are the sandbox's own. */
+static int v6_sysctls(const char *ifname) {
+  static const char *const keys[][2] = {{"accept_ra", "0"}, {"accept_dad", "0"}, {"disable_ipv6", "0"}};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/%s", ifname, keys[i][0]);
+    FILE *f = fopen(path, "we");
+    if (!f) {
+      /* no IPv6 in this kernel, or a /proc the namespace may not write: the address and
+       * routes below do not depend on these (its address has IFA_F_NODAD itself) */
+      if (errno == ENOENT || errno == EACCES || errno == EPERM || errno == EROFS) return 0;
+      return set_error("open", path, errno);
+    }
+    bool ok = fputs(keys[i][1], f) >= 0;
+    if (fclose(f) != 0 || !ok) return set_error("write", path, errno);
+  }
+  return 0;
+}
+
 static int add_default_route(int fd, unsigned index, const struct veth_op *o) {
   struct nlmsg m;
   start_msg(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
@@ -207,16 +268,22 @@ int configure_veths(const struct net_plan *np) {
   set_stage("net");
   autoclose int fd = nl_open();
   if (fd < 0) return -1;
-  bool routed = false;
+  bool routed = false, routed6 = false;
   for (int i = 0; i < np->n; i++) {
     const struct veth_op *o = &np->ops[i];
     unsigned index = if_nametoindex(o->ifname);
     if (!index) return set_error("if_nametoindex", o->ifname, errno ? errno : ENODEV);
-    if (add_address(fd, index, o) < 0 || link_up(fd, index, o->ifname) < 0) return -1;
+    if (o->has_v6 && v6_sysctls(o->ifname) < 0) return -1;
+    if (add_address(fd, index, o) < 0 || (o->has_v6 && add_address6(fd, index, o) < 0) || link_up(fd, index, o->ifname) < 0) return -1;
     /* one default route: the first network's that has a way out (Docker's choice) */
     if (o->has_gateway && !routed) {
       if (add_default_route(fd, index, o) < 0) return -1;
       routed = true;
+    }
+    /* and one v6 default route, the first IPv6 network's with a way out */
+    if (o->has_v6 && o->has_gateway6 && !routed6) {
+      if (add_default_route6(fd, index, o) < 0) return -1;
+      routed6 = true;
     }
   }
   return 0;

@@ -2,9 +2,11 @@
  * over rtnetlink. The host end is attached to the network's bridge (made by the engine,
  * src/network/); the peer is created directly inside the sandbox's new network namespace,
  * so it dies with that namespace: a killed sandbox or supervisor leaves no interface.
- * Plan line: veth BRIDGE IFNAME ADDRESS PREFIX GATEWAY|- MTU HOSTPREFIX
+ * Plan line: veth BRIDGE IFNAME ADDRESS PREFIX GATEWAY|- MTU HOSTPREFIX [ADDRESS6 PREFIX6 GATEWAY6|-]
  * (GATEWAY "-": no default route, as on an --internal network; the host end is named
- * HOSTPREFIX and 8 random hex digits, so the network's firewall can name its ports). */
+ * HOSTPREFIX and 8 random hex digits, so the network's firewall can name its ports; the
+ * v6 part on an IPv6 network: the address is added without duplicate address detection,
+ * so it is usable at once; the engine's lease makes it unique on the network). */
 #ifndef LAB_NET_H
 #define LAB_NET_H
 
@@ -23,6 +25,11 @@ struct veth_op {
   struct in_addr gateway;
   bool has_gateway;
   unsigned mtu;
+  bool has_v6;
+  struct in6_addr addr6;
+  unsigned prefix6;
+  struct in6_addr gateway6;
+  bool has_gateway6;
 };
 
 struct net_plan {

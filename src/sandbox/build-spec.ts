@@ -187,7 +187,7 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
 
   // --- network
   const network = req.network ?? 'none'
-  const bridgeFlags = ([['ip', req.ip], ['network-alias', req.networkAliases], ['publish', req.publish], ['publish-all', req.publishAll], ['dns', req.dns], ['dns-search', req.dnsSearch], ['link', req.links]] as const).filter(([, v]) => v !== undefined && v !== false)
+  const bridgeFlags = ([['ip', req.ip], ['ip6', req.ip6], ['network-alias', req.networkAliases], ['publish', req.publish], ['publish-all', req.publishAll], ['dns', req.dns], ['dns-search', req.dnsSearch], ['link', req.links]] as const).filter(([, v]) => v !== undefined && v !== false)
   let bridged: Awaited<ReturnType<BridgeNetworks['attach']>> | undefined
   if (isBridged(network)) {
     const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]

@@ -20,6 +20,11 @@ export interface NetworkAttachment {
   prefix: number
   /** the default route (none on an --internal network) */
   gateway: string | null
+  /** IPv6 networks: the v6 address, its prefix length and the v6 default route (null on
+   * an --internal network); absent on an IPv4-only one */
+  address6?: string
+  prefix6?: number
+  gateway6?: string | null
   mtu: number
   /** names the network's resolver answers for, besides the sandbox's name */
   aliases: string[]

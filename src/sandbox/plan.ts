@@ -5,7 +5,7 @@
  * Wire format (fd 3 of lab-helper): one operation per line, tokens separated by one
  * space, every token percent-encoded (a lone "%" is the empty string), ending "end".
  *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
- *   veth BRIDGE IFNAME ADDRESS PREFIX GATEWAY|- MTU HOSTPREFIX   a veth pair onto a host bridge (net.h)
+ *   veth BRIDGE IFNAME ADDRESS PREFIX GATEWAY|- MTU HOSTPREFIX [ADDRESS6 PREFIX6 GATEWAY6|-]   a veth pair onto a host bridge (net.h; the v6 part on an IPv6 network)
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
  *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap,hide or -
  *                                          hide (with idmap): SRC is an overlay's only upper, its sibling .NAME.work the work dir
@@ -75,6 +75,7 @@ export type PlanOp =
   | ['ns', Ns]
   | ['loopback']
   | ['veth', string, string, string, number, string, number, string]
+  | ['veth', string, string, string, number, string, number, string, string, number, string]
   | ['idpool', Path, number, number, number]
   | ['mapper', Path, Path]
   | ['uidmap' | 'gidmap', number, number, number]
@@ -248,7 +249,7 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
   // dies with the namespace
   if (spec.network === 'bridge' && spec.bridge && !joined.has('net')) {
     ops.push(['ns', 'net'], ['loopback'])
-    spec.bridge.networks.forEach((n, i) => ops.push(['veth', n.bridge, `eth${i}`, n.address, n.prefix, n.gateway ?? '-', n.mtu, vethPrefix(n.networkId)]))
+    spec.bridge.networks.forEach((n, i) => ops.push(['veth', n.bridge, `eth${i}`, n.address, n.prefix, n.gateway ?? '-', n.mtu, vethPrefix(n.networkId), ...(n.address6 ? [n.address6, n.prefix6!, n.gateway6 ?? '-'] : [])] as PlanOp))
   }
   ops.push(...usernsOps(spec, joined.has('user')))
   for (const j of ctx.joins ?? []) ops.push(['join', j.kind, j.pid, j.start])

@@ -45,6 +45,8 @@ export interface SandboxRequest {
   network?: string
   /** bridged networks (src/sandbox/networks.ts): --ip, --network-alias, -p, -P, --expose, --dns, --dns-search, --link */
   ip?: string
+  /** --ip6: the v6 address on a network with IPv6 */
+  ip6?: string
   networkAliases?: string[]
   publish?: string[]
   publishAll?: boolean

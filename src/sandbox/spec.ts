@@ -104,6 +104,8 @@ const absPath = {
 } as const
 
 const IPV4 = {type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'} as const
+/** an IPv6 address's text (checked in full where it is made: src/network/cidr6.ts) */
+const IPV6 = {type: 'string', pattern: '^[0-9a-f:]{2,39}$'} as const
 const size = {type: 'integer', minimum: 0, maximum: 2 ** 50} as const
 const rlimValue = {anyOf: [{type: 'integer', minimum: 0, maximum: 2 ** 53 - 1}, {const: 'unlimited'}]} as const
 
@@ -234,6 +236,10 @@ export const SANDBOX_SPEC_SCHEMA = {
               address: IPV4,
               prefix: {type: 'integer', minimum: 1, maximum: 30},
               gateway: {anyOf: [IPV4, {type: 'null'}]},
+              // IPv6 networks (src/network/cidr6.ts prints them canonical)
+              address6: IPV6,
+              prefix6: {type: 'integer', minimum: 48, maximum: 120},
+              gateway6: {anyOf: [IPV6, {type: 'null'}]},
               mtu: {type: 'integer', minimum: 576, maximum: 65535},
               aliases: {type: 'array', maxItems: 64, items: {type: 'string', pattern: '^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,252})$'}},
             },
@@ -247,7 +253,7 @@ export const SANDBOX_SPEC_SCHEMA = {
             additionalProperties: false,
             required: ['hostIp', 'hostPort', 'port', 'proto'],
             properties: {
-              hostIp: IPV4,
+              hostIp: {anyOf: [IPV4, IPV6]},
               hostPort: {type: 'integer', minimum: 1, maximum: 65535},
               port: {type: 'integer', minimum: 1, maximum: 65535},
               proto: {enum: ['tcp', 'udp']},

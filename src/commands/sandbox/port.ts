@@ -3,6 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {engine, stateDirFlag} from '../../cli/lifecycle-flags.js'
 import {LabError} from '../../errors.js'
+import {hostText} from '../../network/ports.js'
 
 export default class SandboxPort extends BaseCommand {
   static override summary = 'List a sandbox\'s published ports, or the host address of one (PORT[/udp])'
@@ -20,7 +21,8 @@ export default class SandboxPort extends BaseCommand {
       if (!ports.length) throw new LabError('no-such-port', `sandbox ${rec.name} does not publish ${want}`, {hint: `see lab sandbox port ${rec.name}`, exitCode: 1})
     }
     if (!this.jsonEnabled()) {
-      for (const p of ports) this.log(args.port === undefined ? `${p.port} -> ${p.hostIp}:${p.hostPort}` : `${p.hostIp}:${p.hostPort}`)
+      // as Docker prints them: 80/tcp -> 0.0.0.0:8080, 80/tcp -> [::]:8080
+      for (const p of ports) this.log(args.port === undefined ? `${p.port} -> ${hostText(p.hostIp)}:${p.hostPort}` : `${hostText(p.hostIp)}:${p.hostPort}`)
     }
     return ports
   }
