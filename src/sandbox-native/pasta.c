@@ -91,6 +91,12 @@ static void close_all_but(const int *keep, int n) {
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
+/* Signals as a fresh program expects them: the helper ignores SIGPIPE, which exec
+ * keeps, and pasta refuses to start when SIGPIPE was already ignored. */
+static void default_signals(void) {
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+}
+
 static void unblock_all(void) {
   sigset_t none;
   sigemptyset(&none);
@@ -177,6 +183,7 @@ static _Noreturn void keeper_init(const struct pasta_plan *pp, int netfd, int re
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(errp[1], 2) < 0) _exit(126);
     if (fcntl(netfd, F_SETFD, 0) < 0) _exit(126); /* the one fd pasta inherits */
+    default_signals();
     unblock_all();
     execv(pp->path, argv);
     dprintf(2, "cannot run %s: %s\n", pp->path, strerror(errno));

@@ -8,6 +8,7 @@ import {readFileSync, realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
 import {isBridged, requireBridgeNetworks, type BridgeNetworks} from './networks.js'
+import {isPastaNetwork, type PastaSpec} from './pasta.js'
 import {usageError} from '../errors.js'
 import {imageRoot, type ImageRoot} from '../images/overlay.js'
 import {applyImageEnv, imageCommand} from '../images/run-config.js'
@@ -202,7 +203,11 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
   const network = req.network ?? 'none'
   const bridgeFlags = ([['ip', req.ip], ['network-alias', req.networkAliases], ['publish', req.publish], ['publish-all', req.publishAll], ['dns', req.dns], ['dns-search', req.dnsSearch], ['link', req.links]] as const).filter(([, v]) => v !== undefined && v !== false)
   let bridged: Awaited<ReturnType<BridgeNetworks['attach']>> | undefined
-  if (isBridged(network)) {
+  let pasta: PastaSpec | undefined
+  if (isPastaNetwork(network)) {
+    // rootless user-mode networking (bridge without root means this too)
+    pasta = await requireBridgeNetworks(network).pasta(req, {id, exposed: [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]}, opts.store)
+  } else if (isBridged(network)) {
     const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]
     bridged = await requireBridgeNetworks(network).attach(req, {id, hostname, exposed}, opts.store)
   } else if (network !== 'none' && network !== 'host') {
@@ -253,8 +258,9 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
     root,
     mounts,
     userns: parseUsernsOption(req.userns),
-    network: bridged ? 'bridge' : (network as 'none' | 'host'),
+    network: bridged ? 'bridge' : pasta ? 'pasta' : (network as 'none' | 'host'),
     ...(bridged ? {bridge: bridged.bridge} : {}),
+    ...(pasta ? {pasta} : {}),
     extraHosts: [...(bridged?.extraHosts ?? []), ...(req.addHost ?? []).map(parseAddHost)],
     timeoutMs: req.timeout === undefined ? 0 : typeof req.timeout === 'number' ? timeoutMs(req.timeout) : parseDuration(req.timeout, '--timeout'),
     seccomp: await seccompForSandbox(seccompOpt, capabilities, {restrictSetid: writesRootOwnedVolume(mounts, req.userns)}),
