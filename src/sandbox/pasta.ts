@@ -70,6 +70,15 @@ export function tunUsable(): boolean {
   }
 }
 
+/** Whether users other than root may open the tun device (mode o+rw). */
+export function othersMayOpenTun(): boolean {
+  try {
+    return (statSync(TUN_DEVICE).mode & 0o006) === 0o006
+  } catch {
+    return false
+  }
+}
+
 /** pasta's path, or the one-line error that says what is missing here and how to fix it. */
 export function requirePasta(): string {
   const bin = pastaBinary()
@@ -81,7 +90,7 @@ export function requirePasta(): string {
     } catch {
       mode = ' (missing)'
     }
-    throw usageError(`pasta needs ${TUN_DEVICE} readable and writable by you${mode}`, `as root: chmod 0666 ${TUN_DEVICE} (the usual default; opening it gives no privilege outside your own namespaces), or use --network none`)
+    throw usageError(`pasta needs ${TUN_DEVICE} readable and writable by you${mode}`, `as root: chmod 0666 ${TUN_DEVICE} (Debian's default), or use --network none`)
   }
   return bin
 }
