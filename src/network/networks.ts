@@ -98,7 +98,7 @@ export class Networks {
   async create(o: CreateOptions): Promise<NetworkRecord> {
     if (process.getuid?.() !== 0) throw usageError('user-defined networks need root', 'without root, run sandboxes with --network pasta (or bridge): user-mode networking with pasta')
     assertNetworkName(o.name)
-    if (RESERVED.has(o.name)) throw usageError(`network name "${o.name}" is reserved`, 'pick another name; bridge, host and none are built in')
+    if (RESERVED.has(o.name)) throw usageError(`network name "${o.name}" is reserved`, 'pick another name; bridge, host, none and pasta are built in')
     if ((o.driver ?? 'bridge') !== 'bridge') throw usageError(`unknown network driver "${o.driver}"`, 'lab has the bridge driver only')
     const opts = keyValues(o.opts, '--opt')
     const labels = keyValues(o.labels, '--label')
