@@ -208,6 +208,22 @@ test('no pasta outlives a SIGKILLed CLI, nor a SIGKILLed supervisor', async () =
   await lab(['sandbox', 'rm', '-f', 'sup'])
 })
 
+test('a restarting sandbox has one pasta per run, never two, and none once it stopped restarting', async () => {
+  // each run fails after a moment; on-failure:3 makes four runs, each with its own namespace
+  const d = await lab(['sandbox', 'run', '-d', '--name', 'flaky', '--restart', 'on-failure:3', '--network', 'pasta', '-p', '18090:80', '--', 'sh', '-c', 'sleep 0.3; exit 3'])
+  assert.is(d.code, 0, d.stderr)
+  let most = 0
+  const done = await waitFor(async () => {
+    most = Math.max(most, pastaPids().length)
+    const st = JSON.parse((await lab(['sandbox', 'inspect', 'flaky'])).stdout)[0]
+    return st.State.Status === 'exited' && st.RestartCount === 3
+  }, 60_000, 20)
+  assert.ok(done, 'the sandbox ran four times and stopped')
+  assert.ok(most <= 1, `at most one pasta at a time (saw ${most})`)
+  await noPasta('after the last restart')
+  await lab(['sandbox', 'rm', '-f', 'flaky'])
+})
+
 test('one-line errors: a low host port, an option pasta is not given, a user-defined network, pasta as root', async () => {
   const low = await lab(['sandbox', 'run', '--network', 'pasta', '-p', '80:80', '--', 'true'])
   assert.is(low.code, 125)
