@@ -204,11 +204,11 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
   const bridgeFlags = ([['ip', req.ip], ['network-alias', req.networkAliases], ['publish', req.publish], ['publish-all', req.publishAll], ['dns', req.dns], ['dns-search', req.dnsSearch], ['link', req.links]] as const).filter(([, v]) => v !== undefined && v !== false)
   let bridged: Awaited<ReturnType<BridgeNetworks['attach']>> | undefined
   let pasta: PastaSpec | undefined
+  const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]
   if (isPastaNetwork(network)) {
     // rootless user-mode networking (bridge without root means this too)
-    pasta = await requireBridgeNetworks(network).pasta(req, {id, exposed: [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]}, opts.store)
+    pasta = await requireBridgeNetworks(network).pasta(req, {id, exposed}, opts.store)
   } else if (isBridged(network)) {
-    const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]
     bridged = await requireBridgeNetworks(network).attach(req, {id, hostname, exposed}, opts.store)
   } else if (network !== 'none' && network !== 'host') {
     throw usageError(`unknown network "${network}"`, 'use --network none (the default: loopback only), bridge, a network of `lab network create`, or host')
