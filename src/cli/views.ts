@@ -42,7 +42,7 @@ export function psRow(s: SandboxSummary): SandboxSummary & {status: string} {
 function networkSettings(rec: SandboxRecord): Record<string, unknown> {
   const b = rec.spec.bridge
   const ports: Record<string, Array<{HostIp: string; HostPort: string}>> = {}
-  for (const p of b?.ports ?? []) (ports[`${p.port}/${p.proto}`] ??= []).push({HostIp: p.hostIp, HostPort: String(p.hostPort)})
+  for (const p of b?.ports ?? rec.spec.pasta?.ports ?? []) (ports[`${p.port}/${p.proto}`] ??= []).push({HostIp: p.hostIp, HostPort: String(p.hostPort)})
   return {
     Ports: ports,
     Networks: Object.fromEntries((b?.networks ?? []).map((n) => [n.network, {

@@ -76,9 +76,9 @@ export function labName(lab: Lab, short: string): string {
 
 /** Networks of a lab are named for it too; the built-in ones keep their names. */
 export function labNetworkName(lab: Lab, short: string): string {
-  return BUILTIN_NETWORKS.has(short) ? short : labName(lab, short)
+  return BUILTIN_NETWORKS.has(short) || short.startsWith('pasta:') ? short : labName(lab, short)
 }
-const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default'])
+const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default', 'pasta'])
 
 /** A result of the same shape for outcomes that are not runs (logs, wait, rm…). */
 function synthetic(name: string, f: {exitCode?: number; verdict?: Verdict; stdout?: string; stderr?: string; wallMs?: number; signal?: string | null}): SandboxResult {

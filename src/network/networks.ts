@@ -30,7 +30,7 @@ import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './por
 import {assertNetworkName, DEFAULT_MTU, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
 
 const ALIAS = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*$/
-const DNS_SEARCH = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/
+export const DNS_SEARCH = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/
 
 export interface CreateOptions {
   name: string
@@ -74,7 +74,7 @@ function keyValues(list: string[] | undefined, what: string): Record<string, str
   return out
 }
 
-function hostResolvers(): {servers: string[]; search: string[]} {
+export function hostResolvers(): {servers: string[]; search: string[]} {
   let text = ''
   try {
     text = readFileSync('/etc/resolv.conf', 'utf8')
@@ -103,8 +103,9 @@ export class Networks {
   // ------------------------------------------------------------ lab network …
 
   async create(o: CreateOptions): Promise<NetworkRecord> {
+    if (process.getuid?.() !== 0) throw usageError('user-defined networks need root', 'without root, run sandboxes with --network pasta (or bridge): user-mode networking with pasta')
     assertNetworkName(o.name)
-    if (RESERVED.has(o.name)) throw usageError(`network name "${o.name}" is reserved`, 'pick another name; bridge, host and none are built in')
+    if (RESERVED.has(o.name)) throw usageError(`network name "${o.name}" is reserved`, 'pick another name; bridge, host, none and pasta are built in')
     if ((o.driver ?? 'bridge') !== 'bridge') throw usageError(`unknown network driver "${o.driver}"`, 'lab has the bridge driver only')
     const opts = keyValues(o.opts, '--opt')
     const labels = keyValues(o.labels, '--label')
@@ -270,7 +271,8 @@ export class Networks {
   // ------------------------------------------------------------ BridgeNetworks (the engine's)
 
   async attach(req: SandboxRequest, sb: {id: string; hostname: string; exposed: string[]}): Promise<{bridge: BridgeSpec; extraHosts: Array<{host: string; address: string}>}> {
-    if (process.getuid?.() !== 0) throw usageError('bridged networks need root for now', 'run as root, or use --network none or host')
+    // without root, bridge means pasta (src/network/pasta.ts); a user-defined network needs root
+    if (process.getuid?.() !== 0) throw usageError(`network ${req.network} is a user-defined network, which needs root`, 'without root, use --network pasta (or bridge): user-mode networking with pasta')
     const net = this.nets.get(req.network!)
     const userDefined = net.name !== DEFAULT_NETWORK
     const aliases = req.networkAliases ?? []

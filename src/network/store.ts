@@ -44,7 +44,7 @@ export const DEFAULT_NETWORK = 'bridge'
  * fitted to the uplink by path MTU discovery, whose ICMP the firewall lets through
  * (related); -o com.docker.network.driver.mtu=1500 gives Docker's default. */
 export const DEFAULT_MTU = 65520
-export const RESERVED = new Set(['bridge', 'host', 'none', 'default'])
+export const RESERVED = new Set(['bridge', 'host', 'none', 'default', 'pasta'])
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/
 
 export function defaultNetwork(): NetworkRecord {

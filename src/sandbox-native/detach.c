@@ -70,6 +70,7 @@ struct sup {
   bool caller_gone;
   struct logsink log;
   pid_t child;
+  pid_t keeper; /* pasta's keeper of this run (pasta.h), else 0 */
   int status_fd;
   const char *state;
   const char *kill_reason; /* why killt fires: "timeout" or "stop" */
@@ -315,6 +316,7 @@ static long long next_backoff(struct sup *s) {
 
 static void began(struct sup *s, const struct running *run) {
   s->child = run->pid;
+  s->keeper = run->keeper;
   s->status_fd = run->status_fd;
   s->state = "running";
   s->killed_by = NULL;
@@ -371,6 +373,7 @@ static int supervise_loop(struct sup *s) {
       struct rusage ru;
       pid_t w = wait4(s->child, &ws, WNOHANG, &ru);
       if (w == s->child) {
+        stop_pasta(&s->keeper); /* each run has its own namespace, and pasta */
         drain_output(s);
         on_exit_status(s, ws);
         if (!s->killed_by && s->kill_reason && s->manual_stop) s->killed_by = "stop";

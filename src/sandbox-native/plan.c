@@ -282,6 +282,8 @@ static int parse_line(struct plan *p, int line, char **t, int n) {
     p->loopback = true;
   } else if (strcmp(op, "veth") == 0) {
     return parse_veth_op(&p->net, line, t, n);
+  } else if (strcmp(op, "pasta") == 0 || strcmp(op, "pastaport") == 0) {
+    return parse_pasta_op(&p->pasta, line, t, n);
   } else if (strcmp(op, "timeout") == 0) {
     NEED(2);
     if (parse_u64(t[1], &p->timeout_ms) < 0) return bad(line, "bad timeout");

@@ -14,6 +14,7 @@
 #include "exec.h"
 #include "join.h"
 #include "net.h"
+#include "pasta.h"
 #include "tty.h"
 
 #define MAX_OPS 512
@@ -119,6 +120,7 @@ struct plan {
   bool init;              /* run a reaping init as PID 1 */
   bool loopback;          /* bring lo up in a new net namespace */
   struct net_plan net;    /* veth pairs onto bridges (net.h) */
+  struct pasta_plan pasta; /* rootless: pasta serves the sandbox's network (pasta.h) */
   bool new_session;
   unsigned long long timeout_ms;
   /* Each module's own plan lines (their headers list them). */

@@ -7,7 +7,7 @@
  *           -> clone(new namespaces)
  *   child   wait for "go"  (the parent first moves it into its cgroups and writes
  *           its id maps, so everything the child does is already accounted and mapped)
- *   parent  [veth pairs onto bridges, net.c] -> "go"
+ *   parent  [veth pairs onto bridges, net.c] [pasta up, pasta.c] -> "go"
  *   child   cgroup ns -> setsid -> hostname, lo up, [veth addresses, route] -> build root, pivot -> rlimits
  *           -> drop capabilities, switch user, no_new_privs -> [fork init]
  *           -> [pty from the sandbox's devpts, see tty.c] -> cwd check -> seal fds
@@ -38,6 +38,7 @@
 #include "join.h"
 #include "mount.h"
 #include "net.h"
+#include "pasta.h"
 #include "ns.h"
 #include "process.h"
 #include "seccomp.h"
@@ -148,9 +149,12 @@ int start_sandbox(struct plan *p, const struct sock_fprog *filter, int report_fd
   close_now(&tty_w);
   /* The veth pairs after the maps (the peer is created in the child's namespace, owned
    * by its user namespace) and before "go": the child configures them first thing. */
+  /* pasta likewise: it configures the interface in the child's namespace before "go". */
   if (join_cgroups(child, p) < 0 || write_id_maps(child, p) < 0 || attach_veths(&p->net, child) < 0 ||
+      start_pasta(&p->pasta, child, &run->keeper) < 0 ||
       (write(go_w, "g", 1) != 1 && set_error("write", "sync pipe", errno) < 0)) {
     start_failed(report_fd, error_event);
+    stop_pasta(&run->keeper);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     return -1;

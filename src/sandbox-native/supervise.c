@@ -109,6 +109,8 @@ int supervise(const struct running *run, int ctl, const struct plan *p, bool *ca
     }
   }
   tty_relay_end(&tr);
+  pid_t keeper = run->keeper;
+  stop_pasta(&keeper); /* the sandbox is over: its network too */
   long long wall = now_us() - start;
   /* With an init as PID 1, the program's own status comes from the init. */
   if (status_fd >= 0) {

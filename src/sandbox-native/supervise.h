@@ -17,6 +17,7 @@ struct running {
   pid_t pid;        /* the sandbox's first process: its init (--init) or the program */
   int status_fd;    /* with an init: where it reports the program's wait status, else -1 */
   int tty_master;   /* -t: the master of the program's pty, else -1 */
+  pid_t keeper;     /* rootless networking: pasta's keeper (pasta.h), else 0 */
 };
 
 /* Runs until the sandbox's first process is gone; writes the "exit" event on ctl.

@@ -33,7 +33,7 @@ export const RUN_FLAGS: FlagDef[] = [
   {name: 'rootfs', kind: 'string', helpValue: 'DIR', description: 'use a prepared root directory instead of the host\'s system directories'},
   {name: 'image', kind: 'string', helpValue: 'IMAGE', description: 'run on an image of the store (as IMAGE before --)'},
   {name: 'entrypoint', kind: 'string', helpValue: 'CMD', description: 'replace the image\'s entrypoint ("" clears it and its Cmd)'},
-  {name: 'network', kind: 'string', aliases: ['net'], helpValue: 'none|bridge|NAME|host|sandbox:NAME', description: 'none (default: only loopback, up), bridge (the default bridge network), NAME (a network of `lab network create`), host, or sandbox:NAME to share a running sandbox\'s network'},
+  {name: 'network', kind: 'string', aliases: ['net'], helpValue: 'none|bridge|NAME|pasta|host|sandbox:NAME', description: 'none (default: only loopback, up), bridge (the default bridge network; without root: pasta), NAME (a network of `lab network create`), pasta[:--map-gw] (without root: user-mode networking), host, or sandbox:NAME to share a running sandbox\'s network'},
   {name: 'ip', kind: 'string', helpValue: 'ADDRESS', description: 'the sandbox\'s IPv4 address on a user-defined network'},
   {name: 'ip6', kind: 'string', helpValue: 'ADDRESS', description: 'the sandbox\'s IPv6 address on a network made with --ipv6'},
   {name: 'network-alias', kind: 'multiple', aliases: ['net-alias'], helpValue: 'NAME', description: 'another name the network\'s resolver answers for this sandbox (user-defined networks)'},

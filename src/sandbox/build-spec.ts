@@ -8,6 +8,7 @@ import {realpathSync, statSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 
 import {isBridged, requireBridgeNetworks, type BridgeNetworks} from './networks.js'
+import {isPastaNetwork, type PastaSpec} from './pasta.js'
 import {usageError} from '../errors.js'
 import {imageRoot, type ImageRoot} from '../images/overlay.js'
 import {applyImageEnv, imageCommand} from '../images/run-config.js'
@@ -189,8 +190,12 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
   const network = req.network ?? 'none'
   const bridgeFlags = ([['ip', req.ip], ['ip6', req.ip6], ['network-alias', req.networkAliases], ['publish', req.publish], ['publish-all', req.publishAll], ['dns', req.dns], ['dns-search', req.dnsSearch], ['link', req.links]] as const).filter(([, v]) => v !== undefined && v !== false)
   let bridged: Awaited<ReturnType<BridgeNetworks['attach']>> | undefined
-  if (isBridged(network)) {
-    const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]
+  let pasta: PastaSpec | undefined
+  const exposed = [...(req.expose ?? []), ...Object.keys(imageConfig?.ExposedPorts ?? {})]
+  if (isPastaNetwork(network)) {
+    // rootless user-mode networking (bridge without root means this too)
+    pasta = await requireBridgeNetworks(network).pasta(req, {id, exposed}, opts.store)
+  } else if (isBridged(network)) {
     bridged = await requireBridgeNetworks(network).attach(req, {id, hostname, exposed}, opts.store)
   } else if (network !== 'none' && network !== 'host') {
     throw usageError(`unknown network "${network}"`, 'use --network none (the default: loopback only), bridge, a network of `lab network create`, or host')
@@ -240,8 +245,9 @@ export async function buildSpec(req: SandboxRequest, opts: {stateDir?: string; s
     root,
     mounts,
     userns: parseUsernsOption(req.userns),
-    network: bridged ? 'bridge' : (network as 'none' | 'host'),
+    network: bridged ? 'bridge' : pasta ? 'pasta' : (network as 'none' | 'host'),
     ...(bridged ? {bridge: bridged.bridge} : {}),
+    ...(pasta ? {pasta} : {}),
     extraHosts: [...(bridged?.extraHosts ?? []), ...(req.addHost ?? []).map(parseAddHost)],
     timeoutMs: req.timeout === undefined ? 0 : typeof req.timeout === 'number' ? timeoutMs(req.timeout) : parseDuration(req.timeout, '--timeout'),
     seccomp: await seccompForSandbox(seccompOpt, capabilities, {restrictSetid: writesRootOwnedVolume(mounts, req.userns)}),

@@ -5,6 +5,7 @@ import {assertHelperBuilt, HELPER_PATH} from './helper.js'
 import {buildSpec} from './build-spec.js'
 import {cgroupInfo, findLibseccomp, kernelAtLeast, kernelVersion, namespacesSupported, overlaySupported, seccompSupport, userNamespaceRestrictions} from './host.js'
 import {delegatedParent} from './cgroups/rootless.js'
+import {othersMayOpenTun, pastaBinary, TUN_DEVICE, tunUsable} from './pasta.js'
 import {runSandbox} from './run.js'
 import {imageRootCheck, imageStoreCheck} from '../images/doctor.js'
 
@@ -74,7 +75,15 @@ export async function runDoctor(): Promise<DoctorReport> {
   const netTools = [['ip', '-V'], ['nft', '--version']].filter(([c, a]) => spawnSync(c, [a]).status !== 0).map(([c]) => c)
   add(netTools.length === 0 && root
     ? {name: 'bridged networks', status: 'ok', detail: 'ip and nft found (--network bridge|NAME, -p)'}
-    : {name: 'bridged networks', status: 'warn', detail: root ? `missing: ${netTools.join(', ')}` : 'need root for now', fix: root ? 'apt-get install iproute2 nftables' : 'run as root, or keep to --network none|host|sandbox:NAME'})
+    : {name: 'bridged networks', status: 'warn', detail: root ? `missing: ${netTools.join(', ')}` : 'need root; without root, --network pasta|bridge use pasta (below)', fix: root ? 'apt-get install iproute2 nftables' : 'run as root, or use --network pasta'})
+
+  // rootless networking (src/sandbox/pasta.ts): pasta, and a tun device the caller may open
+  const pasta = pastaBinary()
+  // as root: whether the users who would run rootless sandboxes may open it
+  const tun = root ? othersMayOpenTun() : tunUsable()
+  add(pasta && tun
+    ? {name: 'pasta', status: 'ok', detail: `${pasta}${root ? ' (used without root: --network pasta|bridge)' : ' (--network pasta|bridge)'}`}
+    : {name: 'pasta', status: 'warn', detail: !pasta ? 'not installed: rootless sandboxes have no network but loopback' : `${TUN_DEVICE} is not readable and writable${root ? ' by other users' : ''}`, fix: !pasta ? 'apt-get install passt · dnf install passt' : `chmod 0666 ${TUN_DEVICE} (the usual default)`})
 
   add(
     kernelAtLeast(5, 12)

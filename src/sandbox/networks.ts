@@ -6,6 +6,7 @@
  * a request that names a bridged network without it registered is refused.
  */
 import {usageError} from '../errors.js'
+import type {PastaSpec} from './pasta.js'
 import type {SandboxRequest} from './request.js'
 import type {Store} from './state/store.js'
 
@@ -53,6 +54,9 @@ export interface BridgeNetworks {
   beforeStart(store: Store, id: string): Promise<void>
   /** after sandboxes were removed (rm, prune): leases, ports and names of the gone are dropped */
   reconcile(store: Store): Promise<void>
+  /** rootless --network pasta[:--map-gw] (and bridge without root): published ports and
+   * the resolver of a sandbox served by pasta (src/sandbox/pasta.ts) */
+  pasta(req: SandboxRequest, sandbox: {id: string; exposed: string[]}, store?: Store): Promise<PastaSpec>
 }
 
 let provider: BridgeNetworks | undefined

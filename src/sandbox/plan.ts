@@ -6,6 +6,8 @@
  * space, every token percent-encoded (a lone "%" is the empty string), ending "end".
  *   version 1 | ns pid|mount|uts|ipc|net|cgroup|user | hostname NAME | loopback
  *   veth BRIDGE IFNAME ADDRESS PREFIX GATEWAY|- MTU HOSTPREFIX [ADDRESS6 PREFIX6 GATEWAY6|-]   a veth pair onto a host bridge (net.h; the v6 part on an IPv6 network)
+ *   pasta PATH map-gw|no-map-gw            rootless: pasta serves the new network namespace (pasta.h)
+ *   pastaport tcp|udp ADDRESS HOSTPORT PORT   a port pasta publishes from the host
  *   root SIZE ro|rw                       scratch tmpfs the root is built on
  *   bind SRC DST FLAGS                     FLAGS: ro,nosuid,nodev,noexec,optional,file,idmap,rootmap,hide or -
  *                                          hide (with idmap): SRC is an overlay's only upper, its sibling .NAME.work the work dir
@@ -58,6 +60,7 @@ import {capabilityMask} from './capabilities.js'
 import {groupFile, hostsFile, NSSWITCH, passwdFile, sandboxGroups, sandboxUsers} from './etc.js'
 import {isWithin} from './paths.js'
 import {dirRootOps, hostEtcOps, hostRootOps, hostTopLevel, imageRootOps} from './rootfs.js'
+import {pastaOps, requirePasta} from './pasta.js'
 import type {SandboxSpec} from './spec.js'
 import {ensurePoolLockDir, idPool, POOL_LOCK_DIR, RANGE_SIZE, rootlessRanges} from './userns.js'
 
@@ -76,6 +79,8 @@ export type PlanOp =
   | ['loopback']
   | ['veth', string, string, string, number, string, number, string]
   | ['veth', string, string, string, number, string, number, string, string, number, string]
+  | ['pasta', Path, 'map-gw' | 'no-map-gw']
+  | ['pastaport', 'tcp' | 'udp', string, number, number]
   | ['idpool', Path, number, number, number]
   | ['mapper', Path, Path]
   | ['uidmap' | 'gidmap', number, number, number]
@@ -226,7 +231,7 @@ function resolvConf(dns: {servers: string[]; search: string[]; options: string[]
 
 function etcOps(spec: SandboxSpec, ctx: PlanContext): PlanOp[] {
   const {uid, gid} = spec.process.user
-  const resolv = spec.network === 'host' ? ctx.hostResolvConf ?? '' : spec.bridge ? resolvConf(spec.bridge.dns) : '# this sandbox has no network\n'
+  const resolv = spec.network === 'host' ? ctx.hostResolvConf ?? '' : spec.bridge ? resolvConf(spec.bridge.dns) : spec.pasta ? resolvConf(spec.pasta.dns) : '# this sandbox has no network\n'
   return [
     ['mkdir', '/etc', '755'],
     ['file', '/etc/passwd', '644', passwdFile(sandboxUsers(uid, gid))],
@@ -251,6 +256,8 @@ export function buildPlan(spec: SandboxSpec, ctx: PlanContext = {}): PlanOp[] {
     ops.push(['ns', 'net'], ['loopback'])
     spec.bridge.networks.forEach((n, i) => ops.push(['veth', n.bridge, `eth${i}`, n.address, n.prefix, n.gateway ?? '-', n.mtu, vethPrefix(n.networkId), ...(n.address6 ? [n.address6, n.prefix6!, n.gateway6 ?? '-'] : [])] as PlanOp))
   }
+  // rootless: its own namespace, served by pasta under a keeper that ends with it (pasta.c)
+  if (spec.network === 'pasta' && spec.pasta && !joined.has('net')) ops.push(['ns', 'net'], ['loopback'], ...pastaOps(spec.pasta, requirePasta()))
   ops.push(...usernsOps(spec, joined.has('user')))
   for (const j of ctx.joins ?? []) ops.push(['join', j.kind, j.pid, j.start])
   ops.push(['hostname', spec.hostname])

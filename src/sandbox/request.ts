@@ -14,6 +14,7 @@
  * to its record.
  */
 import {isBridged} from './networks.js'
+import {isPastaNetwork} from './pasta.js'
 import type {Mount} from './spec.js'
 import type {LimitsRequest} from './limits.js'
 
@@ -114,5 +115,11 @@ export function namesManagedVolume(v: string): boolean {
 export function needsSupervisor(req: RunRequest): boolean {
   return req.detach === true || req.keep === true || req.restart !== undefined || req.volumesFrom !== undefined ||
     (req.volumes ?? []).some(namesManagedVolume) || req.ipc !== undefined || req.pid !== undefined ||
-    /^(sandbox|container):/.test(req.network ?? '') || isBridged(req.network)
+    /^(sandbox|container):/.test(req.network ?? '') || (isBridged(req.network) && !pastaUnrecorded(req))
+}
+
+/** A sandbox on pasta publishing no port holds nothing of the host's a record must
+ * name (pasta goes with it, pasta.c), so it runs as one with --network none does. */
+function pastaUnrecorded(req: RunRequest): boolean {
+  return isPastaNetwork(req.network) && !req.publish?.length && !req.publishAll
 }

@@ -6,9 +6,10 @@
  */
 
 import type {BridgeSpec} from './networks.js'
+import type {PastaSpec} from './pasta.js'
 import {LIMITS_SCHEMA, type Limits} from './limits.js'
 
-export type NetworkMode = 'none' | 'host' | 'bridge'
+export type NetworkMode = 'none' | 'host' | 'bridge' | 'pasta'
 
 export interface BindMount {
   type: 'bind'
@@ -81,6 +82,8 @@ export interface SandboxSpec {
   network: NetworkMode
   /** network 'bridge': the attachments, published ports and resolver (networks.ts) */
   bridge?: BridgeSpec
+  /** network 'pasta' (rootless): what pasta publishes and the resolver (pasta.ts) */
+  pasta?: PastaSpec
   /** extra /etc/hosts lines: name → address */
   extraHosts: Array<{host: string; address: string}>
   /** wall-clock limit in milliseconds; 0 means none */
@@ -215,7 +218,7 @@ export const SANDBOX_SPEC_SCHEMA = {
       },
     },
     userns: {enum: ['private', 'host']},
-    network: {enum: ['none', 'host', 'bridge']},
+    network: {enum: ['none', 'host', 'bridge', 'pasta']},
     bridge: {
       type: 'object',
       additionalProperties: false,
@@ -254,6 +257,40 @@ export const SANDBOX_SPEC_SCHEMA = {
             required: ['hostIp', 'hostPort', 'port', 'proto'],
             properties: {
               hostIp: {anyOf: [IPV4, IPV6]},
+              hostPort: {type: 'integer', minimum: 1, maximum: 65535},
+              port: {type: 'integer', minimum: 1, maximum: 65535},
+              proto: {enum: ['tcp', 'udp']},
+            },
+          },
+        },
+        dns: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['servers', 'search', 'options'],
+          properties: {
+            servers: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$'}},
+            search: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-zA-Z0-9.-]{1,253}$'}},
+            options: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-z0-9_:-]{1,64}$'}},
+          },
+        },
+      },
+    },
+    // rootless user-mode networking (pasta.ts): IPv4 published ports, as pasta's -t/-u
+    pasta: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mapGateway', 'ports', 'dns'],
+      properties: {
+        mapGateway: {type: 'boolean'},
+        ports: {
+          type: 'array',
+          maxItems: 64,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['hostIp', 'hostPort', 'port', 'proto'],
+            properties: {
+              hostIp: IPV4,
               hostPort: {type: 'integer', minimum: 1, maximum: 65535},
               port: {type: 'integer', minimum: 1, maximum: 65535},
               proto: {enum: ['tcp', 'udp']},

@@ -14,7 +14,7 @@ export default class SandboxPort extends BaseCommand {
   async run() {
     const {args, flags} = await this.parse(SandboxPort)
     const rec = engine(flags).store.get(args.sandbox)
-    let ports = (rec.spec.bridge?.ports ?? []).map((p) => ({port: `${p.port}/${p.proto}`, hostIp: p.hostIp, hostPort: p.hostPort}))
+    let ports = (rec.spec.bridge?.ports ?? rec.spec.pasta?.ports ?? []).map((p) => ({port: `${p.port}/${p.proto}`, hostIp: p.hostIp, hostPort: p.hostPort}))
     if (args.port !== undefined) {
       const want = args.port.includes('/') ? args.port.toLowerCase() : `${args.port}/tcp`
       ports = ports.filter((p) => p.port === want)

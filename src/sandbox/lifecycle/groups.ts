@@ -35,6 +35,12 @@ export class SandboxGroups {
     return this.opts.ownerDir ?? DEFAULT_OWNER_DIR
   }
 
+  /** Without root, groups are the caller's delegated ones (cgroups/rootless.ts), with no
+   * ownership records: root's record directory is not the caller's to touch. */
+  private get records(): boolean {
+    return process.getuid?.() === 0 || this.opts.root !== undefined
+  }
+
   /** A new group with the limits (an old one from a previous run is removed first). */
   async fresh(id: string, limits: Limits): Promise<SandboxCgroup> {
     await this.remove(id)
@@ -47,7 +53,7 @@ export class SandboxGroups {
    * record written in that instant names a dead owner, and the next sweep drops it).
    */
   handOver(id: string, supervisorPid: number): void {
-    if (!this.open(id)) return
+    if (!this.records || !this.open(id)) return
     try {
       writeOwnerRecord(this.ownerDir, id, `${supervisorPid} ${processStartTime(supervisorPid)}\n`)
     } catch {}
@@ -69,7 +75,7 @@ export class SandboxGroups {
       await g.killAll().catch(() => {})
       await g.remove().catch(() => {})
     }
-    rmSync(join(this.ownerDir, id), {force: true})
+    if (this.records) rmSync(join(this.ownerDir, id), {force: true})
   }
 
   /** The group's counters: live while it exists, else as its supervisor left them at the end (final). */
