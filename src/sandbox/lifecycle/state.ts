@@ -47,7 +47,7 @@ export function iso(ms: number): string | null {
 }
 
 /** The live state; a supervisor found dead is recorded as exited on the spot. */
-export function readState(store: Store, groups: SandboxGroups, rec: SandboxRecord): SandboxState {
+export function readState(store: Store, groups: SandboxGroups, rec: SandboxRecord, reread = true): SandboxState {
   const s = store.status(rec.id)
   const base: SandboxState = {
     status: 'created', running: false, paused: false, restarting: false, pid: 0, exitCode: 0, signal: null,
@@ -72,7 +72,13 @@ export function readState(store: Store, groups: SandboxGroups, rec: SandboxRecor
     supervisorPid: s.state === 'exited' ? 0 : s.supervisorPid,
   }
   if (s.state === 'running' || s.state === 'restarting') {
-    if (!isAlive(s.supervisorPid, s.supervisorStart)) return markSupervisorDead(store, rec, s, st)
+    if (!isAlive(s.supervisorPid, s.supervisorStart)) {
+      // A supervisor writes its final status, then exits: gone now, it may have written
+      // one after the read above (a sandbox that ended at that moment). Only a status
+      // still unfinished once it is gone means it died.
+      if (reread && store.status(rec.id)?.state === 'exited') return readState(store, groups, rec, false)
+      return markSupervisorDead(store, rec, s, st)
+    }
     if (s.state === 'running' && groups.isFrozen(rec.id)) st.status = 'paused'
   }
   st.running = st.status === 'running' || st.status === 'paused'
