@@ -141,3 +141,28 @@ export function skopeoPush(src, dest, creds, extra = []) {
 export async function skopeoInspect(ref, creds, extra = []) {
   return JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), ...extra, `docker://${ref}`]))
 }
+
+/**
+ * A logging proxy in front of a registry on loopback: every request's method, URL and
+ * Content-Range is recorded; addHeaders are added to upload-start answers (e.g. the
+ * OCI-Chunk-Min-Length a registry may send). The Host header is passed on, so the
+ * registry's Location headers name the proxy.
+ */
+export async function startLoggingProxy(target, {addHeaders = {}} = {}) {
+  const {request} = await import('node:http')
+  const log = []
+  const server = createServer((req, res) => {
+    log.push({method: req.method, url: req.url, range: req.headers['content-range'] ?? null, length: Number(req.headers['content-length'] ?? 0)})
+    const [host, port] = target.split(':')
+    const up = request({host, port: Number(port), method: req.method, path: req.url, headers: req.headers}, (r) => {
+      const headers = {...r.headers}
+      if (req.method === 'POST' && /\/blobs\/uploads\/?(\?|$)/.test(req.url)) Object.assign(headers, addHeaders)
+      res.writeHead(r.statusCode, headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  const port = await new Promise((res) => server.listen(0, '127.0.0.1', () => res(server.address().port)))
+  return {host: `127.0.0.1:${port}`, log, stop: () => new Promise((r) => server.close(r))}
+}
