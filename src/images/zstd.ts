@@ -9,6 +9,11 @@
  * - a frame's window (the memory the decoder keeps) is capped at 128 MiB, zstd's own
  *   default limit for decoding; frames that need a dictionary are refused (OCI layers
  *   carry none); skippable frames are passed over, as zstd does;
+ * - the decoder moves its whole window for every block, so a stream of tiny blocks in a
+ *   large window costs CPU out of all proportion to its output (1,000 one-byte blocks in a
+ *   128 MiB window: ten seconds). That work is counted: past a free 4 GiB it may not exceed
+ *   128 bytes moved per byte of output, which any stream of full blocks in a window up to
+ *   16 MiB (zstd up to level 19, and skopeo's and containerd's defaults) stays under;
  * - a stream cut inside a frame, or bytes that are not zstd, are refused by name.
  * The frame checksum (XXH64), when present, is skipped: the layer's blob digest and
  * diff_id (sha256 over the compressed and the uncompressed bytes) already guard it.
@@ -21,13 +26,18 @@ export const ZSTD_MAGIC = 0xfd2fb528
 /** zstd's default maximum window for decoding (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27) */
 export const MAX_WINDOW = 1 << 27
 const MAX_BLOCK = 128 * 1024
+const FREE_WORK = 4 * 1024 ** 3
+const WORK_PER_BYTE = 128
 
 type State = {kind: 'magic'} | {kind: 'skip'; left: number} | {kind: 'block'; checksum: boolean; window: number} | {kind: 'checksum'}
 
 /** The uncompressed bytes of a zstd stream, a block's worth at a time. */
 export async function* zstdDecompress(input: AsyncIterable<Buffer>, what = 'a layer'): AsyncGenerator<Buffer> {
   const out: Buffer[] = []
+  let produced = 0
+  let work = 0
   const dec = new Decompress((data) => {
+    produced += data.length
     if (data.length) out.push(Buffer.from(data))
   })
   const feed = (unit: Uint8Array, final = false) => {
@@ -112,6 +122,8 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>, what = 'a la
     if (size > Math.min(MAX_BLOCK, Math.max(state.window, 1))) throw refused(`${what} is not valid zstd data (a block of ${size} bytes, more than its frame allows)`)
     const len = 3 + (type === 1 ? 1 : size)
     if (pending.length < len) return false
+    work += state.window
+    if (work > FREE_WORK + WORK_PER_BYTE * produced) throw refused(`${what} is zstd whose small blocks in a ${state.window}-byte window cost more decoding work than its output justifies`, 'recompress the layer at a normal level (zstd -3 to -19, without --long)')
     feed(pending.subarray(0, len))
     pending = pending.subarray(len)
     if (last) state = state.checksum ? {kind: 'checksum'} : {kind: 'magic'}
