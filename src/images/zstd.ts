@@ -38,14 +38,19 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>, what = 'a la
   let work = 0
   const dec = new Decompress((data) => {
     produced += data.length
-    if (data.length) out.push(Buffer.from(data))
+    // each block's output is a fresh array of fzstd's: wrapped, not copied
+    if (data.length) out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
   })
+  // fzstd keeps the unread tail of each push in a list (c, l bytes); fed whole blocks, that
+  // tail is empty, and the list of empty tails is dropped so it does not grow per block
+  const held = dec as unknown as {c: Uint8Array[]; l: number}
   const feed = (unit: Uint8Array, final = false) => {
     try {
       dec.push(unit, final)
     } catch (e) {
       throw refused(`${what} is not valid zstd data (${(e as Error).message})`)
     }
+    if (held.l === 0 && held.c.length) held.c = []
   }
   let pending: Buffer = Buffer.alloc(0)
   let state: State = {kind: 'magic'}
