@@ -58,10 +58,10 @@ export function mountSources(store: ImageStore, digest: string, domain: string, 
 }
 
 export async function pushImage(store: ImageStore, ref: string, o: {stateDir?: string; insecure?: string[]; progress?: Progress; env?: NodeJS.ProcessEnv} = {}): Promise<PushResult> {
+  const chunk = chunkSize(o.env)
   const r = parseReference(ref)
   if (r.digest) throw imageError('bad-tag', `push a tag, not a digest: ${ref}`, 'tag the image first: lab image tag IMAGE NAME:TAG')
   const img = store.resolve(ref)
-  const chunk = chunkSize(o.env)
   const client = new RegistryClient(r.domain, {stateDir: o.stateDir, insecure: [...(o.insecure ?? []), ...insecureFromEnv()]})
   const scope = `repository:${r.path}:pull,push`
   const progress = o.progress ?? new Progress(null)
