@@ -46,7 +46,7 @@ export async function importImage(store: ImageStore, src: Readable, o: ImportOpt
   })
   const config0 = applyChanges({}, o.changes ?? [])
   const blob = await store.putBlobStream(src, undefined, 'the imported archive')
-  const gzip = compressionOf(store.blobPath(blob.digest)) === 'gzip'
+  const compression = compressionOf(store.blobPath(blob.digest))
   const layer = await store.ensureLayer(blob.digest, undefined, `the archive ${o.source}`)
   const created = new Date().toISOString()
   const plat = o.platform ?? hostPlatform()
@@ -59,7 +59,7 @@ export async function importImage(store: ImageStore, src: Readable, o: ImportOpt
     history: [{created, created_by: `lab image import ${o.source}`, ...(o.message ? {comment: o.message} : {})}],
   }
   const configBytes = jsonBytes(config)
-  const layers: LayerRef[] = [{digest: blob.digest, mediaType: layerMediaType('oci', gzip), size: blob.size, diffId: layer.diffId}]
+  const layers: LayerRef[] = [{digest: blob.digest, mediaType: layerMediaType('oci', compression), size: blob.size, diffId: layer.diffId}]
   return store.addImage({manifest: jsonBytes(manifestFor('oci', configBytes, layers)), config: configBytes, layers, tags})
 }
 
@@ -417,7 +417,7 @@ async function loadFromLayout(store: ImageStore, dir: string, d: Descriptor, dep
   if (config.rootfs.diff_ids.length !== m.layers.length) throw refused('the image config\'s layers (rootfs.diff_ids) do not match its manifest\'s')
   const layers: LayerRef[] = []
   for (const [i, l] of m.layers.entries()) {
-    if (!isLayerType(l.mediaType)) throw refused(`a layer has the media type ${l.mediaType}, which lab does not read`, 'use gzip or uncompressed layers')
+    if (!isLayerType(l.mediaType)) throw refused(`a layer has the media type ${l.mediaType}, which lab does not read`, 'use gzip, zstd or uncompressed layers')
     await putFromLayout(store, dir, l)
     await store.ensureLayer(l.digest, config.rootfs.diff_ids[i])
     layers.push({digest: l.digest, mediaType: l.mediaType, size: l.size, diffId: config.rootfs.diff_ids[i]})
@@ -436,9 +436,9 @@ async function loadDockerEntry(store: ImageStore, dir: string, e: {Config: strin
   for (const [i, name] of e.Layers.entries()) {
     const path = member(dir, name, 'a layer')
     const blob = await store.putBlobStream(createReadStream(path), undefined, `the layer ${name.slice(0, 80)}`)
-    const gzip = compressionOf(store.blobPath(blob.digest)) === 'gzip'
+    const compression = compressionOf(store.blobPath(blob.digest))
     await store.ensureLayer(blob.digest, config.rootfs.diff_ids[i])
-    layers.push({digest: blob.digest, mediaType: layerMediaType('docker', gzip), size: blob.size, diffId: config.rootfs.diff_ids[i]})
+    layers.push({digest: blob.digest, mediaType: layerMediaType('docker', compression), size: blob.size, diffId: config.rootfs.diff_ids[i]})
   }
   await store.addImage({manifest: jsonBytes(manifestFor('docker', configBytes, layers)), config: configBytes, layers, tags})
 }

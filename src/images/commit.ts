@@ -57,4 +57,4 @@ export async function commitImage(store: ImageStore, o: CommitOptions): Promise<
   return rec.id
 }
 
-const OCI_NAME: Record<string, string> = {[MT.dockerLayerGzip]: MT.ociLayerGzip, [MT.dockerLayer]: MT.ociLayer}
+const OCI_NAME: Record<string, string> = {[MT.dockerLayerGzip]: MT.ociLayerGzip, [MT.dockerLayerZstd]: MT.ociLayerZstd, [MT.dockerLayer]: MT.ociLayer}

@@ -1,5 +1,5 @@
 /**
- * Unpacking one layer (a tar changeset, plain or gzip) into a private directory, hardened
+ * Unpacking one layer (a tar changeset, plain, gzip or zstd) into a private directory, hardened
  * against what a hostile layer can try:
  * - names are relative paths; absolute names, ".." and NUL bytes are refused;
  * - nothing is ever written through a symlink: every parent of an entry must be a real
@@ -24,6 +24,7 @@ import {hasher} from './digest.js'
 import {refused} from './errors.js'
 import type {LayerLimits} from './limits.js'
 import {readTar, type TarMember} from './tar-stream.js'
+import {ZSTD_MAGIC, zstdDecompress} from './zstd.js'
 
 export interface UnpackedLayer {
   /** sha256 of the uncompressed tar stream: the layer's name in an image config */
@@ -39,9 +40,9 @@ export interface UnpackedLayer {
   owners: boolean
 }
 
-export type Compression = 'gzip' | 'none'
+export type Compression = 'gzip' | 'zstd' | 'none'
 
-/** Sniffs a blob's compression from its first bytes; zstd and others are refused by name. */
+/** Sniffs a blob's compression from its first bytes; bzip2 and xz are refused by name. */
 export function compressionOf(path: string): Compression {
   const fd = openSync(path, 'r')
   const head = Buffer.alloc(6)
@@ -51,16 +52,19 @@ export function compressionOf(path: string): Compression {
     closeSync(fd)
   }
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip'
-  if (head.readUInt32LE(0) === 0xfd2fb528) throw refused('a layer is compressed with zstd, which lab does not read yet', 'use an image whose layers are gzip or uncompressed (e.g. push it with skopeo copy --dest-compress-format gzip)')
+  if (head.readUInt32LE(0) === ZSTD_MAGIC) return 'zstd'
   if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) throw refused('a layer is compressed with bzip2, which OCI images do not use', 'recompress it as gzip')
   if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') throw refused('a layer is compressed with xz, which OCI images do not use', 'recompress it as gzip')
   return 'none'
 }
 
 /** The uncompressed tar stream of a stored layer blob. */
-export function openLayerStream(path: string): Readable {
+export function openLayerStream(path: string, what = 'a layer'): Readable {
+  const compression = compressionOf(path)
   const raw = createReadStream(path, {highWaterMark: 1 << 20})
-  if (compressionOf(path) === 'none') return raw
+  if (compression === 'none') return raw
+  // pulled as the reader asks: one zstd block's output at a time is in memory
+  if (compression === 'zstd') return Readable.from(zstdDecompress(raw, what), {objectMode: false})
   const gz = createGunzip({chunkSize: 1 << 18})
   raw.on('error', (e) => gz.destroy(e))
   return raw.pipe(gz)
@@ -92,7 +96,7 @@ export async function unpackLayer(blobPath: string, dest: string, limits: LayerL
   const streamCap = limits.maxBytes + limits.maxEntries * 1536 + (1 << 20)
   const diff = hasher()
 
-  const input = openLayerStream(blobPath)
+  const input = openLayerStream(blobPath, what)
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const counted: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({

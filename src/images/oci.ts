@@ -16,12 +16,14 @@ export const MT = {
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** containerd's name for a zstd layer in a Docker manifest */
+  dockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
   dockerForeign: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const
 
 export const MANIFEST_TYPES: readonly string[] = [MT.ociManifest, MT.dockerManifest]
 export const INDEX_TYPES: readonly string[] = [MT.ociIndex, MT.dockerList]
-export const LAYER_TYPES: readonly string[] = [MT.ociLayer, MT.ociLayerGzip, MT.dockerLayer, MT.dockerLayerGzip]
+export const LAYER_TYPES: readonly string[] = [MT.ociLayer, MT.ociLayerGzip, MT.ociLayerZstd, MT.dockerLayer, MT.dockerLayerGzip, MT.dockerLayerZstd]
 
 export interface Descriptor {
   mediaType: string
@@ -95,10 +97,10 @@ export function isLayerType(mediaType: string): boolean {
   return LAYER_TYPES.includes(mediaType)
 }
 
-/** The media type of a layer's blob, in the manifest family given. */
-export function layerMediaType(family: 'oci' | 'docker', gzip: boolean): string {
-  if (family === 'docker') return gzip ? MT.dockerLayerGzip : MT.dockerLayer
-  return gzip ? MT.ociLayerGzip : MT.ociLayer
+/** The media type of a layer's blob, in the manifest family given (zstd as containerd names it). */
+export function layerMediaType(family: 'oci' | 'docker', compression: 'gzip' | 'zstd' | 'none'): string {
+  if (family === 'docker') return compression === 'gzip' ? MT.dockerLayerGzip : compression === 'zstd' ? MT.dockerLayerZstd : MT.dockerLayer
+  return compression === 'gzip' ? MT.ociLayerGzip : compression === 'zstd' ? MT.ociLayerZstd : MT.ociLayer
 }
 
 /** Canonical JSON bytes for a manifest or config lab writes itself. */

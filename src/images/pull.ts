@@ -315,7 +315,6 @@ async function pullFrom(store: ImageStore, src: Source, r: Reference, want: Plat
   const manifest = JSON.parse(m.body.toString('utf8')) as Manifest
   await assertValid('image-manifest', manifest, 'the image manifest')
   for (const l of manifest.layers) {
-    if (l.mediaType === MT.ociLayerZstd) throw refused('the image has zstd-compressed layers, which lab does not read yet', 'use a gzip variant of the image')
     if (!isLayerType(l.mediaType)) throw refused(`a layer has the media type ${l.mediaType}, which lab does not read`, 'foreign and non-tar layers are not supported')
   }
   progress.line(`${r.tag ?? r.digest}: Pulling from ${r.path}`)

@@ -107,7 +107,7 @@ async function storeTree(store: ImageStore, root: string, overlay: {opaques: Set
   const [blob] = await Promise.all([store.putBlobStream(gz, undefined, 'the new layer'), writing])
   const diffId = `sha256:${diff.digest('hex')}`
   await store.ensureLayer(blob.digest, diffId, 'the new layer')
-  return {digest: blob.digest, mediaType: layerMediaType('oci', true), size: blob.size, diffId}
+  return {digest: blob.digest, mediaType: layerMediaType('oci', 'gzip'), size: blob.size, diffId}
 }
 
 /** An overlay upper layer as a stored layer: its additions, changes and deletions. */

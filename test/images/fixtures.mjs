@@ -7,6 +7,20 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
+/** zstd bytes of buf, made by the zstd program (level 3, with a checksum, as containerd writes them). */
+export function zstdSync(buf, args = ['-3']) {
+  return execFileSync('zstd', ['-q', '-c', ...args], {input: buf, maxBuffer: 1 << 30})
+}
+
+export const hasZstd = (() => {
+  try {
+    execFileSync('zstd', ['--version'], {stdio: 'ignore'})
+    return true
+  } catch {
+    return false
+  }
+})()
+
 
 export function tmp(prefix = 'lab-img-test-') {
   return mkdtempSync(join(tmpdir(), prefix))
@@ -57,9 +71,9 @@ export function busyboxRoot(dir) {
 
 /**
  * An OCI layout directory holding one image made of the given layer blobs (tar or
- * tar+gzip bytes); returns its digests. opts.tamper(blobs) may damage it afterwards.
+ * tar+gzip bytes, or tar+zstd with zstd: true); returns its digests. opts.tamper(blobs) may damage it afterwards.
  */
-export function ociLayout(dir, layers, {tag = 'v1', name, config: extra = {}, gzip = true} = {}) {
+export function ociLayout(dir, layers, {tag = 'v1', name, config: extra = {}, gzip = true, zstd = false} = {}) {
   mkdirSync(join(dir, 'blobs', 'sha256'), {recursive: true})
   const put = (b) => {
     const d = sha(b)
@@ -67,7 +81,8 @@ export function ociLayout(dir, layers, {tag = 'v1', name, config: extra = {}, gz
     return d
   }
   const diffIds = layers.map((l) => sha(l))
-  const blobs = layers.map((l) => (gzip ? gzipSync(l) : l))
+  const blobs = layers.map((l) => (zstd ? zstdSync(l) : gzip ? gzipSync(l) : l))
+  const layerType = zstd ? 'application/vnd.oci.image.layer.v1.tar+zstd' : gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar'
   const config = Buffer.from(JSON.stringify({
     created: '2026-01-02T03:04:05Z',
     architecture: 'amd64',
@@ -80,7 +95,7 @@ export function ociLayout(dir, layers, {tag = 'v1', name, config: extra = {}, gz
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: {mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(config), size: config.length},
-    layers: blobs.map((b) => ({mediaType: gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar', digest: put(b), size: b.length})),
+    layers: blobs.map((b) => ({mediaType: layerType, digest: put(b), size: b.length})),
   }))
   const md = put(manifest)
   const annotations = {'org.opencontainers.image.ref.name': tag, ...(name ? {'io.containerd.image.name': name} : {})}

@@ -32,17 +32,34 @@ export function freePort() {
 
 const b64url = (b) => Buffer.from(b).toString('base64url')
 
-/** A token service: Basic credentials in, a signed JWT for the asked scopes out. */
-export async function startTokenServer(dir, users) {
+/**
+ * A token service: Basic credentials in (GET), or an OAuth2 refresh token (POST
+ * grant_type=refresh_token, as Docker sends an identity token), a signed JWT for the
+ * asked scopes out. refresh maps refresh tokens to users.
+ */
+export async function startTokenServer(dir, users, refresh = {}) {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'token.key'), '-out', join(dir, 'token.crt'), '-subj', '/CN=lab-test-token', '-days', '1'], {stdio: 'ignore'})
   const key = createPrivateKey(readFileSync(join(dir, 'token.key')))
   const cert = new X509Certificate(readFileSync(join(dir, 'token.crt')))
   const requests = []
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const u = new URL(req.url, 'http://x')
     const auth = req.headers.authorization ?? ''
     let user = ''
-    if (auth.startsWith('Basic ')) {
+    let oauth = false
+    if (req.method === 'POST') {
+      let body = ''
+      for await (const c of req) body += c
+      const form = new URLSearchParams(body)
+      user = refresh[form.get('refresh_token')] ?? ''
+      if (form.get('grant_type') !== 'refresh_token' || !user) {
+        res.writeHead(401).end()
+        return
+      }
+      oauth = true
+      u.searchParams.set('service', form.get('service') ?? '')
+      for (const sc of (form.get('scope') ?? '').split(' ').filter(Boolean)) u.searchParams.append('scope', sc)
+    } else if (auth.startsWith('Basic ')) {
       const [n, p] = Buffer.from(auth.slice(6), 'base64').toString().split(':')
       if (users[n] !== p) {
         res.writeHead(401).end()
@@ -51,20 +68,21 @@ export async function startTokenServer(dir, users) {
       user = n
     }
     const scopes = u.searchParams.getAll('scope')
-    requests.push({user, scopes, service: u.searchParams.get('service')})
+    requests.push({user, scopes, service: u.searchParams.get('service'), oauth})
     const access = scopes.map((s) => s.split(':')).filter((p) => p[0] === 'repository').map(([type, name, actions]) => ({type, name, actions: user ? actions.split(',') : actions.split(',').filter((a) => a === 'pull' && name.startsWith('public/'))}))
     const now = Math.floor(Date.now() / 1000)
     const header = {typ: 'JWT', alg: 'RS256', x5c: [cert.raw.toString('base64')]}
     const claims = {iss: 'lab-test', sub: user, aud: u.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access}
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
     const sig = createSign('RSA-SHA256').update(input).sign(key)
-    res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({token: `${input}.${b64url(sig)}`}))
+    const jwt = `${input}.${b64url(sig)}`
+    res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(oauth ? {access_token: jwt, expires_in: 300} : {token: jwt}))
   })
   const port = await new Promise((res) => server.listen(0, '127.0.0.1', () => res(server.address().port)))
   return {url: `http://127.0.0.1:${port}/token`, cert: join(dir, 'token.crt'), requests, stop: () => new Promise((r) => server.close(r))}
 }
 
-/** Starts a registry; auth: undefined, {htpasswd: {user: pass}} or {token: {user: pass}}. */
+/** Starts a registry; auth: undefined, {htpasswd: {user: pass}} or {token: {user: pass}, refresh?: {refreshToken: user}}. */
 export async function startRegistry(auth = {}) {
   const dir = tmp('lab-registry-')
   const port = await freePort()
@@ -76,7 +94,7 @@ export async function startRegistry(auth = {}) {
     authYaml = `auth:\n  htpasswd:\n    realm: lab-test\n    path: ${join(dir, 'htpasswd')}\n`
   }
   if (auth.token) {
-    token = await startTokenServer(dir, auth.token)
+    token = await startTokenServer(dir, auth.token, auth.refresh)
     authYaml = `auth:\n  token:\n    realm: ${token.url}\n    service: lab-test-registry\n    issuer: lab-test\n    rootcertbundle: ${token.cert}\n`
   }
   writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`)
@@ -122,4 +140,29 @@ export function skopeoPush(src, dest, creds, extra = []) {
 /** skopeo inspect of an image in the registry (the reference reader). */
 export async function skopeoInspect(ref, creds, extra = []) {
   return JSON.parse(await run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), ...extra, `docker://${ref}`]))
+}
+
+/**
+ * A logging proxy in front of a registry on loopback: every request's method, URL and
+ * Content-Range is recorded; addHeaders are added to upload-start answers (e.g. the
+ * OCI-Chunk-Min-Length a registry may send). The Host header is passed on, so the
+ * registry's Location headers name the proxy.
+ */
+export async function startLoggingProxy(target, {addHeaders = {}} = {}) {
+  const {request} = await import('node:http')
+  const log = []
+  const server = createServer((req, res) => {
+    log.push({method: req.method, url: req.url, range: req.headers['content-range'] ?? null, length: Number(req.headers['content-length'] ?? 0)})
+    const [host, port] = target.split(':')
+    const up = request({host, port: Number(port), method: req.method, path: req.url, headers: req.headers}, (r) => {
+      const headers = {...r.headers}
+      if (req.method === 'POST' && /\/blobs\/uploads\/?(\?|$)/.test(req.url)) Object.assign(headers, addHeaders)
+      res.writeHead(r.statusCode, headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  const port = await new Promise((res) => server.listen(0, '127.0.0.1', () => res(server.address().port)))
+  return {host: `127.0.0.1:${port}`, log, stop: () => new Promise((r) => server.close(r))}
 }

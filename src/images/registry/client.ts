@@ -4,7 +4,9 @@
  * - HTTPS always, except plain HTTP to a registry on loopback (127.0.0.0/8, ::1,
  *   localhost) or one named with --insecure-registry; for those HTTPS is tried first and
  *   HTTP used when the registry does not speak TLS, as Docker does;
- * - auth on demand: a 401 names Basic or Bearer (auth.ts); tokens are kept per scope;
+ * - auth on demand: a 401 names Basic or Bearer (auth.ts); tokens are kept per scope; an
+ *   identity token (a credential helper's "<token>") is traded by an OAuth2 refresh-token
+ *   POST at the realm, as Docker's client does;
  * - redirects (blob storage) are followed by hand, never to plain HTTP elsewhere, and
  *   credentials are not sent to another host.
  */
@@ -131,7 +133,8 @@ export class RegistryClient {
     const creds = this.credentials()
     if (!c) return false
     if (c.scheme === 'basic') {
-      if (!creds || this.basic) throw authRequired(this.host, Boolean(creds))
+      // an identity token is for a token service, never sent as a password
+      if (!creds || creds.identityToken || this.basic) throw authRequired(this.host, Boolean(creds))
       this.basic = true
       return true
     }
@@ -141,8 +144,17 @@ export class RegistryClient {
     if (u.protocol === 'http:' && !isLoopbackHost(u.host) && !(this.opts.insecure ?? []).includes(u.host)) throw imageError('registry-auth', `${this.host} asked for a token over plain HTTP from ${u.host}`, 'lab sends credentials over plain HTTP only on loopback or with --insecure-registry')
     if (c.params.service) u.searchParams.set('service', c.params.service)
     const wanted = c.params.scope ?? scope
-    for (const s of wanted.split(' ').filter(Boolean)) u.searchParams.append('scope', s)
-    const r = await this.raw('GET', u.toString(), creds ? {authorization: basicHeader(creds)} : {})
+    let r: Resp
+    if (creds?.identityToken) {
+      const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'lab'})
+      if (c.params.service) form.set('service', c.params.service)
+      form.set('scope', wanted.split(' ').filter(Boolean).join(' '))
+      u.searchParams.delete('service')
+      r = await this.raw('POST', u.toString(), {'content-type': 'application/x-www-form-urlencoded'}, Buffer.from(form.toString()))
+    } else {
+      for (const s of wanted.split(' ').filter(Boolean)) u.searchParams.append('scope', s)
+      r = await this.raw('GET', u.toString(), creds ? {authorization: basicHeader(creds)} : {})
+    }
     const text = await bodyText(r)
     if (r.status === 401 || r.status === 403) throw authRequired(this.host, Boolean(creds))
     if (r.status !== 200) throw imageError('registry-auth', `the token service of ${this.host} answered ${r.status}`)
