@@ -243,6 +243,33 @@ tests:
   assert.equal(await gradingNets(), [])
 })
 
+test('a service on its own image: the test on the host\'s root reaches it by name, and what it serves comes from the image', async () => {
+  const {makeRunImages} = await import('../images/run-fixtures.mjs')
+  const img = await makeRunImages()
+  try {
+    const spec = `title: imaged service
+services:
+  - name: server
+    image: run:sh
+    run: busybox mkdir -p /tmp/w && busybox cat /etc/motd > /tmp/w/index.html && exec busybox httpd -f -p 8080 -h /tmp/w
+    ready: {port: 8080, timeout: 5s}
+tests:
+  - name: the page is the image's motd
+    points: 1
+    run: ${JSON.stringify(GET('server'))}
+    checks: [{stdout: {equals: from the top layer}}]
+`
+    const report = await grade(spec, [join(dir, 'good')], {env: {...N.env, LAB_STATE_DIR: img.state}})
+    const only = report.submissions[0].tests[0]
+    assert.is(only.status, 'passed', JSON.stringify(only))
+    assert.ok(/^sha256:/.test(report.engine.images['run:sh']))
+    const left = await N.lab(['sandbox', 'ps', '-aq'], {env: {...N.env, LAB_STATE_DIR: img.state}})
+    assert.is(left.stdout.trim(), '', 'the service sandbox is gone')
+  } finally {
+    rmSync(img.work, {recursive: true, force: true})
+  }
+})
+
 test('nothing is left behind: no sandbox, network, interface, firewall table or name server', async () => {
   const ps = await N.lab(['sandbox', 'ps', '-aq'])
   assert.is(ps.stdout.trim(), '', 'no sandbox records')
