@@ -109,6 +109,37 @@ const absPath = {
 const IPV4 = {type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'} as const
 /** an IPv6 address's text (checked in full where it is made: src/network/cidr6.ts) */
 const IPV6 = {type: 'string', pattern: '^[0-9a-f:]{2,39}$'} as const
+
+/** A sandbox's resolver configuration (resolv.conf), on a bridge or with pasta. */
+const DNS_CONFIG = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['servers', 'search', 'options'],
+  properties: {
+    servers: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$'}},
+    search: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-zA-Z0-9.-]{1,253}$'}},
+    options: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-z0-9_:-]{1,64}$'}},
+  },
+} as const
+
+/** Published ports: the host's address and port, the sandbox's port and the protocol. */
+function publishedPorts<H>(maxItems: number, hostIp: H) {
+  return {
+    type: 'array',
+    maxItems,
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['hostIp', 'hostPort', 'port', 'proto'],
+      properties: {
+        hostIp,
+        hostPort: {type: 'integer', minimum: 1, maximum: 65535},
+        port: {type: 'integer', minimum: 1, maximum: 65535},
+        proto: {enum: ['tcp', 'udp']},
+      },
+    },
+  } as const
+}
 const size = {type: 'integer', minimum: 0, maximum: 2 ** 50} as const
 const rlimValue = {anyOf: [{type: 'integer', minimum: 0, maximum: 2 ** 53 - 1}, {const: 'unlimited'}]} as const
 
@@ -248,31 +279,8 @@ export const SANDBOX_SPEC_SCHEMA = {
             },
           },
         },
-        ports: {
-          type: 'array',
-          maxItems: 4096,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['hostIp', 'hostPort', 'port', 'proto'],
-            properties: {
-              hostIp: {anyOf: [IPV4, IPV6]},
-              hostPort: {type: 'integer', minimum: 1, maximum: 65535},
-              port: {type: 'integer', minimum: 1, maximum: 65535},
-              proto: {enum: ['tcp', 'udp']},
-            },
-          },
-        },
-        dns: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['servers', 'search', 'options'],
-          properties: {
-            servers: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$'}},
-            search: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-zA-Z0-9.-]{1,253}$'}},
-            options: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-z0-9_:-]{1,64}$'}},
-          },
-        },
+        ports: publishedPorts(4096, {anyOf: [IPV4, IPV6]}),
+        dns: DNS_CONFIG,
       },
     },
     // rootless user-mode networking (pasta.ts): IPv4 published ports, as pasta's -t/-u
@@ -282,31 +290,8 @@ export const SANDBOX_SPEC_SCHEMA = {
       required: ['mapGateway', 'ports', 'dns'],
       properties: {
         mapGateway: {type: 'boolean'},
-        ports: {
-          type: 'array',
-          maxItems: 64,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['hostIp', 'hostPort', 'port', 'proto'],
-            properties: {
-              hostIp: IPV4,
-              hostPort: {type: 'integer', minimum: 1, maximum: 65535},
-              port: {type: 'integer', minimum: 1, maximum: 65535},
-              proto: {enum: ['tcp', 'udp']},
-            },
-          },
-        },
-        dns: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['servers', 'search', 'options'],
-          properties: {
-            servers: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[0-9a-fA-F:.]{2,45}$'}},
-            search: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-zA-Z0-9.-]{1,253}$'}},
-            options: {type: 'array', maxItems: 8, items: {type: 'string', pattern: '^[a-z0-9_:-]{1,64}$'}},
-          },
-        },
+        ports: publishedPorts(64, IPV4),
+        dns: DNS_CONFIG,
       },
     },
     extraHosts: {
