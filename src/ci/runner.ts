@@ -404,7 +404,9 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       let jobSecrets = secrets
       let jobExtra = extra
       if (j.call) {
-        const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n, jobOutcome(n)]))
+        // named as the caller's workflow names them (a nested caller's needs are CALLER/JOB here)
+        const scope = j.call.caller.slice(0, j.call.caller.lastIndexOf('/') + 1)
+        const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n.startsWith(scope) ? n.slice(scope.length) : n, jobOutcome(n)]))
         const cctx = baseContext(p, {job: j, key: j.id, matrix: (j.call.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
         try {
           const r0 = callInputs(j, cctx, secrets)
