@@ -88,11 +88,13 @@ mkdirSync(join(root, 'dist', 'run'), {recursive: true})
 // cache); any other is read when needed.
 const BUNDLES = {
   'sandbox-run': {validators: ['sandbox-spec'], exports: 'sandboxRun', from: '../cli/sandbox-run.js'},
-  ci: {validators: ['sandbox-spec', 'ci'], exports: 'ciFast', from: '../cli/ci.js'},
+  // the YAML parser is bundled for the workflow's steps anyway: src/util/yaml-load.ts uses that copy
+  ci: {validators: ['sandbox-spec', 'ci'], exports: 'ciFast', from: '../cli/ci.js', yaml: true},
 }
 for (const [name, b] of Object.entries(BUNDLES)) {
   const entry = join(root, 'dist', 'run', `${name}-entry.js`)
-  writeFileSync(entry, b.validators.map((v, i) => `import v${i} from '../validators/${v}.cjs'\n__lab_bundled_validators['${v}'] = {default: v${i}}\n`).join('') + `export {${b.exports}} from '${b.from}'\n`)
+  writeFileSync(entry, b.validators.map((v, i) => `import v${i} from '../validators/${v}.cjs'\n__lab_bundled_validators['${v}'] = {default: v${i}}\n`).join('') +
+    (b.yaml ? "import * as yaml from 'yaml'\n__lab_bundled_yaml = yaml\n" : '') + `export {${b.exports}} from '${b.from}'\n`)
   await esbuild.build({
     entryPoints: [entry],
     outfile: join(root, 'dist', 'run', `${name}.cjs`),
@@ -107,7 +109,7 @@ for (const [name, b] of Object.entries(BUNDLES)) {
     charset: 'ascii',
     legalComments: 'none',
     minifyWhitespace: true,
-    banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_bundled_validators = {}; const __lab_validator = (name) => __lab_bundled_validators[name] ?? require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
+    banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_bundled_validators = {}; let __lab_bundled_yaml; const __lab_validator = (name) => __lab_bundled_validators[name] ?? require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
     logLevel: 'error',
   })
   // The cache holds what a run compiles: made after a real run (`-- true`, a 1-step
