@@ -89,7 +89,9 @@ mkdirSync(join(root, 'dist', 'run'), {recursive: true})
 const BUNDLES = {
   'sandbox-run': {validators: ['sandbox-spec'], exports: 'sandboxRun', from: '../cli/sandbox-run.js'},
   // the YAML parser is bundled for the workflow's steps anyway: src/util/yaml-load.ts uses that copy
-  ci: {validators: ['sandbox-spec', 'ci'], exports: 'ciFast', from: '../cli/ci.js', yaml: true},
+  // the queue's client (--queue: bullmq, ioredis, two thirds of the bundle) and the Dockerfile
+  // parser (docker/build-push-action) are required from node_modules when used
+  ci: {validators: ['sandbox-spec', 'ci'], exports: 'ciFast', from: '../cli/ci.js', yaml: true, external: ['bullmq', 'ioredis', 'dockerfile-ast']},
 }
 for (const [name, b] of Object.entries(BUNDLES)) {
   const entry = join(root, 'dist', 'run', `${name}-entry.js`)
@@ -102,7 +104,7 @@ for (const [name, b] of Object.entries(BUNDLES)) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['@oclif/core'],
+    external: ['@oclif/core', ...(b.external ?? [])],
     define: {'import.meta.url': '__lab_bundle_url'},
     // ASCII only, so fast-start.cjs reads it as latin1 (no UTF-8 decoding); no comments or
     // indentation to read (names stay, for stack traces)
