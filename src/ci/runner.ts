@@ -404,12 +404,26 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       let jobSecrets = secrets
       let jobExtra = extra
       if (j.call) {
-        // named as the caller's workflow names them (a nested caller's needs are CALLER/JOB here)
-        const scope = j.call.caller.slice(0, j.call.caller.lastIndexOf('/') + 1)
-        const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n.startsWith(scope) ? n.slice(scope.length) : n, jobOutcome(n)]))
-        const cctx = baseContext(p, {job: j, key: j.id, matrix: (j.call.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
+        // what the calling job's with: and secrets: are evaluated in: its needs, named as its
+        // workflow names them (a nested caller's are CALLER/JOB here), and its workflow's
+        // inputs and secrets — the run's at the top, else only what its own caller passed
+        // (so a nested `secrets: inherit` passes no more than that)
+        type Scope = {secrets: Record<string, string>; inputs: Record<string, Value>}
+        const callerCtx = (c: JobDef, scope: Scope): ExprContext => {
+          const at = c.call!.caller.slice(0, c.call!.caller.lastIndexOf('/') + 1)
+          const callerNeeds: Record<string, Value> = Object.fromEntries(c.call!.callerNeeds.map((n) => [n.startsWith(at) ? n.slice(at.length) : n, runs[n] ? jobOutcome(n) : {result: 'skipped', outputs: {}}]))
+          return baseContext(p, {job: c, key: c.id, matrix: (c.call!.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, scope.secrets, status, ghBase, {...extra, inputs: scope.inputs})
+        }
+        const workflowScope = (callerId: string, depth = 0): Scope => {
+          const c = p.jobs[callerId]
+          if (!c?.call || depth > 8) return {secrets, inputs: extra.inputs}
+          const up = workflowScope(c.call.caller, depth + 1)
+          return callInputs(c, callerCtx(c, up), up.secrets)
+        }
         try {
-          const r0 = callInputs(j, cctx, secrets)
+          const scope = workflowScope(j.call.caller)
+          const cctx = callerCtx(j, scope)
+          const r0 = callInputs(j, cctx, scope.secrets)
           jobSecrets = r0.secrets
           jobExtra = {...extra, inputs: r0.inputs}
           if (j.call.callerIf !== undefined && !evalCondition(j.call.callerIf, cctx, `/jobs/${j.call.caller}/if`)) {
