@@ -76,39 +76,49 @@ const {Plugin} = await import('@oclif/core')
 const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true})
 await plugin.load()
 writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest))
-// `lab sandbox run`'s path as one file with V8's compiled code beside it (bin/fast-start.cjs):
-// every lab step, CI step and grading test starts there, and resolving, reading and
-// compiling 60-odd modules was most of its start-up. import.meta.url keeps pointing two
-// levels below the package root (dist/run/), as it does for the modules bundled.
-stage('bundling the run path and caching its compiled code…')
+// `lab sandbox run`'s and `lab ci`'s paths, each as one file with V8's compiled code beside
+// it (bin/fast-start.cjs): every lab step, CI step and grading test starts a sandbox, and
+// resolving, reading and compiling their modules (60-odd for a run, twice that for CI) was
+// most of their start-up. import.meta.url keeps pointing two levels below the package root
+// (dist/run/), as it does for the modules bundled.
+stage('bundling the run and CI paths and caching their compiled code…')
 const esbuild = await import('esbuild')
-const bundle = join(root, 'dist', 'run', 'sandbox-run.cjs')
-// Every run checks its spec with the sandbox-spec validator: it goes into the bundle (and
-// so into the code cache); any other is read when needed.
-const entry = join(root, 'dist', 'run', 'entry.js')
-mkdirSync(dirname(entry), {recursive: true})
-writeFileSync(entry, "import specValidator from '../validators/sandbox-spec.cjs'\n__lab_bundled_validators['sandbox-spec'] = {default: specValidator}\nexport {sandboxRun} from '../cli/sandbox-run.js'\n")
-await esbuild.build({
-  entryPoints: [entry],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['@oclif/core'],
-  define: {'import.meta.url': '__lab_bundle_url'},
-  // ASCII only, so fast-start.cjs reads it as latin1 (no UTF-8 decoding); no comments or
-  // indentation to read (names stay, for stack traces)
-  charset: 'ascii',
-  legalComments: 'none',
-  minifyWhitespace: true,
-  banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_bundled_validators = {}; const __lab_validator = (name) => __lab_bundled_validators[name] ?? require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
-  logLevel: 'error',
-})
-// The cache holds what a run compiles: made after a real `-- true` run where this build
-// may start sandboxes (root), after loading only otherwise.
-const warm = spawnSync(process.execPath, [join(root, 'scripts', 'code-cache.cjs')], {cwd: root, stdio: 'ignore'})
-if (warm.status !== 0) stage('(no code cache: the run path starts without it)')
+mkdirSync(join(root, 'dist', 'run'), {recursive: true})
+// The validators every run of a path checks with go into its bundle (and so into the code
+// cache); any other is read when needed.
+const BUNDLES = {
+  'sandbox-run': {validators: ['sandbox-spec'], exports: 'sandboxRun', from: '../cli/sandbox-run.js'},
+  // the YAML parser is bundled for the workflow's steps anyway: src/util/yaml-load.ts uses that copy
+  // the queue's client (--queue: bullmq, ioredis, two thirds of the bundle) and the Dockerfile
+  // parser (docker/build-push-action) are required from node_modules when used
+  ci: {validators: ['sandbox-spec', 'ci'], exports: 'ciFast', from: '../cli/ci.js', yaml: true, external: ['bullmq', 'ioredis', 'dockerfile-ast']},
+}
+for (const [name, b] of Object.entries(BUNDLES)) {
+  const entry = join(root, 'dist', 'run', `${name}-entry.js`)
+  writeFileSync(entry, b.validators.map((v, i) => `import v${i} from '../validators/${v}.cjs'\n__lab_bundled_validators['${v}'] = {default: v${i}}\n`).join('') +
+    (b.yaml ? "import * as yaml from 'yaml'\n__lab_bundled_yaml = yaml\n" : '') + `export {${b.exports}} from '${b.from}'\n`)
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: join(root, 'dist', 'run', `${name}.cjs`),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['@oclif/core', ...(b.external ?? [])],
+    define: {'import.meta.url': '__lab_bundle_url'},
+    // ASCII only, so fast-start.cjs reads it as latin1 (no UTF-8 decoding); no comments or
+    // indentation to read (names stay, for stack traces)
+    charset: 'ascii',
+    legalComments: 'none',
+    minifyWhitespace: true,
+    banner: {js: "const __lab_bundle_url = require('node:url').pathToFileURL(__filename).href; const __lab_bundled_validators = {}; let __lab_bundled_yaml; const __lab_validator = (name) => __lab_bundled_validators[name] ?? require(require('node:path').join(__dirname, '..', 'validators', name + '.cjs'));"},
+    logLevel: 'error',
+  })
+  // The cache holds what a run compiles: made after a real run (`-- true`, a 1-step
+  // workflow) where this build may start sandboxes (root), after loading only otherwise.
+  const warm = spawnSync(process.execPath, [join(root, 'scripts', 'code-cache.cjs'), name], {cwd: root, stdio: 'ignore'})
+  if (warm.status !== 0) stage(`(no code cache for ${name}: it starts without it)`)
+}
 
 const onPath = spawnSync('sh', ['-c', 'command -v lab'], {stdio: 'ignore'}).status === 0
 stage(`done in ${((Date.now() - started) / 1000).toFixed(1)} s${onPath ? '' : '; `npm link` puts `lab` on your PATH'}`)

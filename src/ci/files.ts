@@ -29,6 +29,10 @@ export interface CopyReport {
   skipped: string[]
 }
 
+// one buffer for every copy (they are synchronous): a fresh MiB for each file cost more than
+// copying a small one
+let copyBuf: Buffer | undefined
+
 function copyFileNoFollow(src: string, dest: string, st: Stats): number {
   const fd = openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
   try {
@@ -36,7 +40,7 @@ function copyFileNoFollow(src: string, dest: string, st: Stats): number {
     if (!fst.isFile() || fst.ino !== st.ino || fst.dev !== st.dev) throw new LabError('ci-file-changed', `${src} changed while it was copied`, {hint: 'nothing may run in the workspace while lab copies it'})
     const out = openSync(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fst.mode & 0o777)
     try {
-      const buf = Buffer.allocUnsafe(1 << 20)
+      const buf = (copyBuf ??= Buffer.allocUnsafe(1 << 20))
       let total = 0
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null)

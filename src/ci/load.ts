@@ -54,6 +54,11 @@ export interface LoadOptions {
   actionDirs?: Record<string, string>
   /** how deep in reusable workflow calls this file is */
   depth?: number
+  /** where this file's `./.github/workflows/` calls are read (default: the workspace; a
+   * remote reusable workflow's: the copy of its repository) */
+  callBase?: string
+  /** the unique reusable workflows the whole run calls (GitHub's limit of 20) */
+  called?: Set<string>
 }
 
 export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOptions = {}): Promise<Pipeline> {
@@ -265,6 +270,17 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
   }
   if (problems.length) throw new PipelineError(problems)
   const calls: Array<[string, JobFile]> = []
+  const called = opts.called ?? new Set<string>()
+  const callOpts = {
+    base: opts.callBase ?? workspaceReal,
+    depth: opts.depth ?? 0,
+    actionDirs: opts.actionDirs ?? {},
+    strict: opts.strict,
+    called,
+    load: (f: string, depth: number, callBase: string) => loadPipeline(f, {...opts, workspace: workspaceReal, depth, callBase, called}),
+    add,
+    warn: (w: string) => warnings.push(w),
+  }
   for (const [id, jf] of Object.entries(data.jobs)) {
     if (jf.uses === undefined) continue
     if (!jobs[id].matrix && jobs[id].matrixSource === undefined) {
@@ -275,11 +291,11 @@ export async function loadPipeline(file: string = DEFAULT_PIPELINE, opts: LoadOp
     // template; each combination becomes a call of its own when the job starts (call-legs.ts)
     const {matrixSource: _m, ...plain} = jobs[id]
     const t: Record<string, JobDef> = {[id]: {...plain, matrix: null}}
-    await expandCalls(t, [[id, jf]], {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
+    await expandCalls(t, [[id, jf]], callOpts)
     const callee = t[id].callee
     jobs[id] = {...jobs[id], callee: callee?.unsupported ? callee : {jobs: [], prefix: id, outputs: callee?.outputs ?? {}, legs: true, template: Object.values(t).filter((x) => x.id !== id)}}
   }
-  if (calls.length) await expandCalls(jobs, calls, {workspace: workspaceReal, depth: opts.depth ?? 0, load: (f, depth) => loadPipeline(f, {...opts, workspace: workspaceReal, depth}), add})
+  if (calls.length) await expandCalls(jobs, calls, callOpts)
   if (problems.length) throw new PipelineError(problems)
   return {file: shown, kind, name: data.name ?? basename(file).replace(/\.ya?ml$/, ''), workspace: workspaceReal, env: data.env ?? {}, jobs, warnings, on: data.on, permissions: data.permissions}
 }

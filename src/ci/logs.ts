@@ -4,7 +4,7 @@
  * masked, one "stdout|stderr<TAB>line" per line). Secrets never reach these files: every
  * line is masked before it is written. `lab ci logs` reads and follows them.
  */
-import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {LabError} from '../errors.js'
@@ -38,21 +38,33 @@ export class RunRecord {
     renameSync(tmp, join(this.dir, 'run.json'))
   }
 
-  /** A log file for one step or service: append masked lines to it. */
-  log(jobKey: string, file: string): StepLog {
+  /** A log file for one step or service: append masked lines to it. `open`: the file is
+   * kept open until close() (a step's: one write per line instead of an open, a write and
+   * a close). */
+  log(jobKey: string, file: string, o: {open?: boolean} = {}): StepLog {
     const dir = join(this.dir, 'logs', slug(jobKey))
     mkdirSync(dir, {recursive: true})
-    return new StepLog(join(dir, file))
+    return new StepLog(join(dir, file), o.open)
   }
 }
 
 export class StepLog {
-  constructor(readonly path: string) {
-    writeFileSync(path, '')
+  private fd: number | null = null
+  constructor(readonly path: string, open = false) {
+    if (open) this.fd = openSync(path, 'w')
+    else writeFileSync(path, '')
   }
 
   line(stream: 'stdout' | 'stderr' | 'lab', text: string): void {
-    appendFileSync(this.path, `${stream}\t${text}\n`)
+    if (this.fd !== null) writeSync(this.fd, `${stream}\t${text}\n`)
+    else appendFileSync(this.path, `${stream}\t${text}\n`)
+  }
+
+  /** Later lines are appended by opening the file each time. */
+  close(): void {
+    if (this.fd === null) return
+    closeSync(this.fd)
+    this.fd = null
   }
 }
 

@@ -56,6 +56,11 @@ export function planRun(p: Pipeline, event: EventInfo, opts: {vars?: Record<stri
         pj.status = 'depends'
         pj.reason = 'its matrix is computed when the job starts'
       }
+      if (j.callee?.unsupported) {
+        // a remote reusable workflow without a local copy
+        pj.status = 'skipped'
+        pj.reason = j.callee.unsupported
+      }
       if (j.if !== undefined) pj.if = String(j.if)
       try {
         const elsewhere = notHere(j.runsOn, ctx, `/jobs/${j.id}/runs-on`)

@@ -9,8 +9,15 @@
  * `workflow_call.inputs`) and only the secrets the caller passes (or all, with
  * `secrets: inherit`).
  *
- * The called file is read from the workspace only: a relative path without "..",
- * through no link, a regular file; nesting stops at GitHub's limit of 4 levels.
+ * A remote one (`OWNER/REPO/.github/workflows/NAME.yml@REF`) cannot be fetched offline: it
+ * is read from the local copy of that repository given with `--action-dir OWNER/REPO@REF=DIR`
+ * (DIR/.github/workflows/NAME.yml), and a `./` call inside it names a workflow of that same
+ * copy (GitHub: the same commit as its caller). Without a copy the caller is skipped with a
+ * warning (a problem with --strict).
+ *
+ * The called file is read from the workspace (or the copy) only: a relative path without
+ * "..", through no link, a regular file; as on GitHub, calls nest at most 4 levels (the
+ * top workflow and 3 of reusable ones) and a run calls at most 20 unique workflows.
  */
 import {renameJob} from './call-legs.js'
 import {resolveInside} from './files.js'
@@ -19,6 +26,13 @@ import type {JobDef, Pipeline} from './model.js'
 import type {JobFile} from './schema.js'
 
 const MAX_DEPTH = 4
+const MAX_WORKFLOWS = 20
+
+/** OWNER/REPO/.github/workflows/NAME.yml@REF → the --action-dir key (OWNER/REPO@REF) and the file in the copy. */
+export function remoteWorkflow(uses: string): {key: string; rel: string} | null {
+  const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)\/(\.github\/workflows\/[^/@]+\.ya?ml)@([^\s@]+)$/.exec(uses)
+  return m && m[1] !== '.' && m[1] !== '..' && m[2] !== '.' && m[2] !== '..' ? {key: `${m[1]}/${m[2]}@${m[4]}`, rel: m[3]} : null
+}
 
 export interface CallInfo {
   /** the calling job's id */
@@ -53,33 +67,68 @@ export interface CalleeInfo {
 export async function expandCalls(
   jobs: Record<string, JobDef>,
   calls: Array<[string, JobFile]>,
-  o: {workspace: string; depth: number; load: (file: string, depth: number) => Promise<Pipeline>; add: (path: string, message: string) => void},
+  o: {
+    /** where ./.github/workflows/NAME.yml is read: the workspace, or the copy of the remote repository this file came from */
+    base: string
+    depth: number
+    /** --action-dir: OWNER/REPO@REF → a local copy of that repository */
+    actionDirs: Record<string, string>
+    strict?: boolean
+    /** the unique workflows called in the whole run (shared by every nested load) */
+    called: Set<string>
+    load: (file: string, depth: number, base: string) => Promise<Pipeline>
+    add: (path: string, message: string) => void
+    warn: (message: string) => void
+  },
 ): Promise<void> {
   for (const [id, jf] of calls) {
     const path = `/jobs/${id}/uses`
     const uses = jf.uses!
     const caller = jobs[id]
-    if (!uses.startsWith('./')) {
-      caller.callee = {jobs: [], prefix: id, outputs: {}, unsupported: `uses: ${uses} is a remote reusable workflow; lab runs local ones (./.github/workflows/NAME.yml) only`}
-      continue
+    let base = o.base
+    let rel: string
+    if (uses.startsWith('./')) rel = uses.slice(2).replace(/@.*$/, '')
+    else {
+      const remote = remoteWorkflow(uses)
+      if (!remote) {
+        o.add(path, `${uses}: not a reusable workflow (./.github/workflows/NAME.yml, or OWNER/REPO/.github/workflows/NAME.yml@REF)`)
+        continue
+      }
+      const dir = o.actionDirs[remote.key]
+      if (dir === undefined) {
+        const why = `uses: ${uses} is a remote reusable workflow and lab does not download workflows`
+        if (o.strict) o.add(path, `${why}; give a local copy of the repository with --action-dir ${remote.key}=DIR, or leave out --strict to skip the job with a warning`)
+        else o.warn(`${path}: ${why}; the job is skipped — give a local copy of the repository with --action-dir ${remote.key}=DIR`)
+        caller.callee = {jobs: [], prefix: id, outputs: {}, unsupported: `${why} (give --action-dir ${remote.key}=DIR)`}
+        continue
+      }
+      base = dir
+      rel = remote.rel
     }
     if (o.depth + 1 >= MAX_DEPTH) {
-      o.add(path, `reusable workflows nest more than ${MAX_DEPTH} levels deep`)
+      o.add(path, `reusable workflows nest more than ${MAX_DEPTH} levels deep (GitHub's limit: the calling workflow and ${MAX_DEPTH - 1} levels of reusable ones)`)
       continue
     }
-    const rel = uses.slice(2).replace(/@.*$/, '')
-    const found = /^\.github\/workflows\/[^/]+\.ya?ml$/.test(rel) ? resolveInside(o.workspace, rel) : null
+    const found = /^\.github\/workflows\/[^/]+\.ya?ml$/.test(rel) ? resolveInside(base, rel) : null
     if (!found || !found.st.isFile()) {
-      o.add(path, `${uses}: not a workflow file of the repository (./.github/workflows/NAME.yml, reached through no link)`)
+      o.add(path, base === o.base
+        ? `${uses}: not a workflow file of the repository (./.github/workflows/NAME.yml, reached through no link)`
+        : `${uses}: ${rel} is not a workflow file of the copy ${base} (reached through no link)`)
+      continue
+    }
+    o.called.add(found.path)
+    if (o.called.size > MAX_WORKFLOWS) {
+      o.add(path, `${uses}: the run calls more than ${MAX_WORKFLOWS} unique reusable workflows (GitHub's limit)`)
       continue
     }
     let called: Pipeline
     try {
-      called = await o.load(found.path, o.depth + 1)
+      called = await o.load(found.path, o.depth + 1, base)
     } catch (e) {
       o.add(path, `${uses}: ${(e as Error).message}`)
       continue
     }
+    for (const w of called.warnings) o.warn(`${path}: ${uses}: ${w}`)
     const wc = triggers(called.on).workflow_call
     if (!wc) {
       o.add(path, `${uses} is not a reusable workflow: its on: has no workflow_call`)

@@ -46,7 +46,7 @@ import {usesKind} from './uses.js'
 import {parse as parseYaml} from 'yaml'
 import {chownTree, copyTree, ensureDirInside, resolveInside} from './files.js'
 import {COMMAND_FILES, EVENT_PATH, githubContext, githubEnv, parseCommandFile, type EventInfo, repositoryName, runnerContext, RUNNER_TEMP_DIR, WORKSPACE_DIR} from './github.js'
-import {newRunId, RunRecord, slug} from './logs.js'
+import {newRunId, RunRecord, slug, type StepLog} from './logs.js'
 import {newId} from '../sandbox/names.js'
 import type {JobDef, Pipeline, StepDef} from './model.js'
 import {annotations, failuresOf, junitXml, type CiResult, type JobResult, type StepResult} from './report.js'
@@ -404,10 +404,26 @@ export async function runPipeline(p: Pipeline, opts: CiRunOptions = {}): Promise
       let jobSecrets = secrets
       let jobExtra = extra
       if (j.call) {
-        const callerNeeds: Record<string, Value> = Object.fromEntries(j.call.callerNeeds.map((n) => [n, jobOutcome(n)]))
-        const cctx = baseContext(p, {job: j, key: j.id, matrix: (j.call.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, secrets, status, ghBase, extra)
+        // what the calling job's with: and secrets: are evaluated in: its needs, named as its
+        // workflow names them (a nested caller's are CALLER/JOB here), and its workflow's
+        // inputs and secrets — the run's at the top, else only what its own caller passed
+        // (so a nested `secrets: inherit` passes no more than that)
+        type Scope = {secrets: Record<string, string>; inputs: Record<string, Value>}
+        const callerCtx = (c: JobDef, scope: Scope): ExprContext => {
+          const at = c.call!.caller.slice(0, c.call!.caller.lastIndexOf('/') + 1)
+          const callerNeeds: Record<string, Value> = Object.fromEntries(c.call!.callerNeeds.map((n) => [n.startsWith(at) ? n.slice(at.length) : n, runs[n] ? jobOutcome(n) : {result: 'skipped', outputs: {}}]))
+          return baseContext(p, {job: c, key: c.id, matrix: (c.call!.matrix as Record<string, Value> | undefined) ?? null, index: 0, total: 1}, callerNeeds, scope.secrets, status, ghBase, {...extra, inputs: scope.inputs})
+        }
+        const workflowScope = (callerId: string, depth = 0): Scope => {
+          const c = p.jobs[callerId]
+          if (!c?.call || depth > 8) return {secrets, inputs: extra.inputs}
+          const up = workflowScope(c.call.caller, depth + 1)
+          return callInputs(c, callerCtx(c, up), up.secrets)
+        }
         try {
-          const r0 = callInputs(j, cctx, secrets)
+          const scope = workflowScope(j.call.caller)
+          const cctx = callerCtx(j, scope)
+          const r0 = callInputs(j, cctx, scope.secrets)
           jobSecrets = r0.secrets
           jobExtra = {...extra, inputs: r0.inputs}
           if (j.call.callerIf !== undefined && !evalCondition(j.call.callerIf, cctx, `/jobs/${j.call.caller}/if`)) {
@@ -1094,6 +1110,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
   const stepDir = `_lab/step-${++x.seq.n}`
   const hostStepDir = join(x.temp, stepDir)
   mkdirSync(hostStepDir, {recursive: true, mode: 0o700})
+  let log: StepLog | undefined
   try {
     const files: Record<string, string> = {}
     for (const [v, f] of Object.entries(COMMAND_FILES)) {
@@ -1133,8 +1150,9 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       addHost: [...(x.container.addHost ?? []), ...(x.join ? (x.hosts ?? []) : [])],
       joins: x.join ? [x.join] : undefined,
     }
-    const log = x.e.record.log(slug(x.e.masker.mask(r.key)), `${String(sr.index + 1).padStart(2, '0')}-${slug(x.e.masker.mask(sr.name))}.log`)
-    sr.log = log.path
+    const stepLog = x.e.record.log(slug(x.e.masker.mask(r.key)), `${String(sr.index + 1).padStart(2, '0')}-${slug(x.e.masker.mask(sr.name))}.log`, {open: true})
+    log = stepLog
+    sr.log = stepLog.path
     const secretsCtx = o.ctx.contexts.secrets as Record<string, string>
     const cmds = new WorkflowCommands({
       debug: finalEnv.ACTIONS_STEP_DEBUG === 'true' || secretsCtx?.ACTIONS_STEP_DEBUG === 'true',
@@ -1144,7 +1162,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     const emit = (stream: 'stdout' | 'stderr') => (l: string) => {
       const shown = cmds.line(l)
       if (shown === null) return
-      log.line(stream, shown)
+      stepLog.line(stream, shown)
       x.e.onLine?.(x.e.masker.mask(o.prefix), stream, shown)
     }
     const out = new MaskedLines(x.e.masker, emit('stdout'))
@@ -1167,7 +1185,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
       sr.verdict = 'workflow-command'
       sr.reason = x.e.masker.mask(fx.errors[0])
     }
-    if (sr.status === 'failure') log.line('lab', `step failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}`)
+    if (sr.status === 'failure') stepLog.line('lab', `step failed: ${sr.verdict}${sr.exitCode !== undefined ? ` (exit code ${sr.exitCode})` : ''}`)
     for (const d of fx.deprecations) {
       const w = `the ${d} workflow command is deprecated on GitHub: write to $${d === 'set-output' ? 'GITHUB_OUTPUT' : 'GITHUB_STATE'} instead`
       if (!x.e.warnings.includes(w)) x.e.warnings.push(w)
@@ -1194,6 +1212,7 @@ async function runScript(p: Pipeline, r: JobRun, sr: StepResult, x: StepEnv, o: 
     const summary = resolveInside(hostStepDir, COMMAND_FILES.GITHUB_STEP_SUMMARY)
     if (summary && summary.st.isFile() && summary.st.size > 0 && summary.st.size < COMMAND_FILE_MAX) sr.summary = x.e.masker.mask(readFileSync(summary.path, 'utf8'))
   } finally {
+    log?.close()
     // out of the sandboxes' sight at once (one rename: no later step can read this step's
     // script or files), then removed while the next step runs
     const gone = join(x.dir, `.done-${stepDir.slice(stepDir.lastIndexOf('/') + 1)}`)

@@ -197,7 +197,7 @@ function checkActionDirs(dirs: Record<string, string>): Record<string, string> {
     try {
       ok = lstatSync(dir).isDirectory()
     } catch {}
-    if (!ok) throw usageError(`--action-dir ${uses}=${dir}: not a directory`, 'give the directory that holds the action\'s action.yml')
+    if (!ok) throw usageError(`--action-dir ${uses}=${dir}: not a directory`, 'give the directory that holds the action\'s action.yml (for a reusable workflow, the repository\'s checkout)')
     dirs[uses] = resolve(dir)
   }
   return dirs

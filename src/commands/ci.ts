@@ -48,7 +48,7 @@ Secrets (--secret NAME from the environment, --secret-file) are masked in every 
     eventpath: Flags.string({description: 'a JSON webhook payload: github.event and $GITHUB_EVENT_PATH'}),
     var: Flags.string({description: 'a configuration variable: the vars context (repeatable)', multiple: true, helpValue: 'NAME=VALUE'}),
     input: Flags.string({description: 'a workflow_dispatch input: the inputs context (repeatable)', multiple: true, helpValue: 'NAME=VALUE'}),
-    'action-dir': Flags.string({description: 'run a remote action from a local copy (repeatable)', multiple: true, helpValue: 'OWNER/REPO@REF=DIR'}),
+    'action-dir': Flags.string({description: 'run a remote action or reusable workflow from a local copy of its repository (repeatable)', multiple: true, helpValue: 'OWNER/REPO@REF=DIR'}),
     'fork-secrets': Flags.boolean({description: 'give secrets to a pull request from a fork (GitHub does not)'}),
     list: Flags.boolean({description: 'show what would run for the event (jobs, matrix legs, skipped and why) without running anything'}),
     lint: Flags.boolean({description: 'report script injection: untrusted event values pasted into run: scripts through ${{ }}'}),

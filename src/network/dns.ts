@@ -2,7 +2,7 @@
  * missing, found by its pid file (pid and start time), ended with its network. */
 import {spawn} from 'node:child_process'
 import {readFileSync, rmSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {LabError} from '../errors.js'
@@ -28,7 +28,8 @@ export async function ensureDns(ns: NetworkStore, n: NetworkRecord): Promise<num
   const running = dnsPid(ns, n)
   if (running) return running
   rmSync(pidFile(ns, n), {force: true})
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'dns-server.js')
+  // relative to dist/ (not this file's directory): the same from dist/network/ and from a bundle in dist/run/
+  const script = fileURLToPath(new URL('../network/dns-server.js', import.meta.url))
   // the same state roots as ours: a state directory given, or the defaults
   const roots = ns.sandboxes.roots
   const env: Record<string, string> = {PATH: process.env.PATH ?? '/usr/bin:/bin'}

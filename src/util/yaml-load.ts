@@ -47,10 +47,13 @@ export function yamlPathToJson(path: YamlPath): string {
  * Parses YAML text (duplicate keys are an error). A syntax error, "FILE:LINE:COL: message",
  * is thrown as the format's own error (`invalid`, given the problems), or as a YamlSyntaxError.
  */
+declare const __lab_bundled_yaml: typeof import('yaml') | undefined
+
 export function parseYaml(text: string, shown: string, invalid?: (problems: string[]) => Error): ParsedYaml {
   // loaded on first use: the schema helpers below are on `lab sandbox run`'s path (seccomp
-  // profiles), the YAML parser (70-odd modules) is not
-  const {LineCounter, parseDocument} = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+  // profiles), the YAML parser (70-odd modules) is not; a bundle that has it (lab ci's,
+  // scripts/build.mjs) gives its copy
+  const {LineCounter, parseDocument} = (typeof __lab_bundled_yaml === 'object' && __lab_bundled_yaml ? __lab_bundled_yaml : createRequire(import.meta.url)('yaml')) as typeof import('yaml')
   const lines = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
   if (doc.errors.length > 0) {

@@ -1,5 +1,8 @@
 // The pure parts of running GitHub workflows: filter patterns and on: decisions, workflow
 // commands, shells, the script-injection linter, GitHub's expression rules. No sandbox.
+import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
@@ -8,6 +11,8 @@ import {expandLegs, legId, matrixCallOutputs} from '../../dist/ci/call-legs.js'
 import {WorkflowCommands} from '../../dist/ci/commands.js'
 import {buildEvent, decide, fromFork, inputsContext, matchesPatterns} from '../../dist/ci/events.js'
 import {interpolate} from '../../dist/ci/expr.js'
+import {loadPipeline} from '../../dist/ci/load.js'
+import {remoteWorkflow} from '../../dist/ci/reusable.js'
 import {references, untrustedIn} from '../../dist/ci/lint.js'
 import {prependPath, stepWorkdir} from '../../dist/ci/runner.js'
 import {shellPlan, shellProblem} from '../../dist/ci/shells.js'
@@ -174,6 +179,77 @@ t('matrix calls: each leg a call of its own, the outputs of the last successful 
     {result: 'failure', outputs: {a: '9', b: '9'}, finished: 4},
     {result: 'success', outputs: {a: '2', b: '2'}, finished: 2},
   ]), {a: '3', b: '2'})
+})
+
+async function rejects(promise, re) {
+  try {
+    await promise
+  } catch (e) {
+    assert.match(e.message, re)
+    return
+  }
+  assert.unreachable(`no error matching ${re}`)
+}
+
+// a repository of workflows: name → text, under DIR/.github/workflows
+function repo(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-reusable-'))
+  mkdirSync(join(dir, '.github', 'workflows'), {recursive: true})
+  for (const [n, text] of Object.entries(files)) writeFileSync(join(dir, '.github', 'workflows', n), text)
+  return dir
+}
+const callee = (body = 'jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: "true"\n') => `on: workflow_call\n${body}`
+const calling = (uses) => `on: push\njobs:\n  c:\n    uses: ${uses}\n`
+
+t('remote reusable workflows: OWNER/REPO/.github/workflows/W.yml@REF read from the --action-dir copy; ./ inside it names the copy', async () => {
+  assert.equal(remoteWorkflow('acme/ci/.github/workflows/build.yml@v1'), {key: 'acme/ci@v1', rel: '.github/workflows/build.yml'})
+  assert.equal(remoteWorkflow('acme/ci/.github/workflows/sub/build.yml@v1'), null)
+  assert.equal(remoteWorkflow('acme/ci@v1'), null)
+  assert.equal(remoteWorkflow('../ci/.github/workflows/build.yml@v1'), null)
+  const copy = repo({'build.yml': callee('jobs:\n  inner:\n    uses: ./.github/workflows/inner.yml\n'), 'inner.yml': callee()})
+  const ws = repo({'ci.yml': calling('acme/ci/.github/workflows/build.yml@v1')})
+  try {
+    const p = await loadPipeline(join(ws, '.github/workflows/ci.yml'), {actionDirs: {'acme/ci@v1': copy}})
+    assert.equal(Object.keys(p.jobs).sort(), ['c', 'c/inner', 'c/inner/a'])
+    assert.equal(p.warnings, [])
+    // without the copy: skipped with a warning, or a problem with --strict
+    const skipped = await loadPipeline(join(ws, '.github/workflows/ci.yml'), {})
+    assert.ok(skipped.jobs.c.callee.unsupported)
+    assert.match(skipped.warnings.join('\n'), /--action-dir acme\/ci@v1=DIR/)
+    await rejects(loadPipeline(join(ws, '.github/workflows/ci.yml'), {strict: true}), /\/jobs\/c\/uses: .*remote reusable workflow.*--action-dir acme\/ci@v1=DIR/)
+    // the file in the copy is reached through no link
+    rmSync(join(copy, '.github/workflows/build.yml'))
+    symlinkSync(join(copy, '.github/workflows/inner.yml'), join(copy, '.github/workflows/build.yml'))
+    await rejects(loadPipeline(join(ws, '.github/workflows/ci.yml'), {actionDirs: {'acme/ci@v1': copy}}), /is not a workflow file of the copy/)
+  } finally {
+    rmSync(copy, {recursive: true, force: true})
+    rmSync(ws, {recursive: true, force: true})
+  }
+})
+
+t('reusable workflows: GitHub\'s limits of 4 levels in all and 20 unique workflows in a run', async () => {
+  // top → l1 → l2 → l3 is 4 levels; l3 calling l4 is a fifth
+  const deep = repo({
+    'ci.yml': calling('./.github/workflows/l1.yml'),
+    'l1.yml': callee('jobs:\n  n:\n    uses: ./.github/workflows/l2.yml\n'),
+    'l2.yml': callee('jobs:\n  n:\n    uses: ./.github/workflows/l3.yml\n'),
+    'l3.yml': callee(),
+  })
+  const wide = repo(Object.fromEntries([['ci.yml', `on: push\njobs:\n${Array.from({length: 21}, (_, i) => `  c${i}:\n    uses: ./.github/workflows/w${i}.yml\n  again${i}:\n    uses: ./.github/workflows/w${i}.yml\n`).join('')}`], ...Array.from({length: 21}, (_, i) => [`w${i}.yml`, callee()])]))
+  try {
+    const p = await loadPipeline(join(deep, '.github/workflows/ci.yml'))
+    assert.ok(p.jobs['c/n/n/a'])
+    writeFileSync(join(deep, '.github/workflows/l3.yml'), callee('jobs:\n  n:\n    uses: ./.github/workflows/l4.yml\n'))
+    writeFileSync(join(deep, '.github/workflows/l4.yml'), callee())
+    await rejects(loadPipeline(join(deep, '.github/workflows/ci.yml')), /nest more than 4 levels deep/)
+    // the same workflow called twice counts once: 20 unique are allowed, the 21st is not
+    await rejects(loadPipeline(join(wide, '.github/workflows/ci.yml')), /\/jobs\/c20\/uses: .*more than 20 unique reusable workflows/)
+    writeFileSync(join(wide, '.github/workflows/ci.yml'), `on: push\njobs:\n${Array.from({length: 20}, (_, i) => `  c${i}:\n    uses: ./.github/workflows/w${i}.yml\n  again${i}:\n    uses: ./.github/workflows/w${i}.yml\n`).join('')}`)
+    assert.is(Object.keys((await loadPipeline(join(wide, '.github/workflows/ci.yml'))).jobs).length, 80)
+  } finally {
+    rmSync(deep, {recursive: true, force: true})
+    rmSync(wide, {recursive: true, force: true})
+  }
 })
 
 t.run()
