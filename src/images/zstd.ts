@@ -18,7 +18,6 @@
  * The frame checksum (XXH64), when present, is skipped: the layer's blob digest and
  * diff_id (sha256 over the compressed and the uncompressed bytes) already guard it.
  */
-import {Decompress} from 'fzstd'
 
 import {refused} from './errors.js'
 
@@ -36,6 +35,8 @@ export async function* zstdDecompress(input: AsyncIterable<Buffer>, what = 'a la
   const out: Buffer[] = []
   let produced = 0
   let work = 0
+  // loaded when a zstd layer comes: its tables cost every sandbox start ~3 ms otherwise
+  const {Decompress} = await import('fzstd')
   const dec = new Decompress((data) => {
     produced += data.length
     // each block's output is a fresh array of fzstd's: wrapped, not copied
