@@ -47,7 +47,10 @@ const netTest = (name, fn) => (can ? rootTest(t, name, fn) : t.skip(`${name} [sk
 netTest('the walkthrough passes in a namespace of the test\'s own and leaves its links, addresses and firewall as they were', async () => {
   const N = new TestNetns('netnslab')
   try {
-    const state = () => ({links: N.ns('ip', ['-o', 'link']).stdout.replace(/\\.*$/gm, ''), addrs: N.ns('ip', ['-o', 'addr']).stdout, nft: N.ns('nft', ['list', 'ruleset']).stdout, netns: N.ns('ip', ['netns']).stdout})
+    // /run/netns is the host's: other test files running beside this one add and remove
+    // their own (labtest-…); what counts is that the lab leaves no name there
+    const namedNetns = () => N.ns('ip', ['netns']).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n && !n.startsWith('labtest-')).sort()
+    const state = () => ({links: N.ns('ip', ['-o', 'link']).stdout.replace(/\\.*$/gm, ''), addrs: N.ns('ip', ['-o', 'addr']).stdout, nft: N.ns('nft', ['list', 'ruleset']).stdout, netns: namedNetns()})
     const hostLinks = readdirSync('/sys/class/net').sort()
     const before = state()
     const r = await N.lab(['run', 'netns', '--json'], {timeout: 120_000})
