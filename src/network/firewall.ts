@@ -45,7 +45,7 @@ export interface Bound6 {
 
 /** `extra6`: pairs of sandboxes whose v6 address is not the one pairs.ts derives (records
  * made before addresses were paired); none otherwise, so a start changes no bridge rule. */
-export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6[] = []): string {
+export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6[] = [], part: 'all' | 'ip' | 'bridge' = 'all'): string {
   const t = tableName(n)
   const br = JSON.stringify(n.bridge)
   const v4 = ports.filter((p) => !p.hostIp.includes(':'))
@@ -86,7 +86,7 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6
   ]
   // the network's bridge ports by name (plan.ts vethPrefix): not every kernel has meta ibrname
   const ports_ = JSON.stringify(vethPrefix(n.id) + '*')
-  const own6 = [...new Map([...pairs6(n), ...extra6].map((b) => [`${b.address6} . ${b.mac}`, b])).values()]
+  const own6 = part === 'ip' ? [] : [...new Map([...pairs6(n), ...extra6].map((b) => [`${b.address6} . ${b.mac}`, b])).values()]
   const l2 = [
     ...(own6.length
       ? [`  set own6 {`, `    type ipv6_addr . ether_addr`, `    elements = { ${own6.map((b) => `${b.address6} . ${b.mac}`).join(',\n      ')} }`, `  }`]
@@ -113,16 +113,20 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6
     `  }`,
   ]
   return [
-    `table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, ...nat, ...filter, `}`,
-    `table ip6 ${t}`, `delete table ip6 ${t}`, ...(n.subnet6 ? [`table ip6 ${t} {`, ...ip6Rules(n, ports), `}`] : []),
-    `table bridge ${t}`, `delete table bridge ${t}`, `table bridge ${t} {`, ...l2, `}`, '',
+    ...(part === 'bridge' ? [] : [
+      `table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, ...nat, ...filter, `}`,
+      `table ip6 ${t}`, `delete table ip6 ${t}`, ...(n.subnet6 ? [`table ip6 ${t} {`, ...ip6Rules(n, ports), `}`] : []),
+    ]),
+    ...(part === 'ip' ? [] : [`table bridge ${t}`, `delete table bridge ${t}`, `table bridge ${t} {`, ...l2, `}`]),
+    '',
   ].join('\n')
 }
 
-/** A ruleset's ip and ip6 tables, and its bridge table: each can be applied alone. */
-export function splitRuleset(n: NetworkRecord, text: string): [string, string] {
-  const i = text.indexOf(`table bridge ${tableName(n)}\n`)
-  return i < 0 ? [text, ''] : [text.slice(0, i), text.slice(i)]
+/** What the bridge table is made of, in one line: a start compares it with the last one
+ * applied instead of making the table (a dual-stack /16 holds 65,533 pairs). The first
+ * field changes whenever the table's rules do. */
+export function bridgeKey(n: NetworkRecord, extra6: Bound6[] = []): string {
+  return `# bridge table 2 ${JSON.stringify([n.id, n.bridge, n.subnet, n.gateway, n.subnet6 ?? null, n.gateway6 ?? null, n.icc, extra6])}\n`
 }
 
 /** An IPv6 network's ip6 table: the ip table's rules for v6, and neighbour discovery kept

@@ -22,7 +22,7 @@ import {randomBytes} from 'node:crypto'
 import {cidrText, intToIp, ipToInt, isHost, isIpv4, overlaps, parseCidr, size} from './cidr.js'
 import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
-import {applyRuleset, removeRuleset, ruleset, splitRuleset, tableName, type PublishedPort} from './firewall.js'
+import {applyRuleset, bridgeKey, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
 import {hostNet, type HostPortEntry} from './host-wide.js'
 import {cidr6Text, freeUla64, ipv6Text, isHost6, overlaps6, parseCidr6, parseIpv6, size6, type Cidr6} from './cidr6.js'
 import {bridgeExists, ensureBridge, haveIpv6, hostRoutes, hostRoutes6, removeBridge} from './kernel.js'
@@ -242,19 +242,22 @@ export class Networks {
     const ports: PublishedPort[] = entries.filter((e) => e.networkId === n.id).flatMap((e) => e.ports.map((p) => ({...p, address: e.address, address6: e.address6})))
     // sandboxes whose v6 address is not their v4 one's pair (recorded before pairing) only
     const extra6 = n.subnet6 ? this.sandboxesOn(n).filter((x) => x.address6 && v6Of(n, x.address) !== x.address6).map((x) => ({address6: x.address6!, mac: x.mac})) : []
-    const text = ruleset(n, ports, extra6)
+    // the cache holds the ip and ip6 tables as applied and the bridge table's key: the bridge
+    // table (with a dual-stack network's set of every address pair, up to 65,533 of them) is
+    // made and sent only when it changed, which a start or a published port never makes it
+    const ipText = ruleset(n, ports, extra6, 'ip')
+    const key = bridgeKey(n, extra6)
     const cache = shared ? hostNet().rulesetCache : join(this.nets.dir, `${n.name}.nft`)
     let last: string | null = null
     try {
       last = readFileSync(cache, 'utf8')
     } catch {}
-    if (made || last !== text) {
-      // the bridge table (with a dual-stack network's set of every address pair: up to
-      // 65,535 of them) is sent only when it changed, which a published port never makes it
-      const [nat, l2] = splitRuleset(n, text)
-      const [lastNat, lastL2] = last !== null ? splitRuleset(n, last) : [null, null]
-      applyRuleset(n, made ? text : (lastNat !== nat ? nat : '') + (lastL2 !== l2 ? l2 : ''))
-      writeFileAtomic(cache, text)
+    if (made || last !== ipText + key) {
+      const at = last?.lastIndexOf('# bridge table ') ?? -1
+      const lastIp = at >= 0 ? last!.slice(0, at) : null
+      const lastKey = at >= 0 ? last!.slice(at) : null
+      applyRuleset(n, (made || lastIp !== ipText ? ipText : '') + (made || lastKey !== key ? ruleset(n, [], extra6, 'bridge') : ''))
+      writeFileAtomic(cache, ipText + key)
     }
     if (n.dns) await ensureDns(this.nets, n)
   }

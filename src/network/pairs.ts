@@ -46,7 +46,9 @@ export function v4Of(n: Net, address6: string): string | null {
   return a4 !== n.gateway && v6Of(n, a4) !== null ? a4 : null
 }
 
-/** Every (v6 address, MAC) pair a sandbox of the network can have, in offset order. */
+/** Every (v6 address, MAC) pair a sandbox of the network can have, in offset order. Made
+ * at every start on the network (the ruleset is compared with the last one applied), so
+ * text is built from fixed prefixes rather than address arithmetic per pair. */
 export function pairs6(n: Net): Array<{address6: string; mac: string}> {
   if (!n.subnet6 || !n.gateway6) return []
   const s4 = parseCidr(n.subnet)
@@ -54,11 +56,19 @@ export function pairs6(n: Net): Array<{address6: string; mac: string}> {
   const gw6 = parseIpv6(n.gateway6)
   const v6room = size6(s6) - 1n
   const last = Math.min(size(s4) - 2, MAX_PAIRS, v6room > BigInt(MAX_PAIRS) ? MAX_PAIRS : Number(v6room))
+  const low = Number(s6.base & 0xffffn)
+  // the last group is never 0 (offset ≥ 1), so when the offsets stay in it every address
+  // is the subnet's first one's text with that group changed
+  const head = low + last <= 0xffff ? ipv6Text(s6.base + 1n).replace(/[0-9a-f]+$/, '') : null
+  const hex = Array.from({length: 256}, (_, i) => i.toString(16).padStart(2, '0'))
+  const gw4 = ipToInt(n.gateway)
   const out: Array<{address6: string; mac: string}> = []
   for (let off = 1; off <= last; off++) {
-    const a4 = intToIp(s4.base + off)
-    const a6 = s6.base + BigInt(off)
-    if (a4 !== n.gateway && a6 !== gw6) out.push({address6: ipv6Text(a6), mac: macOf(a4)})
+    const a4 = s4.base + off
+    if (a4 === gw4) continue
+    const a6 = head !== null ? head + (low + off).toString(16) : ipv6Text(s6.base + BigInt(off))
+    if (a6 === n.gateway6 || (head === null && s6.base + BigInt(off) === gw6)) continue
+    out.push({address6: a6, mac: `02:42:${hex[a4 >>> 24]}:${hex[(a4 >>> 16) & 255]}:${hex[(a4 >>> 8) & 255]}:${hex[a4 & 255]}`})
   }
   return out
 }

@@ -5,7 +5,7 @@ import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
 import {cidr6Text, contains6, freeUla64, ipv6Text, isHost6, isIpv6, LAB_ULA, overlaps6, parseCidr6, parseIpv6, size6} from '../../dist/network/cidr6.js'
-import {ruleset} from '../../dist/network/firewall.js'
+import {bridgeKey, ruleset} from '../../dist/network/firewall.js'
 import {macOf, pairs6, v4Of, v6Of} from '../../dist/network/pairs.js'
 import {parsePublish} from '../../dist/network/ports.js'
 import {buildPlan, vethPrefix} from '../../dist/sandbox/plan.js'
@@ -109,6 +109,20 @@ t('a sandbox\'s v6 address and MAC are its v4 address\'s pair: the v6 subnet plu
   assert.is(v6Of(small, '10.93.1.0'), null)
   assert.is(pairs6(net({subnet: '10.0.0.0/8'})).length, 65534, 'at most 65,535 offsets')
   assert.equal(pairs6(net({subnet6: undefined, gateway6: undefined})), [])
+})
+
+t('the ip tables and the bridge table apply apart: a start sends the bridge table (every pair) only when its key changed', () => {
+  const ports = [{hostIp: '0.0.0.0', hostPort: 8080, port: 80, proto: 'tcp', address: '10.93.0.2', address6: 'fd4c:6162:0:7::2'}]
+  const ip = ruleset(net(), ports, [], 'ip')
+  const br = ruleset(net(), [], [], 'bridge')
+  assert.is(ip + br, ruleset(net(), ports))
+  assert.not.ok(ip.includes('own6') || ip.includes('table bridge'))
+  assert.ok(br.startsWith('table bridge lab_lab_cdcdcdcdcd\n') && !br.includes('dnat'))
+  assert.is(bridgeKey(net()), bridgeKey(net()))
+  for (const o of [{subnet: '10.93.0.0/23'}, {gateway6: 'fd4c:6162:0:7::fe'}, {icc: false}, {subnet6: undefined, gateway6: undefined}]) assert.is.not(bridgeKey(net(o)), bridgeKey(net()), JSON.stringify(o))
+  assert.is.not(bridgeKey(net(), [{address6: 'fd4c:6162:0:7::99', mac: '02:42:0a:5d:00:02'}]), bridgeKey(net()), 'a pair from before pairing')
+  // a recorded pair that is not derived joins the set
+  assert.ok(ruleset(net(), [], [{address6: 'fd4c:6162:0:7::99', mac: '02:42:0a:5d:00:02'}], 'bridge').includes('fd4c:6162:0:7::99 . 02:42:0a:5d:00:02'))
 })
 
 t('--internal v6: no NAT66, nothing in or out, neighbour discovery and the name server only; an IPv4-only network has no ip6 table', () => {
