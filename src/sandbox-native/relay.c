@@ -71,6 +71,7 @@ struct conn {
   size_t pending[2];
   bool eof[2];  /* fd[d] has nothing more to send */
   bool shut[2]; /* fd[1-d] was told so (SHUT_WR) */
+  bool full[2]; /* pipe[d] takes nothing more until some of it is written out */
   bool connecting;
 };
 
@@ -122,6 +123,12 @@ fail:
       if (c->pipe[d][e] >= 0) close(c->pipe[d][e]);
 }
 
+/* Whether the socket has bytes to read (not its end, not nothing). */
+static bool has_data(int fd) {
+  char b;
+  return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
 /* Moves what it can from fd[d] to fd[1-d]: -1 when the connection failed, else whether
  * anything moved or changed. */
 static int pump(struct conn *c, int d) {
@@ -132,21 +139,26 @@ static int pump(struct conn *c, int d) {
       ssize_t w = splice(c->pipe[d][0], NULL, c->fd[1 - d], NULL, c->pending[d], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (w > 0) {
         c->pending[d] -= (size_t)w;
+        c->full[d] = false;
         moved = true;
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
         return -1;
       }
     }
-    if (!c->eof[d] && c->pending[d] < PIPE_CAP) {
+    if (!c->eof[d] && !c->full[d] && c->pending[d] < PIPE_CAP) {
       ssize_t r = splice(c->fd[d], NULL, c->pipe[d][1], NULL, PIPE_CAP - c->pending[d], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (r > 0) {
         c->pending[d] += (size_t)r;
         moved = true;
+      } else if (r < 0 && errno != EAGAIN && errno != EINTR) {
+        return -1;
+      } else if (c->pending[d] > 0 && has_data(c->fd[d])) {
+        /* the pipe is full (its slots hold less than PIPE_CAP when segments are small):
+         * a splice from a socket that has had its FIN then returns 0, not EAGAIN */
+        c->full[d] = true;
       } else if (r == 0) {
         c->eof[d] = true;
         any = 1;
-      } else if (errno != EAGAIN && errno != EINTR) {
-        return -1;
       }
     }
     if (!moved) break;
@@ -201,10 +213,13 @@ _Noreturn void relay_run(const int fds[], const struct pasta_port *ports[], int 
         if (c->connecting) {
           ev = s == 1 ? POLLOUT : 0;
         } else {
-          if (!c->eof[s] && c->pending[s] < PIPE_CAP) ev |= POLLIN;
+          if (!c->eof[s] && !c->full[s] && c->pending[s] < PIPE_CAP) ev |= POLLIN;
           if (c->pending[1 - s] > 0) ev |= POLLOUT;
         }
-        pfd[k++] = (struct pollfd){c->fd[s], ev, 0};
+        /* a socket waited on for nothing is left out: poll would report its hang-up
+         * (its peer's FIN after ours) at once, again and again, while the other side
+         * catches up */
+        pfd[k++] = (struct pollfd){ev ? c->fd[s] : -1, ev, 0};
       }
     }
     if (poll(pfd, (nfds_t)k, -1) < 0) {
