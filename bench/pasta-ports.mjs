@@ -22,6 +22,7 @@ if (process.getuid() !== 0) {
 const USER = 'lab-rootless'
 if (spawnSync('id', [USER]).status !== 0) execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', USER])
 const uid = Number(execFileSync('id', ['-u', USER], {encoding: 'utf8'}))
+const gid = Number(execFileSync('id', ['-g', USER], {encoding: 'utf8'}))
 const NS = `labbench-pp${process.pid}`
 const OUT = `${NS}-o`
 const home = mkdtempSync('/tmp/lbpp.')
@@ -55,7 +56,8 @@ try {
   ip('-n', OUT, 'link', 'set', 'lo', 'up')
   ip('-n', NS, 'route', 'add', 'default', 'via', '192.0.2.2')
   asUser('sandbox', 'run', '-d', '--name', 'sink', '--network', 'pasta', '-p', '18080:8080', '-p', '18081:8081', '--', 'node', '-e', SERVER(8080))
-  direct = spawn('nsenter', [`--net=/run/netns/${NS}`, 'runuser', '-u', USER, '--', process.execPath, '-e', SERVER(28080)], {stdio: ['ignore', 'pipe', 'inherit']})
+  // the server itself is nsenter's exec (no runuser in between), so a kill ends it
+  direct = spawn('nsenter', [`--net=/run/netns/${NS}`, `--setuid=${uid}`, `--setgid=${gid}`, process.execPath, '-e', SERVER(28080)], {stdio: ['ignore', 'pipe', 'inherit']})
   await new Promise((resolve) => direct.stdout.once('data', resolve))
   for (let i = 0; i < 100 && !asUser('sandbox', 'logs', 'sink').includes('up'); i++) await new Promise((r) => setTimeout(r, 200))
   const sum = {relay: {tp: 0, conns: 0}, direct: {tp: 0, conns: 0}}
@@ -77,6 +79,7 @@ try {
   ], {mibPerSecondRelay: MIB / sum.relay.tp, mibPerSecondDirect: MIB / sum.direct.tp})
 } finally {
   direct?.kill('SIGKILL')
+  direct?.stdout.destroy()
   spawnSync('nsenter', [`--net=/run/netns/${NS}`, 'runuser', '-u', USER, '--', 'env', `HOME=${home}`, `LAB_STATE_DIR=${home}/state`, process.execPath, '--', LAB, 'sandbox', 'rm', '-f', 'sink'], {stdio: 'ignore'})
   spawnSync('ip', ['netns', 'del', NS])
   spawnSync('ip', ['netns', 'del', OUT])
