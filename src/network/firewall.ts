@@ -23,6 +23,7 @@ import {spawnSync} from 'node:child_process'
 import {LabError} from '../errors.js'
 import type {PortMapping} from '../sandbox/networks.js'
 import {vethPrefix} from '../sandbox/plan.js'
+import {pairs6} from './pairs.js'
 import type {NetworkRecord} from './store.js'
 
 export interface PublishedPort extends PortMapping {
@@ -36,13 +37,15 @@ export function tableName(n: NetworkRecord): string {
   return 'lab_' + n.bridge.replace(/[^a-zA-Z0-9]/g, '_')
 }
 
-/** A sandbox's v6 address on an IPv6 network and its MAC there (networks.ts macOf). */
+/** A sandbox's v6 address on an IPv6 network and its MAC there (pairs.ts). */
 export interface Bound6 {
   address6: string
   mac: string
 }
 
-export function ruleset(n: NetworkRecord, ports: PublishedPort[], bound6: Bound6[] = []): string {
+/** `extra6`: pairs of sandboxes whose v6 address is not the one pairs.ts derives (records
+ * made before addresses were paired); none otherwise, so a start changes no bridge rule. */
+export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6[] = [], part: 'all' | 'ip' | 'bridge' = 'all'): string {
   const t = tableName(n)
   const br = JSON.stringify(n.bridge)
   const v4 = ports.filter((p) => !p.hostIp.includes(':'))
@@ -83,7 +86,11 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[], bound6: Bound6
   ]
   // the network's bridge ports by name (plan.ts vethPrefix): not every kernel has meta ibrname
   const ports_ = JSON.stringify(vethPrefix(n.id) + '*')
+  const own6 = part === 'ip' ? [] : [...new Map([...pairs6(n), ...extra6].map((b) => [`${b.address6} . ${b.mac}`, b])).values()]
   const l2 = [
+    ...(own6.length
+      ? [`  set own6 {`, `    type ipv6_addr . ether_addr`, `    elements = { ${own6.map((b) => `${b.address6} . ${b.mac}`).join(',\n      ')} }`, `  }`]
+      : []),
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
     ...(n.icc ? [] : [`    iifname ${ports_} oifname ${ports_} drop`]),
@@ -95,20 +102,31 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[], bound6: Bound6
     `    iifname ${ports_} ether type ip6 ip6 saddr != { ${[n.subnet6, 'fe80::/10', '::'].filter(Boolean).join(', ')} } drop`,
     // and in the subnet, only a sandbox's own address from its own MAC: a raw socket (NET_RAW)
     // chooses the source address, but not the frame's MAC (packet sockets are refused by the
-    // default seccomp filter), so a neighbour's address is not usable either
+    // default seccomp filter), so a neighbour's address is not usable either. Every pair the
+    // network can hand out is in the set from the start (pairs.ts), so no start changes it.
     ...(n.subnet6
-      ? [bound6.length
-        ? `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} ip6 saddr . ether saddr != { ${bound6.map((b) => `${b.address6} . ${b.mac}`).join(', ')} } drop`
+      ? [own6.length
+        ? `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} ip6 saddr . ether saddr != @own6 drop`
         : `    iifname ${ports_} ether type ip6 ip6 saddr ${n.subnet6} drop`]
       : []),
     `    iifname ${ports_} ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop`,
     `  }`,
   ]
   return [
-    `table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, ...nat, ...filter, `}`,
-    `table ip6 ${t}`, `delete table ip6 ${t}`, ...(n.subnet6 ? [`table ip6 ${t} {`, ...ip6Rules(n, ports), `}`] : []),
-    `table bridge ${t}`, `delete table bridge ${t}`, `table bridge ${t} {`, ...l2, `}`, '',
+    ...(part === 'bridge' ? [] : [
+      `table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, ...nat, ...filter, `}`,
+      `table ip6 ${t}`, `delete table ip6 ${t}`, ...(n.subnet6 ? [`table ip6 ${t} {`, ...ip6Rules(n, ports), `}`] : []),
+    ]),
+    ...(part === 'ip' ? [] : [`table bridge ${t}`, `delete table bridge ${t}`, `table bridge ${t} {`, ...l2, `}`]),
+    '',
   ].join('\n')
+}
+
+/** What the bridge table is made of, in one line: a start compares it with the last one
+ * applied instead of making the table (a dual-stack /16 holds 65,533 pairs). The first
+ * field changes whenever the table's rules do. */
+export function bridgeKey(n: NetworkRecord, extra6: Bound6[] = []): string {
+  return `# bridge table 2 ${JSON.stringify([n.id, n.bridge, n.subnet, n.gateway, n.subnet6 ?? null, n.gateway6 ?? null, n.icc, extra6])}\n`
 }
 
 /** An IPv6 network's ip6 table: the ip table's rules for v6, and neighbour discovery kept

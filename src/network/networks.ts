@@ -22,10 +22,11 @@ import {randomBytes} from 'node:crypto'
 import {cidrText, intToIp, ipToInt, isHost, isIpv4, overlaps, parseCidr, size} from './cidr.js'
 import {sandboxRunning} from './alive.js'
 import {dnsPid, ensureDns, stopDns} from './dns.js'
-import {applyRuleset, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
+import {applyRuleset, bridgeKey, removeRuleset, ruleset, tableName, type PublishedPort} from './firewall.js'
 import {hostNet, type HostPortEntry} from './host-wide.js'
 import {cidr6Text, freeUla64, ipv6Text, isHost6, overlaps6, parseCidr6, parseIpv6, size6, type Cidr6} from './cidr6.js'
 import {bridgeExists, ensureBridge, haveIpv6, hostRoutes, hostRoutes6, removeBridge} from './kernel.js'
+import {macOf, v4Of, v6Of} from './pairs.js'
 import {allocatePorts, parseExposed, parsePublish, type PortRequest} from './ports.js'
 import {assertNetworkName, DEFAULT_MTU, DEFAULT_NETWORK, NetworkStore, RESERVED, type NetworkRecord} from './store.js'
 
@@ -61,8 +62,7 @@ export interface NetworkSandbox {
 
 const running = sandboxRunning
 
-/** The MAC the helper gives a sandbox with this address (src/sandbox-native/net.c). */
-export const macOf = (address: string): string => ['02', '42', ...address.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':')
+export {macOf}
 
 function keyValues(list: string[] | undefined, what: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -240,16 +240,24 @@ export class Networks {
     const shared = n.name === DEFAULT_NETWORK
     const entries = shared ? [...mine, ...hostNet().others(this.store.dirs.sandboxes)] : mine
     const ports: PublishedPort[] = entries.filter((e) => e.networkId === n.id).flatMap((e) => e.ports.map((p) => ({...p, address: e.address, address6: e.address6})))
-    const bound6 = n.subnet6 ? this.sandboxesOn(n).filter((x) => x.address6).map((x) => ({address6: x.address6!, mac: x.mac})) : []
-    const text = ruleset(n, ports, bound6)
+    // sandboxes whose v6 address is not their v4 one's pair (recorded before pairing) only
+    const extra6 = n.subnet6 ? this.sandboxesOn(n).filter((x) => x.address6 && v6Of(n, x.address) !== x.address6).map((x) => ({address6: x.address6!, mac: x.mac})) : []
+    // the cache holds the ip and ip6 tables as applied and the bridge table's key: the bridge
+    // table (with a dual-stack network's set of every address pair, up to 65,533 of them) is
+    // made and sent only when it changed, which a start or a published port never makes it
+    const ipText = ruleset(n, ports, extra6, 'ip')
+    const key = bridgeKey(n, extra6)
     const cache = shared ? hostNet().rulesetCache : join(this.nets.dir, `${n.name}.nft`)
     let last: string | null = null
     try {
       last = readFileSync(cache, 'utf8')
     } catch {}
-    if (made || last !== text) {
-      applyRuleset(n, text)
-      writeFileAtomic(cache, text)
+    if (made || last !== ipText + key) {
+      const at = last?.lastIndexOf('# bridge table ') ?? -1
+      const lastIp = at >= 0 ? last!.slice(0, at) : null
+      const lastKey = at >= 0 ? last!.slice(at) : null
+      applyRuleset(n, (made || lastIp !== ipText ? ipText : '') + (made || lastKey !== key ? ruleset(n, [], extra6, 'bridge') : ''))
+      writeFileAtomic(cache, ipText + key)
     }
     if (n.dns) await ensureDns(this.nets, n)
   }
@@ -307,14 +315,13 @@ export class Networks {
     if (!net.subnet6) for (const p of portReqs) if (p.hostIp.includes(':')) throw usageError(`-p [${p.hostIp}]:…: network ${net.name} has no IPv6`, 'publish on an IPv4 address, or use a network made with --ipv6')
     const subnet = parseCidr(net.subnet)
     return this.nets.lock(async () => {
-      const address = this.freeAddress(net, req.ip)
+      const {address, address6} = this.freeAddresses(net, req.ip, req.ip6)
       // ports are the host's: those of every state directory's running sandboxes are taken
       const taken: PortMapping[] = []
       for (const rec of this.store.all()) if (rec.spec.bridge?.ports.length && running(this.store, rec.id)) taken.push(...rec.spec.bridge.ports)
       for (const e of hostNet().others(this.store.dirs.sandboxes)) taken.push(...e.ports)
       const ports = dualStack(net, await allocatePorts(portReqs, taken), taken)
-      const address6 = net.subnet6 ? freeAddress6(this.nets, net, req.ip6) : undefined
-      this.leaseBoth(net, address, address6, sb.id)
+      this.leaseBoth(net, address, address6, sb.id, req.ip6 !== undefined)
       const host = hostResolvers()
       const dns = {
         servers: req.dns ?? (net.dns ? [net.gateway] : host.servers),
@@ -329,16 +336,49 @@ export class Networks {
     })
   }
 
-  /** Under the lock: the v4 lease and, on an IPv6 network, the v6 one; both or neither. */
-  private leaseBoth(net: NetworkRecord, address: string, address6: string | undefined, id: string): void {
-    this.nets.lease(net.name, address, id)
-    if (!address6) return
+  /** Under the lock: the v4 lease and, on an IPv6 network, the v6 one; both or neither.
+   * The one asked for first, so a taken --ip6 is named in the error. */
+  private leaseBoth(net: NetworkRecord, address: string, address6: string | undefined, id: string, v6First = false): void {
+    const [a, b] = v6First && address6 ? [address6, address] : [address, address6]
+    this.nets.lease(net.name, a, id)
+    if (!b) return
     try {
-      this.nets.lease(net.name, address6, id)
+      this.nets.lease(net.name, b, id)
     } catch (e) {
-      this.nets.release(net.name, address)
+      this.nets.release(net.name, a)
       throw e
     }
+  }
+
+  /** Under the lock: a sandbox's v4 address and, on an IPv6 network, the v6 address paired
+   * with it (pairs.ts): the pair --ip or --ip6 names (or both, if they agree), else the
+   * first pair free in both families. */
+  private freeAddresses(net: NetworkRecord, ip?: string, ip6?: string): {address: string; address6?: string} {
+    if (!net.subnet6) return {address: this.freeAddress(net, ip)}
+    const range = pairRange(net)
+    if (ip6 !== undefined) {
+      const address6 = checkIp6(net, ip6)
+      const address = v4Of(net, address6)
+      if (address === null) throw usageError(`--ip6 ${ip6} has no IPv4 address paired with it on network ${net.name}`, `a sandbox's v6 address is the v6 subnet's plus its v4 address's offset in ${net.subnet}: pick one from ${range}`)
+      if (ip !== undefined && ip !== address) throw usageError(`--ip ${ip} and --ip6 ${ip6} are not a pair on network ${net.name}`, `give one of them: --ip6 ${ip6} goes with ${address}${isIpv4(ip) && v6Of(net, ip) ? `, --ip ${ip} with ${v6Of(net, ip)}` : ''}`)
+      return {address: this.freeAddress(net, address), address6}
+    }
+    if (ip !== undefined) {
+      const address = this.freeAddress(net, ip)
+      const address6 = v6Of(net, address)
+      if (address6 === null) throw usageError(`--ip ${ip} has no IPv6 address paired with it on network ${net.name}`, `its v6 subnet ${net.subnet6} is smaller than ${net.subnet} or the pair is its gateway: pick an address whose v6 pair is in ${range}`)
+      return {address, address6}
+    }
+    const subnet = parseCidr(net.subnet)
+    this.nets.dropStaleLeases(net.name)
+    const leased = this.nets.leases(net.name)
+    for (let a = subnet.base + 1; a < subnet.base + size(subnet) - 1; a++) {
+      const address = intToIp(a)
+      if (address === net.gateway || leased.has(address)) continue
+      const address6 = v6Of(net, address)
+      if (address6 !== null && !leased.has(address6)) return {address, address6}
+    }
+    throw new LabError('network-full', `network ${net.name} has no free address pair left`, {hint: 'remove stopped sandboxes (lab system prune) or use larger subnets'})
   }
 
   /** Under the lock: the address asked for if it is free, else the first free one. */
@@ -375,9 +415,8 @@ export class Networks {
       if ((aliases.length || o.ip !== undefined) && net.name === DEFAULT_NETWORK) throw usageError('--ip and --alias need a user-defined network', 'lab network create NAME first')
       if (o.ip6 !== undefined && !net.subnet6) throw usageError(`--ip6 needs a network with IPv6; ${net.name} has none`, 'lab network create --ipv6 NAME first')
       return this.nets.lock(async () => {
-        const address = this.freeAddress(net, o.ip)
-        const address6 = net.subnet6 ? freeAddress6(this.nets, net, o.ip6) : undefined
-        this.leaseBoth(net, address, address6, id)
+        const {address, address6} = this.freeAddresses(net, o.ip, o.ip6)
+        this.leaseBoth(net, address, address6, id, o.ip6 !== undefined)
         const att: NetworkAttachment = {network: net.name, networkId: net.id, bridge: net.bridge, address, prefix: parseCidr(net.subnet).prefix, gateway: net.internal ? null : net.gateway, mtu: net.mtu, aliases, ...v6Attachment(net, address6)}
         const ifname = `eth${b.networks.length}`
         const pid = running(this.store, id) ? this.store.status(id)!.pid : 0
@@ -519,20 +558,26 @@ function dualStack(net: NetworkRecord, ports: PortMapping[], taken: PortMapping[
   return out
 }
 
-/** Under the lock: the v6 address asked for (--ip6) if it is free, else the first free one
- * (leased beside the v4 one, in the same lease directory). */
-function freeAddress6(nets: NetworkStore, net: NetworkRecord, ip6?: string): string {
+/** --ip6 checked against the v6 subnet and gateway; its canonical text. */
+function checkIp6(net: NetworkRecord, ip6: string): string {
   const subnet = parseCidr6(net.subnet6!)
-  const gateway = parseIpv6(net.gateway6!)!
-  const leased = nets.leases(net.name)
-  if (ip6 !== undefined) {
-    const a = parseIpv6(ip6)
-    if (a === null || !isHost6(subnet, a) || a === gateway) throw usageError(`--ip6 ${ip6} is not a free host address of network ${net.name} (${net.subnet6}, gateway ${net.gateway6})`, 'pick an address inside the v6 subnet, not its gateway')
-    return ipv6Text(a)
+  const a = parseIpv6(ip6)
+  if (a === null || !isHost6(subnet, a) || a === parseIpv6(net.gateway6!)) throw usageError(`--ip6 ${ip6} is not a free host address of network ${net.name} (${net.subnet6}, gateway ${net.gateway6})`, 'pick an address inside the v6 subnet, not its gateway')
+  return ipv6Text(a)
+}
+
+/** The v6 addresses a network's sandboxes can have, for a hint ("A to B"). */
+function pairRange(net: NetworkRecord): string {
+  const subnet = parseCidr(net.subnet)
+  let first: string | null = null
+  let last: string | null = null
+  for (let a = subnet.base + 1; a < subnet.base + size(subnet) - 1; a++) {
+    const a6 = v6Of(net, intToIp(a))
+    if (a6 === null) continue
+    first ??= a6
+    last = a6
   }
-  const last = subnet.base + size6(subnet) - 1n
-  for (let a = subnet.base + 1n; a <= last && a < subnet.base + 65536n; a++) if (a !== gateway && !leased.has(ipv6Text(a))) return ipv6Text(a)
-  throw new LabError('network-full', `network ${net.name} has no free IPv6 address left`, {hint: 'remove stopped sandboxes (lab system prune) or use a larger v6 --subnet'})
+  return first ? `${first} to ${last}` : 'none (the v6 subnet is too small)'
 }
 
 function run(argv: string[], what: string): void {

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "relay.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -140,18 +141,17 @@ static size_t pasta_argv(const struct pasta_plan *pp, int netfd, char *argv[], c
   argv[n++] = "none";
   argv[n++] = "-U";
   argv[n++] = "none";
-  bool tcp = false, udp = false;
+  /* published TCP ports are the relay's (relay.c), UDP ones pasta's */
+  argv[n++] = "-t";
+  argv[n++] = "none";
+  bool udp = false;
   for (int i = 0; i < pp->n_ports; i++) {
     const struct pasta_port *o = &pp->ports[i];
-    argv[n++] = o->proto == 't' ? "-t" : "-u";
+    if (o->proto != 'u') continue;
+    argv[n++] = "-u";
     snprintf(store[k], 48, "%s/%u:%u", o->address, o->host_port, o->port);
     argv[n++] = store[k++];
-    if (o->proto == 't') tcp = true;
-    else udp = true;
-  }
-  if (!tcp) {
-    argv[n++] = "-t";
-    argv[n++] = "none";
+    udp = true;
   }
   if (!udp) {
     argv[n++] = "-u";
@@ -172,6 +172,17 @@ static _Noreturn void keeper_init(const struct pasta_plan *pp, int netfd, int re
   /* The keeper died before the line above: nobody would end us. */
   struct pollfd alive = {alive_r, POLLIN, 0};
   if (poll(&alive, 1, 0) != 0) _exit(1);
+  /* the published TCP ports, bound before pasta starts: one in use fails the start */
+  int lfd[MAX_PASTA_PORTS], nl = 0;
+  const struct pasta_port *bad = NULL;
+  if (relay_listen(pp, lfd, &nl, &bad) < 0) {
+    char what[96];
+    snprintf(what, sizeof what, "cannot publish %s:%u/tcp", bad ? bad->address : "?", bad ? bad->host_port : 0);
+    keeper_fail(ready_w, what, errno);
+  }
+  const struct pasta_port *lport[MAX_PASTA_PORTS];
+  for (int i = 0, j = 0; i < pp->n_ports; i++)
+    if (pp->ports[i].proto == 't') lport[j++] = &pp->ports[i];
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) < 0) keeper_fail(ready_w, "pipe", errno);
   static char store[MAX_PASTA_PORTS + 2][48];
@@ -190,13 +201,15 @@ static _Noreturn void keeper_init(const struct pasta_plan *pp, int netfd, int re
     _exit(127);
   }
   close(errp[1]);
-  close(netfd);
+  if (!nl) close(netfd);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     close(errp[0]);
     write_all(ready_w, "ok\n", 3);
     close(ready_w);
+    /* published TCP ports: this process relays them into the sandbox from now on */
+    if (nl) relay_run(lfd, lport, nl, netfd);
     /* pasta's daemon is ours now (orphans of a PID namespace go to its init) */
     while (wait(NULL) > 0 || errno == EINTR) {}
     _exit(0);

@@ -5,9 +5,9 @@
  *   pasta PATH map-gw|no-map-gw            run PATH against the sandbox's namespace;
  *                                          no-map-gw (the default): the gateway address
  *                                          is not the host's loopback
- *   pastaport tcp|udp ADDRESS HOSTPORT PORT   a published port: pasta listens on
- *                                          ADDRESS:HOSTPORT on the host and forwards it
- *                                          to PORT inside
+ *   pastaport tcp|udp ADDRESS HOSTPORT PORT   a published port: ADDRESS:HOSTPORT on
+ *                                          the host goes to PORT inside; UDP through
+ *                                          pasta, TCP through the keeper's relay (relay.h)
  * pasta runs under a keeper: a process of the helper that joins the sandbox's user
  * namespace and makes a PID namespace of its own, so pasta (which daemonizes) stays its
  * descendant, and dies with it. The keeper dies with the helper (parent-death signal);
@@ -23,7 +23,7 @@
 
 struct pasta_port {
   char proto;          /* 't' or 'u' */
-  const char *address; /* the host address pasta listens on */
+  const char *address; /* the host address listened on */
   unsigned host_port, port;
 };
 

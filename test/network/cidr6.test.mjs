@@ -5,7 +5,8 @@ import {suite} from 'uvu'
 import * as assert from 'uvu/assert'
 
 import {cidr6Text, contains6, freeUla64, ipv6Text, isHost6, isIpv6, LAB_ULA, overlaps6, parseCidr6, parseIpv6, size6} from '../../dist/network/cidr6.js'
-import {ruleset} from '../../dist/network/firewall.js'
+import {bridgeKey, ruleset} from '../../dist/network/firewall.js'
+import {macOf, pairs6, v4Of, v6Of} from '../../dist/network/pairs.js'
 import {parsePublish} from '../../dist/network/ports.js'
 import {buildPlan, vethPrefix} from '../../dist/sandbox/plan.js'
 import {buildSpec} from '../../dist/sandbox/build-spec.js'
@@ -68,7 +69,7 @@ t('a dual-stack network\'s ruleset: an ip6 table with NAT66, isolation and v6 DN
     {hostIp: '0.0.0.0', hostPort: 8080, port: 80, proto: 'tcp', address: '10.93.0.2', address6: 'fd4c:6162:0:7::2'},
     {hostIp: '::', hostPort: 8080, port: 80, proto: 'tcp', address: '10.93.0.2', address6: 'fd4c:6162:0:7::2'},
   ]
-  const r = ruleset(net(), ports, [{address6: 'fd4c:6162:0:7::2', mac: '02:42:0a:5d:00:02'}])
+  const r = ruleset(net(), ports)
   assert.match(r, /\ntable ip6 lab_lab_cdcdcdcdcd\ndelete table ip6 lab_lab_cdcdcdcdcd\ntable ip6 lab_lab_cdcdcdcdcd \{\n/)
   assert.match(r, /ip6 saddr fd4c:6162:0:7::\/64 oifname != "lab-cdcdcdcdcd" masquerade/)
   assert.match(r, /iifname "lab-cdcdcdcdcd" ip6 daddr ::1 ct direction original drop/)
@@ -76,8 +77,52 @@ t('a dual-stack network\'s ruleset: an ip6 table with NAT66, isolation and v6 DN
   assert.is(r.split('dnat to 10.93.0.2:80').length - 1, 2, 'the v4 mapping stays in the ip table')
   const p = vethPrefix(net().id)
   assert.ok(r.includes(`iifname "${p}*" ether type ip6 ip6 saddr != { fd4c:6162:0:7::/64, fe80::/10, :: } drop`))
-  assert.ok(r.includes(`iifname "${p}*" ether type ip6 ip6 saddr fd4c:6162:0:7::/64 ip6 saddr . ether saddr != { fd4c:6162:0:7::2 . 02:42:0a:5d:00:02 } drop`))
+  assert.ok(r.includes(`iifname "${p}*" ether type ip6 ip6 saddr fd4c:6162:0:7::/64 ip6 saddr . ether saddr != @own6 drop`))
+  // every pair the network can hand out, from its creation: 10.93.0.2-254 (not the gateway .1)
+  const own = /set own6 \{\n\s+type ipv6_addr \. ether_addr\n\s+elements = \{ ([^}]*) \}/.exec(r)[1].split(/,\s+/)
+  assert.is(own.length, 253)
+  assert.is(own[0], 'fd4c:6162:0:7::2 . 02:42:0a:5d:00:02')
+  assert.is(own.at(-1), 'fd4c:6162:0:7::fe . 02:42:0a:5d:00:fe')
+  assert.not.ok(own.some((e) => e.startsWith('fd4c:6162:0:7::1 ')), 'not the gateway')
   assert.ok(r.includes(`iifname "${p}*" ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop`))
+})
+
+t('a sandbox\'s v6 address and MAC are its v4 address\'s pair: the v6 subnet plus the v4 offset', () => {
+  const n = net()
+  assert.is(v6Of(n, '10.93.0.7'), 'fd4c:6162:0:7::7')
+  assert.is(v6Of(n, '10.93.0.254'), 'fd4c:6162:0:7::fe')
+  assert.is(v6Of(n, '10.93.0.1'), null, 'the gateway\'s')
+  assert.is(v6Of(n, '10.93.0.255'), null, 'broadcast')
+  assert.is(v6Of(n, '10.94.0.7'), null, 'another subnet')
+  assert.is(v4Of(n, 'fd4c:6162:0:7::7'), '10.93.0.7')
+  assert.is(v4Of(n, 'fd4c:6162:0:7::ff'), null, 'the v4 broadcast')
+  assert.is(v4Of(n, 'fd4c:6162:0:7::1:7'), null, 'beyond the v4 subnet')
+  assert.is(v4Of(n, 'fd4c:6162:0:8::7'), null, 'another v6 subnet')
+  assert.is(macOf('10.93.0.7'), '02:42:0a:5d:00:07')
+  // a custom v6 gateway takes its offset from both families
+  const g = net({gateway6: 'fd4c:6162:0:7::fe'})
+  assert.is(v6Of(g, '10.93.0.254'), null)
+  assert.is(pairs6(g).length, 252)
+  // a v6 subnet smaller than the v4 one pairs only the offsets it holds
+  const small = net({subnet: '10.93.0.0/16', subnet6: 'fd4c:6162:0:7::/120'})
+  assert.is(pairs6(small).length, 254)
+  assert.is(v6Of(small, '10.93.1.0'), null)
+  assert.is(pairs6(net({subnet: '10.0.0.0/8'})).length, 65534, 'at most 65,535 offsets')
+  assert.equal(pairs6(net({subnet6: undefined, gateway6: undefined})), [])
+})
+
+t('the ip tables and the bridge table apply apart: a start sends the bridge table (every pair) only when its key changed', () => {
+  const ports = [{hostIp: '0.0.0.0', hostPort: 8080, port: 80, proto: 'tcp', address: '10.93.0.2', address6: 'fd4c:6162:0:7::2'}]
+  const ip = ruleset(net(), ports, [], 'ip')
+  const br = ruleset(net(), [], [], 'bridge')
+  assert.is(ip + br, ruleset(net(), ports))
+  assert.not.ok(ip.includes('own6') || ip.includes('table bridge'))
+  assert.ok(br.startsWith('table bridge lab_lab_cdcdcdcdcd\n') && !br.includes('dnat'))
+  assert.is(bridgeKey(net()), bridgeKey(net()))
+  for (const o of [{subnet: '10.93.0.0/23'}, {gateway6: 'fd4c:6162:0:7::fe'}, {icc: false}, {subnet6: undefined, gateway6: undefined}]) assert.is.not(bridgeKey(net(o)), bridgeKey(net()), JSON.stringify(o))
+  assert.is.not(bridgeKey(net(), [{address6: 'fd4c:6162:0:7::99', mac: '02:42:0a:5d:00:02'}]), bridgeKey(net()), 'a pair from before pairing')
+  // a recorded pair that is not derived joins the set
+  assert.ok(ruleset(net(), [], [{address6: 'fd4c:6162:0:7::99', mac: '02:42:0a:5d:00:02'}], 'bridge').includes('fd4c:6162:0:7::99 . 02:42:0a:5d:00:02'))
 })
 
 t('--internal v6: no NAT66, nothing in or out, neighbour discovery and the name server only; an IPv4-only network has no ip6 table', () => {
@@ -85,7 +130,8 @@ t('--internal v6: no NAT66, nothing in or out, neighbour discovery and the name 
   assert.not.match(r, /ip6 saddr fd4c:6162:0:7::\/64 oifname != "lab-cdcdcdcdcd" masquerade/)
   assert.match(r, /table ip6 [^]*iifname "lab-cdcdcdcdcd" oifname != "lab-cdcdcdcdcd" drop/)
   assert.match(r, /iifname "lab-cdcdcdcdcd" icmpv6 type \{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit \} accept\n\s+iifname "lab-cdcdcdcdcd" ip6 daddr fd4c:6162:0:7::1 meta l4proto \{ tcp, udp \} th dport 53 accept\n\s+iifname "lab-cdcdcdcdcd" drop/)
-  assert.ok(r.includes(`ip6 saddr fd4c:6162:0:7::/64 drop`), 'no sandbox yet: no v6 source of the subnet is anyone\'s')
+  assert.ok(r.includes('ip6 saddr . ether saddr != @own6 drop'), 'the same pairs on an --internal network')
+
   const v4 = ruleset(net({ipv6: undefined, subnet6: undefined, gateway6: undefined}), [])
   assert.match(v4, /table ip6 lab_lab_cdcdcdcdcd\ndelete table ip6 lab_lab_cdcdcdcdcd\ntable bridge/, 'an old ip6 table goes, none is made')
   assert.ok(v4.includes('ip6 saddr != { fe80::/10, :: } drop'), 'only link-local v6 from a sandbox of an IPv4-only network')

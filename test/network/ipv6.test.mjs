@@ -102,6 +102,9 @@ test('overlapping or malformed v6 subnets, and v6 flags without IPv6, are refuse
     [['sandbox', 'run', '--network', 'six', '-p', '[::1]:9000:80', '--', 'true'], /^lab: -p \[::1\]:9000:80: a port cannot be published on the host's ::1/],
     [['sandbox', 'run', '--network', 'bridge', '-p', '[::]:9001:80', '--', 'true'], /^lab: -p \[::\]:…: network bridge has no IPv6/],
     [['sandbox', 'run', '--network', 'six', '--ip6', 'fd00:91:0:0::80', '--', 'true'], /^lab: address fd00:91::80 is already in use on network six/],
+    // a sandbox's v6 address is its v4 address's pair (the same offset in each subnet)
+    [['sandbox', 'run', '--network', 'six', '--ip', '10.94.0.5', '--ip6', 'fd00:91::6', '--', 'true'], /^lab: --ip 10\.94\.0\.5 and --ip6 fd00:91::6 are not a pair on network six \(give one of them: --ip6 fd00:91::6 goes with 10\.94\.0\.6, --ip 10\.94\.0\.5 with fd00:91::5\)/],
+    [['sandbox', 'run', '--network', 'six', '--ip6', 'fd00:91::1:5', '--', 'true'], /^lab: --ip6 fd00:91::1:5 has no IPv4 address paired with it on network six \(.*fd00:91::2 to fd00:91::fe\)/],
   ]
   const leases = () => readdirSync(join(N.state, 'networks', 'leases', 'six')).sort()
   const before = leases()
@@ -125,6 +128,11 @@ test('a sandbox has its v6 address at once (not tentative), the v6 default route
   assert.not.match(addr, /tentative/)
   assert.match(route, /^default via fd00:91::1 dev eth0/)
   assert.match(hosts, /^fd00:91::77\s/)
+  // its v4 address is the pair of the v6 one asked for: offset 0x77 of 10.94.0.0/24
+  const v4 = await run(['--network', 'six', '--ip6', 'fd00:91::78'], 'busybox ip -4 -o addr show dev eth0; busybox cat /sys/class/net/eth0/address')
+  assert.match(v4.stdout, /inet 10\.94\.0\.120\/24 .*\n02:42:0a:5e:00:78\n$/, v4.stderr)
+  const paired = await run(['--network', 'six', '--ip', '10.94.0.121'], 'busybox ip -6 -o addr show dev eth0 scope global')
+  assert.match(paired.stdout, /inet6 fd00:91::79\/64 scope global/, paired.stderr)
 })
 
 test('two sandboxes on a v6 network talk TCP by v6 address and by name and alias (AAAA), and ping6 by name', async () => {

@@ -3,8 +3,8 @@
 // namespace (192.0.2.2), so pasta copies that address and route into the sandbox and
 // its egress stays between the two. From inside: an interface with the address, a TCP
 // server outside reached, the host's loopback services NOT reached (unless
-// pasta:--map-gw), a published port answering on the host's 127.0.0.1 (TCP) and from
-// the outside (UDP); no pasta process left after a normal exit, a SIGKILLed CLI, a
+// pasta:--map-gw), a published port answering on the host's 127.0.0.1 and from the
+// outside ("another host"), TCP and UDP; no pasta process left after a normal exit, a SIGKILLed CLI, a
 // SIGKILLed supervisor, or -d and rm -f. The option parsing is tested without root.
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
@@ -171,21 +171,34 @@ test('the host\'s loopback services are not reachable by default: not on 127.0.0
   await noPasta('after the probes')
 })
 
-test('a published port answers on the host\'s 127.0.0.1 (TCP) and from the outside (UDP); lab sandbox port lists them; rm -f leaves no pasta', async () => {
-  const server = `require('net').createServer((s) => s.end('from the sandbox\\n')).listen(8080); const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => u.send('pong ' + m, r.port, r.address)); u.bind(8081, () => console.log('up'))`
-  const d = await lab(['sandbox', 'run', '-d', '--name', 'web', '--network', 'pasta', '-p', '18080:8080', '-p', '18081:8081/udp', '--', 'node', '-e', server])
+/** A program that sends `bytes` patterned bytes to HOST:PORT, half-closes, and prints how
+ * many came back and whether they were the same, or the error's code. */
+const echoClient = (host, port, bytes) => `const b=Buffer.alloc(${bytes},0);for(let i=0;i<b.length;i++)b[i]=(i*7)&255;const s=require('net').connect(${port},${JSON.stringify(host)},()=>s.end(b));const got=[];s.on('data',(x)=>got.push(x));s.on('end',()=>{const g=Buffer.concat(got);console.log('echo '+g.length+' '+(g.equals(b)?'same':'different'));process.exit(0)});s.on('error',(e)=>{console.log('error '+e.code);process.exit(0)});setTimeout(()=>{console.log('error timeout');process.exit(0)},15000)`
+
+test('a published port answers on the host\'s 127.0.0.1 and from another host, TCP and UDP; lab sandbox port lists them; rm -f leaves no pasta and no listener', async () => {
+  const server = `require('net').createServer((s) => s.end('from the sandbox\\n')).listen(8080); require('net').createServer((s) => s.pipe(s)).listen(8082); const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => u.send('pong ' + m, r.port, r.address)); u.bind(8081, () => console.log('up'))`
+  const d = await lab(['sandbox', 'run', '-d', '--name', 'web', '--network', 'pasta', '-p', '18080:8080', '-p', '18081:8081/udp', '-p', '18082:8082', '-p', '18083:8083', '--', 'node', '-e', server])
   assert.is(d.code, 0, d.stderr)
   assert.ok(await waitFor(async () => (await lab(['sandbox', 'logs', 'web'])).stdout.includes('up'), 20_000), 'the server started')
   assert.ok(pastaPids().length === 1, 'one pasta serves the running sandbox')
   const tcp = N.ns(process.execPath, ['-e', client('127.0.0.1', 18080)])
   assert.is(tcp.stdout, 'from the sandbox\n')
-  const udp = N.ns('nsenter', [`--net=/run/netns/${N.extra[0]}`, process.execPath, '-e', `const u=require('dgram').createSocket('udp4');u.on('message',(m)=>{console.log(String(m));process.exit(0)});u.send('ping',18081,'192.0.2.1');setTimeout(()=>{console.log('timeout');process.exit(0)},4000)`])
-  assert.is(udp.stdout, 'pong ping\n')
+  // "another host": the outside namespace, through the host's 192.0.2.1
+  const other = (code) => N.ns('nsenter', [`--net=/run/netns/${N.extra[0]}`, process.execPath, '-e', code])
+  assert.is(other(client('192.0.2.1', 18080)).stdout, 'from the sandbox\n', 'TCP from another host')
+  // 4 MiB each way with a half-close in between: the relay moves it all and passes the end on
+  assert.is(other(echoClient('192.0.2.1', 18082, 4 << 20)).stdout, `echo ${4 << 20} same\n`)
+  assert.is(N.ns(process.execPath, ['-e', echoClient('127.0.0.1', 18082, 1 << 20)]).stdout, `echo ${1 << 20} same\n`)
+  // published, but nothing listens inside: the client is reset, as with pasta's own ports
+  assert.match(other(client('192.0.2.1', 18083)).stdout, /^error (ECONNRESET|EPIPE)\n$/)
+  const udp = other(`const u=require('dgram').createSocket('udp4');u.on('message',(m)=>{console.log(String(m));process.exit(0)});u.send('ping',18081,'192.0.2.1');setTimeout(()=>{console.log('timeout');process.exit(0)},4000)`)
+  assert.is(udp.stdout, 'pong ping\n', 'UDP from another host')
   const port = await lab(['sandbox', 'port', 'web'])
   assert.match(port.stdout, /8080\/tcp -> 0\.0\.0\.0:18080/)
   const rm = await lab(['sandbox', 'rm', '-f', 'web'])
   assert.is(rm.code, 0, rm.stderr)
   await noPasta('after rm -f')
+  assert.match(other(client('192.0.2.1', 18080)).stdout, /^error ECONNREFUSED\n$/, 'the host port is closed with the sandbox')
 })
 
 test('no pasta outlives a SIGKILLed CLI, nor a SIGKILLed supervisor', async () => {
