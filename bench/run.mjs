@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {ROOT} from './lib.mjs'
 
-const ALL = ['startup', 'seccomp', 'cgroups', 'lifecycle', 'grading', 'grading-frameworks', 'ci', 'queue', 'images', 'images-zstd', 'image-start', 'build', 'network', 'network-ipv6', 'pasta', 'grading-services']
+const ALL = ['startup', 'seccomp', 'cgroups', 'lifecycle', 'grading', 'grading-frameworks', 'ci', 'queue', 'images', 'images-zstd', 'image-start', 'build', 'network', 'network-ipv6', 'pasta', 'pasta-ports', 'grading-services']
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : ALL
 let failed = 0
 for (const name of chosen) {
