@@ -43,14 +43,9 @@ export interface Bound6 {
   mac: string
 }
 
-/** `extra6`: pairs of sandboxes whose v6 address is not the one pairs.ts derives (records
- * made before addresses were paired); none otherwise, so a start changes no bridge rule. */
-export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6[] = [], part: 'all' | 'ip' | 'bridge' = 'all'): string {
-  const t = tableName(n)
-  const br = JSON.stringify(n.bridge)
-  const v4 = ports.filter((p) => !p.hostIp.includes(':'))
-  const dnat = v4.map((p) => `    ${p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to ${p.address}:${p.port}`)
-  const nat = [
+/** Published ports' DNAT: for traffic from elsewhere (prerouting) and from the host itself (output). */
+function dnatChains(dnat: string[]): string[] {
+  return [
     `  chain prerouting {`,
     `    type nat hook prerouting priority dstnat; policy accept;`,
     ...dnat,
@@ -59,6 +54,18 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6
     `    type nat hook output priority -100; policy accept;`,
     ...dnat,
     `  }`,
+  ]
+}
+
+/** `extra6`: pairs of sandboxes whose v6 address is not the one pairs.ts derives (records
+ * made before addresses were paired); none otherwise, so a start changes no bridge rule. */
+export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6[] = [], part: 'all' | 'ip' | 'bridge' = 'all'): string {
+  const t = tableName(n)
+  const br = JSON.stringify(n.bridge)
+  const v4 = ports.filter((p) => !p.hostIp.includes(':'))
+  const dnat = v4.map((p) => `    ${p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to ${p.address}:${p.port}`)
+  const nat = [
+    ...dnatChains(dnat),
     `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,
     // the host's 127.0.0.1 to a published port: the sandbox answers the bridge's address
@@ -139,14 +146,7 @@ function ip6Rules(n: NetworkRecord, ports: PublishedPort[]): string[] {
     .map((p) => `    ${p.hostIp === '::' ? 'ip6 daddr != ::1 ' : `ip6 daddr ${p.hostIp} `}fib daddr type local ${p.proto} dport ${p.hostPort} dnat to [${p.address6}]:${p.port}`)
   const nd = 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit }'
   return [
-    `  chain prerouting {`,
-    `    type nat hook prerouting priority dstnat; policy accept;`,
-    ...dnat,
-    `  }`,
-    `  chain output {`,
-    `    type nat hook output priority -100; policy accept;`,
-    ...dnat,
-    `  }`,
+    ...dnatChains(dnat),
     `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,
     `    oifname ${br} ip6 saddr ${n.subnet6} ct status dnat masquerade`,
