@@ -43,6 +43,21 @@ export interface Bound6 {
   mac: string
 }
 
+/** Forwarding, the same for ip and ip6: no way between networks; an --internal network
+ * none out or in; from outside only replies and published ports. */
+function forwardChain(br: string, internal: boolean): string[] {
+  return [
+    `  chain forward {`,
+    `    type filter hook forward priority filter; policy accept;`,
+    `    iifname ${br} oifname "lab*" oifname != ${br} drop`,
+    ...(internal ? [`    iifname ${br} oifname != ${br} drop`, `    oifname ${br} iifname != ${br} drop`] : []),
+    `    oifname ${br} ct state established,related accept`,
+    `    oifname ${br} ct status dnat accept`,
+    `    oifname ${br} iifname != ${br} drop`,
+    `  }`,
+  ]
+}
+
 /** Published ports' DNAT: for traffic from elsewhere (prerouting) and from the host itself (output). */
 function dnatChains(dnat: string[]): string[] {
   return [
@@ -76,14 +91,7 @@ export function ruleset(n: NetworkRecord, ports: PublishedPort[], extra6: Bound6
     `  }`,
   ]
   const filter = [
-    `  chain forward {`,
-    `    type filter hook forward priority filter; policy accept;`,
-    `    iifname ${br} oifname "lab*" oifname != ${br} drop`,
-    ...(n.internal ? [`    iifname ${br} oifname != ${br} drop`, `    oifname ${br} iifname != ${br} drop`] : []),
-    `    oifname ${br} ct state established,related accept`,
-    `    oifname ${br} ct status dnat accept`,
-    `    oifname ${br} iifname != ${br} drop`,
-    `  }`,
+    ...forwardChain(br, n.internal),
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     // replies to the host's 127.0.0.1 (published ports) come back this way; nothing else may
@@ -152,14 +160,7 @@ function ip6Rules(n: NetworkRecord, ports: PublishedPort[]): string[] {
     `    oifname ${br} ip6 saddr ${n.subnet6} ct status dnat masquerade`,
     ...(n.internal ? [] : [`    ip6 saddr ${n.subnet6} oifname != ${br} masquerade`]),
     `  }`,
-    `  chain forward {`,
-    `    type filter hook forward priority filter; policy accept;`,
-    `    iifname ${br} oifname "lab*" oifname != ${br} drop`,
-    ...(n.internal ? [`    iifname ${br} oifname != ${br} drop`, `    oifname ${br} iifname != ${br} drop`] : []),
-    `    oifname ${br} ct state established,related accept`,
-    `    oifname ${br} ct status dnat accept`,
-    `    oifname ${br} iifname != ${br} drop`,
-    `  }`,
+    ...forwardChain(br, n.internal),
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     `    iifname ${br} ip6 daddr ::1 ct direction original drop`,

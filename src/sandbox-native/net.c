@@ -216,19 +216,6 @@ static int add_address6(int fd, unsigned index, const struct veth_op *o) {
   return nl_talk(fd, &m.h, "RTM_NEWADDR v6", o->ifname);
 }
 
-static int add_default_route6(int fd, unsigned index, const struct veth_op *o) {
-  struct nlmsg m;
-  start_msg(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
-  struct rtmsg *rt = NLMSG_DATA(&m.h);
-  rt->rtm_family = AF_INET6;
-  rt->rtm_table = RT_TABLE_MAIN;
-  rt->rtm_protocol = RTPROT_BOOT;
-  rt->rtm_scope = RT_SCOPE_UNIVERSE;
-  rt->rtm_type = RTN_UNICAST;
-  if (add_attr(&m.h, RTA_GATEWAY, &o->gateway6, 16) < 0 || add_attr(&m.h, RTA_OIF, &index, sizeof index) < 0) return -1;
-  return nl_talk(fd, &m.h, "RTM_NEWROUTE v6 default", o->ifname);
-}
-
 /* Inside the sandbox's own namespace: its interface takes no router advertisement (the
  * routes are the plan's) and does no DAD on its link-local address either. /proc/sys/net
  * is the writing task's network namespace's, so these are the sandbox's own. */
@@ -250,17 +237,21 @@ static int v6_sysctls(const char *ifname) {
   return 0;
 }
 
-static int add_default_route(int fd, unsigned index, const struct veth_op *o) {
+/* The default route via the gateway of one family (AF_INET: 4 bytes, AF_INET6: 16). */
+static int add_default_route(int fd, unsigned index, const struct veth_op *o, unsigned char family) {
+  bool v6 = family == AF_INET6;
   struct nlmsg m;
   start_msg(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
   struct rtmsg *rt = NLMSG_DATA(&m.h);
-  rt->rtm_family = AF_INET;
+  rt->rtm_family = family;
   rt->rtm_table = RT_TABLE_MAIN;
   rt->rtm_protocol = RTPROT_BOOT;
   rt->rtm_scope = RT_SCOPE_UNIVERSE;
   rt->rtm_type = RTN_UNICAST;
-  if (add_attr(&m.h, RTA_GATEWAY, &o->gateway, 4) < 0 || add_attr(&m.h, RTA_OIF, &index, sizeof index) < 0) return -1;
-  return nl_talk(fd, &m.h, "RTM_NEWROUTE default", o->ifname);
+  if (add_attr(&m.h, RTA_GATEWAY, v6 ? (const void *)&o->gateway6 : (const void *)&o->gateway, v6 ? 16 : 4) < 0 ||
+      add_attr(&m.h, RTA_OIF, &index, sizeof index) < 0)
+    return -1;
+  return nl_talk(fd, &m.h, v6 ? "RTM_NEWROUTE v6 default" : "RTM_NEWROUTE default", o->ifname);
 }
 
 int configure_veths(const struct net_plan *np) {
@@ -277,12 +268,12 @@ int configure_veths(const struct net_plan *np) {
     if (add_address(fd, index, o) < 0 || (o->has_v6 && add_address6(fd, index, o) < 0) || link_up(fd, index, o->ifname) < 0) return -1;
     /* one default route: the first network's that has a way out (Docker's choice) */
     if (o->has_gateway && !routed) {
-      if (add_default_route(fd, index, o) < 0) return -1;
+      if (add_default_route(fd, index, o, AF_INET) < 0) return -1;
       routed = true;
     }
     /* and one v6 default route, the first IPv6 network's with a way out */
     if (o->has_v6 && o->has_gateway6 && !routed6) {
-      if (add_default_route6(fd, index, o) < 0) return -1;
+      if (add_default_route(fd, index, o, AF_INET6) < 0) return -1;
       routed6 = true;
     }
   }
