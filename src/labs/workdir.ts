@@ -5,7 +5,7 @@
  * of the process that owned it). An exercise uses the student's directory, created
  * from the fixtures the first time.
  */
-import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, dirname, join, resolve, sep} from 'node:path'
 
@@ -134,18 +134,39 @@ function startTimeOf(pid: number | 'self'): string | null {
   }
 }
 
+/** The network namespace of a process (its nsfs inode), or null. */
+function netnsOf(pid: string): string | null {
+  try {
+    return String(statSync(`/proc/${pid}/ns/net`).ino)
+  } catch {
+    return null
+  }
+}
+
+/** Whether a network namespace still exists: a process is in it, or `ip netns` holds it. */
+function netnsExists(ino: string): boolean {
+  for (const d of ['/run/netns', '/var/run/netns']) {
+    try {
+      for (const n of readdirSync(d)) if (String(statSync(join(d, n)).ino) === ino) return true
+    } catch {
+      /* none named */
+    }
+  }
+  return readdirSync('/proc').some((p) => /^\d+$/.test(p) && netnsOf(p) === ino)
+}
+
 /**
  * A private lifecycle state directory for one lab run: its sandboxes, logs and volumes
  * never mix with the user's (/var/lib/lab) and all go at the end. The path is short on
  * purpose: a supervisor's control socket lives 83 characters below it, and a socket
- * path has at most 107. An "owner" file (pid and start time) lets the next lab run
- * clean up after a CLI that was killed outright.
+ * path has at most 107. An "owner" file (pid, start time and network namespace) lets the
+ * next lab run clean up after a CLI that was killed outright.
  */
 export function makeStateDir(): string {
   const base = tmpdir().length <= 10 ? tmpdir() : '/tmp'
   const dir = mkdtempSync(join(base, STATE_PREFIX))
   chmodSync(dir, 0o711)
-  writeFileSync(join(dir, 'owner'), `${process.pid} ${startTimeOf('self') ?? 0}\n`)
+  writeFileSync(join(dir, 'owner'), `${process.pid} ${startTimeOf('self') ?? 0} ${netnsOf('self') ?? 0}\n`)
   return dir
 }
 
@@ -182,8 +203,12 @@ export async function sweepStaleStateDirs(): Promise<string[]> {
       } catch {
         continue // being created right now, or not ours
       }
-      const [pid, start] = owner.trim().split(' ')
+      const [pid, start, netns] = owner.trim().split(' ')
       if (/^\d+$/.test(pid) && startTimeOf(Number(pid)) === start) continue
+      // its bridges and firewall tables are in the network namespace it ran in: only a lab
+      // run there can remove them, so one elsewhere leaves the directory to it (a namespace
+      // that is gone took them with it, and then anyone may drop the rest)
+      if (netns && netns !== '0' && netns !== netnsOf('self') && netnsExists(netns)) continue
       await removeStateDir(dir)
       removed.push(dir)
     }
